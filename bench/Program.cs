@@ -1,0 +1,13 @@
+using Spectre.Console;
+
+// `dotnet run --project bench -c Release -- NAME [options]`: each benchmark measures its figures side by side in one
+// process, prints a table and writes NAME.json.
+var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase);
+
+if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
+{
+    AnsiConsole.MarkupLine(args.Length == 0 ? "usage: bench NAME [options]" : $"[red]unknown benchmark '{Markup.Escape(args[0])}'[/]");
+    AnsiConsole.MarkupLine("available: " + (benchmarks.Count == 0 ? "(none)" : string.Join(", ", benchmarks.Keys)));
+    return args.Length == 0 ? 0 : 1;
+}
+return await run(args[1..]);

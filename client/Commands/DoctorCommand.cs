@@ -1,0 +1,61 @@
+using System.Runtime.InteropServices;
+using Orleans.Runtime;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using TorchSharp;
+using TreePO.Engine.Native;
+using TreePO.Grains.Diagnostics;
+using TreePO.Grains.Placement;
+using TreePO.Hosting;
+
+namespace TreePO.Client.Commands;
+
+/// <summary>`treepo doctor`: everything a first run depends on, checked in order, each failure named.</summary>
+public sealed class DoctorCommand : AsyncCommand<DoctorCommand.Settings>
+{
+    public sealed class Settings : CommandSettings;
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var table = new Table().AddColumn("check").AddColumn("result");
+        table.AddRow(".NET", Markup.Escape($"{RuntimeInformation.FrameworkDescription} ({RuntimeInformation.RuntimeIdentifier})"));
+        NativeStatus native = TorchRuntime.Inspect();
+        table.AddRow("native repair", Markup.Escape(native.Describe()));
+        try
+        {
+            TorchRuntime.EnsureLoaded();
+        }
+        catch (Exception e)
+        {
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLine($"[red]TorchSharp: {Markup.Escape(e.Message)}[/]");
+            return 2;
+        }
+        table.AddRow("TorchSharp", Markup.Escape($"{typeof(torch).Assembly.GetName().Version} (libtorch {torch.__version__})"));
+        table.AddRow("devices", torch.cuda.is_available() ? $"cpu, cuda x{torch.cuda.device_count()}" : "cpu");
+        table.AddRow("torch threads", $"{torch.get_num_threads()} (of {Environment.ProcessorCount} cores)");
+        using (var a = torch.tensor(new float[] { 1, 2, 3, 4 }).reshape(2, 2))
+        using (var p = a.matmul(a))
+            table.AddRow("matmul", Markup.Escape($"[[1,2],[3,4]]^2 = {string.Join(",", p.data<float>().ToArray())}"));
+
+        try
+        {
+            var started = DateTime.UtcNow;
+            await using var silo = await EmbeddedSilo.StartAsync(cancellationToken: cancellationToken);
+            var hosts = await silo.Client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+            var address = hosts.Keys.Single();
+            SiloReport report = await silo.Client.GetGrain<ISiloInfoGrain>(SiloKey.For(address)).GetReportAsync();
+            table.AddRow("embedded silo", Markup.Escape(
+                $"{report.Silo} answered in {(DateTime.UtcNow - started).TotalSeconds:F1} s (pid {report.ProcessId}, devices {string.Join(",", report.Devices)})"));
+        }
+        catch (Exception e)
+        {
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLine($"[red]embedded silo failed: {Markup.Escape(e.GetBaseException().Message)}[/]");
+            return 3;
+        }
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine("[green]all checks passed[/]");
+        return 0;
+    }
+}

@@ -1,0 +1,57 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Hosting;
+
+namespace TreePO.Hosting;
+
+/// <summary>
+/// A single-silo cluster inside the current process, on loopback ports chosen free at start so that several
+/// embedded runs can share a machine. Used by the command line when no cluster is named.
+/// </summary>
+public sealed class EmbeddedSilo : IAsyncDisposable
+{
+    readonly IHost host;
+
+    EmbeddedSilo(IHost host) => this.host = host;
+
+    public IClusterClient Client => host.Services.GetRequiredService<IClusterClient>();
+    public IServiceProvider Services => host.Services;
+
+    public static async Task<EmbeddedSilo> StartAsync(Action<ISiloBuilder>? configure = null,
+        LogLevel logLevel = LogLevel.Warning, CancellationToken cancellationToken = default)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(logLevel);
+        // The ServerGC advice is noise on a 2-core laptop run.
+        builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
+        int siloPort = FreeTcpPort(), gatewayPort = FreeTcpPort();
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(siloPort, gatewayPort);
+            silo.AddTreePO();
+            configure?.Invoke(silo);
+        });
+        var host = builder.Build();
+        await host.StartAsync(cancellationToken);
+        return new EmbeddedSilo(host);
+    }
+
+    public static int FreeTcpPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try { await host.StopAsync(cts.Token); }
+        finally { host.Dispose(); }
+    }
+}
