@@ -60,7 +60,7 @@ public static class TreePOConfiguration
         var options = new TreePOOptions();
         var errors = new List<string>();
         BindObject(options, configuration.GetSection(TreePOOptions.Section), errors);
-        if (errors.Count == 0) errors.AddRange(options.Validate());
+        errors.AddRange(options.Validate());   // keys that failed to bind keep their defaults here
         if (errors.Count > 0) throw new TreePOOptionsException(errors);
         return options;
     }

@@ -64,7 +64,7 @@ public sealed class EngineRoutingTests
         {
             o.Routing.PreferLocal = false;                      // trees spread over both engines
             o.Routing.SegmentTimeout = TimeSpan.FromSeconds(5);
-        }, () => new ScriptedEngine { StepTime = TimeSpan.FromMilliseconds(20) });
+        }, () => new ScriptedEngine { StepTime = TimeSpan.FromMilliseconds(20), EosOneIn = 500 });
         await using var _ = cluster;
         var home = cluster.Silos[0];
         var victim = cluster.Silos[1];

@@ -16,6 +16,8 @@ public sealed class ScriptedEngine : IEngineBackend
     public string HangMarker { get; init; } = "hang";
     public int MaxContext { get; init; } = 256;
     public TimeSpan StepTime { get; init; } = TimeSpan.FromMilliseconds(5);
+    /// <summary>Each sampled token is EOS with probability 1 / EosOneIn.</summary>
+    public int EosOneIn { get; init; } = 12;
 
     readonly object gate = new();
     readonly List<Pending> queue = [];
@@ -101,7 +103,7 @@ public sealed class ScriptedEngine : IEngineBackend
                 var finish = SegmentFinish.Length;
                 while (tokens.Count < r.MaxTokens)
                 {
-                    int t = rng.Next(12) == 0 ? Eos : 1 + rng.Next(Vocab - 1);
+                    int t = rng.Next(EosOneIn) == 0 ? Eos : 1 + rng.Next(Vocab - 1);
                     tokens.Add(t);
                     logps.Add(-(float)rng.NextDouble());
                     if (t == Eos) { finish = SegmentFinish.Eos; break; }
