@@ -13,7 +13,8 @@ namespace TreePO.Core.Trees;
 /// <param name="Finish">Why the engine stopped the segment; null for the root.</param>
 /// <param name="Stop">Set when this segment stopped its path (the node is then a leaf).</param>
 /// <param name="PolicyVersion">The weight version that generated it (for the root: the version the tree asked for).</param>
-/// <param name="FallbackFrom">For the first node of a fallback branch: the leaf whose prefix it continues.</param>
+/// <param name="FallbackFrom">For the first node of a fallback branch: the leaf whose prefix it continues (the root's
+/// own id for a restart from the prompt when no finished path was a candidate).</param>
 /// <param name="Round">The sampling round that produced it (0 for the root).</param>
 /// <param name="ResponseLength">Response tokens from the root through this node.</param>
 public sealed record TreeNode(

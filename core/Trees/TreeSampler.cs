@@ -280,8 +280,8 @@ public sealed class TreeSampler
             var plans = new List<PendingRequest>();
             if (candidates.Count == 0)
             {
-                // Nothing to cut from: one fresh sample from the prompt.
-                plans.Add(new PendingRequest(Nodes[0].Id, Math.Min(Config.Branch, remaining), null));
+                // Nothing to cut from: one fresh sample from the prompt (its donor is the root itself).
+                plans.Add(new PendingRequest(Nodes[0].Id, Math.Min(Config.Branch, remaining), Nodes[0].Id));
             }
             foreach (Trajectory c in candidates)
             {
