@@ -7,5 +7,6 @@ app.Configure(config =>
     config.SetApplicationName("treepo");
     config.AddCommand<DoctorCommand>("doctor")
         .WithDescription("Check .NET, TorchSharp and its native library, and an embedded Orleans silo.");
+    config.AddCommand<ScoreCommand>("score").WithDescription("Score JSON lines {response, answer} from stdin with the math reward.");
 });
 return await app.RunAsync(args);
