@@ -81,17 +81,18 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
 
     static Device ParseDevice(string name)
     {
+        Device d;
         try
         {
-            var d = device(name);
-            if (d.type == DeviceType.CUDA && !cuda.is_available())
-                throw new ArgumentException($"EngineOptions.Device is '{name}', but CUDA is not available in this process");
-            return d;
+            d = device(name);
         }
-        catch (Exception e) when (e is not ArgumentException)
+        catch (Exception e)
         {
             throw new ArgumentException($"EngineOptions.Device '{name}' is not a device name (try \"cpu\" or \"cuda:0\"): {e.Message}", e);
         }
+        if (d.type == DeviceType.CUDA && !cuda.is_available())
+            throw new ArgumentException($"EngineOptions.Device is '{name}', but CUDA is not available in this process");
+        return d;
     }
 
     static void ConfigureThreads(int threads) => set_num_threads(threads > 0 ? threads : Environment.ProcessorCount);
