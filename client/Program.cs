@@ -7,5 +7,6 @@ app.Configure(config =>
     config.SetApplicationName("treepo");
     config.AddCommand<DoctorCommand>("doctor")
         .WithDescription("Check .NET, TorchSharp and its native library, and an embedded Orleans silo.");
+    config.AddCommand<TokenizeCommand>("tokenize").WithDescription("Read JSON strings (one a line) on stdin, write their token ids as JSON arrays on stdout.");
 });
 return await app.RunAsync(args);
