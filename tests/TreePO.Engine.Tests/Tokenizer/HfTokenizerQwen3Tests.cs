@@ -93,6 +93,13 @@ public sealed class HfTokenizerQwen3Tests
     }
 
     [Fact]
+    public void Serves_the_tree_sampler_as_its_text_decoder()
+    {
+        TreePO.Core.Trees.ITextDecoder decoder = Tok;
+        Assert.Equal("hello world<|im_end|>", decoder.Decode([14990, 1879, 151645]));
+    }
+
+    [Fact]
     public void Decode_of_a_partial_utf8_sequence_gives_the_replacement_character()
     {
         int[] ids = Tok.Encode("😀");
