@@ -29,6 +29,8 @@ public sealed class EmbeddedSilo : IAsyncDisposable
         builder.Logging.SetMinimumLevel(logLevel);
         // The ServerGC advice is noise on a 2-core laptop run.
         builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
+        // On a busy 2-core machine the watchdog warns about CPU starvation during start-up; not actionable here.
+        builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
         int siloPort = FreeTcpPort(), gatewayPort = FreeTcpPort();
         builder.UseOrleans(silo =>
         {

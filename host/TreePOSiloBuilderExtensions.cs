@@ -1,15 +1,56 @@
+using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+using TreePO.Grains.Engines;
 using TreePO.Grains.Placement;
+using TreePO.Grains.Routing;
+using TreePO.Hosting.Options;
 
 namespace TreePO.Hosting;
 
 /// <summary>The one place where a silo is wired for TreePO.</summary>
 public static class TreePOSiloBuilderExtensions
 {
-    public static ISiloBuilder AddTreePO(this ISiloBuilder silo)
+    /// <summary>
+    /// Engine placement, discovery (this silo's device count as silo metadata) and routing. Clustering is separate
+    /// (<see cref="UseTreePOClustering(ISiloBuilder, TreePOOptions)"/>) so test clusters can bring their own. The
+    /// engine backend comes from an <see cref="IEngineBackendFactory"/> registered in DI; the last one registered wins.
+    /// </summary>
+    public static ISiloBuilder AddTreePO(this ISiloBuilder silo, TreePOOptions? options = null)
     {
+        options ??= new TreePOOptions();
         silo.Services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
+        silo.UseSiloMetadata(new Dictionary<string, string>
+        {
+            [EngineDirectory.DevicesMetadataKey] = options.Engine.Devices.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        silo.Services.AddSingleton(options);
+        silo.Services.AddSingleton(new LocalDevices(options.Engine.Devices));
+        silo.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options.Routing));
+        silo.Services.TryAddSingleton<EngineLoadBoard>();
+        silo.Services.TryAddSingleton<EngineDirectory>();
+        silo.Services.TryAddSingleton<EngineRouter>();
+        silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.Cluster.ResponseTimeout);
+        return silo;
+    }
+
+    /// <summary>Membership from <see cref="ClusterOptions.Clustering"/>. "localhost" binds to loopback only.</summary>
+    public static ISiloBuilder UseTreePOClustering(this ISiloBuilder silo, TreePOOptions options)
+    {
+        var c = options.Cluster;
+        switch (c.Clustering.ToLowerInvariant())
+        {
+            case "localhost":
+                silo.UseLocalhostClustering(c.SiloPort, c.GatewayPort,
+                    primarySiloEndpoint: new IPEndPoint(IPAddress.Loopback, c.PrimarySiloPort),
+                    serviceId: c.ServiceId, clusterId: c.ClusterId);
+                break;
+            default:
+                throw new TreePOOptionsException([$"{TreePOOptions.Section}:Cluster:Clustering: '{c.Clustering}' is not supported"]);
+        }
         return silo;
     }
 }

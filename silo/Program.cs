@@ -1,12 +1,40 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using TreePO.Hosting;
+using TreePO.Hosting.Options;
 
-// A silo that joins a TreePO cluster. Ctrl+C (SIGINT) or SIGTERM stops it gracefully: the host leaves the
-// membership table before exiting, so the rest of the cluster does not wait for a failure detection.
-var builder = Host.CreateApplicationBuilder(args);
+// A silo that joins a TreePO cluster: `dotnet run --project silo -- [--key=value ...]`. Options come from
+// appsettings.json in the working directory, TREEPO__* environment variables and --key=value overrides
+// (docs/configuration.md); a bad key stops the silo before it starts, with every problem named.
+// Ctrl+C (SIGINT) or SIGTERM stops it gracefully: the host leaves the membership table before exiting, so the rest
+// of the cluster does not wait for a failure detection.
+TreePOOptions options;
+var (_, stray) = TreePOConfiguration.SplitOverrides(args);
+var strayErrors = stray.Select(a => $"{a}: not an option override (expected --section.key=value)").ToList();
+try
+{
+    options = TreePOConfiguration.Load(args);
+    if (strayErrors.Count > 0) throw new TreePOOptionsException(strayErrors);
+}
+catch (TreePOOptionsException e)
+{
+    Console.Error.WriteLine(strayErrors.Count > 0 && !e.Errors.SequenceEqual(strayErrors)
+        ? new TreePOOptionsException([.. e.Errors, .. strayErrors]).Message : e.Message);
+    return 2;
+}
+
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+builder.Logging.SetMinimumLevel(LogLevel.Information);
+builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);   // the ServerGC note is noise here
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 builder.UseOrleans(silo =>
 {
-    silo.UseLocalhostClustering();
-    silo.AddTreePO();
+    silo.UseTreePOClustering(options);
+    silo.AddTreePO(options);
 });
-await builder.Build().RunAsync();
+using var host = builder.Build();
+await host.RunAsync();   // console lifetime: Ctrl+C / SIGTERM start a graceful stop
+return 0;

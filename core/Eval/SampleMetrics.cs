@@ -1,0 +1,64 @@
+namespace TreePO.Core.Eval;
+
+/// <summary>One query's k sampled answers, as evaluation sees them.</summary>
+/// <param name="Extracted">The extracted (normalised) answer of each sample; null when none was found.</param>
+/// <param name="Correct">Whether each sample was judged correct.</param>
+public sealed record QuerySamples(string QueryId, IReadOnlyList<string?> Extracted, IReadOnlyList<bool> Correct);
+
+/// <summary>mean@k, maj@k and the unbiased pass@k of a set of queries, each in [0, 1].</summary>
+public sealed record EvalScores(double MeanAtK, double MajAtK, double PassAtK, int Queries, int K);
+
+/// <summary>
+/// Evaluation metrics over k samples per query.
+/// mean@k: the fraction of correct samples, averaged over queries.
+/// maj@k: whether the most frequent extracted answer is correct. Samples without an answer do not vote. Tie rule:
+/// among answers with the same count, the one whose first occurrence comes earliest wins (deterministic, and the
+/// same rule a reader applies by scanning the samples in order). A query where no sample has an answer scores 0.
+/// pass@k: the unbiased estimator 1 - C(n-c, k)/C(n, k) of Chen et al. (2021) with n samples of which c are correct;
+/// with k = n it is 1 when any sample is correct.
+/// </summary>
+public static class SampleMetrics
+{
+    public static EvalScores Score(IReadOnlyList<QuerySamples> queries, int? passK = null)
+    {
+        if (queries.Count == 0) return new EvalScores(0, 0, 0, 0, 0);
+        int k = passK ?? queries.Min(q => q.Correct.Count);
+        double mean = 0, maj = 0, pass = 0;
+        foreach (var q in queries)
+        {
+            if (q.Extracted.Count != q.Correct.Count)
+                throw new ArgumentException($"query {q.QueryId}: {q.Extracted.Count} answers but {q.Correct.Count} judgements");
+            if (q.Correct.Count == 0) throw new ArgumentException($"query {q.QueryId} has no samples");
+            mean += q.Correct.Count(c => c) / (double)q.Correct.Count;
+            maj += MajorityCorrect(q) ? 1 : 0;
+            pass += PassAtK(q.Correct.Count, q.Correct.Count(c => c), Math.Min(k, q.Correct.Count));
+        }
+        int n = queries.Count;
+        return new EvalScores(mean / n, maj / n, pass / n, n, k);
+    }
+
+    public static bool MajorityCorrect(QuerySamples q)
+    {
+        var counts = new Dictionary<string, (int Count, int First, bool Correct)>();
+        for (int i = 0; i < q.Extracted.Count; i++)
+        {
+            string? a = q.Extracted[i];
+            if (a is null) continue;
+            counts[a] = counts.TryGetValue(a, out var e) ? (e.Count + 1, e.First, e.Correct) : (1, i, q.Correct[i]);
+        }
+        if (counts.Count == 0) return false;
+        var best = counts.Values.OrderByDescending(e => e.Count).ThenBy(e => e.First).First();
+        return best.Correct;
+    }
+
+    /// <summary>1 - C(n-c, k) / C(n, k), computed as a product to stay exact-ish for large n.</summary>
+    public static double PassAtK(int n, int c, int k)
+    {
+        if (k <= 0 || k > n) throw new ArgumentOutOfRangeException(nameof(k), $"k={k} must be in 1..n={n}");
+        if (c < 0 || c > n) throw new ArgumentOutOfRangeException(nameof(c), $"c={c} must be in 0..n={n}");
+        if (n - c < k) return 1.0;
+        double fail = 1.0;
+        for (int i = n - c + 1; i <= n; i++) fail *= 1.0 - (double)k / i;
+        return 1.0 - fail;
+    }
+}

@@ -1,0 +1,39 @@
+using TorchSharp;
+using TreePO.Engine.Kv;
+using static TorchSharp.torch;
+
+namespace TreePO.Engine.Model;
+
+/// <summary>Pre-norm block: <c>x + attn(norm(x))</c>, then <c>x + mlp(norm(x))</c>.</summary>
+public sealed class Qwen2DecoderLayer : nn.Module
+{
+    readonly RmsNorm input_layernorm;
+    readonly Qwen2Attention self_attn;
+    readonly RmsNorm post_attention_layernorm;
+    readonly Qwen2Mlp mlp;
+
+    public Qwen2DecoderLayer(Qwen2Config c) : base(nameof(Qwen2DecoderLayer))
+    {
+        input_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps);
+        self_attn = new Qwen2Attention(c);
+        post_attention_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps);
+        mlp = new Qwen2Mlp(c);
+        RegisterComponents();
+    }
+
+    internal IEnumerable<Tensor> MatmulWeights => self_attn.Weights.Concat(mlp.Weights);
+
+    public Tensor ForwardFull(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        var h = x + self_attn.ForwardFull(input_layernorm.forward(x), cos, sin);
+        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+    }
+
+    internal Tensor ForwardStep(Tensor x, Tensor cos, Tensor sin, StepPlan plan, KvCache cache, int layer)
+    {
+        using var scope = NewDisposeScope();
+        var h = x + self_attn.ForwardStep(input_layernorm.forward(x), cos, sin, plan, cache, layer);
+        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+    }
+}

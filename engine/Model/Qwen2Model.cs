@@ -1,0 +1,138 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TreePO.Engine.Kv;
+using static TorchSharp.torch;
+
+namespace TreePO.Engine.Model;
+
+/// <summary>
+/// Qwen2ForCausalLM. Its state-dict keys are Hugging Face's (<c>model.layers.0.self_attn.q_proj.weight</c>, ...,
+/// <c>lm_head.weight</c> only when untied). Tied embeddings stay tied: the output projection is
+/// <c>linear(h, model.embed_tokens.weight)</c>, never a copy. Two forward paths share the weights: <see cref="Step"/>
+/// (cached, batched, for generation) and <see cref="Forward"/> / <see cref="TokenLogProbs"/> (full causal, no cache,
+/// autograd-friendly, for the policy update).
+/// </summary>
+public sealed class Qwen2Model : nn.Module
+{
+    readonly Qwen2Decoder model;
+    readonly Linear? lm_head;
+    RotaryTable rope;
+
+    public Qwen2Config Config { get; }
+    public Device Device { get; private set; }
+
+    public Qwen2Model(Qwen2Config config, Device? device = null) : base(nameof(Qwen2Model))
+    {
+        config.Validate();
+        Config = config;
+        model = new Qwen2Decoder(config);
+        if (!config.TieWordEmbeddings) lm_head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+        RegisterComponents();
+        Device = device ?? CPU;
+        if (Device.type != DeviceType.CPU) this.to(Device);
+        rope = new RotaryTable(config.HeadDim, config.RopeTheta, Math.Min(config.MaxPositionEmbeddings, 4096), Device);
+    }
+
+    /// <summary>A model with reproducible random weights: matrices and biases ~ N(0, initializer_range), norm weights
+    /// 1 + N(0, initializer_range) (non-trivial norms and biases, so tests exercise them).</summary>
+    public static Qwen2Model Random(Qwen2Config config, ulong seed, Device? device = null)
+    {
+        var m = new Qwen2Model(config, device);
+        m.Randomize(seed);
+        return m;
+    }
+
+    public void Randomize(ulong seed)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var gen = new Generator(seed, Device);
+        double std = Config.InitializerRange;
+        foreach (var (name, p) in named_parameters())
+        {
+            var r = randn(p.shape, ScalarType.Float32, Device, generator: gen) * std;
+            p.copy_(name.EndsWith("norm.weight") ? r + 1 : r);
+        }
+    }
+
+    /// <summary>The output projection's weight: the embedding itself when tied.</summary>
+    public Tensor OutputWeight => lm_head?.weight ?? model.embed_tokens.weight!;
+
+    /// <summary>Every matrix a decode step multiplies by, in order (for benchmarks: the matmuls-alone baseline).</summary>
+    public IEnumerable<Tensor> MatmulWeights => model.layers.SelectMany(l => l.MatmulWeights).Append(OutputWeight);
+
+    void EnsureRope(long length)
+    {
+        if (length <= rope.Length) return;
+        if (length > Config.MaxPositionEmbeddings)
+            throw new ArgumentException($"{length} positions exceed max_position_embeddings {Config.MaxPositionEmbeddings}");
+        int n = (int)Math.Min(Config.MaxPositionEmbeddings, Math.Max(length, 2L * rope.Length));
+        rope.Dispose();
+        rope = new RotaryTable(Config.HeadDim, Config.RopeTheta, n, Device);
+    }
+
+    /// <summary>Final-norm hidden states <c>[B, T, hidden]</c> of a full causal pass over <paramref name="inputIds"/>
+    /// <c>[B, T]</c> (right padding is harmless: no position attends to a later one).</summary>
+    public Tensor HiddenStates(Tensor inputIds)
+    {
+        using var scope = NewDisposeScope();
+        long t = inputIds.shape[^1];
+        EnsureRope(t);
+        var ids = inputIds.dim() == 1 ? inputIds.unsqueeze(0) : inputIds;
+        var cos = rope.Cos.narrow(0, 0, t);
+        var sin = rope.Sin.narrow(0, 0, t);
+        var x = model.embed_tokens.forward(ids);
+        foreach (var layer in model.layers) x = layer.ForwardFull(x, cos, sin);
+        return model.norm.forward(x).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Logits <c>[B, T, vocab]</c> of a full causal pass (no cache; autograd follows the grad mode).</summary>
+    public Tensor Forward(Tensor inputIds)
+    {
+        using var scope = NewDisposeScope();
+        return nn.functional.linear(HiddenStates(inputIds), OutputWeight).MoveToOuterDisposeScope();
+    }
+
+    /// <summary><c>log p(targets[b, t] | inputIds[b, ..t])</c> as <c>[B, T]</c>, computing the vocabulary projection
+    /// <paramref name="chunk"/> positions at a time so that <c>[B, T, vocab]</c> logits never exist at once.</summary>
+    public Tensor TokenLogProbs(Tensor inputIds, Tensor targets, int chunk = 128)
+    {
+        if (chunk <= 0) throw new ArgumentOutOfRangeException(nameof(chunk), chunk, "must be positive");
+        using var scope = NewDisposeScope();
+        var h = HiddenStates(inputIds);
+        var tg = targets.dim() == 1 ? targets.unsqueeze(0) : targets;
+        long t = h.shape[1];
+        var parts = new List<Tensor>();
+        for (long s = 0; s < t; s += chunk)
+        {
+            long n = Math.Min(chunk, t - s);
+            var logits = nn.functional.linear(h.narrow(1, s, n), OutputWeight);
+            var picked = logits.gather(-1, tg.narrow(1, s, n).unsqueeze(-1)).squeeze(-1);
+            parts.Add(picked - logits.logsumexp(-1));
+        }
+        return cat(parts, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>One cached forward step over <paramref name="items"/>: writes their K/V into <paramref name="cache"/> and
+    /// returns the logits <c>[R, vocab]</c> of the last token of each item that wants them, in item order.</summary>
+    public Tensor Step(KvCache cache, IReadOnlyList<StepItem> items)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        EnsureRope(cache.MaxLength);
+        var plan = StepPlan.Build(items, cache, Config.KvGroups, Device);
+        var cos = rope.Cos.index_select(0, plan.Positions).unsqueeze(1);
+        var sin = rope.Sin.index_select(0, plan.Positions).unsqueeze(1);
+        var x = model.embed_tokens.forward(plan.Tokens);
+        int l = 0;
+        foreach (var layer in model.layers) x = layer.ForwardStep(x, cos, sin, plan, cache, l++);
+        var last = model.norm.forward(x.index_select(0, plan.LogitRows));
+        return nn.functional.linear(last, OutputWeight).MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) rope.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,107 @@
+using TreePO.Engine.Kv;
+using static TorchSharp.torch;
+
+namespace TreePO.Engine.Model;
+
+/// <summary>
+/// The per-step layout shared by every layer: the flattened tokens and positions, where each new K/V row goes in
+/// the slot-major cache, and the attention groups. Single-token items on consecutive slots at the same position form
+/// one batched attention over a <c>narrow</c> view (no mask: every key row is valid); longer items (prefill chunks)
+/// attend one by one with an explicit causal mask offset by their start. Built inside the caller's dispose scope.
+/// </summary>
+internal sealed class StepPlan
+{
+    internal abstract record Group(int Row, int Rows);
+    /// <summary><paramref name="Count"/> single-token items on slots [SlotStart, SlotStart + Count), each with
+    /// <paramref name="Length"/> keys.</summary>
+    internal sealed record Run(int Row, int SlotStart, int Count, int Length) : Group(Row, Count);
+    /// <summary>A chunk of <paramref name="Rows"/> tokens at positions [Start, Start + Rows) of one slot.</summary>
+    internal sealed record Chunk(int Row, int Rows, int Slot, int Start, Tensor Mask) : Group(Row, Rows);
+
+    public required Tensor Tokens { get; init; }      // [N] int64
+    public required Tensor Positions { get; init; }   // [N] int64
+    public required Tensor WriteRows { get; init; }   // [N * kvHeads] rows of the flattened [slots*kvH*maxLen, D] cache
+    public required Tensor LogitRows { get; init; }   // [R] rows whose logits the caller wants, in item order
+    public required IReadOnlyList<Group> Groups { get; init; }
+    public int Count { get; init; }
+
+    public static StepPlan Build(IReadOnlyList<StepItem> items, KvCache cache, int groups, Device device)
+    {
+        if (items.Count == 0) throw new ArgumentException("a step needs at least one item", nameof(items));
+        var singles = new List<int>();
+        var chunks = new List<int>();
+        for (int i = 0; i < items.Count; i++)
+        {
+            var it = items[i];
+            if (it.Tokens.Length == 0) throw new ArgumentException($"step item {i} has no tokens", nameof(items));
+            if (it.Slot < 0 || it.Slot >= cache.Slots) throw new ArgumentException($"step item {i}: slot {it.Slot} is outside [0, {cache.Slots})", nameof(items));
+            if (it.Start < 0 || it.Start + it.Tokens.Length > cache.MaxLength)
+                throw new ArgumentException($"step item {i}: positions [{it.Start}, {it.Start + it.Tokens.Length}) exceed the cache length {cache.MaxLength}", nameof(items));
+            (it.Tokens.Length == 1 ? singles : chunks).Add(i);
+        }
+        singles.Sort((a, b) => items[a].Slot.CompareTo(items[b].Slot));
+
+        int n = items.Sum(i => i.Tokens.Length);
+        var tokens = new long[n];
+        var positions = new long[n];
+        var firstRow = new int[items.Count];
+        var groupList = new List<Group>();
+        int row = 0;
+
+        for (int s = 0; s < singles.Count;)
+        {
+            int e = s + 1;
+            var head = items[singles[s]];
+            while (e < singles.Count && items[singles[e]].Slot == head.Slot + (e - s) && items[singles[e]].Start == head.Start) e++;
+            groupList.Add(new Run(row, head.Slot, e - s, head.Start + 1));
+            for (int k = s; k < e; k++)
+            {
+                var it = items[singles[k]];
+                firstRow[singles[k]] = row;
+                tokens[row] = it.Tokens[0];
+                positions[row] = it.Start;
+                row++;
+            }
+            s = e;
+        }
+        foreach (int i in chunks)
+        {
+            var it = items[i];
+            int t = it.Tokens.Length, len = it.Start + t;
+            firstRow[i] = row;
+            for (int j = 0; j < t; j++)
+            {
+                tokens[row + j] = it.Tokens[j];
+                positions[row + j] = it.Start + j;
+            }
+            // Query j (at position Start + j) sees keys 0..Start + j. Rows are laid out group-major (g * T + j) to match
+            // the grouped-query view of the queries.
+            var causal = arange(len, device: device).unsqueeze(0) <= (arange(t, device: device) + it.Start).unsqueeze(1);
+            groupList.Add(new Chunk(row, t, it.Slot, it.Start, causal.repeat(groups, 1)));
+            row += t;
+        }
+
+        int kvH = cache.KvHeads, maxLen = cache.MaxLength;
+        var write = new long[n * kvH];
+        for (int i = 0; i < items.Count; i++)
+        {
+            var it = items[i];
+            for (int j = 0; j < it.Tokens.Length; j++)
+                for (int h = 0; h < kvH; h++)
+                    write[(firstRow[i] + j) * kvH + h] = ((long)it.Slot * kvH + h) * maxLen + it.Start + j;
+        }
+        var logitRows = new List<long>();
+        for (int i = 0; i < items.Count; i++)
+            if (items[i].WantLogits) logitRows.Add(firstRow[i] + items[i].Tokens.Length - 1);
+
+        return new StepPlan
+        {
+            Tokens = tensor(tokens, device: device),
+            Positions = tensor(positions, device: device),
+            WriteRows = tensor(write, device: device),
+            LogitRows = tensor(logitRows.ToArray(), device: device),
+            Groups = groupList,
+            Count = n,
+        };
+    }
+}

@@ -1,0 +1,50 @@
+namespace TreePO.Engine.Tokenizer;
+
+/// <summary>
+/// The Qwen chat format (ChatML) for one user question:
+/// <c>&lt;|im_start|&gt;system\n{system}&lt;|im_end|&gt;\n&lt;|im_start|&gt;user\n{question}&lt;|im_end|&gt;\n&lt;|im_start|&gt;assistant\n</c>.
+/// The default system prompt is the TreePO reference's. A reply ends with <c>&lt;|im_end|&gt;</c>, so for chat
+/// prompts that token is an end of sequence even when the model's config lists only <c>&lt;|endoftext|&gt;</c>
+/// (Qwen2.5 base models do): <see cref="StopIds"/> holds both.
+/// </summary>
+public sealed class ChatFormat
+{
+    public const string DefaultSystemPrompt = "Please reason step by step, and put your final answer within \\boxed{}.";
+    public const string ImStart = "<|im_start|>";
+    public const string ImEnd = "<|im_end|>";
+
+    readonly HfTokenizer _tokenizer;
+
+    /// <param name="systemPrompt">null or empty: no system turn.</param>
+    public ChatFormat(HfTokenizer tokenizer, string? systemPrompt = DefaultSystemPrompt)
+    {
+        _tokenizer = tokenizer;
+        SystemPrompt = string.IsNullOrEmpty(systemPrompt) ? null : systemPrompt;
+        ImStartId = tokenizer.TokenToId(ImStart) ?? throw new InvalidDataException($"the tokenizer has no {ImStart} token, so it cannot use the Qwen chat format");
+        ImEndId = tokenizer.TokenToId(ImEnd) ?? throw new InvalidDataException($"the tokenizer has no {ImEnd} token, so it cannot use the Qwen chat format");
+        StopIds = new HashSet<int>(tokenizer.EosIds) { ImEndId };
+    }
+
+    public string? SystemPrompt { get; }
+    public int ImStartId { get; }
+    public int ImEndId { get; }
+
+    /// <summary>The tokenizer's EOS ids plus <c>&lt;|im_end|&gt;</c>: where a chat reply stops.</summary>
+    public IReadOnlySet<int> StopIds { get; }
+
+    /// <summary>The prompt text for <paramref name="question"/>, ending where the assistant's reply begins.</summary>
+    public string Prompt(string question) => PromptText(question, SystemPrompt);
+
+    /// <summary>The token ids of <see cref="Prompt"/>.</summary>
+    public int[] PromptIds(string question) => _tokenizer.Encode(Prompt(question));
+
+    /// <summary>The ids a reply is trained on: the reply and the <c>&lt;|im_end|&gt;</c> that ends it.</summary>
+    public int[] ReplyIds(string reply) => _tokenizer.Encode(reply + ImEnd);
+
+    public static string PromptText(string question, string? systemPrompt = DefaultSystemPrompt)
+    {
+        ArgumentNullException.ThrowIfNull(question);
+        string system = string.IsNullOrEmpty(systemPrompt) ? "" : $"{ImStart}system\n{systemPrompt}{ImEnd}\n";
+        return $"{system}{ImStart}user\n{question}{ImEnd}\n{ImStart}assistant\n";
+    }
+}

@@ -1,0 +1,77 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace TreePO.Engine.Training;
+
+/// <summary>What one supervised step did.</summary>
+public sealed record SupervisedStepStats(int Samples, int Tokens, double Loss, double GradNorm, double LearningRate);
+
+/// <summary>
+/// Supervised fine-tuning (next-token cross-entropy on response tokens only), used to make the built-in base model.
+/// AdamW, linear warm-up then cosine decay to 10% over <paramref name="totalSteps"/>, gradient clipping.
+/// Call it from the one thread that owns the model.
+/// </summary>
+public sealed class SupervisedTrainer : IDisposable
+{
+    readonly nn.Module model;
+    readonly NextTokenLogProbs logProbs;
+    readonly AdamW optimizer;
+    readonly Parameter[] parameters;
+    readonly double learningRate;
+    readonly int warmupSteps;
+    readonly int totalSteps;
+    readonly double gradClip;
+
+    public SupervisedTrainer(nn.Module model, NextTokenLogProbs logProbs, double learningRate, int warmupSteps,
+        int totalSteps, double weightDecay = 0.1, double gradClip = 1.0)
+    {
+        if (!(learningRate > 0)) throw new ArgumentOutOfRangeException(nameof(learningRate), "must be > 0");
+        if (totalSteps < 1) throw new ArgumentOutOfRangeException(nameof(totalSteps), "must be >= 1");
+        this.model = model;
+        this.logProbs = logProbs;
+        this.learningRate = learningRate;
+        this.warmupSteps = warmupSteps;
+        this.totalSteps = totalSteps;
+        this.gradClip = gradClip;
+        parameters = model.parameters().ToArray();
+        optimizer = optim.AdamW(parameters, learningRate, weight_decay: weightDecay);
+    }
+
+    public int Steps { get; private set; }
+
+    public double LearningRateAt(int step)
+    {
+        if (step < warmupSteps) return learningRate * (step + 1) / warmupSteps;
+        double progress = Math.Min(1.0, (step - warmupSteps) / (double)Math.Max(1, totalSteps - warmupSteps));
+        return learningRate * (0.1 + 0.9 * 0.5 * (1 + Math.Cos(Math.PI * progress)));
+    }
+
+    public SupervisedStepStats Step(IReadOnlyList<TrainingSample> samples)
+    {
+        if (samples.Count == 0) throw new ArgumentException("a step needs at least one sample", nameof(samples));
+        model.train();
+        optimizer.zero_grad();
+        double loss;
+        int tokens;
+        using (var scope = NewDisposeScope())
+        {
+            var batch = SequenceBatch.Build(samples);
+            var lp = logProbs(batch.InputIds);
+            var count = batch.Mask.sum();
+            var l = -(lp * batch.Mask).sum() / count.clamp_min(1);
+            l.backward();
+            loss = l.item<float>();
+            tokens = (int)count.item<float>();
+        }
+        double norm = nn.utils.clip_grad_norm_(parameters, gradClip);
+        double lr = LearningRateAt(Steps);
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+        optimizer.step();
+        Steps++;
+        model.eval();
+        return new SupervisedStepStats(samples.Count, tokens, loss, norm, lr);
+    }
+
+    public void Dispose() => optimizer.Dispose();
+}

@@ -1,0 +1,112 @@
+using TorchSharp;
+using TreePO.Engine.Checkpoint;
+using TreePO.Engine.Model;
+using TreePO.Engine.Threading;
+using static TorchSharp.torch;
+
+namespace TreePO.Engine.Training;
+
+/// <summary>
+/// The trainer's side of a run, outside Orleans: the training copy of the model and its optimiser on their own model
+/// thread, the current weight version, and that version's weights serialised once as safetensors bytes for engines to
+/// pull. Version N+1 is published only after the update that produced it has finished.
+/// </summary>
+public sealed class TrainerHost : IAsyncDisposable
+{
+    public const string OptimizerFile = "optimizer.bin";
+
+    readonly ModelThread thread;
+    readonly Qwen2Model model;
+    readonly PolicyTrainer trainer;
+    byte[] weights = [];
+
+    TrainerHost(ModelThread thread, Qwen2Model model, PolicyTrainer trainer, int version)
+    {
+        this.thread = thread;
+        this.model = model;
+        this.trainer = trainer;
+        Version = version;
+    }
+
+    public int Version { get; private set; }
+    public Qwen2Config Config => model.Config;
+
+    /// <summary>Loads the model (HF layout) and, when the folder has one, the optimiser state saved beside it.</summary>
+    public static async Task<TrainerHost> StartAsync(string modelDir, TrainerOptions options, int version = 0, int torchThreads = 0)
+    {
+        var thread = new ModelThread($"trainer:{Path.GetFileName(modelDir)}", torchThreads);
+        try
+        {
+            var host = await thread.RunAsync(() =>
+            {
+                var model = Qwen2Checkpoint.Load(modelDir);
+                model.eval();
+                var trainer = new PolicyTrainer(model, ids => NextTokenLogProbs(model, ids), options);
+                string opt = Path.Combine(modelDir, OptimizerFile);
+                if (File.Exists(opt)) trainer.LoadOptimizer(opt);
+                return new TrainerHost(thread, model, trainer, version);
+            });
+            await thread.RunAsync(host.Serialize);
+            return host;
+        }
+        catch
+        {
+            thread.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>[B, T] ids to [B, T-1] next-token log-probs, chunked over positions.</summary>
+    public static Tensor NextTokenLogProbs(Qwen2Model model, Tensor ids)
+    {
+        long t = ids.shape[1];
+        return model.TokenLogProbs(ids.narrow(1, 0, t - 1), ids.narrow(1, 1, t - 1));
+    }
+
+    /// <summary>One policy update; publishes version N+1 and returns its statistics.</summary>
+    public async Task<PolicyStepStats> TrainAsync(IReadOnlyList<TrainingSample> samples, ulong seed, CancellationToken cancellationToken = default)
+    {
+        foreach (var s in samples)
+        {
+            if (s.Length > model.Config.MaxPositionEmbeddings)
+                throw new ArgumentException($"a training sample of {s.Length} tokens exceeds max_position_embeddings {model.Config.MaxPositionEmbeddings}");
+            if (s.Prompt.Concat(s.Response).Any(id => id < 0 || id >= model.Config.VocabSize))
+                throw new ArgumentException($"a training sample has a token id outside the vocabulary (0..{model.Config.VocabSize - 1})");
+        }
+        return await thread.RunAsync(() =>
+        {
+            var stats = trainer.Step(samples, seed);
+            Version++;
+            Serialize();
+            return stats;
+        }, cancellationToken);
+    }
+
+    /// <summary>The current version's weights as safetensors bytes (immutable once published).</summary>
+    public (int Version, byte[] Weights) CurrentWeights() => (Version, weights);
+
+    /// <summary>Writes the model in HF layout plus the optimiser state: a checkpoint any HF tool and the engine load.</summary>
+    public Task SaveAsync(string dir, CancellationToken cancellationToken = default) => thread.RunAsync(() =>
+    {
+        Qwen2Checkpoint.Save(model, dir);
+        trainer.SaveOptimizer(Path.Combine(dir, OptimizerFile));
+    }, cancellationToken);
+
+    /// <summary>Response log-probs under the current weights (for tests and diagnostics).</summary>
+    public Task<float[][]> ResponseLogProbsAsync(IReadOnlyList<TrainingSample> samples) =>
+        thread.RunAsync(() => trainer.ResponseLogProbs(samples));
+
+    void Serialize()
+    {
+        using var ms = new MemoryStream();
+        Qwen2Checkpoint.WriteWeights(model, ms);
+        weights = ms.ToArray();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        thread.RunAsync(() => { trainer.Dispose(); model.Dispose(); });
+        thread.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

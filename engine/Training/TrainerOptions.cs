@@ -1,0 +1,33 @@
+namespace TreePO.Engine.Training;
+
+/// <summary>Optimiser and batching settings of the policy update (reference section 4, scaled to a laptop).</summary>
+public sealed record TrainerOptions
+{
+    public double LearningRate { get; init; } = 1e-4;
+    public double WeightDecay { get; init; } = 0.1;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.999;
+    public double GradClip { get; init; } = 1.0;
+    /// <summary>Optimiser steps over which the learning rate ramps linearly from 0; constant after.</summary>
+    public int WarmupSteps { get; init; } = 5;
+    /// <summary>Optimiser steps per training step: the batch is split into this many mini-batches.</summary>
+    public int MiniBatches { get; init; } = 4;
+    /// <summary>Upper bound on tokens per forward pass; a mini-batch is split into micro-batches under it.</summary>
+    public int MicroBatchTokens { get; init; } = 4096;
+    public PolicyLossOptions Loss { get; init; } = new();
+
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!(LearningRate > 0)) errors.Add($"Trainer:LearningRate must be > 0 (got {LearningRate})");
+        if (WeightDecay < 0) errors.Add($"Trainer:WeightDecay must be >= 0 (got {WeightDecay})");
+        if (!(GradClip > 0)) errors.Add($"Trainer:GradClip must be > 0 (got {GradClip})");
+        if (WarmupSteps < 0) errors.Add($"Trainer:WarmupSteps must be >= 0 (got {WarmupSteps})");
+        if (MiniBatches < 1) errors.Add($"Trainer:MiniBatches must be >= 1 (got {MiniBatches})");
+        if (MicroBatchTokens < 1) errors.Add($"Trainer:MicroBatchTokens must be >= 1 (got {MicroBatchTokens})");
+        if (Loss.EpsLow is <= 0 or >= 1) errors.Add($"Trainer:Loss:EpsLow must be in (0, 1) (got {Loss.EpsLow})");
+        if (Loss.EpsHigh <= 0) errors.Add($"Trainer:Loss:EpsHigh must be > 0 (got {Loss.EpsHigh})");
+        if (Loss.DualClip <= 1) errors.Add($"Trainer:Loss:DualClip must be > 1 (got {Loss.DualClip})");
+        return errors;
+    }
+}

@@ -1,0 +1,120 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using Orleans.Placement;
+using Orleans.Runtime;
+using TreePO.Grains.Placement;
+using TreePO.Grains.Routing;
+
+namespace TreePO.Grains.Engines;
+
+/// <summary>
+/// A thin, reentrant facade over one device's engine: every call goes straight to the backend, which batches the
+/// calls that are in flight together on its model thread. A request that fails (bad input, cancellation) fails alone.
+/// </summary>
+[SiloPinnedPlacement, Reentrant, KeepAlive, Immovable]
+public sealed class EngineGrain(
+    ILocalSiloDetails local, LocalDevices devices, IEngineBackendFactory factory, EngineLoadBoard board, ILogger<EngineGrain> log)
+    : Grain, IEngineGrain
+{
+    IEngineBackend? backend;
+    string key = "";
+    long requests, failed, cancelled;
+    int inFlight, maxInFlight;
+    readonly Dictionary<string, long> bySilo = [];
+    readonly Dictionary<string, int> liveNodesByTree = [];   // trees holding KV here, for routing
+    readonly HashSet<string> treesServed = [];
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        key = this.GetPrimaryKeyString();
+        if (!SiloKey.ParseSilo(key).Equals(local.SiloAddress))
+            throw new InvalidOperationException($"engine {key} activated on the wrong silo {local.SiloAddress}");
+        int device = SiloKey.ParseDevice(key);
+        if (device >= devices.Count)
+            throw new InvalidOperationException($"engine {key}: this silo has {devices.Count} device(s)");
+        backend = await factory.CreateAsync(device, cancellationToken);
+        log.LogInformation("engine {Engine} loaded (max context {MaxContext})", key, backend.GetCounters().MaxContext);
+        Publish();
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        board.Remove(key);
+        if (backend is not null) await backend.DisposeAsync();
+    }
+
+    public async Task<SegmentResultMessage> GenerateAsync(SegmentRequestMessage request, string callerSilo, CancellationToken cancellationToken)
+    {
+        var engine = backend ?? throw new InvalidOperationException($"engine {key} is not loaded");
+        requests++;
+        try { Validate(request, engine.GetCounters().MaxContext); }
+        catch { failed++; throw; }
+        bySilo[callerSilo] = bySilo.GetValueOrDefault(callerSilo) + 1;
+        treesServed.Add(request.TreeId);
+        inFlight++;
+        maxInFlight = Math.Max(maxInFlight, inFlight);
+        Publish();
+        try
+        {
+            var result = await engine.GenerateAsync(request.ToCore(), cancellationToken);
+            if (cancellationToken.IsCancellationRequested)
+                throw new OperationCanceledException(cancellationToken);   // the caller gave up: drop the nodes below
+            liveNodesByTree[request.TreeId] = liveNodesByTree.GetValueOrDefault(request.TreeId) + result.Branches.Length;
+            return result.ToMessage();
+        }
+        catch (OperationCanceledException)
+        {
+            cancelled++;
+            // Nobody will continue or release these nodes: free whatever KV the engine kept for them.
+            await engine.ReleaseAsync(request.ChildNodeIds, CancellationToken.None);
+            throw;
+        }
+        catch
+        {
+            failed++;
+            throw;
+        }
+        finally
+        {
+            inFlight--;
+            Publish();
+        }
+    }
+
+    public async Task ReleaseAsync(string treeId, string[] nodeIds)
+    {
+        if (backend is null || nodeIds.Length == 0) return;
+        await backend.ReleaseAsync(nodeIds, CancellationToken.None);
+        int left = liveNodesByTree.GetValueOrDefault(treeId) - nodeIds.Length;
+        if (left > 0) liveNodesByTree[treeId] = left;
+        else liveNodesByTree.Remove(treeId);
+        Publish();
+    }
+
+    public Task<EngineLoad> GetLoadAsync() => Task.FromResult(Load());
+
+    public Task<EngineStats> GetStatsAsync() => Task.FromResult(new EngineStats(
+        key, requests, failed, cancelled, inFlight, maxInFlight, treesServed.Count, new Dictionary<string, long>(bySilo),
+        backend?.GetCounters() ?? throw new InvalidOperationException($"engine {key} is not loaded")));
+
+    EngineLoad Load()
+    {
+        var c = backend?.GetCounters();
+        return new EngineLoad(key, inFlight, c?.QueueDepth ?? 0, c?.LiveSlots ?? 0, c?.FreeKvBytes ?? 0, liveNodesByTree.Count);
+    }
+
+    void Publish() => board.Update(Load());
+
+    static void Validate(SegmentRequestMessage r, int maxContext)
+    {
+        if (r.Context.Length + r.MaxTokens > maxContext)
+            throw new ArgumentException(
+                $"tree {r.TreeId}: a context of {r.Context.Length} tokens plus a segment of {r.MaxTokens} " +
+                $"exceeds the model's context of {maxContext} tokens");
+        if (r.ChildNodeIds.Length == 0) throw new ArgumentException($"tree {r.TreeId}: a segment request needs at least one child node id");
+        if (r.MaxTokens <= 0) throw new ArgumentException($"tree {r.TreeId}: MaxTokens must be positive, got {r.MaxTokens}");
+        if (r.Context.Length == 0) throw new ArgumentException($"tree {r.TreeId}: empty context");
+        if (r.ParentTokenCount < 0 || r.ParentTokenCount > r.Context.Length)
+            throw new ArgumentException($"tree {r.TreeId}: ParentTokenCount {r.ParentTokenCount} outside the context of {r.Context.Length} tokens");
+    }
+}

@@ -1,0 +1,123 @@
+using TreePO.Engine.Kv;
+using TreePO.Engine.Model;
+using TreePO.Engine.Native;
+using static TorchSharp.torch;
+
+namespace TreePO.Engine.Tests.Model;
+
+/// <summary>The cached, batched step against the full causal recompute (a different code path: repeated K/V and the
+/// causal flag), which is the proof of the cache until an HF-produced fixture exists.</summary>
+public sealed class CachedForwardTests
+{
+    public CachedForwardTests() => TorchRuntime.EnsureLoaded();
+
+    const float Tolerance = 1e-4f;
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Chunked_prefill_and_decode_equal_full_recompute(bool tied)
+    {
+        using var scope = NewDisposeScope();
+        using var model = Qwen2Model.Random(Qwen2Config.Tiny(tied), 7);
+        using var cache = new KvCache(model.Config, slots: 4, maxLength: 64);
+        int[] a = TestModels.RandomTokens(40, 1);
+        int[] b = TestModels.RandomTokens(30, 2);
+        var fullA = model.Forward(TestModels.Ids(a))[0];
+        var fullB = model.Forward(TestModels.Ids(b))[0];
+
+        // Prefill 'a' in uneven chunks in slot 2, 'b' in one chunk in slot 0, in the same steps.
+        var l0 = model.Step(cache, [new StepItem(2, 0, a[..7]), new StepItem(0, 0, b[..12])]);
+        Assert.True(TestModels.MaxAbsDiff(l0[0], fullA[6]) <= Tolerance);
+        Assert.True(TestModels.MaxAbsDiff(l0[1], fullB[11]) <= Tolerance);
+        var l1 = model.Step(cache, [new StepItem(2, 7, a[7..16])]);
+        Assert.True(TestModels.MaxAbsDiff(l1[0], fullA[15]) <= Tolerance);
+
+        // Then decode both one token at a time, batched (different lengths: two attention groups).
+        for (int t = 0; t < 14; t++)
+        {
+            var l = model.Step(cache, [new StepItem(0, 12 + t, [b[12 + t]]), new StepItem(2, 16 + t, [a[16 + t]])]);
+            float da = TestModels.MaxAbsDiff(l[1], fullA[16 + t]);
+            float db = TestModels.MaxAbsDiff(l[0], fullB[12 + t]);
+            Assert.True(da <= Tolerance, $"a, position {16 + t}: {da}");
+            Assert.True(db <= Tolerance, $"b, position {12 + t}: {db}");
+        }
+    }
+
+    [Fact]
+    public void Forked_children_continue_as_fresh_sequences()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 11);
+        using var cache = new KvCache(model.Config, slots: 4, maxLength: 64);
+        int[] ctx = TestModels.RandomTokens(20, 3);
+        model.Step(cache, [new StepItem(0, 0, ctx)]);
+        cache.CopyPrefix(0, 1, ctx.Length);
+        cache.CopyPrefix(0, 2, ctx.Length);
+
+        // Children 1 and 2 (consecutive slots, same length: one batched attention group) take different tokens.
+        int[][] next = [[5, 17, 42], [9, 9, 250]];
+        for (int t = 0; t < 3; t++)
+        {
+            var l = model.Step(cache, [new StepItem(1, 20 + t, [next[0][t]]), new StepItem(2, 20 + t, [next[1][t]])]);
+            for (int c = 0; c < 2; c++)
+            {
+                int[] path = ctx.Concat(next[c].Take(t + 1)).ToArray();
+                var fresh = model.Forward(TestModels.Ids(path))[0][-1];
+                Assert.True(TestModels.MaxAbsDiff(l[c], fresh) <= Tolerance, $"child {c}, step {t}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Batched_step_equals_unbatched_steps()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 5);
+        using var together = new KvCache(model.Config, slots: 3, maxLength: 32);
+        using var alone = new KvCache(model.Config, slots: 3, maxLength: 32);
+        int[][] seqs = [TestModels.RandomTokens(9, 1), TestModels.RandomTokens(9, 2), TestModels.RandomTokens(4, 3)];
+        var batched = model.Step(together, seqs.Select((s, i) => new StepItem(i, 0, s)).ToArray());
+        for (int i = 0; i < 3; i++)
+        {
+            var single = model.Step(alone, [new StepItem(i, 0, seqs[i])]);
+            Assert.True(TestModels.MaxAbsDiff(batched[i], single[0]) <= 1e-5f);
+        }
+        var nextBatched = model.Step(together, [new StepItem(0, 9, [1]), new StepItem(1, 9, [2]), new StepItem(2, 4, [3])]);
+        for (int i = 0; i < 3; i++)
+        {
+            var single = model.Step(alone, [new StepItem(i, seqs[i].Length, [i + 1])]);
+            Assert.True(TestModels.MaxAbsDiff(nextBatched[i], single[0]) <= 1e-5f);
+        }
+    }
+
+    [Fact]
+    public void Token_log_probs_match_log_softmax_of_full_logits()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Qwen2Model.Random(Qwen2Config.Tiny(tied: false), 3);
+        var ids = tensor(new long[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 }).reshape(2, 8);
+        var targets = (ids + 1) % 300;
+        var expected = model.Forward(ids).log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+        var got = model.TokenLogProbs(ids, targets, chunk: 3);
+        Assert.Equal(new long[] { 2, 8 }, got.shape);
+        Assert.True(TestModels.MaxAbsDiff(got, expected) <= 1e-5f);
+    }
+
+    [Fact]
+    public void Full_forward_supports_autograd_and_tied_weights_stay_tied()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Qwen2Model.Random(Qwen2Config.Tiny(tied: true), 3);
+        Assert.DoesNotContain(model.state_dict().Keys, k => k.StartsWith("lm_head"));
+        var ids = tensor(new long[] { 1, 2, 3, 4 }).unsqueeze(0);
+        var loss = -model.TokenLogProbs(ids, tensor(new long[] { 2, 3, 4, 5 }).unsqueeze(0)).sum();
+        loss.backward();
+        var embedding = model.named_parameters().Single(p => p.name == "model.embed_tokens.weight").parameter;
+        Assert.NotNull(embedding.grad);
+        Assert.True(embedding.grad!.abs().sum().item<float>() > 0);
+        // The output projection is the embedding's own storage: a change to one is a change to the other.
+        using (no_grad()) embedding[5, 3] = embedding[5, 3] + 1.0f;
+        Assert.Equal(embedding[5, 3].item<float>(), model.OutputWeight[5, 3].item<float>());
+    }
+}

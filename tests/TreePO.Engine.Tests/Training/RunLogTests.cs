@@ -1,0 +1,39 @@
+using TreePO.Engine.Native;
+using TreePO.Engine.Training;
+
+namespace TreePO.Engine.Tests.Training;
+
+public sealed class RunLogTests
+{
+    public RunLogTests() => TorchRuntime.EnsureLoaded();
+
+    [Fact]
+    public void Steps_go_to_jsonl_and_tensorboard_and_truncate_for_resume()
+    {
+        string dir = Directory.CreateTempSubdirectory("treepo-runlog-").FullName;
+        var log = new RunLog(dir);
+        for (int step = 1; step <= 3; step++)
+            log.Write(step, new Dictionary<string, object?> { ["reward"] = 0.1 * step, ["phase"] = "train", ["trees"] = 4 });
+        var rows = RunLog.Read(Path.Combine(dir, "metrics.jsonl"));
+        Assert.Equal(3, rows.Count);
+        Assert.Equal(0.2, rows[1]["reward"]!.GetValue<double>(), 12);
+        Assert.Equal("train", rows[2]["phase"]!.GetValue<string>());
+
+        string events = Directory.GetFiles(Path.Combine(dir, "tensorboard"), "events.out.tfevents.*", SearchOption.AllDirectories).Single();
+        string raw = System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(events));
+        Assert.Contains("reward", raw);
+        Assert.DoesNotContain("phase", raw);
+
+        RunLog.TruncateAfter(Path.Combine(dir, "metrics.jsonl"), 1);
+        Assert.Single(RunLog.Read(Path.Combine(dir, "metrics.jsonl")));
+    }
+
+    [Fact]
+    public void A_corrupt_line_is_reported_with_file_and_line()
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory("treepo-runlog-").FullName, "metrics.jsonl");
+        File.WriteAllText(path, "{\"step\":1}\nnot json\n");
+        var e = Assert.Throws<InvalidDataException>(() => RunLog.Read(path));
+        Assert.Contains("metrics.jsonl:2", e.Message);
+    }
+}

@@ -1,0 +1,31 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+using TreePO.Grains.Engines;
+using TreePO.Hosting;
+using TreePO.Hosting.Options;
+
+namespace TreePO.Grains.Tests.Support;
+
+/// <summary>Test clusters whose silos run <see cref="ScriptedEngine"/>s, one factory per silo so tests can look inside.</summary>
+public static class TestClusters
+{
+    public static async Task<(InProcessTestCluster Cluster, Dictionary<string, ScriptedEngineFactory> Factories)> StartAsync(
+        int silos, Action<TreePOOptions>? configure = null, Func<ScriptedEngine>? make = null)
+    {
+        var factories = new Dictionary<string, ScriptedEngineFactory>();
+        var builder = new InProcessTestClusterBuilder((short)silos);
+        builder.ConfigureSilo((siloOptions, silo) =>
+        {
+            var options = new TreePOOptions();
+            options.Routing.SegmentTimeout = TimeSpan.FromSeconds(20);
+            configure?.Invoke(options);
+            var factory = new ScriptedEngineFactory { Make = make ?? (() => new ScriptedEngine()) };
+            lock (factories) factories[siloOptions.SiloName] = factory;
+            silo.AddTreePO(options);
+            silo.Services.AddSingleton<IEngineBackendFactory>(factory);
+        });
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return (cluster, factories);
+    }
+}
