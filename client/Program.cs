@@ -8,5 +8,6 @@ app.Configure(config =>
     config.AddCommand<DoctorCommand>("doctor")
         .WithDescription("Check .NET, TorchSharp and its native library, and an embedded Orleans silo.");
     config.AddCommand<ScoreCommand>("score").WithDescription("Score JSON lines {response, answer} from stdin with the math reward.");
+    config.AddCommand<TokenizeCommand>("tokenize").WithDescription("Read JSON strings (one a line) on stdin, write their token ids as JSON arrays on stdout.");
 });
 return await app.RunAsync(args);

@@ -1,0 +1,41 @@
+namespace TreePO.Engine;
+
+/// <summary>How an <see cref="InferenceEngine"/> is set up.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>A Hugging Face model folder: config.json, model.safetensors (or a sharded index), optionally
+    /// generation_config.json.</summary>
+    public string ModelPath { get; init; } = "";
+
+    /// <summary>K/V bytes the engine may hold (rows in use or reserved by running sequences, times the bytes of one
+    /// token's K/V). New work waits when it is full; cached nodes are evicted least recently used first.</summary>
+    public long KvBudgetBytes { get; init; } = 512L << 20;
+
+    /// <summary>Cache slots: one per running branch or cached path.</summary>
+    public int MaxSlots { get; init; } = 64;
+
+    /// <summary>Most context tokens prefilled per engine step (decode steps of running branches go on meanwhile).</summary>
+    public int PrefillChunk { get; init; } = 256;
+
+    /// <summary>Intra-op threads for TorchSharp; 0 = all cores.</summary>
+    public int Threads { get; init; } = 0;
+
+    /// <summary>"cpu", or "cuda" / "cuda:N" where the CUDA build of TorchSharp is referenced and a GPU is present.</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>Longest path (context + segment) a slot holds; 0 = min(max_position_embeddings, 4096). A segment stops
+    /// with finish Length when its path reaches it.</summary>
+    public int MaxSequenceLength { get; init; } = 0;
+
+    /// <summary>EOS ids; null = from the model folder (generation_config.json and config.json <c>eos_token_id</c>).</summary>
+    public IReadOnlyList<int>? EosTokenIds { get; init; }
+
+    internal void Validate()
+    {
+        if (KvBudgetBytes <= 0) throw new ArgumentException($"EngineOptions.KvBudgetBytes must be positive, got {KvBudgetBytes}");
+        if (MaxSlots <= 0) throw new ArgumentException($"EngineOptions.MaxSlots must be positive, got {MaxSlots}");
+        if (PrefillChunk <= 0) throw new ArgumentException($"EngineOptions.PrefillChunk must be positive, got {PrefillChunk}");
+        if (Threads < 0) throw new ArgumentException($"EngineOptions.Threads must be 0 (all cores) or positive, got {Threads}");
+        if (MaxSequenceLength < 0) throw new ArgumentException($"EngineOptions.MaxSequenceLength must be 0 (automatic) or positive, got {MaxSequenceLength}");
+    }
+}

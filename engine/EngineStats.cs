@@ -1,0 +1,33 @@
+namespace TreePO.Engine;
+
+/// <summary>A snapshot of an engine's state and counters since it started.</summary>
+/// <param name="LiveSlots">Slots holding a running branch or cached nodes.</param>
+/// <param name="ActiveSequences">Branches being prefilled or decoded.</param>
+/// <param name="QueueDepth">Requests waiting for slots or KV budget.</param>
+/// <param name="TokensPrefilled">Context tokens computed (not found in the cache).</param>
+/// <param name="TokensDecoded">Forward positions computed while sampling.</param>
+/// <param name="TokensReused">Context tokens whose K/V came from the cache.</param>
+/// <param name="MeanBatchSize">Sequences per step, averaged over steps.</param>
+/// <param name="LiveTensors">Tensors alive on the model thread (TorchSharp's per-thread statistics): flat in steady state.</param>
+/// <param name="ForkCopies">Prefix copies between slots (forks, and reuse of a prefix another slot holds).</param>
+public sealed record EngineStats(
+    int PolicyVersion,
+    int Slots,
+    int LiveSlots,
+    int ActiveSequences,
+    int ActiveRequests,
+    int CachedNodes,
+    long KvBytesUsed,
+    long KvBudgetBytes,
+    int QueueDepth,
+    long TokensPrefilled,
+    long TokensDecoded,
+    long TokensReused,
+    long Steps,
+    double MeanBatchSize,
+    int MaxBatchSize,
+    long ForkCopies,
+    long Evictions,
+    long RequestsCompleted,
+    long RequestsFailed,
+    long LiveTensors);

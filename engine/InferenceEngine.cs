@@ -1,0 +1,544 @@
+using System.Collections.Concurrent;
+using TorchSharp;
+using TreePO.Core.Protocol;
+using TreePO.Engine.Checkpoint;
+using TreePO.Engine.Kv;
+using TreePO.Engine.Model;
+using TreePO.Engine.Native;
+using TreePO.Engine.Sampling;
+using TreePO.Engine.Scheduling;
+using static TorchSharp.torch;
+
+namespace TreePO.Engine;
+
+/// <summary>
+/// Serves segment requests for one model on one device. One dedicated model thread (TorchSharp's dispose scopes and
+/// grad mode are thread-local) runs a loop fed by a command queue: it admits waiting requests when slots and KV budget
+/// allow, then runs one step over every running sequence at once (continuous batching: decode tokens of all running
+/// branches plus up to <see cref="EngineOptions.PrefillChunk"/> context tokens), samples, and completes the requests
+/// whose branches all finished. Callers only ever await.
+/// </summary>
+public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
+{
+    readonly EngineOptions options;
+    readonly Qwen2Model model;
+    readonly KvCache cache;
+    readonly KvPool pool;
+    readonly HashSet<int> eos;
+    readonly int maxLength;
+    readonly BlockingCollection<Action> commands = new();
+    readonly object postGate = new();
+    readonly Thread thread;
+    readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    readonly LinkedList<RequestState> waiting = new();
+    readonly List<RequestState> running = [];
+    volatile int policyVersion;
+    volatile EngineStats stats;
+    bool closed, stopping;
+    int disposed;
+    long prefilled, decoded, reused, steps, batchSum, forkCopies, completed, failed;
+    int maxBatch;
+
+    InferenceEngine(Qwen2Model model, EngineOptions options)
+    {
+        this.options = options;
+        this.model = model;
+        var c = model.Config;
+        maxLength = options.MaxSequenceLength > 0
+            ? Math.Min(options.MaxSequenceLength, c.MaxPositionEmbeddings)
+            : Math.Min(c.MaxPositionEmbeddings, 4096);
+        cache = new KvCache(c, options.MaxSlots, maxLength, model.Device);
+        pool = new KvPool(options.MaxSlots, options.KvBudgetBytes, cache.BytesPerToken);
+        eos = [.. options.EosTokenIds ?? c.EosTokenIds];
+        stats = Snapshot();
+        thread = new Thread(Run) { IsBackground = true, Name = "treepo-engine" };
+        thread.Start();
+    }
+
+    /// <summary>Loads config.json and the weights from <see cref="EngineOptions.ModelPath"/> and starts the model thread.</summary>
+    public static InferenceEngine Load(EngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (string.IsNullOrWhiteSpace(options.ModelPath)) throw new ArgumentException("EngineOptions.ModelPath is empty");
+        TorchRuntime.EnsureLoaded();
+        var device = ParseDevice(options.Device);
+        ConfigureThreads(options.Threads);
+        return new InferenceEngine(Qwen2Checkpoint.Load(options.ModelPath, device), options);
+    }
+
+    /// <summary>Serves an already built model (benchmarks, trainers' tests); the engine takes ownership of it.
+    /// <see cref="EngineOptions.ModelPath"/> and <see cref="EngineOptions.Device"/> are ignored.</summary>
+    public static InferenceEngine Create(Qwen2Model model, EngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        TorchRuntime.EnsureLoaded();
+        ConfigureThreads(options.Threads);
+        return new InferenceEngine(model, options);
+    }
+
+    static Device ParseDevice(string name)
+    {
+        try
+        {
+            var d = device(name);
+            if (d.type == DeviceType.CUDA && !cuda.is_available())
+                throw new ArgumentException($"EngineOptions.Device is '{name}', but CUDA is not available in this process");
+            return d;
+        }
+        catch (Exception e) when (e is not ArgumentException)
+        {
+            throw new ArgumentException($"EngineOptions.Device '{name}' is not a device name (try \"cpu\" or \"cuda:0\"): {e.Message}", e);
+        }
+    }
+
+    static void ConfigureThreads(int threads) => set_num_threads(threads > 0 ? threads : Environment.ProcessorCount);
+
+    public int PolicyVersion => policyVersion;
+    public Qwen2Config Config => model.Config;
+    /// <summary>The longest path (context + segment) a slot holds.</summary>
+    public int MaxSequenceLength => maxLength;
+    public IReadOnlySet<int> EosTokenIds => eos;
+    public EngineStats GetStats() => stats;
+
+    public Task<SegmentResult> GenerateAsync(SegmentRequest request, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            Validate(request);
+        }
+        catch (ArgumentException e)
+        {
+            return Task.FromException<SegmentResult>(e);
+        }
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<SegmentResult>(cancellationToken);
+        var state = new RequestState(request, cancellationToken);
+        if (!Post(() => waiting.AddLast(state)))
+            return Task.FromException<SegmentResult>(new ObjectDisposedException(nameof(InferenceEngine)));
+        if (cancellationToken.CanBeCanceled)
+            state.Registration = cancellationToken.Register(() => Post(() => Cancel(state)));
+        return state.Completion.Task;
+    }
+
+    public Task ReleaseAsync(IReadOnlyCollection<string> nodeIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(nodeIds);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!Post(() =>
+            {
+                foreach (string id in nodeIds)
+                    if (id is not null) pool.Release(id);
+                done.TrySetResult();
+            }))
+            return Task.FromException(new ObjectDisposedException(nameof(InferenceEngine)));
+        return done.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Replaces the weights with a safetensors state dict (HF key names, any float dtype) between two steps,
+    /// then drops all cached KV. Running requests restart under the new weights, or fail if they asked for the old
+    /// version explicitly. A bad stream (missing key, wrong shape) fails this call and leaves the weights as they were.</summary>
+    public async Task LoadWeightsAsync(int version, Stream safetensors, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(safetensors);
+        string? spool = null;
+        Stream source = safetensors;
+        try
+        {
+            if (!safetensors.CanSeek)
+            {
+                // Read on the caller's side, so the model thread only ever does the swap itself.
+                spool = Path.Combine(Path.GetTempPath(), $"treepo-weights-{Guid.NewGuid():N}.safetensors");
+                await using (var file = File.Create(spool)) await safetensors.CopyToAsync(file, cancellationToken);
+                source = File.OpenRead(spool);
+            }
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!Post(() => SwapWeights(version, source, done))) throw new ObjectDisposedException(nameof(InferenceEngine));
+            await done.Task;
+        }
+        finally
+        {
+            if (spool is not null)
+            {
+                await source.DisposeAsync();
+                File.Delete(spool);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
+        {
+            await stopped.Task;
+            return;
+        }
+        Post(() => stopping = true);
+        await stopped.Task;
+    }
+
+    bool Post(Action command)
+    {
+        lock (postGate)
+        {
+            if (closed) return false;
+            commands.Add(command);
+            return true;
+        }
+    }
+
+    void Validate(SegmentRequest r)
+    {
+        ArgumentNullException.ThrowIfNull(r, "request");
+        var c = model.Config;
+        if (r.Context is null || r.Context.Length == 0) throw new ArgumentException("SegmentRequest.Context is empty: there is nothing to continue", "request");
+        int n = r.Context.Length;
+        for (int i = 0; i < n; i++)
+            if ((uint)r.Context[i] >= (uint)c.VocabSize)
+                throw new ArgumentException($"SegmentRequest.Context[{i}] = {r.Context[i]} is outside the vocabulary [0, {c.VocabSize})", "request");
+        if (n >= c.MaxPositionEmbeddings)
+            throw new ArgumentException($"SegmentRequest.Context has {n} tokens; the model's max_position_embeddings is {c.MaxPositionEmbeddings}, which leaves no room for a new token", "request");
+        if (n >= maxLength)
+            throw new ArgumentException($"SegmentRequest.Context has {n} tokens; this engine's MaxSequenceLength is {maxLength}, which leaves no room for a new token", "request");
+        if (r.MaxTokens <= 0) throw new ArgumentException($"SegmentRequest.MaxTokens must be positive, got {r.MaxTokens}", "request");
+        if (r.ChildNodeIds is null || r.ChildNodeIds.Length == 0) throw new ArgumentException("SegmentRequest.ChildNodeIds is empty: a request needs at least one branch", "request");
+        for (int i = 0; i < r.ChildNodeIds.Length; i++)
+            if (string.IsNullOrEmpty(r.ChildNodeIds[i])) throw new ArgumentException($"SegmentRequest.ChildNodeIds[{i}] is null or empty", "request");
+        if (r.ChildNodeIds.Distinct(StringComparer.Ordinal).Count() != r.ChildNodeIds.Length)
+            throw new ArgumentException("SegmentRequest.ChildNodeIds has duplicates", "request");
+        if (r.Branches > options.MaxSlots)
+            throw new ArgumentException($"SegmentRequest has {r.Branches} branches; this engine has only {options.MaxSlots} slots (EngineOptions.MaxSlots)", "request");
+        if (r.ParentTokenCount < 0 || r.ParentTokenCount > n)
+            throw new ArgumentException($"SegmentRequest.ParentTokenCount {r.ParentTokenCount} is outside [0, {n}] (the context length)", "request");
+        var s = r.Sampling ?? throw new ArgumentException("SegmentRequest.Sampling is null", "request");
+        if (!float.IsFinite(s.Temperature) || s.Temperature < 0) throw new ArgumentException($"SamplingParams.Temperature must be finite and >= 0, got {s.Temperature}", "request");
+        if (float.IsNaN(s.TopP) || s.TopP <= 0) throw new ArgumentException($"SamplingParams.TopP must be in (0, 1] (1 = off), got {s.TopP}", "request");
+        if (r.PolicyVersion >= 0 && r.PolicyVersion != policyVersion) throw new PolicyVersionMismatchException(r.PolicyVersion, policyVersion);
+        long need = (long)r.Branches * Capacity(r) * cache.BytesPerToken;
+        if (need > options.KvBudgetBytes)
+            throw new ArgumentException($"SegmentRequest needs {need} bytes of KV ({r.Branches} branches x {Capacity(r)} tokens x {cache.BytesPerToken} bytes), more than EngineOptions.KvBudgetBytes = {options.KvBudgetBytes}", "request");
+    }
+
+    int MaxNew(SegmentRequest r) => Math.Min(r.MaxTokens, maxLength - r.Context.Length);
+
+    /// <summary>Rows one branch may write: the context and every sampled token but the last (fed by the next request).</summary>
+    int Capacity(SegmentRequest r) => r.Context.Length + MaxNew(r) - 1;
+
+    // ---------------------------------------------------------------- model thread
+
+    void Run()
+    {
+        using var noGrad = no_grad();
+        while (!stopping)
+        {
+            try
+            {
+                if (running.Count == 0 && waiting.Count == 0) commands.Take()();
+                while (commands.TryTake(out var command)) command();
+                if (stopping) break;
+                Admit();
+                if (running.Count > 0) Step();
+            }
+            catch (Exception e)
+            {
+                // A bug or a native failure in one step: fail what was running, keep serving.
+                foreach (var r in running.ToList()) Fail(r, new InvalidOperationException($"engine step failed: {e.Message}", e));
+            }
+            stats = Snapshot();
+        }
+        Shutdown();
+    }
+
+    void Shutdown()
+    {
+        lock (postGate) closed = true;
+        while (commands.TryTake(out var command))
+        {
+            try { command(); } catch (Exception) { /* the requests it added are failed below */ }
+        }
+        var gone = new ObjectDisposedException(nameof(InferenceEngine));
+        foreach (var r in running.ToList()) Fail(r, gone);
+        foreach (var r in waiting.ToList()) Fail(r, gone);
+        waiting.Clear();
+        stats = Snapshot();
+        cache.Dispose();
+        model.Dispose();
+        stopped.TrySetResult();
+    }
+
+    void Admit()
+    {
+        while (waiting.First is { } first)
+        {
+            var r = first.Value;
+            if (r.Request.PolicyVersion >= 0 && r.Request.PolicyVersion != policyVersion)
+            {
+                waiting.RemoveFirst();
+                Fail(r, new PolicyVersionMismatchException(r.Request.PolicyVersion, policyVersion));
+                continue;
+            }
+            if (!TryAdmit(r))
+            {
+                // Strict arrival order: nothing overtakes a request that waits for room. With nothing running, all
+                // cached slots are evictable, so a request that passed validation always fits; this is a safeguard.
+                if (running.Count == 0)
+                {
+                    waiting.RemoveFirst();
+                    Fail(r, new InvalidOperationException("the request does not fit the engine's KV budget even with the cache empty"));
+                    continue;
+                }
+                break;
+            }
+            waiting.RemoveFirst();
+            running.Add(r);
+        }
+    }
+
+    bool TryAdmit(RequestState r)
+    {
+        var req = r.Request;
+        int[] ctx = req.Context;
+        int b = req.Branches;
+        int capacity = Capacity(req);
+        var parent = string.IsNullOrEmpty(req.ParentNodeId) ? null : pool.Find(req.ParentNodeId);
+        if (parent is not null && !(parent.Path.Length <= ctx.Length && parent.Path.AsSpan().SequenceEqual(ctx.AsSpan(0, parent.Path.Length))))
+            parent = null; // same id, other tokens: not the node this context continues
+        var (source, m) = pool.Match(ctx, parent?.Slot);
+
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            // Extend the source slot in place when nobody writes it and no node needs its rows past the match.
+            bool takeover = source is not null && source.Writer is null && source.Nodes.All(x => x.Rows <= m);
+            int newSlots = b - (takeover ? 1 : 0);
+            long bytes = (long)b * capacity * pool.BytesPerToken - (takeover ? (long)source!.Tokens.Count * pool.BytesPerToken : 0);
+            if (pool.MakeRoom(newSlots, bytes, source))
+            {
+                Place(r, source, m, takeover, capacity, parent);
+                return true;
+            }
+            if (source is null) return false;
+            (source, m) = (null, 0); // try again without reuse: the source itself may have to go
+        }
+        return false;
+    }
+
+    void Place(RequestState r, KvSlot? source, int m, bool takeover, int capacity, KvNode? parent)
+    {
+        var req = r.Request;
+        int b = req.Branches;
+        List<KvSlot> slots;
+        if (takeover)
+        {
+            source!.Truncate(m);
+            slots = [source, .. pool.TakeFree(b - 1, source.Index)];
+        }
+        else
+        {
+            slots = pool.TakeFree(b);
+            if (source is not null && m > 0)
+            {
+                cache.CopyPrefix(source.Index, slots[0].Index, m);
+                slots[0].Tokens.AddRange(req.Context.AsSpan(0, m));
+                forkCopies++;
+            }
+        }
+        if (source is not null) source.LastUse = pool.Touch();
+        r.MaxNew = MaxNew(req);
+        r.Reused = slots[0].Tokens.Count;
+        r.ParentNode = parent;
+        r.Branches = new BranchState[b];
+        for (int i = 0; i < b; i++)
+        {
+            var branch = new BranchState(i, slots[i], new BranchRng(SeedMix.Derive(req.Seed, i)));
+            slots[i].Writer = branch;
+            slots[i].Reserved = capacity;
+            r.Branches[i] = branch;
+        }
+        reused += r.Reused;
+    }
+
+    void Step()
+    {
+        using var scope = NewDisposeScope();
+        var items = new List<StepItem>();
+        var sinks = new List<(RequestState Request, BranchState? Branch)>(); // one per item that wants logits, in order
+        var prefills = new List<(RequestState Request, int Start, int Count)>();
+        foreach (var r in running)
+        {
+            if (r.Prefilling) continue;
+            foreach (var br in r.Branches)
+            {
+                if (br.Done) continue;
+                items.Add(new StepItem(br.Slot.Index, br.Slot.Tokens.Count, [br.Tokens[^1]]));
+                sinks.Add((r, br));
+            }
+        }
+        int budget = options.PrefillChunk;
+        foreach (var r in running)
+        {
+            if (budget == 0) break;
+            if (!r.Prefilling) continue;
+            var lead = r.Branches[0].Slot;
+            int[] ctx = r.Request.Context;
+            int start = lead.Tokens.Count, take = Math.Min(budget, ctx.Length - start);
+            bool last = start + take == ctx.Length;
+            items.Add(new StepItem(lead.Index, start, ctx[start..(start + take)], WantLogits: last));
+            if (last) sinks.Add((r, null));
+            prefills.Add((r, start, take));
+            budget -= take;
+        }
+        if (items.Count == 0) return;
+
+        var logits = model.Step(cache, items);
+        steps++;
+        batchSum += items.Count;
+        maxBatch = Math.Max(maxBatch, items.Count);
+
+        foreach (var (r, start, count) in prefills)
+        {
+            r.Branches[0].Slot.Tokens.AddRange(r.Request.Context.AsSpan(start, count));
+            r.Prefilled += count;
+            prefilled += count;
+        }
+
+        var rows = new List<SampleRow>();
+        var targets = new List<(RequestState Request, BranchState Branch)>();
+        for (int k = 0; k < sinks.Count; k++)
+        {
+            var (r, br) = sinks[k];
+            if (br is not null)
+            {
+                br.Slot.Tokens.Add(br.Tokens[^1]);
+                r.Decoded++;
+                decoded++;
+                rows.Add(new SampleRow(k, r.Request.Sampling, br.Rng.NextDouble()));
+                targets.Add((r, br));
+                continue;
+            }
+            Fork(r);
+            foreach (var child in r.Branches)
+            {
+                rows.Add(new SampleRow(k, r.Request.Sampling, child.Rng.NextDouble()));
+                targets.Add((r, child));
+            }
+        }
+
+        var (tokens, logProbs) = TokenSampler.Sample(logits, rows);
+        for (int j = 0; j < targets.Count; j++)
+        {
+            var (r, br) = targets[j];
+            br.Tokens.Add(tokens[j]);
+            br.LogProbs.Add(logProbs[j]);
+            if (eos.Contains(tokens[j])) Finish(r, br, SegmentFinish.Eos);
+            else if (br.Tokens.Count >= r.MaxNew) Finish(r, br, SegmentFinish.Length);
+        }
+        foreach (var r in running.Where(r => r.Branches.All(b => b.Done)).ToList()) Complete(r);
+    }
+
+    /// <summary>The context is in the lead slot: copy it into the other branches' slots and register the prompt node.</summary>
+    void Fork(RequestState r)
+    {
+        var req = r.Request;
+        var lead = r.Branches[0].Slot;
+        int n = req.Context.Length;
+        for (int i = 1; i < r.Branches.Length; i++)
+        {
+            var slot = r.Branches[i].Slot;
+            cache.CopyPrefix(lead.Index, slot.Index, n);
+            slot.Tokens.Clear();
+            slot.Tokens.AddRange(req.Context);
+            forkCopies++;
+        }
+        if (!string.IsNullOrEmpty(req.ParentNodeId) && req.ParentTokenCount == n && r.ParentNode is null && pool.Find(req.ParentNodeId) is null)
+            r.ParentNode = pool.AddNode(req.ParentNodeId, lead, req.Context, n, null);
+    }
+
+    void Finish(RequestState r, BranchState br, SegmentFinish finish)
+    {
+        br.Done = true;
+        br.Finish = finish;
+        var slot = br.Slot;
+        slot.Writer = null;
+        int[] path = [.. r.Request.Context, .. br.Tokens];
+        pool.AddNode(r.Request.ChildNodeIds[br.Index], slot, path, slot.Tokens.Count, r.ParentNode);
+        pool.Trim(slot);
+    }
+
+    void Complete(RequestState r)
+    {
+        running.Remove(r);
+        var req = r.Request;
+        var branches = r.Branches.Select(b => new SegmentBranch(req.ChildNodeIds[b.Index], [.. b.Tokens], [.. b.LogProbs], b.Finish)).ToArray();
+        completed++;
+        r.Registration.Dispose();
+        r.Completion.TrySetResult(new SegmentResult(branches, policyVersion, r.Prefilled, r.Decoded, r.Reused));
+    }
+
+    /// <summary>Frees the slots of a running request (its finished branches keep their nodes).</summary>
+    void Abort(RequestState r)
+    {
+        foreach (var br in r.Branches)
+        {
+            if (br.Done || br.Slot.Writer != br) continue;
+            br.Slot.Writer = null;
+            pool.Trim(br.Slot);
+        }
+        running.Remove(r);
+        waiting.Remove(r);
+    }
+
+    void Fail(RequestState r, Exception e)
+    {
+        Abort(r);
+        failed++;
+        r.Registration.Dispose();
+        r.Completion.TrySetException(e);
+    }
+
+    void Cancel(RequestState r)
+    {
+        if (r.Completion.Task.IsCompleted) return;
+        Abort(r);
+        r.Registration.Dispose();
+        r.Completion.TrySetCanceled(r.Cancellation);
+    }
+
+    void SwapWeights(int version, Stream source, TaskCompletionSource done)
+    {
+        try
+        {
+            using var scope = NewDisposeScope();
+            Qwen2Checkpoint.LoadWeights(model, source, $"weights of version {version}");
+        }
+        catch (Exception e)
+        {
+            done.TrySetException(e);
+            return;
+        }
+        // KV computed under the old weights is never reused: running requests start over (in their arrival order,
+        // ahead of the waiting ones) unless they asked for the old version.
+        var restart = running.ToList();
+        foreach (var r in running) foreach (var br in r.Branches) br.Slot.Writer = null;
+        running.Clear();
+        pool.Clear();
+        policyVersion = version;
+        for (int i = restart.Count - 1; i >= 0; i--)
+        {
+            var r = restart[i];
+            r.Reset();
+            if (r.Request.PolicyVersion >= 0 && r.Request.PolicyVersion != version)
+                Fail(r, new PolicyVersionMismatchException(r.Request.PolicyVersion, version));
+            else
+                waiting.AddFirst(r);
+        }
+        done.TrySetResult();
+    }
+
+    EngineStats Snapshot() => new(
+        policyVersion, cache.Slots, pool.LiveSlots,
+        running.Sum(r => r.Branches.Count(b => !b.Done)), running.Count, pool.NodeCount,
+        pool.UsedBytes, pool.BudgetBytes, waiting.Count,
+        prefilled, decoded, reused, steps, steps == 0 ? 0 : (double)batchSum / steps, maxBatch,
+        forkCopies, pool.Evictions, completed, failed, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+}

@@ -1,0 +1,44 @@
+using TreePO.Core.Protocol;
+using TreePO.Engine.Kv;
+using TreePO.Engine.Sampling;
+
+namespace TreePO.Engine.Scheduling;
+
+/// <summary>One branch of a running request: its slot, what it sampled, and the token to feed next.</summary>
+internal sealed class BranchState(int index, KvSlot slot, BranchRng rng)
+{
+    public int Index { get; } = index;
+    public KvSlot Slot { get; } = slot;
+    public BranchRng Rng { get; } = rng;
+    public List<int> Tokens { get; } = [];
+    public List<float> LogProbs { get; } = [];
+    public bool Done { get; set; }
+    public SegmentFinish Finish { get; set; }
+}
+
+/// <summary>A request from submission to completion. Model-thread only, except <see cref="Completion"/>.</summary>
+internal sealed class RequestState(SegmentRequest request, CancellationToken cancellation)
+{
+    public SegmentRequest Request { get; } = request;
+    public CancellationToken Cancellation { get; } = cancellation;
+    public TaskCompletionSource<SegmentResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public CancellationTokenRegistration Registration { get; set; }
+
+    /// <summary>Tokens each branch may sample (the request's MaxTokens, capped by the slot length).</summary>
+    public int MaxNew { get; set; }
+    public BranchState[] Branches { get; set; } = [];
+    public bool Admitted => Branches.Length > 0;
+    /// <summary>Context tokens whose K/V the lead slot holds; the request decodes once it reaches the context length.</summary>
+    public bool Prefilling => Admitted && Branches[0].Slot.Tokens.Count < Request.Context.Length && Branches[0].Tokens.Count == 0;
+    public KvNode? ParentNode { get; set; }
+    public int Prefilled { get; set; }
+    public int Decoded { get; set; }
+    public int Reused { get; set; }
+
+    public void Reset()
+    {
+        Branches = [];
+        ParentNode = null;
+        Prefilled = Decoded = Reused = 0;
+    }
+}
