@@ -33,6 +33,7 @@ public static class TreePOSiloBuilderExtensions
         silo.Services.TryAddSingleton<EngineLoadBoard>();
         silo.Services.TryAddSingleton<EngineDirectory>();
         silo.Services.TryAddSingleton<EngineRouter>();
+        silo.Services.TryAddSingleton<TreePO.Core.Reward.IRewardFunction>(TreePO.Core.Reward.MathReward.PlusMinusOne);
         silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.Cluster.ResponseTimeout);
         return silo;
     }

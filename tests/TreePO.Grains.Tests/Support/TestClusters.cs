@@ -23,9 +23,17 @@ public static class TestClusters
             lock (factories) factories[siloOptions.SiloName] = factory;
             silo.AddTreePO(options);
             silo.Services.AddSingleton<IEngineBackendFactory>(factory);
+            silo.Services.AddSingleton(new TreePO.Grains.Trees.TreeText(new LetterDecoder(), new HashSet<int> { ScriptedEngine.Eos }));
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();
         return (cluster, factories);
     }
+}
+
+/// <summary>Token t as one letter; EOS as nothing.</summary>
+public sealed class LetterDecoder : TreePO.Core.Trees.ITextDecoder
+{
+    public string Decode(IReadOnlyList<int> tokens) =>
+        string.Concat(tokens.Where(t => t != ScriptedEngine.Eos).Select(t => (char)('a' + t % 26)));
 }

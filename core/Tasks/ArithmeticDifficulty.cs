@@ -1,0 +1,31 @@
+namespace TreePO.Core.Tasks;
+
+/// <summary>
+/// How hard the generated problems are: the number of operations (drawn uniformly in [MinSteps, MaxSteps]), the
+/// largest starting number and added or subtracted amount, and whether "doubles"/"triples" steps appear.
+/// </summary>
+public sealed record ArithmeticDifficulty(int MinSteps, int MaxSteps, int MaxOperand, bool AllowMultiply)
+{
+    public const int MaxLevel = 4;
+
+    /// <summary>Level 2: the built-in model's task.</summary>
+    public static ArithmeticDifficulty Default => Level(2);
+
+    /// <summary>1: one or two steps on numbers up to 10; 2: two or three up to 20; 3: two to four up to 50 with products; 4: three to five up to 99.</summary>
+    public static ArithmeticDifficulty Level(int level) => level switch
+    {
+        1 => new(1, 2, 10, false),
+        2 => new(2, 3, 20, false),
+        3 => new(2, 4, 50, true),
+        4 => new(3, 5, 99, true),
+        _ => throw new ArgumentOutOfRangeException(nameof(level), level, $"difficulty level must be 1 to {MaxLevel}"),
+    };
+
+    public void Validate()
+    {
+        if (MinSteps < 1 || MaxSteps < MinSteps)
+            throw new ArgumentException($"steps must satisfy 1 <= MinSteps <= MaxSteps (got {MinSteps}..{MaxSteps})");
+        if (MaxOperand < 2)
+            throw new ArgumentException($"MaxOperand must be at least 2 (got {MaxOperand})");
+    }
+}
