@@ -59,9 +59,9 @@ public sealed class RolloutCommand : AsyncCommand<RolloutCommand.Settings>
         public int? Gateway { get; init; }
 
         [CommandOption("--out <DIR>")]
-        [Description("Output folder for trees.jsonl and summary.json (default: rollout-out).")]
-        [DefaultValue("rollout-out")]
-        public string Out { get; init; } = "rollout-out";
+        [Description("Output folder for trees.jsonl and summary.json (default: runs/rollout).")]
+        [DefaultValue("runs/rollout")]
+        public string Out { get; init; } = "runs/rollout";
 
         [CommandOption("--seed <N>")]
         [Description("Run seed (default: Seed, 1).")]
