@@ -47,7 +47,13 @@ public sealed class EngineGrain(
     {
         var engine = backend ?? throw new InvalidOperationException($"engine {key} is not loaded");
         requests++;
-        try { Validate(request, engine.GetCounters().MaxContext); }
+        try
+        {
+            Validate(request, engine.GetCounters().MaxContext);
+            // A tree of a new step never gets an answer from old weights (nor the reverse).
+            if (request.PolicyVersion >= 0 && request.PolicyVersion != engine.PolicyVersion)
+                throw new TreePO.Engine.PolicyVersionMismatchException(request.PolicyVersion, engine.PolicyVersion);
+        }
         catch { failed++; throw; }
         bySilo[callerSilo] = bySilo.GetValueOrDefault(callerSilo) + 1;
         treesServed.Add(request.TreeId);
@@ -90,6 +96,31 @@ public sealed class EngineGrain(
         else liveNodesByTree.Remove(treeId);
         Publish();
     }
+
+    public async Task<int> SyncWeightsAsync(string trainer, int version, bool force, CancellationToken cancellationToken)
+    {
+        var engine = backend ?? throw new InvalidOperationException($"engine {key} is not loaded");
+        await syncGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (!force && weightsFrom == trainer && engine.PolicyVersion == version) return version;
+            var bytes = new MemoryStream();
+            await foreach (var chunk in GrainFactory.GetGrain<TreePO.Grains.Training.ITrainerGrain>(trainer)
+                .StreamWeightsAsync(version, cancellationToken: cancellationToken).WithBatchSize(1).WithCancellation(cancellationToken))
+                bytes.Write(chunk);
+            bytes.Position = 0;
+            await engine.LoadWeightsAsync(version, bytes, cancellationToken);   // swaps between steps, drops all KV
+            liveNodesByTree.Clear();
+            weightsFrom = trainer;
+            log.LogInformation("engine {Engine} holds version {Version} from {Trainer} ({Bytes} bytes)", key, version, trainer, bytes.Length);
+            Publish();
+            return engine.PolicyVersion;
+        }
+        finally { syncGate.Release(); }
+    }
+
+    readonly SemaphoreSlim syncGate = new(1, 1);
+    string? weightsFrom;
 
     public Task<EngineLoad> GetLoadAsync() => Task.FromResult(Load());
 
