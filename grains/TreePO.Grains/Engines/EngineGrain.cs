@@ -51,8 +51,9 @@ public sealed class EngineGrain(
         {
             Validate(request, engine.GetCounters().MaxContext);
             // A tree of a new step never gets an answer from old weights (nor the reverse).
+            // (An ArgumentException on the wire: the engine's own exception type has no Orleans codec.)
             if (request.PolicyVersion >= 0 && request.PolicyVersion != engine.PolicyVersion)
-                throw new TreePO.Engine.PolicyVersionMismatchException(request.PolicyVersion, engine.PolicyVersion);
+                throw new ArgumentException(new TreePO.Engine.PolicyVersionMismatchException(request.PolicyVersion, engine.PolicyVersion).Message);
         }
         catch { failed++; throw; }
         bySilo[callerSilo] = bySilo.GetValueOrDefault(callerSilo) + 1;
@@ -67,6 +68,11 @@ public sealed class EngineGrain(
                 throw new OperationCanceledException(cancellationToken);   // the caller gave up: drop the nodes below
             liveNodesByTree[request.TreeId] = liveNodesByTree.GetValueOrDefault(request.TreeId) + result.Branches.Length;
             return result.ToMessage();
+        }
+        catch (TreePO.Engine.PolicyVersionMismatchException e)
+        {
+            failed++;   // the weights changed while the request waited
+            throw new ArgumentException(e.Message);
         }
         catch (OperationCanceledException)
         {
