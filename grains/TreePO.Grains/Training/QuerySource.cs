@@ -88,7 +88,7 @@ public sealed class QuerySource
             orderEpoch = epoch;
         }
         int index = order![position % items.Count];
-        return (items[index], $"{origin} item {index + 1} ({items[index].Id})");
+        return (items[index], $"{origin}: row {items[index].Id}");
     }
 
     /// <summary>The held-out queries: the first <paramref name="count"/> of the built-in test split, or of a file.</summary>
@@ -106,7 +106,7 @@ public sealed class QuerySource
         {
             var read = TaskDataset.Read(evalPath);
             problems.AddRange(read.Errors.Select(e => e.ToString()));
-            source = read.Items.Select((it, i) => (it, $"{evalPath} item {i + 1} ({it.Id})"));
+            source = read.Items.Select(it => (it, $"{evalPath}: row {it.Id}"));
         }
         var queries = new List<QueryItem>();
         foreach (var (item, where) in source)
