@@ -9,5 +9,7 @@ app.Configure(config =>
         .WithDescription("Check .NET, TorchSharp and its native library, and an embedded Orleans silo.");
     config.AddCommand<ScoreCommand>("score").WithDescription("Score JSON lines {response, answer} from stdin with the math reward.");
     config.AddCommand<TokenizeCommand>("tokenize").WithDescription("Read JSON strings (one a line) on stdin, write their token ids as JSON arrays on stdout.");
+    config.AddCommand<PretrainCommand>("pretrain")
+        .WithDescription("Make the built-in base model: tokenizer, small Qwen2, supervised fine-tuning stopped early.");
 });
 return await app.RunAsync(args);

@@ -1,4 +1,5 @@
 using Microsoft.ML.Tokenizers;
+using TreePO.Core.Trees;
 
 namespace TreePO.Engine.Tokenizer;
 
@@ -8,7 +9,7 @@ namespace TreePO.Engine.Tokenizer;
 /// first (so special-token text in the input becomes that token, as in HF); the rest is normalized, split by the
 /// file's regex and merged. Thread-safe: encode and decode hold no per-call state.
 /// </summary>
-public sealed class HfTokenizer
+public sealed class HfTokenizer : ITextDecoder
 {
     readonly BpeTokenizer _bpe;
     readonly AddedTokenSplitter _splitter;

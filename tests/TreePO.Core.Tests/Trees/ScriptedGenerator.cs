@@ -48,6 +48,18 @@ public sealed class ScriptedGenerator(int[] prompt, Func<Call, Seg> script, int 
     public int MaxInFlight => _maxInFlight;
     public IReadOnlyList<string> Errors { get { lock (_errors) return _errors.ToList(); } }
 
+    /// <summary>Makes the generator know a resumed tree's earlier nodes and releases (as an engine that served the
+    /// interrupted run would, for the protocol checks).</summary>
+    public void Preload(TreeSnapshot snapshot)
+    {
+        foreach (TreeNode n in snapshot.Nodes.Where(n => !n.IsRoot))
+        {
+            _tokens[n.Id] = n.Tokens;
+            _parents[n.Id] = n.ParentId!;
+        }
+        foreach (string id in snapshot.Released) _releaseCounts[id] = 1;
+    }
+
     void Check(bool ok, string message)
     {
         if (!ok) lock (_errors) _errors.Add(message);

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using TreePO.Engine.Tokenizer;
 
 namespace TreePO.Engine.Tests.Tokenizer;
@@ -21,9 +22,10 @@ public sealed class HfTokenizerQwen3Tests
         { "hello world", [14990, 1879] },
         // "Hello": as above then H+ello #9451 -> 9707; "," 11 and "!" 0 are single bytes with no merge.
         { "Hello, world!", [9707, 11, 1879, 0] },
-        // "I" 40; "'ll" (the contraction branch): l+l #398, '+ll #3022 -> 3278; the two spaces split as " " " "
-        // (\s+(?!\S) leaves the last space to " ?[^\s...]"? no: to the next piece), each "Ġ" 220; digits one by one
-        // "1" 16 "2" 17 "3" 18; "!!\n\n" is one piece (punctuation then [\r\n]*): Ċ+Ċ #15, !+ĊĊ #1963, !+!ĊĊ #24540 -> 24796.
+        // "I" 40; "'ll" (the contraction branch): l+l #398, '+ll #3022 -> 3278. Of the two spaces before "123",
+        // \s+(?!\S) takes only the first (it may not end right before the "1"), then \s+ takes the second: "Ġ" 220 twice.
+        // Digits one by one: "1" 16 "2" 17 "3" 18. "!!\n\n" is one piece (punctuation then [\r\n]*):
+        // Ċ+Ċ #15, !+ĊĊ #1963, !+!ĊĊ #24540 -> 24796.
         { "I'll  123 world!!\n\n", [40, 3278, 220, 220, 16, 17, 18, 1879, 24796] },
         // "你好" = bytes E4 BD A0 E5 A5 BD = "ä½łå¥½": ä+½ #8263, å+¥ #26839, å¥+½ #52545, ä½+ł #56312,
         // ä½ł+å¥½ #108130 -> 108386. "，" (EF BC 8C) = "ï¼Į": ï+¼ #1284, ï¼+Į #3581 -> 3837.
@@ -52,6 +54,23 @@ public sealed class HfTokenizerQwen3Tests
     public void Encodes_hand_checked_pairs(string text, int[] expected)
     {
         Assert.Equal(expected, Tok.Encode(text));
+    }
+
+    [Fact]
+    public void Agrees_with_an_independent_hf_implementation_on_400_mixed_strings()
+    {
+        // fixtures/qwen3-tokenizer/REFERENCE.md says how these were made.
+        int row = 0;
+        foreach (string line in File.ReadLines(Path.Combine(Qwen3Fixture.Dir, "reference-ids.jsonl")))
+        {
+            row++;
+            using var doc = JsonDocument.Parse(line);
+            string text = doc.RootElement.GetProperty("text").GetString()!;
+            int[] expected = doc.RootElement.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            int[] actual = Tok.Encode(text);
+            Assert.True(expected.SequenceEqual(actual), $"row {row} {JsonSerializer.Serialize(text)}: expected [{string.Join(',', expected)}], got [{string.Join(',', actual)}]");
+        }
+        Assert.Equal(400, row);
     }
 
     [Theory]
@@ -90,6 +109,13 @@ public sealed class HfTokenizerQwen3Tests
         int[] ids = Tok.Encode("<|im_start|>user\n<tool_call>hi</tool_call><|im_end|>");
         Assert.Equal("user\n<tool_call>hi</tool_call>", Tok.Decode(ids, skipSpecial: true));
         Assert.Equal("<|im_start|>user\n<tool_call>hi</tool_call><|im_end|>", Tok.Decode(ids));
+    }
+
+    [Fact]
+    public void Serves_the_tree_sampler_as_its_text_decoder()
+    {
+        TreePO.Core.Trees.ITextDecoder decoder = Tok;
+        Assert.Equal("hello world<|im_end|>", decoder.Decode([14990, 1879, 151645]));
     }
 
     [Fact]

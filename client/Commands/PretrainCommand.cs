@@ -1,0 +1,66 @@
+using System.ComponentModel;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using TreePO.Engine.Training;
+
+namespace TreePO.Client.Commands;
+
+/// <summary>`treepo pretrain`: makes the built-in base model (tokenizer + small Qwen2 + SFT, stopped early).</summary>
+public sealed class PretrainCommand : AsyncCommand<PretrainCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--out"), Description("Output model folder (Hugging Face layout).")]
+        public string Out { get; init; } = new PretrainOptions().OutputDir;
+        [CommandOption("--seed")] public ulong Seed { get; init; } = new PretrainOptions().Seed;
+        [CommandOption("--difficulty"), Description("Task difficulty level 1-4.")]
+        public int Difficulty { get; init; } = new PretrainOptions().Difficulty;
+        [CommandOption("--merges")] public int Merges { get; init; } = new PretrainOptions().TokenizerMerges;
+        [CommandOption("--hidden")] public int Hidden { get; init; } = new PretrainOptions().HiddenSize;
+        [CommandOption("--layers")] public int Layers { get; init; } = new PretrainOptions().Layers;
+        [CommandOption("--heads")] public int Heads { get; init; } = new PretrainOptions().Heads;
+        [CommandOption("--kv-heads")] public int KvHeads { get; init; } = new PretrainOptions().KvHeads;
+        [CommandOption("--intermediate")] public int Intermediate { get; init; } = new PretrainOptions().IntermediateSize;
+        [CommandOption("--steps"), Description("Most SFT steps.")] public int Steps { get; init; } = new PretrainOptions().MaxSteps;
+        [CommandOption("--batch")] public int Batch { get; init; } = new PretrainOptions().BatchSize;
+        [CommandOption("--lr")] public double LearningRate { get; init; } = new PretrainOptions().LearningRate;
+        [CommandOption("--eval-every")] public int EvalEvery { get; init; } = new PretrainOptions().EvalEvery;
+        [CommandOption("--eval-queries")] public int EvalQueries { get; init; } = new PretrainOptions().EvalQueries;
+        [CommandOption("--eval-k")] public int EvalK { get; init; } = new PretrainOptions().EvalK;
+        [CommandOption("--stop-at"), Description("Stop at this held-out mean@k (sampling at temperature 1).")]
+        public double StopAt { get; init; } = new PretrainOptions().StopAtAccuracy;
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings s, CancellationToken cancellationToken)
+    {
+        var options = new PretrainOptions
+        {
+            OutputDir = s.Out, Seed = s.Seed, Difficulty = s.Difficulty, TokenizerMerges = s.Merges, HiddenSize = s.Hidden,
+            Layers = s.Layers, Heads = s.Heads, KvHeads = s.KvHeads, IntermediateSize = s.Intermediate, MaxSteps = s.Steps,
+            BatchSize = s.Batch, LearningRate = s.LearningRate, EvalEvery = s.EvalEvery, EvalQueries = s.EvalQueries,
+            EvalK = s.EvalK, StopAtAccuracy = s.StopAt,
+        };
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            foreach (string e in errors) AnsiConsole.MarkupLine($"[red]{Markup.Escape(e)}[/]");
+            return 2;
+        }
+        var table = new Table().AddColumns("step", "loss", "mean@k", "maj@k", "pass@k", "wall s");
+        PretrainResult result = null!;
+        await AnsiConsole.Live(table).StartAsync(async live =>
+        {
+            var progress = new Progress<PretrainPoint>(p =>
+            {
+                table.AddRow($"{p.Step}", $"{p.Loss:F3}", $"{p.MeanAtK:P1}", $"{p.MajAtK:P1}", $"{p.PassAtK:P1}", $"{p.WallSeconds:F0}");
+                live.Refresh();
+            });
+            result = await Pretraining.RunAsync(options, progress, cancellationToken);
+        });
+        AnsiConsole.MarkupLine(result.ReachedTarget
+            ? $"[green]stopped at step {result.Steps}: held-out mean@{options.EvalK} {result.FinalMeanAtK:P1} >= {options.StopAtAccuracy:P0}[/]"
+            : $"[yellow]ran all {result.Steps} steps: held-out mean@{options.EvalK} {result.FinalMeanAtK:P1} is below the target {options.StopAtAccuracy:P0}[/]");
+        AnsiConsole.MarkupLine($"model: {Markup.Escape(result.OutputDir)} ({result.Parameters:N0} parameters, vocabulary {result.VocabSize})");
+        return 0;
+    }
+}
