@@ -22,7 +22,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         [CommandOption("--data <FILE>"), Description("JSONL held-out set (question, answer); default: the built-in task's test split.")] public string? Data { get; init; }
         [CommandOption("--level <N>"), Description("Built-in task difficulty 1-4.")] public int Level { get; init; } = D.TaskLevel;
         [CommandOption("--queries <N>")] public int Queries { get; init; } = D.EvalQueries;
-        [CommandOption("--k <K>")] public int K { get; init; } = D.EvalK;
+        [CommandOption("-k|--samples <K>")] public int K { get; init; } = D.EvalK;
         [CommandOption("--temperature <T>")] public float Temperature { get; init; } = D.EvalTemperature;
         [CommandOption("--max-tokens <N>")] public int MaxTokens { get; init; } = D.EvalMaxTokens;
         [CommandOption("--seed <SEED>")] public ulong Seed { get; init; } = D.Seed;
@@ -33,7 +33,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var problems = new List<string>();
-        if (s.K < 1) problems.Add($"--k must be at least 1, got {s.K}");
+        if (s.K < 1) problems.Add($"-k (--samples) must be at least 1, got {s.K}");
         if (s.Queries < 1) problems.Add($"--queries must be at least 1, got {s.Queries}");
         if (s.MaxTokens < 1) problems.Add($"--max-tokens must be at least 1, got {s.MaxTokens}");
         if (!(s.Temperature >= 0)) problems.Add($"--temperature must be 0 or more, got {s.Temperature}");
