@@ -20,7 +20,7 @@ namespace TreePO.Bench;
 /// options) runs through the cluster (an embedded silo: tree grains, routing, the engine grain) and through the same
 /// TreeSampler calling an InferenceEngine directly, with identical engine options, alternating repetitions after one
 /// untimed warm-up of each. Both paths must produce the same trees. Reports trajectories/s and decoded tokens/s of
-/// each and their ratio (goal: grains at least 0.95 of direct). Options: --queries N (16), --reps N (3),
+/// each and their ratio (goal: grains at least 0.95 of direct). Options: --queries N (16), --reps N (5),
 /// --model DIR (default models/builtin, else a random tiny model), --out cluster.json, and --section.key=value overrides.
 /// </summary>
 public static class ClusterBenchmark
@@ -30,7 +30,7 @@ public static class ClusterBenchmark
     public static async Task<int> RunAsync(string[] args)
     {
         var (overrides, rest) = TreePOConfiguration.SplitOverrides(args);
-        int queries = 16, reps = 3;
+        int queries = 16, reps = 5;
         string? model = null;
         string outPath = "cluster.json";
         for (int i = 0; i < rest.Length; i++)
