@@ -12,5 +12,7 @@ app.Configure(config =>
     config.AddCommand<TokenizeCommand>("tokenize").WithDescription("Read JSON strings (one a line) on stdin, write their token ids as JSON arrays on stdout.");
     config.AddCommand<PretrainCommand>("pretrain")
         .WithDescription("Make the built-in base model: tokenizer, small Qwen2, supervised fine-tuning stopped early.");
+    config.AddCommand<TrainCommand>("train").WithDescription("TreePO (or --algo grpo) training in an embedded silo; writes runs/NAME/.");
+    config.AddCommand<EvalCommand>("eval").WithDescription("Held-out mean@k, maj@k and pass@k of a model folder.");
 });
 return await app.RunAsync(OptionOverrides.Capture(args));   // --a.b=v overrides: Spectre rejects dotted names

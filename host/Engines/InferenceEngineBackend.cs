@@ -16,6 +16,11 @@ public sealed class InferenceEngineBackend(InferenceEngine engine) : IEngineBack
     public Task ReleaseAsync(IReadOnlyCollection<string> nodeIds, CancellationToken cancellationToken = default) =>
         engine.ReleaseAsync(nodeIds, cancellationToken);
 
+    public int PolicyVersion => engine.PolicyVersion;
+
+    public Task LoadWeightsAsync(int version, Stream safetensors, CancellationToken cancellationToken = default) =>
+        engine.LoadWeightsAsync(version, safetensors, cancellationToken);
+
     public EngineCounters GetCounters()
     {
         var s = engine.GetStats();
