@@ -20,7 +20,7 @@ namespace TreePO.Bench;
 /// options) runs through the cluster (an embedded silo: tree grains, routing, the engine grain) and through the same
 /// TreeSampler calling an InferenceEngine directly, with identical engine options, alternating repetitions after one
 /// untimed warm-up of each. Both paths must produce the same trees. Reports trajectories/s and decoded tokens/s of
-/// each and their ratio (goal: grains at least 0.95 of direct). Options: --queries N (16), --reps N (3),
+/// each and their ratio (goal: grains at least 0.95 of direct). Options: --queries N (16), --reps N (5),
 /// --model DIR (default models/builtin, else a random tiny model), --out cluster.json, and --section.key=value overrides.
 /// </summary>
 public static class ClusterBenchmark
@@ -30,7 +30,7 @@ public static class ClusterBenchmark
     public static async Task<int> RunAsync(string[] args)
     {
         var (overrides, rest) = TreePOConfiguration.SplitOverrides(args);
-        int queries = 16, reps = 3;
+        int queries = 16, reps = 5;
         string? model = null;
         string outPath = "cluster.json";
         for (int i = 0; i < rest.Length; i++)
@@ -127,15 +127,19 @@ public static class ClusterBenchmark
         }
 
         double Median(string path) { var xs = runs.Where(x => x.Path == path).Select(x => x.Seconds).Order().ToList(); return xs.Count % 2 == 1 ? xs[xs.Count / 2] : (xs[xs.Count / 2 - 1] + xs[xs.Count / 2]) / 2; }
+        double Best(string path) => runs.Where(x => x.Path == path).Min(x => x.Seconds);
         double grains = Median("grains"), direct = Median("direct");
         var work = BatchMetrics.Of(warmDirect.Trees);
-        double ratio = direct / grains;   // throughput of grains over throughput of direct: same work, inverse times
+        // Same work on both paths, so throughput ratio = inverse time ratio. On a shared machine noise only ever adds
+        // time, so the best repetition is reported next to the median.
+        double ratio = direct / grains, bestRatio = Best("direct") / Best("grains");
 
-        var table = new Table().AddColumns("path", "median s", "trajectories/s", "decoded tokens/s");
-        foreach (var (name, s) in new[] { ("grains (embedded silo)", grains), ("direct InferenceEngine", direct) })
-            table.AddRow(name, s.ToString("F2"), (work.Trajectories / s).ToString("F1"), (work.UniqueTokens / s).ToString("F0"));
+        var table = new Table().AddColumns("path", "median s", "best s", "trajectories/s (median)", "decoded tokens/s (median)");
+        foreach (var (name, path, s) in new[] { ("grains (embedded silo)", "grains", grains), ("direct InferenceEngine", "direct", direct) })
+            table.AddRow(name, s.ToString("F2"), Best(path).ToString("F2"), (work.Trajectories / s).ToString("F1"), (work.UniqueTokens / s).ToString("F0"));
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine(Markup.Escape($"throughput ratio grains/direct: {ratio:F3} (goal >= 0.95); same trees on both paths: {(sameTrees ? "yes" : "NO")}"));
+        AnsiConsole.MarkupLine(Markup.Escape($"throughput ratio grains/direct: {ratio:F3} by medians, {bestRatio:F3} by best repetitions (goal >= 0.95)"));
+        AnsiConsole.MarkupLine(Markup.Escape($"same trees on both paths: {(sameTrees ? "yes" : "NO")}"));
 
         var json = new
         {
@@ -152,6 +156,9 @@ public static class ClusterBenchmark
             grains_trajectories_per_s = work.Trajectories / grains,
             direct_trajectories_per_s = work.Trajectories / direct,
             ratio,
+            grains_best_s = Best("grains"),
+            direct_best_s = Best("direct"),
+            best_ratio = bestRatio,
             same_trees = sameTrees,
             runs = runs.Select(x => new
             {

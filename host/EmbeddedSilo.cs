@@ -36,6 +36,7 @@ public sealed class EmbeddedSilo : IAsyncDisposable
         builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
         // On a busy 2-core machine the watchdog warns about CPU starvation during start-up; not actionable here.
         builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
+        builder.Logging.AddFilter("Orleans.Runtime.Scheduler", LogLevel.Error);   // "turn took longer than 1 s": the same starvation
         int siloPort = FreeTcpPort(), gatewayPort = FreeTcpPort();
         builder.UseOrleans(silo =>
         {

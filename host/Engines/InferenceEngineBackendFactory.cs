@@ -16,9 +16,8 @@ public sealed class InferenceEngineBackendFactory(TreePOOptions options, ModelTe
 {
     public async Task<IEngineBackend> CreateAsync(int device, CancellationToken cancellationToken)
     {
-        var engineOptions = EngineOptionsFor(options, text, device);
-        // Loading reads the weights from disk: off the grain's scheduler.
-        var engine = await Task.Run(() => InferenceEngine.Load(engineOptions), cancellationToken);
+        // Loading the native library and the weights takes seconds: off the grain's scheduler.
+        var engine = await Task.Run(() => InferenceEngine.Load(EngineOptionsFor(options, text, device)), cancellationToken);
         return new InferenceEngineBackend(engine);
     }
 

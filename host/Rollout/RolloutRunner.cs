@@ -33,6 +33,10 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
     /// <summary>Trees in flight at once.</summary>
     public int Concurrency { get; init; } = 64;
 
+    /// <summary>Times a tree is started at most. A tree grain lives on one silo; when that silo goes away the tree
+    /// starts again on another (same seed, so the same tree), and the restart is counted.</summary>
+    public int TreeAttempts { get; init; } = 2;
+
     /// <summary>What the trees run on, for the summary.</summary>
     public string ClusterDescription { get; init; } = "";
 
@@ -59,7 +63,7 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
         var results = new TreeResult?[jobs.Count];
         var failures = new string?[jobs.Count];
         var gate = new object();
-        int done = 0, failed = 0, trajectories = 0;
+        int done = 0, failed = 0, trajectories = 0, restarts = 0;
         long decoded = 0;
         var clock = Stopwatch.StartNew();
         using var slots = new SemaphoreSlim(Math.Max(1, Concurrency));
@@ -68,7 +72,20 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
             await slots.WaitAsync(cancellationToken);
             try
             {
-                var result = await grains.GetGrain<IQueryTreeGrain>($"{BatchId}/{job.QueryId}").RunAsync(job, cancellationToken);
+                TreeResult result;
+                for (int attempt = 1; ; attempt++)
+                {
+                    try
+                    {
+                        result = await grains.GetGrain<IQueryTreeGrain>($"{BatchId}/{job.QueryId}").RunAsync(job, cancellationToken);
+                        break;
+                    }
+                    catch (Exception e) when (attempt < TreeAttempts && !cancellationToken.IsCancellationRequested
+                        && e is OrleansException or TimeoutException)
+                    {
+                        Interlocked.Increment(ref restarts);   // its silo is gone: the grain activates elsewhere
+                    }
+                }
                 results[i] = result;
                 lock (gate) { done++; trajectories += result.Trajectories; decoded += result.UniqueTokens; }
             }
@@ -92,13 +109,13 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
         var finished = results.OfType<TreeResult>().ToList();
         await File.WriteAllLinesAsync(treesPath, finished.Select(r => r.TreeLine), cancellationToken);
         var trees = finished.Select(r => TreeJson.Read(r.TreeLine)).ToList();
-        var summary = Summarize(input, config, skipped, trees, finished, wall, await EnginesAsync(finished));
+        var summary = Summarize(input, config, skipped, trees, finished, wall, restarts, await EnginesAsync(finished));
         await File.WriteAllTextAsync(summaryPath, summary.ToJson(), cancellationToken);
         return new RolloutResult(summary, trees, treesPath, summaryPath);
     }
 
     RolloutSummary Summarize(RolloutInput input, TreeConfig config, List<string> skipped, List<SegmentTree> trees,
-        List<TreeResult> results, double wall, IReadOnlyList<EngineSummary> engines)
+        List<TreeResult> results, double wall, int restarts, IReadOnlyList<EngineSummary> engines)
     {
         var m = BatchMetrics.Of(trees);
         var samples = trees.Where(t => t.Trajectories.Count > 0).Select(t => new QuerySamples(t.Query.Id,
@@ -138,6 +155,7 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
             Failovers: results.Sum(r => r.Routing.Failovers),
             RetriedRequests: results.Sum(r => r.Routing.RetriedRequests),
             RecomputedTokens: results.Sum(r => r.Routing.RecomputedPrefixTokens),
+            TreeRestarts: restarts,
             Engines: engines);
     }
 

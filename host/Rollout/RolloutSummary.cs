@@ -7,6 +7,8 @@ namespace TreePO.Hosting.Rollout;
 /// What a rollout did and cost: summary.json (snake_case) and the command's table. Token counts: generated = every
 /// trajectory's response in full (what sequential sampling would decode); decoded = each tree node once (what the
 /// engines sampled); computed = prefill plus decode positions the engines ran; reused = context served from KV.
+/// Failovers: a tree moved to another engine (its own engine's silo went away); recomputed tokens: the context the new
+/// engine prefilled again. Tree restarts: a tree's own silo went away and it started again elsewhere.
 /// </summary>
 public sealed record RolloutSummary(
     string Model,
@@ -41,6 +43,7 @@ public sealed record RolloutSummary(
     int Failovers,
     int RetriedRequests,
     long RecomputedTokens,
+    int TreeRestarts,
     IReadOnlyList<EngineSummary> Engines)
 {
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
