@@ -22,12 +22,12 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         [CommandOption("--data <FILE>"), Description("JSONL held-out set (question, answer); default: the built-in task's test split.")] public string? Data { get; init; }
         [CommandOption("--level <N>"), Description("Built-in task difficulty 1-4.")] public int Level { get; init; } = D.TaskLevel;
         [CommandOption("--queries <N>")] public int Queries { get; init; } = D.EvalQueries;
-        [CommandOption("--k <K>")] public int K { get; init; } = D.EvalK;
+        [CommandOption("-k|--samples <K>"), Description("Samples per query (the k of mean@k, maj@k, pass@k).")] public int K { get; init; } = D.EvalK;
         [CommandOption("--temperature <T>")] public float Temperature { get; init; } = D.EvalTemperature;
         [CommandOption("--max-tokens <N>")] public int MaxTokens { get; init; } = D.EvalMaxTokens;
         [CommandOption("--seed <SEED>")] public ulong Seed { get; init; } = D.Seed;
         [CommandOption("--system-prompt <TEXT>"), Description("System turn of the chat format; empty: none.")] public string SystemPrompt { get; init; } = D.SystemPrompt;
-        [CommandOption("--json <FILE>"), Description("Also write the results as JSON to this file ('-': standard output).")] public string? Json { get; init; }
+        [CommandOption("--json <FILE>"), Description("Also write the results as JSON to this file ('stdout': standard output).")] public string? Json { get; init; }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings s, CancellationToken cancellationToken)
@@ -79,7 +79,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
             ["mean_at_k"] = sc.MeanAtK, ["maj_at_k"] = sc.MajAtK, ["pass_at_k"] = sc.PassAtK,
             ["generated_tokens"] = report.GeneratedTokens, ["wall_s"] = report.WallSeconds, ["skipped"] = skipped.Count,
         }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-        if (s.Json == "-") Console.WriteLine(json);
+        if (s.Json == "stdout") Console.WriteLine(json);
         else if (s.Json is not null) File.WriteAllText(s.Json, json + "\n");
         return 0;
     }

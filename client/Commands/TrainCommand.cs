@@ -45,7 +45,7 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         [CommandOption("--warmup <N>"), Description("Optimiser steps of linear warm-up.")] public int Warmup { get; init; } = D.WarmupSteps;
         [CommandOption("--eval-every <N>")] public int EvalEvery { get; init; } = D.EvalEvery;
         [CommandOption("--eval-queries <N>")] public int EvalQueries { get; init; } = D.EvalQueries;
-        [CommandOption("--k <K>"), Description("Samples per held-out query.")] public int K { get; init; } = D.EvalK;
+        [CommandOption("-k|--samples <K>"), Description("Samples per held-out query (the k of mean@k).")] public int K { get; init; } = D.EvalK;
         [CommandOption("--eval-temperature <T>")] public float EvalTemperature { get; init; } = D.EvalTemperature;
         [CommandOption("--eval-max-tokens <N>")] public int EvalMaxTokens { get; init; } = D.EvalMaxTokens;
         [CommandOption("--checkpoint-every <N>")] public int CheckpointEvery { get; init; } = D.CheckpointEvery;
