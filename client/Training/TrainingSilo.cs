@@ -20,7 +20,7 @@ public static class TrainingSilo
             KvBudgetBytes = kvBudgetMB << 20,
             EosTokenIds = [.. text.Text.EosIds],
         };
-        return EmbeddedSilo.StartAsync(silo =>
+        return EmbeddedSilo.StartAsync(configure: silo =>
         {
             silo.Services.AddSingleton<IEngineBackendFactory>(new InferenceEngineBackendFactory(engine));
             silo.Services.AddSingleton(text.Text);
