@@ -8,6 +8,8 @@ using TreePO.Core.Protocol;
 using TreePO.Core.Reward;
 using TreePO.Engine;
 using TreePO.Grains.Training;
+using TreePO.Hosting.Engines;
+using TreePO.Hosting.Models;
 using D = TreePO.Client.Training.TrainDefaults;
 
 namespace TreePO.Client.Commands;
@@ -37,23 +39,25 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         if (s.Queries < 1) problems.Add($"--queries must be at least 1, got {s.Queries}");
         if (s.MaxTokens < 1) problems.Add($"--max-tokens must be at least 1, got {s.MaxTokens}");
         if (!(s.Temperature >= 0)) problems.Add($"--temperature must be 0 or more, got {s.Temperature}");
-        if (!File.Exists(Path.Combine(s.Model, "config.json"))) problems.Add($"--model {s.Model}: no config.json in that folder");
         if (s.Data is not null && !File.Exists(s.Data)) problems.Add($"--data {s.Data} does not exist");
         if (s.Data is null && s.Level is < 1 or > 4) problems.Add($"--level must be 1 to 4, got {s.Level}");
+        try { ModelFolder.Resolve(s.Model); }
+        catch (ModelFolderException e) { problems.Add(e.Message); }
         if (problems.Count > 0)
         {
             foreach (string p in problems) AnsiConsole.MarkupLine($"[red]{Markup.Escape(p)}[/]");
             return 2;
         }
-        var text = ModelText.Load(s.Model, s.SystemPrompt);
-        await using var engine = InferenceEngine.Load(new EngineOptions { ModelPath = s.Model, EosTokenIds = [.. text.Text.EosIds], KvBudgetBytes = D.KvBudgetMB << 20 });
+        var options = TreePO.Client.Training.TrainingSilo.Options(s.Model, s.SystemPrompt, D.KvBudgetMB);
+        var text = ModelText.Load(ModelFolder.Resolve(s.Model), options);
+        await using var engine = InferenceEngine.Load(InferenceEngineBackendFactory.EngineOptionsFor(options, text, 0));
         int room = engine.MaxSequenceLength - s.MaxTokens;
         if (room < 1)
         {
             AnsiConsole.MarkupLine($"[red]--max-tokens {s.MaxTokens} leaves no room for a prompt in the model's {engine.MaxSequenceLength} tokens[/]");
             return 2;
         }
-        var (queries, skipped) = QuerySource.HeldOut(s.Data is null ? null : Path.GetFullPath(s.Data), s.Level, s.Seed, s.Queries, text, room);
+        var (queries, skipped) = QuerySource.HeldOut(s.Data is null ? null : Path.GetFullPath(s.Data), s.Level, s.Seed, s.Queries, new PromptEncoder(text.PromptIds), room);
         foreach (string w in skipped) AnsiConsole.MarkupLine($"[yellow]skipped: {Markup.Escape(w)}[/]");
         if (queries.Count == 0)
         {
@@ -61,7 +65,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
             return 2;
         }
         var settings = new EvalSettings(s.K, s.MaxTokens, new SamplingParams(s.Temperature));
-        var evaluator = new Evaluator(engine, text, text.Text.EosIds, MathReward.PlusMinusOne);
+        var evaluator = new Evaluator(engine, text.Decoder, text.StopIds, MathReward.PlusMinusOne);
         EvalReport report = null!;
         await AnsiConsole.Status().StartAsync($"sampling {s.K} answers for each of {queries.Count} queries...", async _ =>
             report = await evaluator.RunAsync(queries, settings, s.Seed, "eval", cancellationToken: cancellationToken));
