@@ -8,6 +8,8 @@ using TreePO.Core.Protocol;
 using TreePO.Core.Reward;
 using TreePO.Engine;
 using TreePO.Grains.Training;
+using TreePO.Hosting.Engines;
+using TreePO.Hosting.Models;
 using D = TreePO.Client.Training.TrainDefaults;
 
 namespace TreePO.Client.Commands;
@@ -22,12 +24,12 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         [CommandOption("--data <FILE>"), Description("JSONL held-out set (question, answer); default: the built-in task's test split.")] public string? Data { get; init; }
         [CommandOption("--level <N>"), Description("Built-in task difficulty 1-4.")] public int Level { get; init; } = D.TaskLevel;
         [CommandOption("--queries <N>")] public int Queries { get; init; } = D.EvalQueries;
-        [CommandOption("-k|--samples <K>")] public int K { get; init; } = D.EvalK;
+        [CommandOption("-k|--samples <K>"), Description("Samples per query (the k of mean@k, maj@k, pass@k).")] public int K { get; init; } = D.EvalK;
         [CommandOption("--temperature <T>")] public float Temperature { get; init; } = D.EvalTemperature;
         [CommandOption("--max-tokens <N>")] public int MaxTokens { get; init; } = D.EvalMaxTokens;
         [CommandOption("--seed <SEED>")] public ulong Seed { get; init; } = D.Seed;
         [CommandOption("--system-prompt <TEXT>"), Description("System turn of the chat format; empty: none.")] public string SystemPrompt { get; init; } = D.SystemPrompt;
-        [CommandOption("--json <FILE>"), Description("Also write the results as JSON to this file ('-': standard output).")] public string? Json { get; init; }
+        [CommandOption("--json <FILE>"), Description("Also write the results as JSON to this file ('stdout': standard output).")] public string? Json { get; init; }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings s, CancellationToken cancellationToken)
@@ -37,23 +39,25 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         if (s.Queries < 1) problems.Add($"--queries must be at least 1, got {s.Queries}");
         if (s.MaxTokens < 1) problems.Add($"--max-tokens must be at least 1, got {s.MaxTokens}");
         if (!(s.Temperature >= 0)) problems.Add($"--temperature must be 0 or more, got {s.Temperature}");
-        if (!File.Exists(Path.Combine(s.Model, "config.json"))) problems.Add($"--model {s.Model}: no config.json in that folder");
         if (s.Data is not null && !File.Exists(s.Data)) problems.Add($"--data {s.Data} does not exist");
         if (s.Data is null && s.Level is < 1 or > 4) problems.Add($"--level must be 1 to 4, got {s.Level}");
+        try { ModelFolder.Resolve(s.Model); }
+        catch (ModelFolderException e) { problems.Add(e.Message); }
         if (problems.Count > 0)
         {
             foreach (string p in problems) AnsiConsole.MarkupLine($"[red]{Markup.Escape(p)}[/]");
             return 2;
         }
-        var text = ModelText.Load(s.Model, s.SystemPrompt);
-        await using var engine = InferenceEngine.Load(new EngineOptions { ModelPath = s.Model, EosTokenIds = [.. text.Text.EosIds], KvBudgetBytes = D.KvBudgetMB << 20 });
+        var options = TreePO.Client.Training.TrainingSilo.Options(s.Model, s.SystemPrompt, D.KvBudgetMB);
+        var text = ModelText.Load(ModelFolder.Resolve(s.Model), options);
+        await using var engine = InferenceEngine.Load(InferenceEngineBackendFactory.EngineOptionsFor(options, text, 0));
         int room = engine.MaxSequenceLength - s.MaxTokens;
         if (room < 1)
         {
             AnsiConsole.MarkupLine($"[red]--max-tokens {s.MaxTokens} leaves no room for a prompt in the model's {engine.MaxSequenceLength} tokens[/]");
             return 2;
         }
-        var (queries, skipped) = QuerySource.HeldOut(s.Data is null ? null : Path.GetFullPath(s.Data), s.Level, s.Seed, s.Queries, text, room);
+        var (queries, skipped) = QuerySource.HeldOut(s.Data is null ? null : Path.GetFullPath(s.Data), s.Level, s.Seed, s.Queries, new PromptEncoder(text.PromptIds), room);
         foreach (string w in skipped) AnsiConsole.MarkupLine($"[yellow]skipped: {Markup.Escape(w)}[/]");
         if (queries.Count == 0)
         {
@@ -61,7 +65,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
             return 2;
         }
         var settings = new EvalSettings(s.K, s.MaxTokens, new SamplingParams(s.Temperature));
-        var evaluator = new Evaluator(engine, text, text.Text.EosIds, MathReward.PlusMinusOne);
+        var evaluator = new Evaluator(engine, text.Decoder, text.StopIds, MathReward.PlusMinusOne);
         EvalReport report = null!;
         await AnsiConsole.Status().StartAsync($"sampling {s.K} answers for each of {queries.Count} queries...", async _ =>
             report = await evaluator.RunAsync(queries, settings, s.Seed, "eval", cancellationToken: cancellationToken));
@@ -79,7 +83,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
             ["mean_at_k"] = sc.MeanAtK, ["maj_at_k"] = sc.MajAtK, ["pass_at_k"] = sc.PassAtK,
             ["generated_tokens"] = report.GeneratedTokens, ["wall_s"] = report.WallSeconds, ["skipped"] = skipped.Count,
         }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-        if (s.Json == "-") Console.WriteLine(json);
+        if (s.Json == "stdout") Console.WriteLine(json);
         else if (s.Json is not null) File.WriteAllText(s.Json, json + "\n");
         return 0;
     }

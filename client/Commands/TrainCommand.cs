@@ -45,7 +45,7 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         [CommandOption("--warmup <N>"), Description("Optimiser steps of linear warm-up.")] public int Warmup { get; init; } = D.WarmupSteps;
         [CommandOption("--eval-every <N>")] public int EvalEvery { get; init; } = D.EvalEvery;
         [CommandOption("--eval-queries <N>")] public int EvalQueries { get; init; } = D.EvalQueries;
-        [CommandOption("-k|--samples <K>"), Description("Samples per held-out query.")] public int K { get; init; } = D.EvalK;
+        [CommandOption("-k|--samples <K>"), Description("Samples per held-out query (the k of mean@k).")] public int K { get; init; } = D.EvalK;
         [CommandOption("--eval-temperature <T>")] public float EvalTemperature { get; init; } = D.EvalTemperature;
         [CommandOption("--eval-max-tokens <N>")] public int EvalMaxTokens { get; init; } = D.EvalMaxTokens;
         [CommandOption("--checkpoint-every <N>")] public int CheckpointEvery { get; init; } = D.CheckpointEvery;
@@ -54,7 +54,7 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         [CommandOption("--eval-data <FILE>"), Description("JSONL held-out set; default: the built-in task's test split.")] public string? EvalData { get; init; }
         [CommandOption("--level <N>"), Description("Built-in task difficulty 1-4.")] public int Level { get; init; } = D.TaskLevel;
         [CommandOption("--system-prompt <TEXT>"), Description("System turn of the chat format; empty: none.")] public string SystemPrompt { get; init; } = D.SystemPrompt;
-        [CommandOption("--cluster"), Description("Use a running cluster (options tree: appsettings.json, TREEPO__*, --key=value) instead of an embedded silo.")]
+        [CommandOption("--cluster"), Description("Use a running cluster (options tree: appsettings.json, TREEPO__*, --key=value) instead of an embedded silo; its silos must serve the same model.")]
         public bool Cluster { get; init; }
     }
 
@@ -62,7 +62,7 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
     {
         RunSpec spec;
         try { spec = s.Resume is not null ? ResumeSpec(s) : NewSpec(s); }
-        catch (Exception e) when (e is ArgumentException or IOException or JsonException)
+        catch (Exception e) when (e is ArgumentException or IOException or JsonException or TreePO.Hosting.Models.ModelFolderException)
         {
             AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
             return 2;
@@ -82,7 +82,7 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         IClusterClient client;
         if (s.Cluster)
         {
-            var options = TreePOConfiguration.Load(context.Remaining.Raw.ToArray());
+            var options = TreePOConfiguration.Load([.. OptionOverrides.Captured]);
             var host = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
             host.UseOrleansClient(c => c.AddTreePO(options));
             var built = host.Build();
@@ -92,7 +92,7 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         }
         else
         {
-            var embedded = await TrainingSilo.StartAsync(spec.ModelDir, s.SystemPrompt, D.KvBudgetMB, cancellationToken);
+            var embedded = await TrainingSilo.StartAsync(TrainingSilo.Options(spec.ModelDir, s.SystemPrompt, D.KvBudgetMB), cancellationToken);
             silo = embedded;
             client = embedded.Client;
         }
@@ -141,7 +141,8 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
             Mode = algo == "grpo" ? SamplingMode.Sequential : SamplingMode.Tree,
         };
         if (algo == "grpo") tree = tree with { Branch = s.Width };
-        return new RunSpec(name, runDir, Path.GetFullPath(s.Model), Full(s.Data), Full(s.EvalData), s.Level, s.Steps ?? D.Steps, s.Queries,
+        string model = TreePO.Hosting.Models.ModelFolder.Resolve(s.Model == D.Model ? null : s.Model);   // default: found from any folder of the repository
+        return new RunSpec(name, runDir, model, Full(s.Data), Full(s.EvalData), s.Level, s.Steps ?? D.Steps, s.Queries,
             s.ExtraRounds, JsonSerializer.Serialize(tree, TreeJson.Options),
             new TrainerSettings(LearningRate: s.LearningRate, WeightDecay: D.WeightDecay, WarmupSteps: s.Warmup, MiniBatches: s.MiniBatches, Algo: algo),
             s.EvalEvery, s.EvalQueries, s.K, s.EvalTemperature, s.EvalMaxTokens, s.CheckpointEvery, s.Seed);

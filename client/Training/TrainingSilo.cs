@@ -1,31 +1,25 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
-using TreePO.Engine;
-using TreePO.Grains.Engines;
-using TreePO.Grains.Training;
 using TreePO.Hosting;
+using TreePO.Hosting.Options;
 
 namespace TreePO.Client.Training;
 
-/// <summary>The embedded silo of `treepo train`: one engine over the run's model (the TorchSharp engine), the
-/// model's tokenizer for prompts, text and stop ids, and long enough timeouts for CPU steps.</summary>
+/// <summary>The embedded silo of `treepo train`: AddTreePO's wiring (one TorchSharp engine over the run's model, its
+/// tokenizer for prompts, text and stop ids) with long enough timeouts for CPU steps.</summary>
 public static class TrainingSilo
 {
-    public static Task<EmbeddedSilo> StartAsync(string modelDir, string? systemPrompt, long kvBudgetMB, CancellationToken cancellationToken)
+    public static TreePOOptions Options(string modelDir, string systemPrompt, long kvBudgetMB)
     {
-        var text = ModelText.Load(modelDir, systemPrompt);
-        var engine = new EngineOptions
-        {
-            ModelPath = modelDir,
-            KvBudgetBytes = kvBudgetMB << 20,
-            EosTokenIds = [.. text.Text.EosIds],
-        };
-        return EmbeddedSilo.StartAsync(configure: silo =>
-        {
-            silo.Services.AddSingleton<IEngineBackendFactory>(new InferenceEngineBackendFactory(engine));
-            silo.Services.AddSingleton(text.Text);
-            silo.Services.AddSingleton<IPromptEncoder>(text);
-            silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10));
-        }, cancellationToken: cancellationToken);
+        var options = new TreePOOptions();
+        options.Model.Path = modelDir;
+        options.Prompt.SystemPrompt = systemPrompt;
+        options.Engine.KvBudgetMB = kvBudgetMB;
+        return options;
     }
+
+    public static Task<EmbeddedSilo> StartAsync(TreePOOptions options, CancellationToken cancellationToken) =>
+        EmbeddedSilo.StartAsync(options, silo =>
+            silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10)),
+            cancellationToken: cancellationToken);
 }

@@ -316,7 +316,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         {
             string name = Path.GetFileName(file);
             bool tokenizerFile = name.StartsWith("tokenizer", StringComparison.Ordinal) || name is "vocab.json" or "merges.txt"
-                or "special_tokens_map.json" or "generation_config.json" or "added_tokens.json" or "README.md";
+                or "special_tokens_map.json" or "generation_config.json" or "added_tokens.json";
             if (tokenizerFile && !File.Exists(Path.Combine(dir, name))) File.Copy(file, Path.Combine(dir, name));
         }
         new RunState(atStep, version, data!.Cursor, s.Seed, skippedPrompts, WallSeconds, [.. metrics.Select(x => (JsonObject)x.DeepClone())], [.. evals])

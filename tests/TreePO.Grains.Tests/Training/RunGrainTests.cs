@@ -4,13 +4,14 @@ using System.Text.Json.Nodes;
 using Orleans.TestingHost;
 using TreePO.Core.Trees;
 using TreePO.Grains.Training;
+using TreePO.Grains.Tests.Support;
 
 namespace TreePO.Grains.Tests.Training;
 
 public sealed class RunGrainTests
 {
     static RunSpec Spec(string runId, string dir, int steps = 3, string? data = null, TreeConfig? tree = null) => new(
-        runId, dir, TinyModel.Dir, data, null, TaskLevel: 1, Steps: steps, QueriesPerStep: 3, MaxExtraRounds: 1,
+        runId, dir, TinyModelFolder.Path, data, null, TaskLevel: 1, Steps: steps, QueriesPerStep: 3, MaxExtraRounds: 1,
         TreeConfigJson: JsonSerializer.Serialize(tree ?? new TreeConfig { Width = 4, Depth = 2, SegmentLength = 4, Branch = 2 }, TreeJson.Options),
         Trainer: new TrainerSettings(LearningRate: 1e-3, WarmupSteps: 1, MiniBatches: 2),
         EvalEvery: 2, EvalQueries: 4, EvalK: 2, EvalTemperature: 1f, EvalMaxTokens: 8, CheckpointEvery: 1, Seed: 11);

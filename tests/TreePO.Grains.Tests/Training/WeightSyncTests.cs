@@ -22,7 +22,7 @@ public sealed class WeightSyncTests
         await using var _ = cluster;
         var client = cluster.Client;
         var trainer = client.GetGrain<ITrainerGrain>("sync");
-        await trainer.InitializeAsync(new TrainerSetup(TinyModel.Dir, 0, new TrainerSettings(LearningRate: 1e-3, WarmupSteps: 0, MiniBatches: 1)));
+        await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, new TrainerSettings(LearningRate: 1e-3, WarmupSteps: 0, MiniBatches: 1)));
         var engines = cluster.Silos.Select(s => client.GetGrain<IEngineGrain>(SiloKey.For(s.SiloAddress, 0))).ToList();
         Assert.All(await Task.WhenAll(engines.Select(e => e.SyncWeightsAsync("sync", 0, force: true))), v => Assert.Equal(0, v));
 
