@@ -4,6 +4,9 @@ using Spectre.Console;
 // process, prints a table and writes NAME.json.
 var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase);
 
+benchmarks["sampling"] = TreePO.Bench.SamplingBenchmark.RunAsync;
+benchmarks["sweep"] = TreePO.Bench.SweepBenchmark.RunAsync;
+
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {
     AnsiConsole.MarkupLine(args.Length == 0 ? "usage: bench NAME [options]" : $"[red]unknown benchmark '{Markup.Escape(args[0])}'[/]");
