@@ -2,7 +2,10 @@ using Spectre.Console;
 
 // `dotnet run --project bench -c Release -- NAME [options]`: each benchmark measures its figures side by side in one
 // process, prints a table and writes NAME.json.
-var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase);
+var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
+{
+    ["engine"] = TreePO.Bench.EngineBenchmark.RunAsync,
+};
 
 benchmarks["sampling"] = TreePO.Bench.SamplingBenchmark.RunAsync;
 benchmarks["sweep"] = TreePO.Bench.SweepBenchmark.RunAsync;

@@ -81,17 +81,18 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
 
     static Device ParseDevice(string name)
     {
+        Device d;
         try
         {
-            var d = device(name);
-            if (d.type == DeviceType.CUDA && !cuda.is_available())
-                throw new ArgumentException($"EngineOptions.Device is '{name}', but CUDA is not available in this process");
-            return d;
+            d = device(name);
         }
-        catch (Exception e) when (e is not ArgumentException)
+        catch (Exception e)
         {
             throw new ArgumentException($"EngineOptions.Device '{name}' is not a device name (try \"cpu\" or \"cuda:0\"): {e.Message}", e);
         }
+        if (d.type == DeviceType.CUDA && !cuda.is_available())
+            throw new ArgumentException($"EngineOptions.Device is '{name}', but CUDA is not available in this process");
+        return d;
     }
 
     static void ConfigureThreads(int threads) => set_num_threads(threads > 0 ? threads : Environment.ProcessorCount);
@@ -130,6 +131,7 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
             {
                 foreach (string id in nodeIds)
                     if (id is not null) pool.Release(id);
+                stats = Snapshot();
                 done.TrySetResult();
             }))
             return Task.FromException(new ObjectDisposedException(nameof(InferenceEngine)));
@@ -433,7 +435,11 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
             if (eos.Contains(tokens[j])) Finish(r, br, SegmentFinish.Eos);
             else if (br.Tokens.Count >= r.MaxNew) Finish(r, br, SegmentFinish.Length);
         }
-        foreach (var r in running.Where(r => r.Branches.All(b => b.Done)).ToList()) Complete(r);
+        var finished = running.Where(r => r.Branches.All(b => b.Done)).ToList();
+        foreach (var r in finished) running.Remove(r);
+        // Publish the counters before callers wake up, so a caller that reads them after its await sees its own work.
+        if (finished.Count > 0) stats = Snapshot();
+        foreach (var r in finished) Complete(r);
     }
 
     /// <summary>The context is in the lead slot: copy it into the other branches' slots and register the prompt node.</summary>
@@ -467,7 +473,6 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
 
     void Complete(RequestState r)
     {
-        running.Remove(r);
         var req = r.Request;
         var branches = r.Branches.Select(b => new SegmentBranch(req.ChildNodeIds[b.Index], [.. b.Tokens], [.. b.LogProbs], b.Finish)).ToArray();
         completed++;
@@ -492,6 +497,7 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
     {
         Abort(r);
         failed++;
+        stats = Snapshot();
         r.Registration.Dispose();
         r.Completion.TrySetException(e);
     }
@@ -500,6 +506,7 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
     {
         if (r.Completion.Task.IsCompleted) return;
         Abort(r);
+        stats = Snapshot();
         r.Registration.Dispose();
         r.Completion.TrySetCanceled(r.Cancellation);
     }
@@ -532,6 +539,7 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
             else
                 waiting.AddFirst(r);
         }
+        stats = Snapshot();
         done.TrySetResult();
     }
 

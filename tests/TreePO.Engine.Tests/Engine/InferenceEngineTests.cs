@@ -272,4 +272,28 @@ public sealed class InferenceEngineTests
         Assert.True(stats.Steps - stepsBefore >= 200, $"only {stats.Steps - stepsBefore} steps");
         Assert.Equal(baseline, stats.LiveTensors);
     }
+
+    [Fact]
+    public async Task Disposing_fails_pending_requests_and_refuses_new_ones()
+    {
+        var engine = Start(slots: 2);
+        var pending = Enumerable.Range(0, 3).Select(i => engine.GenerateAsync(Request(TestModels.RandomTokens(8, i), branches: 2, maxTokens: 300))).ToArray();
+        while (engine.GetStats().ActiveSequences == 0) await Task.Delay(5);
+        await engine.DisposeAsync().AsTask().WaitAsync(Timeout);
+        foreach (var t in pending) await Assert.ThrowsAsync<ObjectDisposedException>(() => t.WaitAsync(Timeout));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => engine.GenerateAsync(Request([1, 2, 3])));
+        await engine.DisposeAsync(); // twice is fine
+    }
+
+    [Fact]
+    public void Bad_options_are_named()
+    {
+        var e = Assert.Throws<ArgumentException>(() => InferenceEngine.Load(new EngineOptions { ModelPath = TinyDir, MaxSlots = 0 }));
+        Assert.Contains("MaxSlots", e.Message);
+        e = Assert.Throws<ArgumentException>(() => InferenceEngine.Load(new EngineOptions { ModelPath = "" }));
+        Assert.Contains("ModelPath", e.Message);
+        e = Assert.Throws<ArgumentException>(() => InferenceEngine.Load(new EngineOptions { ModelPath = TinyDir, Device = "toaster" }));
+        Assert.Contains("toaster", e.Message);
+        Assert.Throws<DirectoryNotFoundException>(() => InferenceEngine.Load(new EngineOptions { ModelPath = "/nonexistent/model" }));
+    }
 }

@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Spectre.Console;
+using TreePO.Core.Protocol;
+using TreePO.Engine.Kv;
+using TreePO.Engine.Model;
+using TreePO.Engine.Native;
+using TreePO.Engine.Sampling;
+using static TorchSharp.torch;
+
+namespace TreePO.Bench;
+
+/// <summary>
+/// `bench engine`: for each model shape (random weights), the cached decode step at several batch sizes with the same
+/// context length, next to the same step's matrix products alone (measured in the same process), plus prefill rate,
+/// fork copy time and KV bytes per token. Options: --steps N (timed decode steps per batch size, default 8),
+/// --batches 1,8,32,64, --context 512, --shapes qwen2.5-0.5b,small, --vocab N (override the 0.5B vocabulary),
+/// --threads N (default all cores), --out engine.json.
+/// </summary>
+public static class EngineBenchmark
+{
+    sealed record Row(string Shape, int Batch, int Context, double StepMs, double DecodeTokensPerSecond,
+        double MatmulMs, double MatmulTokensPerSecond, double Ratio);
+
+    sealed record ShapeResult(string Shape, Qwen2Config Config, long Parameters, long KvBytesPerToken, double PrefillTokensPerSecond,
+        double ForkCopyMsPerChild, int ForkCopyTokens, List<Row> Decode);
+
+    public static Task<int> RunAsync(string[] args)
+    {
+        var opts = Parse(args);
+        if (opts is null) return Task.FromResult(1);
+        TorchRuntime.EnsureLoaded();
+        set_num_threads(opts.Threads > 0 ? opts.Threads : Environment.ProcessorCount);
+        AnsiConsole.MarkupLine($"engine benchmark: {get_num_threads()} threads, context {opts.Context}, {opts.Steps} timed steps per batch size, fp32 CPU");
+
+        var results = new List<ShapeResult>();
+        foreach (string shape in opts.Shapes)
+        {
+            var config = shape switch
+            {
+                "qwen2.5-0.5b" => Qwen2Config.Qwen25_0_5B with { VocabSize = opts.Vocab ?? Qwen2Config.Qwen25_0_5B.VocabSize },
+                // A small model of the kind the built-in model is (its final shape is decided by `treepo pretrain`).
+                "small" => new Qwen2Config
+                {
+                    VocabSize = 8192, HiddenSize = 256, IntermediateSize = 1024, NumHiddenLayers = 4, NumAttentionHeads = 4,
+                    NumKeyValueHeads = 2, MaxPositionEmbeddings = 4096, TieWordEmbeddings = true,
+                },
+                _ => null,
+            };
+            if (config is null)
+            {
+                AnsiConsole.MarkupLine($"[red]unknown shape '{Markup.Escape(shape)}'[/] (qwen2.5-0.5b, small)");
+                return Task.FromResult(1);
+            }
+            results.Add(RunShape(shape, config, opts));
+        }
+
+        var table = new Table().AddColumns("shape", "batch", "step ms", "decode tok/s", "matmuls ms", "matmuls tok/s", "ratio");
+        foreach (var s in results)
+            foreach (var r in s.Decode)
+                table.AddRow(s.Shape, r.Batch.ToString(), r.StepMs.ToString("F1"), r.DecodeTokensPerSecond.ToString("F1"),
+                    r.MatmulMs.ToString("F1"), r.MatmulTokensPerSecond.ToString("F1"), r.Ratio.ToString("P0"));
+        AnsiConsole.Write(table);
+        var other = new Table().AddColumns("shape", "parameters", "prefill tok/s", "fork copy ms / child", "KV bytes / token");
+        foreach (var s in results)
+            other.AddRow(s.Shape, s.Parameters.ToString("N0"), s.PrefillTokensPerSecond.ToString("F1"),
+                $"{s.ForkCopyMsPerChild:F2} ({s.ForkCopyTokens} tokens)", s.KvBytesPerToken.ToString("N0"));
+        AnsiConsole.Write(other);
+
+        var json = new
+        {
+            threads = get_num_threads(),
+            context = opts.Context,
+            steps = opts.Steps,
+            shapes = results.Select(s => new
+            {
+                shape = s.Shape,
+                vocab = s.Config.VocabSize, hidden = s.Config.HiddenSize, layers = s.Config.NumHiddenLayers,
+                heads = s.Config.NumAttentionHeads, kv_heads = s.Config.NumKeyValueHeads, intermediate = s.Config.IntermediateSize,
+                parameters = s.Parameters,
+                kv_bytes_per_token = s.KvBytesPerToken,
+                prefill_tokens_per_s = s.PrefillTokensPerSecond,
+                fork_copy_ms_per_child = s.ForkCopyMsPerChild,
+                fork_copy_tokens = s.ForkCopyTokens,
+                decode = s.Decode.Select(r => new
+                {
+                    batch = r.Batch, step_ms = r.StepMs, decode_tokens_per_s = r.DecodeTokensPerSecond,
+                    matmul_ms = r.MatmulMs, matmul_tokens_per_s = r.MatmulTokensPerSecond, ratio = r.Ratio,
+                }),
+            }),
+        };
+        File.WriteAllText(opts.Out, JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+        AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.GetFullPath(opts.Out))}");
+        return Task.FromResult(0);
+    }
+
+    static ShapeResult RunShape(string shape, Qwen2Config config, Options opts)
+    {
+        AnsiConsole.MarkupLine($"[bold]{shape}[/]: building random weights ...");
+        using var model = Qwen2Model.Random(config, 1234);
+        long parameters = model.parameters().Sum(p => p.NumberOfElements);
+        int maxBatch = opts.Batches.Max();
+        using var cache = new KvCache(config, maxBatch, opts.Context + opts.Steps + 2);
+        using var noGrad = no_grad();
+        var rng = new Random(5);
+        int[] context = Enumerable.Range(0, opts.Context).Select(_ => rng.Next(config.VocabSize)).ToArray();
+
+        // Prefill one context in the engine's default chunks (a first, untimed pass warms the allocator and the pages).
+        const int Chunk = 256;
+        double PrefillSeconds(int slot)
+        {
+            var watch = Stopwatch.StartNew();
+            for (int s = 0; s < context.Length; s += Chunk)
+            {
+                using var scope = NewDisposeScope();
+                int n = Math.Min(Chunk, context.Length - s);
+                model.Step(cache, [new StepItem(slot, s, context[s..(s + n)])]);
+            }
+            return watch.Elapsed.TotalSeconds;
+        }
+        PrefillSeconds(maxBatch > 1 ? 1 : 0);
+        double prefillRate = context.Length / PrefillSeconds(0);
+        AnsiConsole.MarkupLine($"  prefill: {prefillRate:F1} tokens/s");
+
+        // Fork: the context into every other slot; the first round touches the pages, the median of three is reported.
+        var forkTimes = new List<double>();
+        for (int round = 0; round < 4 && maxBatch > 1; round++)
+        {
+            var watch = Stopwatch.StartNew();
+            for (int slot = 1; slot < maxBatch; slot++) cache.CopyPrefix(0, slot, context.Length);
+            if (round > 0) forkTimes.Add(watch.Elapsed.TotalMilliseconds / (maxBatch - 1));
+        }
+        double forkMs = forkTimes.Count > 0 ? Median(forkTimes) : 0;
+
+        var rows = new List<Row>();
+        var weights = model.MatmulWeights.ToList();
+        foreach (int batch in opts.Batches)
+        {
+            double step = TimeDecode(model, cache, batch, opts.Context, opts.Steps, config.VocabSize);
+            double matmul = TimeMatmuls(weights, batch, config, opts.Steps);
+            var row = new Row(shape, batch, opts.Context, step * 1000, batch / step, matmul * 1000, batch / matmul, matmul / step);
+            rows.Add(row);
+            AnsiConsole.MarkupLine($"  batch {batch}: step {row.StepMs:F1} ms ({row.DecodeTokensPerSecond:F1} tok/s), matmuls alone {row.MatmulMs:F1} ms, ratio {row.Ratio:P0}");
+        }
+        return new ShapeResult(shape, config, parameters, config.KvBytesPerToken, prefillRate, forkMs, context.Length, rows);
+    }
+
+    /// <summary>Median seconds per decode step (forward over the cache, then sampling) of <paramref name="batch"/>
+    /// sequences of equal length, after one warm-up step.</summary>
+    static double TimeDecode(Qwen2Model model, KvCache cache, int batch, int context, int steps, int vocab)
+    {
+        var sampling = new SamplingParams(1.0f);
+        var rngs = Enumerable.Range(0, batch).Select(i => new BranchRng(SeedMix.Derive(1, i))).ToArray();
+        int[] tokens = Enumerable.Range(0, batch).Select(i => (i * 7919) % vocab).ToArray();
+        var times = new List<double>();
+        for (int s = 0; s <= steps; s++)
+        {
+            var watch = Stopwatch.StartNew();
+            using var scope = NewDisposeScope();
+            var items = Enumerable.Range(0, batch).Select(i => new StepItem(i, context + s, [tokens[i]])).ToArray();
+            var logits = model.Step(cache, items);
+            var rows = Enumerable.Range(0, batch).Select(i => new SampleRow(i, sampling, rngs[i].NextDouble())).ToArray();
+            tokens = TokenSampler.Sample(logits, rows).Tokens;
+            if (s > 0) times.Add(watch.Elapsed.TotalSeconds);
+        }
+        return Median(times);
+    }
+
+    /// <summary>Seconds per step of the decode step's matrix products alone: every weight matrix times a
+    /// <c>[batch, in]</c> input, nothing else.</summary>
+    static double TimeMatmuls(List<Tensor> weights, int batch, Qwen2Config config, int steps)
+    {
+        using var scope = NewDisposeScope();
+        var inputs = new Dictionary<long, Tensor>();
+        foreach (var w in weights)
+            if (!inputs.ContainsKey(w.shape[1])) inputs[w.shape[1]] = randn(batch, w.shape[1]);
+        var times = new List<double>();
+        for (int s = 0; s <= steps; s++)
+        {
+            var watch = Stopwatch.StartNew();
+            using var inner = NewDisposeScope();
+            foreach (var w in weights) nn.functional.linear(inputs[w.shape[1]], w);
+            if (s > 0) times.Add(watch.Elapsed.TotalSeconds);
+        }
+        return Median(times);
+    }
+
+    /// <summary>Medians, not means: the machine is shared and a noisy neighbour inflates single steps.</summary>
+    static double Median(List<double> xs)
+    {
+        var sorted = xs.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    sealed record Options(int Steps, int[] Batches, int Context, string[] Shapes, int? Vocab, int Threads, string Out);
+
+    static Options? Parse(string[] args)
+    {
+        var o = new Options(8, [1, 8, 32, 64], 512, ["qwen2.5-0.5b", "small"], null, 0, "engine.json");
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            try
+            {
+                o = args[i] switch
+                {
+                    "--steps" => o with { Steps = int.Parse(Next()) },
+                    "--batches" => o with { Batches = Next().Split(',').Select(int.Parse).ToArray() },
+                    "--context" => o with { Context = int.Parse(Next()) },
+                    "--shapes" => o with { Shapes = Next().Split(',') },
+                    "--vocab" => o with { Vocab = int.Parse(Next()) },
+                    "--threads" => o with { Threads = int.Parse(Next()) },
+                    "--out" => o with { Out = Next() },
+                    _ => throw new ArgumentException($"unknown option '{args[i]}'"),
+                };
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException)
+            {
+                AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+                return null;
+            }
+        }
+        if (o.Steps <= 0 || o.Context <= 0 || o.Batches.Length == 0 || o.Batches.Any(b => b <= 0))
+        {
+            AnsiConsole.MarkupLine("[red]--steps, --context and every --batches value must be positive[/]");
+            return null;
+        }
+        return o;
+    }
+}
