@@ -69,7 +69,7 @@ public static class SamplingBenchmark
 
         for (int i = 0; i < o.Warmup; i++)
             foreach (var mode in new[] { RunMode.Tree, RunMode.Sequential })
-                await SamplingRunner.RunAsync(w, mode, -1 - i, w.Queries.Take(4).ToList());
+                await SamplingRunner.RunAsync(w, mode, -1 - i); // JIT tiering and allocator pages, discarded
 
         var runs = new List<RunRecord>();
         foreach (var (mode, rep) in RunModes.Schedule(o.Repetitions, o.LowerBound))

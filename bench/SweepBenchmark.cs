@@ -49,7 +49,7 @@ public static class SweepBenchmark
         int[] depths = a.IntList("depths", [1, 2, 4, 8, 16, 32], 1);
         int[] widths = a.IntList("widths", [2, 4, 8, 16, 32], 1);
         string png = a.String("png", "sweep.png");
-        var o = SamplingBenchmark.Options.Parse(a, "sweep.json", defaultReps: 2);
+        var o = SamplingBenchmark.Options.Parse(a, "sweep.json", defaultReps: 4);
         if (o is null) return 2;
         var w = o.Workload;
         int budget = budgetOption > 0 ? budgetOption : w.Budget;
@@ -70,7 +70,7 @@ public static class SweepBenchmark
 
         for (int i = 0; i < o.Warmup; i++)
             foreach (var mode in new[] { RunMode.Tree, RunMode.Sequential })
-                await SamplingRunner.RunAsync(w, mode, -1 - i, w.Queries.Take(4).ToList());
+                await SamplingRunner.RunAsync(w, mode, -1 - i); // JIT tiering and allocator pages, discarded
 
         var points = new List<Point>();
         foreach (int d in depths)

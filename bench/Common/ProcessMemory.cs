@@ -1,8 +1,28 @@
+using System.Runtime.InteropServices;
+
 namespace TreePO.Bench.Common;
 
 /// <summary>Resident set size of this process from /proc/self/status (Linux); 0 where it cannot be read.</summary>
 public static class ProcessMemory
 {
+    /// <summary>Returns what earlier runs left behind (managed garbage, freed native blocks glibc still holds) and then
+    /// resets the peak mark, so one run's peak is not the previous run's leftovers.</summary>
+    public static bool Settle()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        if (OperatingSystem.IsLinux())
+        {
+            try { malloc_trim(UIntPtr.Zero); }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+        }
+        return ResetPeak();
+    }
+
+    [DllImport("libc", EntryPoint = "malloc_trim")]
+    static extern int malloc_trim(UIntPtr pad);
+
     /// <summary>Resets the kernel's peak-RSS mark (VmHWM) so the next <see cref="PeakRssBytes"/> covers one run only.
     /// False where the kernel refuses (then the peak is the process's since start).</summary>
     public static bool ResetPeak()

@@ -15,7 +15,7 @@ public static class SamplingRunner
     public static async Task<RunRecord> RunAsync(SamplingWorkload w, RunMode mode, int repetition, IReadOnlyList<QueryItem>? queries = null)
     {
         queries ??= w.Queries;
-        ProcessMemory.ResetPeak();
+        ProcessMemory.Settle();
         await using var engine = InferenceEngine.Load(w.EngineOptions);
         var counting = new CountingGenerator(engine);
         var sampler = new TreeSampler(w.TreeConfig(mode), counting, w.Model.Tokenizer, w.Model.StopIds);
