@@ -101,6 +101,7 @@ public static class SamplingBenchmark
                 peak_rss_bytes = summary.PeakRss,
             },
             token_bound = summary.TokenBound,
+            token_bound_with_prompt = summary.TokenBoundWithPrompt,
             lower_bound = summary.LowerBound is { } lb ? new
             {
                 label = "no sharing at all (each sample its own request): a lower bound, not the baseline",
@@ -130,6 +131,7 @@ public static class SamplingBenchmark
         goals.AddRow("inference calls", $"{s.InferenceCalls:F2}x");
         goals.AddRow("paper TokenPS (resubmitted context counted)", $"{s.PaperTokenPs:F2}x");
         goals.AddRow("token_bound (sequential computed / tree unique)", $"{s.TokenBound:F2}x");
+        goals.AddRow("token_bound_with_prompt (sequential computed / (tree unique + prompts))", $"{s.TokenBoundWithPrompt:F2}x");
         if (s.LowerBound is { } lb)
             goals.AddRow("[dim]sequential / no-sharing lower bound: traj/s, computed[/]", $"[dim]{lb.TrajPerSecond:F2}x, {lb.ComputedTokens:F2}x[/]");
         foreach (var g in s.Goals)

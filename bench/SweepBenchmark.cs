@@ -38,6 +38,7 @@ public static class SweepBenchmark
                 inference_calls = Summary.InferenceCalls, paper_token_ps = Summary.PaperTokenPs,
             },
             token_bound = Summary.TokenBound,
+            token_bound_with_prompt = Summary.TokenBoundWithPrompt,
             runs = Runs.Select(r => r.ToJson()),
         };
     }
@@ -133,13 +134,15 @@ public static class SweepBenchmark
             new Panel("Tree / sequential vs depth", "log2 depth d", "ratio",
                 [S("traj/s", depth, p => Log2(p.Depth), p => p.Summary.TrajPerSecond),
                  S("computed tokens", depth, p => Log2(p.Depth), p => p.Summary.ComputedTokens),
-                 S("token_bound", depth, p => Log2(p.Depth), p => p.Summary.TokenBound)]),
+                 S("token_bound", depth, p => Log2(p.Depth), p => p.Summary.TokenBound),
+                 S("token_bound with prompt", depth, p => Log2(p.Depth), p => p.Summary.TokenBoundWithPrompt)]),
             new Panel("Trajectories/s vs rollouts per query", "log2 w", "trajectories / s",
                 [S("tree", width, p => Log2(p.Width), p => p.TreeTrajPs), S("sequential", width, p => Log2(p.Width), p => p.SeqTrajPs)]),
             new Panel("Tree / sequential vs rollouts per query", "log2 w", "ratio",
                 [S("traj/s", width, p => Log2(p.Width), p => p.Summary.TrajPerSecond),
                  S("computed tokens", width, p => Log2(p.Width), p => p.Summary.ComputedTokens),
-                 S("token_bound", width, p => Log2(p.Width), p => p.Summary.TokenBound)]),
+                 S("token_bound", width, p => Log2(p.Width), p => p.Summary.TokenBound),
+                 S("token_bound with prompt", width, p => Log2(p.Width), p => p.Summary.TokenBoundWithPrompt)]),
             new Panel("Engine steps vs depth (the critical path)", "log2 depth d", "model steps per run",
                 [S("tree", depth, p => Log2(p.Depth), p => p.TreeSteps), S("sequential", depth, p => Log2(p.Depth), p => p.SeqSteps)]),
         ], columns: 3);

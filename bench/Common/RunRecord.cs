@@ -2,7 +2,8 @@ namespace TreePO.Bench.Common;
 
 /// <summary>
 /// One measured run. <c>ComputedTokens</c> = prefill + decode, the forward-pass positions the engine actually
-/// computed; <c>UniqueTokens</c> counts each tree node's tokens once; <c>PaperTokens</c> is the paper's TokenPS
+/// computed; <c>UniqueTokens</c> counts each tree node's tokens once (responses only); <c>PromptTokens</c> sums the
+/// queries' prompts once each; <c>PaperTokens</c> is the paper's TokenPS
 /// numerator (every context as submitted, once per branch, plus the generated tokens), cache hits included.
 /// </summary>
 public sealed record RunRecord(
@@ -15,6 +16,7 @@ public sealed record RunRecord(
     long DecodeTokens,
     long ReusedTokens,
     long UniqueTokens,
+    long PromptTokens,
     long InferenceCalls,
     long PaperTokens,
     long PeakRssBytes,
@@ -44,6 +46,7 @@ public sealed record RunRecord(
         decode_tokens = DecodeTokens,
         reused_tokens = ReusedTokens,
         unique_tokens = UniqueTokens,
+        prompt_tokens = PromptTokens,
         inference_calls = InferenceCalls,
         peak_rss_bytes = PeakRssBytes,
         paper_token_ps = PaperTokenPs,
