@@ -5,6 +5,7 @@ using Spectre.Console;
 var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
 {
     ["engine"] = TreePO.Bench.EngineBenchmark.RunAsync,
+    ["cluster"] = TreePO.Bench.ClusterBenchmark.RunAsync,
 };
 
 benchmarks["sampling"] = TreePO.Bench.SamplingBenchmark.RunAsync;

@@ -8,8 +8,11 @@ app.Configure(config =>
     config.AddCommand<DoctorCommand>("doctor")
         .WithDescription("Check .NET, TorchSharp and its native library, and an embedded Orleans silo.");
     config.AddCommand<ScoreCommand>("score").WithDescription("Score JSON lines {response, answer} from stdin with the math reward.");
+    config.AddCommand<RolloutCommand>("rollout").WithDescription("Run a batch of query trees through the cluster; write trees.jsonl and summary.json.");
     config.AddCommand<TokenizeCommand>("tokenize").WithDescription("Read JSON strings (one a line) on stdin, write their token ids as JSON arrays on stdout.");
     config.AddCommand<PretrainCommand>("pretrain")
         .WithDescription("Make the built-in base model: tokenizer, small Qwen2, supervised fine-tuning stopped early.");
+    config.AddCommand<TrainCommand>("train").WithDescription("TreePO (or --algo grpo) training in an embedded silo; writes runs/NAME/.");
+    config.AddCommand<EvalCommand>("eval").WithDescription("Held-out mean@k, maj@k and pass@k of a model folder.");
 });
-return await app.RunAsync(args);
+return await app.RunAsync(OptionOverrides.Capture(args));   // --a.b=v overrides: Spectre rejects dotted names

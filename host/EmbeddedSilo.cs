@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Hosting;
+using TreePO.Hosting.Options;
 
 namespace TreePO.Hosting;
 
@@ -20,9 +21,13 @@ public sealed class EmbeddedSilo : IAsyncDisposable
     public IClusterClient Client => host.Services.GetRequiredService<IClusterClient>();
     public IServiceProvider Services => host.Services;
 
-    public static async Task<EmbeddedSilo> StartAsync(Action<ISiloBuilder>? configure = null,
+    /// <param name="options">The options tree (model, engines, routing); its cluster ports are ignored: an embedded
+    /// silo takes free loopback ports.</param>
+    /// <param name="configure">Runs after AddTreePO: tests replace services here.</param>
+    public static async Task<EmbeddedSilo> StartAsync(TreePOOptions? options = null, Action<ISiloBuilder>? configure = null,
         LogLevel logLevel = LogLevel.Warning, CancellationToken cancellationToken = default)
     {
+        options ??= new TreePOOptions();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
@@ -34,8 +39,8 @@ public sealed class EmbeddedSilo : IAsyncDisposable
         int siloPort = FreeTcpPort(), gatewayPort = FreeTcpPort();
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(siloPort, gatewayPort);
-            silo.AddTreePO();
+            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: options.Cluster.ServiceId, clusterId: options.Cluster.ClusterId);
+            silo.AddTreePO(options);
             configure?.Invoke(silo);
         });
         var host = builder.Build();

@@ -7,6 +7,9 @@ using Orleans.Runtime.MembershipService.SiloMetadata;
 using TreePO.Grains.Engines;
 using TreePO.Grains.Placement;
 using TreePO.Grains.Routing;
+using TreePO.Grains.Trees;
+using TreePO.Hosting.Engines;
+using TreePO.Hosting.Models;
 using TreePO.Hosting.Options;
 
 namespace TreePO.Hosting;
@@ -15,9 +18,11 @@ namespace TreePO.Hosting;
 public static class TreePOSiloBuilderExtensions
 {
     /// <summary>
-    /// Engine placement, discovery (this silo's device count as silo metadata) and routing. Clustering is separate
-    /// (<see cref="UseTreePOClustering(ISiloBuilder, TreePOOptions)"/>) so test clusters can bring their own. The
-    /// engine backend comes from an <see cref="IEngineBackendFactory"/> registered in DI; the last one registered wins.
+    /// Engine placement, discovery (this silo's device count as silo metadata), routing, and the model: engines
+    /// load <c>Model:Path</c> into an InferenceEngine, trees decode with its tokenizer. Both are read when the first
+    /// grain needs them, not at start. Clustering is separate (<see cref="UseTreePOClustering(ISiloBuilder, TreePOOptions)"/>)
+    /// so test clusters can bring their own. Everything is registered with TryAdd: a test registers its own
+    /// <see cref="IEngineBackendFactory"/> or <see cref="TreeText"/> before this call, or after it (the last one wins).
     /// </summary>
     public static ISiloBuilder AddTreePO(this ISiloBuilder silo, TreePOOptions? options = null)
     {
@@ -34,6 +39,9 @@ public static class TreePOSiloBuilderExtensions
         silo.Services.TryAddSingleton<EngineDirectory>();
         silo.Services.TryAddSingleton<EngineRouter>();
         silo.Services.TryAddSingleton<TreePO.Core.Reward.IRewardFunction>(TreePO.Core.Reward.MathReward.PlusMinusOne);
+        silo.Services.TryAddSingleton(_ => ModelText.Load(ModelFolder.Resolve(options.Model.Path), options));
+        silo.Services.TryAddSingleton(sp => sp.GetRequiredService<ModelText>().TreeText);
+        silo.Services.TryAddSingleton<IEngineBackendFactory, InferenceEngineBackendFactory>();
         silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.Cluster.ResponseTimeout);
         return silo;
     }

@@ -1,3 +1,6 @@
+using TreePO.Core.Protocol;
+using TreePO.Core.Trees;
+using TreePO.Engine.Tokenizer;
 using TreePO.Grains.Routing;
 
 namespace TreePO.Hosting.Options;
@@ -15,6 +18,7 @@ public sealed class TreePOOptions
     public EngineHostOptions Engine { get; set; } = new();
     public SamplingOptions Sampling { get; set; } = new();
     public TreeOptions Tree { get; set; } = new();
+    public PromptOptions Prompt { get; set; } = new();
     public RoutingOptions Routing { get; set; } = new();
     public ClusterOptions Cluster { get; set; } = new();
 
@@ -32,12 +36,13 @@ public sealed class TreePOOptions
         Check(Engine.MaxSlots > 0, "Engine:MaxSlots", $"must be positive, got {Engine.MaxSlots}");
         Check(Engine.PrefillChunk > 0, "Engine:PrefillChunk", $"must be positive, got {Engine.PrefillChunk}");
         Check(Engine.Threads >= 0, "Engine:Threads", $"must be 0 (automatic) or more, got {Engine.Threads}");
-        Check(Sampling.Temperature > 0, "Sampling:Temperature", $"must be positive, got {Sampling.Temperature}");
+        Check(Engine.MaxContext >= 0, "Engine:MaxContext", $"must be 0 (the model's, at most 4096) or more, got {Engine.MaxContext}");
+        Check(Engine.Device.ToLowerInvariant() is "auto" or "cpu" or "cuda", "Engine:Device", $"'{Engine.Device}' is not one of auto, cpu, cuda");
+        Check(float.IsFinite(Sampling.Temperature) && Sampling.Temperature >= 0, "Sampling:Temperature", $"must be 0 (greedy) or more, got {Sampling.Temperature}");
         Check(Sampling.TopP > 0 && Sampling.TopP <= 1, "Sampling:TopP", $"must be in (0, 1], got {Sampling.TopP}");
-        Check(Tree.Width > 0, "Tree:Width", $"must be positive, got {Tree.Width}");
-        Check(Tree.Depth > 0, "Tree:Depth", $"must be positive, got {Tree.Depth}");
-        Check(Tree.SegmentLength > 0, "Tree:SegmentLength", $"must be positive, got {Tree.SegmentLength}");
-        Check(Tree.Branch > 0, "Tree:Branch", $"must be positive, got {Tree.Branch}");
+        // The tree keys are checked by the core's own rules, each error renamed to its key here.
+        foreach (string e in TreeConfig(check: false).Validate())
+            if (!e.StartsWith("Sampling.", StringComparison.Ordinal)) errors.Add($"{Section}:Tree:{KeyOf(e)}: {e}");
         Check(Routing.SegmentTimeout > TimeSpan.Zero, "Routing:SegmentTimeout", $"must be positive, got {Routing.SegmentTimeout}");
         Check(Routing.MaxAttempts > 0, "Routing:MaxAttempts", $"must be positive, got {Routing.MaxAttempts}");
         Check(Routing.EngineWaitTimeout >= TimeSpan.Zero, "Routing:EngineWaitTimeout", $"must not be negative, got {Routing.EngineWaitTimeout}");
@@ -53,12 +58,42 @@ public sealed class TreePOOptions
         Check(Cluster.ResponseTimeout > TimeSpan.Zero, "Cluster:ResponseTimeout", $"must be positive, got {Cluster.ResponseTimeout}");
         return errors;
     }
+
+    /// <summary>The core tree configuration these options describe (Tree plus Sampling).</summary>
+    public TreeConfig TreeConfig() => TreeConfig(check: true);
+
+    TreeConfig TreeConfig(bool check)
+    {
+        var t = Tree;
+        var config = new TreeConfig
+        {
+            Width = t.Width, Depth = t.Depth, SegmentLength = t.SegmentLength, Branch = t.Branch,
+            InitDivergenceMin = t.InitDivergenceMin, InitDivergenceMax = t.InitDivergenceMax, MaxResponseTokens = t.MaxResponseTokens,
+            Branching = t.Branching, LogProbScore = t.LogProbScore, LogProbDirection = t.LogProbDirection,
+            LogProbTemperature = t.LogProbTemperature, TemperatureSchedule = t.TemperatureSchedule,
+            TemperatureMin = t.TemperatureMin, TemperatureMax = t.TemperatureMax, ScheduleTotalSteps = t.ScheduleTotalSteps,
+            Fallback = t.Fallback, FallbackCandidates = t.FallbackCandidates, MaxFallbackWindow = t.MaxFallbackWindow,
+            BoxedMinSegments = t.BoxedMinSegments, BoxedStop = t.BoxedStop, Repetition = t.Repetition,
+            RepetitionWindow = t.RepetitionWindow, RepetitionCount = t.RepetitionCount, Mode = t.Mode,
+            Sampling = new SamplingParams(Sampling.Temperature, Sampling.TopP, Sampling.TopK),
+        };
+        return check ? config.EnsureValid() : config;
+    }
+
+    /// <summary>The option a core TreeConfig error is about: its first word ("Width (w) must ..." -> Width).</summary>
+    static string KeyOf(string error)
+    {
+        int end = 0;
+        while (end < error.Length && char.IsLetterOrDigit(error[end])) end++;
+        return error[..end];
+    }
 }
 
 /// <summary>The policy model every engine loads at activation.</summary>
 public sealed class ModelOptions
 {
-    /// <summary>A Hugging Face folder (config.json, model.safetensors, tokenizer.json). Empty: the built-in model.</summary>
+    /// <summary>A Hugging Face folder (config.json, model.safetensors, tokenizer.json). Empty: the built-in model,
+    /// models/builtin (see <see cref="Models.ModelFolder"/>).</summary>
     public string Path { get; set; } = "";
 }
 
@@ -79,6 +114,12 @@ public sealed class EngineHostOptions
 
     /// <summary>Torch threads per engine; 0 lets the engine decide.</summary>
     public int Threads { get; set; }
+
+    /// <summary>Longest path (prompt + response) an engine holds; 0: the model's max_position_embeddings, at most 4096.</summary>
+    public int MaxContext { get; set; }
+
+    /// <summary>"auto" (CUDA device i for engine i when present, else CPU), "cpu" or "cuda".</summary>
+    public string Device { get; set; } = "auto";
 }
 
 /// <summary>Token sampling of rollouts.</summary>
@@ -91,19 +132,71 @@ public sealed class SamplingOptions
     public int TopK { get; set; } = -1;
 }
 
-/// <summary>Tree sampling parameters (docs/treepo-reference.md): width w, depth d, segment length l, branching b.</summary>
+/// <summary>
+/// Tree sampling parameters (docs/treepo-reference.md), every field of the core <see cref="TreeConfig"/> a user sets;
+/// <see cref="TreePOOptions.TreeConfig"/> maps them, with Sampling, onto it. Defaults are small enough for the
+/// built-in model; the core defaults (the authors' run) are in docs/configuration.md.
+/// </summary>
 public sealed class TreeOptions
 {
+    /// <summary>w: trajectories per query.</summary>
     public int Width { get; set; } = 8;
+    /// <summary>d: segments on one path at most.</summary>
     public int Depth { get; set; } = 4;
+    /// <summary>l: tokens per segment.</summary>
     public int SegmentLength { get; set; } = 32;
+    /// <summary>b: branches per fork.</summary>
     public int Branch { get; set; } = 2;
+    /// <summary>Lower end of a random first fork; -1: b.</summary>
+    public int InitDivergenceMin { get; set; } = -1;
+    /// <summary>Upper end of a random first fork; -1: a fixed first fork of b.</summary>
+    public int InitDivergenceMax { get; set; } = -1;
+    /// <summary>Most response tokens on one path; -1: d·l.</summary>
+    public int MaxResponseTokens { get; set; } = -1;
+
+    public BranchingPolicy Branching { get; set; } = BranchingPolicy.EvenSplit;
+    public LogProbScore LogProbScore { get; set; } = LogProbScore.LastSegment;
+    public LogProbDirection LogProbDirection { get; set; } = LogProbDirection.LowProbEncouraged;
+    public double LogProbTemperature { get; set; } = 1.0;
+    public TemperatureSchedule TemperatureSchedule { get; set; } = TemperatureSchedule.Constant;
+    public double TemperatureMin { get; set; } = 1.0;
+    public double TemperatureMax { get; set; } = 5.0;
+    /// <summary>The schedule's length in training steps.</summary>
+    public int ScheduleTotalSteps { get; set; } = 1;
+
+    public FallbackPolicy Fallback { get; set; } = FallbackPolicy.Random;
+    public FallbackCandidatePolicy FallbackCandidates { get; set; } = FallbackCandidatePolicy.SoftBoxedAndEos;
+    public int MaxFallbackWindow { get; set; } = -1;
+    public int BoxedMinSegments { get; set; } = 1;
+
+    public BoxedStopPolicy BoxedStop { get; set; } = BoxedStopPolicy.BoxedAndEosFirst;
+    public RepetitionPriority Repetition { get; set; } = RepetitionPriority.LeastPrioritized;
+    public int RepetitionWindow { get; set; } = 32;
+    public int RepetitionCount { get; set; } = 8;
 
     /// <summary>Tree, or Sequential (w independent samples sharing only the prompt).</summary>
-    public RolloutMode Mode { get; set; } = RolloutMode.Tree;
+    public SamplingMode Mode { get; set; } = SamplingMode.Tree;
 }
 
-public enum RolloutMode { Tree, Sequential }
+/// <summary>How a question becomes a prompt: one place, shared by every process that tokenizes.</summary>
+public sealed class PromptOptions
+{
+    /// <summary>Chat: the model's ChatML template (&lt;|im_start|&gt;user ... assistant). Plain: the question text as is.</summary>
+    public PromptFormat Format { get; set; } = PromptFormat.Chat;
+
+    /// <summary>Chat only. Empty: no system turn (the built-in model). "default": the TreePO reference's
+    /// "Please reason step by step ..." (Qwen math models). Anything else is used as written.</summary>
+    public string SystemPrompt { get; set; } = "";
+
+    public const string DefaultKeyword = "default";
+
+    /// <summary>The system prompt to use, or null for none.</summary>
+    public string? ResolvedSystemPrompt => string.IsNullOrEmpty(SystemPrompt) ? null
+        : SystemPrompt.Equals(DefaultKeyword, StringComparison.OrdinalIgnoreCase) ? ChatFormat.DefaultSystemPrompt
+        : SystemPrompt;
+}
+
+public enum PromptFormat { Chat, Plain }
 
 /// <summary>How silos find each other and clients find silos.</summary>
 public sealed class ClusterOptions

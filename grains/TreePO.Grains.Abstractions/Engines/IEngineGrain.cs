@@ -21,4 +21,10 @@ public interface IEngineGrain : IGrainWithStringKey
 
     [Alias("stats")]
     Task<EngineStats> GetStatsAsync();
+
+    /// <summary>Pulls weight <paramref name="version"/> from the trainer of run <paramref name="trainer"/> in chunks,
+    /// swaps it in between two engine steps and drops all cached KV; returns the version now held. A no-op when the
+    /// engine already holds that version from that trainer, unless <paramref name="force"/>.</summary>
+    [Alias("sync-weights"), ResponseTimeout("00:30:00")]
+    Task<int> SyncWeightsAsync(string trainer, int version, bool force = false, CancellationToken cancellationToken = default);
 }

@@ -47,7 +47,14 @@ public sealed class EngineGrain(
     {
         var engine = backend ?? throw new InvalidOperationException($"engine {key} is not loaded");
         requests++;
-        try { Validate(request, engine.GetCounters().MaxContext); }
+        try
+        {
+            Validate(request, engine.GetCounters().MaxContext);
+            // A tree of a new step never gets an answer from old weights (nor the reverse).
+            // (An ArgumentException on the wire: the engine's own exception type has no Orleans codec.)
+            if (request.PolicyVersion >= 0 && request.PolicyVersion != engine.PolicyVersion)
+                throw new ArgumentException(new TreePO.Engine.PolicyVersionMismatchException(request.PolicyVersion, engine.PolicyVersion).Message);
+        }
         catch { failed++; throw; }
         bySilo[callerSilo] = bySilo.GetValueOrDefault(callerSilo) + 1;
         treesServed.Add(request.TreeId);
@@ -61,6 +68,11 @@ public sealed class EngineGrain(
                 throw new OperationCanceledException(cancellationToken);   // the caller gave up: drop the nodes below
             liveNodesByTree[request.TreeId] = liveNodesByTree.GetValueOrDefault(request.TreeId) + result.Branches.Length;
             return result.ToMessage();
+        }
+        catch (TreePO.Engine.PolicyVersionMismatchException e)
+        {
+            failed++;   // the weights changed while the request waited
+            throw new ArgumentException(e.Message);
         }
         catch (OperationCanceledException)
         {
@@ -90,6 +102,31 @@ public sealed class EngineGrain(
         else liveNodesByTree.Remove(treeId);
         Publish();
     }
+
+    public async Task<int> SyncWeightsAsync(string trainer, int version, bool force, CancellationToken cancellationToken)
+    {
+        var engine = backend ?? throw new InvalidOperationException($"engine {key} is not loaded");
+        await syncGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (!force && weightsFrom == trainer && engine.PolicyVersion == version) return version;
+            var bytes = new MemoryStream();
+            await foreach (var chunk in GrainFactory.GetGrain<TreePO.Grains.Training.ITrainerGrain>(trainer)
+                .StreamWeightsAsync(version, cancellationToken: cancellationToken).WithBatchSize(1).WithCancellation(cancellationToken))
+                bytes.Write(chunk);
+            bytes.Position = 0;
+            await engine.LoadWeightsAsync(version, bytes, cancellationToken);   // swaps between steps, drops all KV
+            liveNodesByTree.Clear();
+            weightsFrom = trainer;
+            log.LogInformation("engine {Engine} holds version {Version} from {Trainer} ({Bytes} bytes)", key, version, trainer, bytes.Length);
+            Publish();
+            return engine.PolicyVersion;
+        }
+        finally { syncGate.Release(); }
+    }
+
+    readonly SemaphoreSlim syncGate = new(1, 1);
+    string? weightsFrom;
 
     public Task<EngineLoad> GetLoadAsync() => Task.FromResult(Load());
 

@@ -8,6 +8,12 @@ namespace TreePO.Grains.Engines;
 public interface IEngineBackend : ISegmentGenerator, IAsyncDisposable
 {
     EngineCounters GetCounters();
+
+    /// <summary>The weight version held now (0: the weights it was loaded with).</summary>
+    int PolicyVersion { get; }
+
+    /// <summary>Replaces the weights with a safetensors stream between two steps and drops all cached KV.</summary>
+    Task LoadWeightsAsync(int version, Stream safetensors, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Creates the backend of one device of this silo when its engine grain activates. Registered in the silo's

@@ -1,4 +1,7 @@
 using Microsoft.Extensions.Configuration;
+using TreePO.Core.Protocol;
+using TreePO.Core.Trees;
+using TreePO.Hosting.Models;
 using TreePO.Hosting.Options;
 
 namespace TreePO.Grains.Tests.Hosting;
@@ -63,9 +66,58 @@ public sealed class TreePOConfigurationTests
         Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Engine:Devicse: unknown key"));
         Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Nope: unknown key"));
         Assert.Contains(e.Errors, x => x.Contains("TreePO:Tree:Width: 'many' is not a valid Int32"));
-        Assert.Contains(e.Errors, x => x.Contains("TreePO:Tree:Mode: 'forest' is not a valid RolloutMode (Tree | Sequential)"));
+        Assert.Contains(e.Errors, x => x.Contains("TreePO:Tree:Mode: 'forest' is not a valid SamplingMode (Tree | Sequential)"));
         Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Sampling:TopP: must be in (0, 1]"));
         Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Cluster:Clustering: 'redis' is not supported"));
         Assert.Contains("TreePO:Tree:Width", e.Message);
+    }
+
+    [Fact]
+    public void Tree_options_cover_every_user_field_of_the_core_tree_config()
+    {
+        string[] runtimeOnly = [nameof(TreeConfig.ScheduleStep), nameof(TreeConfig.Sampling)];   // set per step; from Sampling:*
+        var config = typeof(TreeConfig).GetProperties().Where(p => p.CanWrite).Select(p => p.Name).Except(runtimeOnly);
+        Assert.Equal(config.Order(), typeof(TreeOptions).GetProperties().Select(p => p.Name).Order());
+    }
+
+    [Fact]
+    public void Tree_and_sampling_keys_map_onto_the_tree_config_and_its_rules_name_the_key()
+    {
+        var o = Bind(new()
+        {
+            ["TreePO:Tree:Branching"] = "logprob",
+            ["TreePO:Tree:InitDivergenceMax"] = "6",
+            ["TreePO:Tree:Fallback"] = "None",
+            ["TreePO:Tree:Mode"] = "sequential",
+            ["TreePO:Tree:MaxResponseTokens"] = "100",
+            ["TreePO:Sampling:TopK"] = "5",
+            ["TreePO:Sampling:Temperature"] = "0",
+        });
+        var c = o.TreeConfig();
+        Assert.Equal((BranchingPolicy.LogProb, 6, FallbackPolicy.None, SamplingMode.Sequential, 100),
+            (c.Branching, c.InitDivergenceMax, c.Fallback, c.Mode, c.MaxResponseTokens));
+        Assert.Equal(new SamplingParams(0, 1, 5), c.Sampling);
+
+        var e = Assert.Throws<TreePOOptionsException>(() => Bind(new()
+        {
+            ["TreePO:Tree:InitDivergenceMin"] = "5",
+            ["TreePO:Tree:InitDivergenceMax"] = "3",
+            ["TreePO:Tree:RepetitionCount"] = "1",
+            ["TreePO:Engine:Device"] = "tpu",
+        }));
+        Assert.Equal(3, e.Errors.Count);
+        Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Tree:InitDivergenceMin: InitDivergenceMin (5) must not exceed"));
+        Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Tree:RepetitionCount: RepetitionCount must be at least 2"));
+        Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Engine:Device: 'tpu'"));
+    }
+
+    [Fact]
+    public void A_missing_model_folder_says_what_to_pass()
+    {
+        string dir = Directory.CreateTempSubdirectory("treepo-nomodel").FullName;
+        var e = Assert.Throws<ModelFolderException>(() => ModelFolder.Resolve(dir));
+        Assert.Contains("lacks config.json, tokenizer.json, model.safetensors", e.Message);
+        e = Assert.Throws<ModelFolderException>(() => ModelFolder.Resolve(Path.Combine(dir, "nope")));
+        Assert.Contains("--model DIR", e.Message);
     }
 }

@@ -54,13 +54,32 @@ public sealed class ScriptedEngine : IEngineBackend
         return Task.CompletedTask;
     }
 
+    public int PolicyVersion { get { lock (gate) return version; } }
+
+    /// <summary>Every weight load, in order: the version and the bytes it was given.</summary>
+    public List<(int Version, byte[] Weights)> Loads { get; } = [];
+
+    public async Task LoadWeightsAsync(int newVersion, Stream safetensors, CancellationToken cancellationToken = default)
+    {
+        var copy = new MemoryStream();
+        await safetensors.CopyToAsync(copy, cancellationToken);
+        lock (gate)
+        {
+            version = newVersion;
+            nodes.Clear();   // KV computed under the old weights is never reused
+            Loads.Add((newVersion, copy.ToArray()));
+        }
+    }
+
+    int version;
+
     public EngineCounters GetCounters()
     {
         lock (gate)
         {
             long kv = nodes.Values.Sum(n => (long)n) * 16;
             return new EngineCounters(queue.Count, running + hanging.Count, kv, 1 << 20, steps,
-                steps == 0 ? 0 : (double)batched / steps, maxBatch, prefill, decode, reused, 0, MaxContext, nodes.Count);
+                steps == 0 ? 0 : (double)batched / steps, maxBatch, prefill, decode, reused, version, MaxContext, nodes.Count);
         }
     }
 
@@ -114,7 +133,7 @@ public sealed class ScriptedEngine : IEngineBackend
             }
             prefill += r.Context.Length - hit;
             reused += hit;
-            return new SegmentResult(branches, 0, r.Context.Length - hit, branches.Sum(b => b.Tokens.Length), hit);
+            return new SegmentResult(branches, version, r.Context.Length - hit, branches.Sum(b => b.Tokens.Length), hit);
         }
     }
 

@@ -1,0 +1,86 @@
+using System.ComponentModel;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using TreePO.Core.Eval;
+using TreePO.Core.Protocol;
+using TreePO.Core.Reward;
+using TreePO.Engine;
+using TreePO.Grains.Training;
+using D = TreePO.Client.Training.TrainDefaults;
+
+namespace TreePO.Client.Commands;
+
+/// <summary>`treepo eval --model DIR`: k samples per held-out query (sequential sampling) scored as mean@k, maj@k and
+/// the unbiased pass@k; a table on the terminal and the same figures as JSON.</summary>
+public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--model <DIR>"), Description("Model folder (HF layout with tokenizer), e.g. a checkpoint.")] public string Model { get; init; } = D.Model;
+        [CommandOption("--data <FILE>"), Description("JSONL held-out set (question, answer); default: the built-in task's test split.")] public string? Data { get; init; }
+        [CommandOption("--level <N>"), Description("Built-in task difficulty 1-4.")] public int Level { get; init; } = D.TaskLevel;
+        [CommandOption("--queries <N>")] public int Queries { get; init; } = D.EvalQueries;
+        [CommandOption("--k <K>")] public int K { get; init; } = D.EvalK;
+        [CommandOption("--temperature <T>")] public float Temperature { get; init; } = D.EvalTemperature;
+        [CommandOption("--max-tokens <N>")] public int MaxTokens { get; init; } = D.EvalMaxTokens;
+        [CommandOption("--seed <SEED>")] public ulong Seed { get; init; } = D.Seed;
+        [CommandOption("--system-prompt <TEXT>"), Description("System turn of the chat format; empty: none.")] public string SystemPrompt { get; init; } = D.SystemPrompt;
+        [CommandOption("--json <FILE>"), Description("Also write the results as JSON to this file ('-': standard output).")] public string? Json { get; init; }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings s, CancellationToken cancellationToken)
+    {
+        var problems = new List<string>();
+        if (s.K < 1) problems.Add($"--k must be at least 1, got {s.K}");
+        if (s.Queries < 1) problems.Add($"--queries must be at least 1, got {s.Queries}");
+        if (s.MaxTokens < 1) problems.Add($"--max-tokens must be at least 1, got {s.MaxTokens}");
+        if (!(s.Temperature >= 0)) problems.Add($"--temperature must be 0 or more, got {s.Temperature}");
+        if (!File.Exists(Path.Combine(s.Model, "config.json"))) problems.Add($"--model {s.Model}: no config.json in that folder");
+        if (s.Data is not null && !File.Exists(s.Data)) problems.Add($"--data {s.Data} does not exist");
+        if (s.Data is null && s.Level is < 1 or > 4) problems.Add($"--level must be 1 to 4, got {s.Level}");
+        if (problems.Count > 0)
+        {
+            foreach (string p in problems) AnsiConsole.MarkupLine($"[red]{Markup.Escape(p)}[/]");
+            return 2;
+        }
+        var text = ModelText.Load(s.Model, s.SystemPrompt);
+        await using var engine = InferenceEngine.Load(new EngineOptions { ModelPath = s.Model, EosTokenIds = [.. text.Text.EosIds], KvBudgetBytes = D.KvBudgetMB << 20 });
+        int room = engine.MaxSequenceLength - s.MaxTokens;
+        if (room < 1)
+        {
+            AnsiConsole.MarkupLine($"[red]--max-tokens {s.MaxTokens} leaves no room for a prompt in the model's {engine.MaxSequenceLength} tokens[/]");
+            return 2;
+        }
+        var (queries, skipped) = QuerySource.HeldOut(s.Data is null ? null : Path.GetFullPath(s.Data), s.Level, s.Seed, s.Queries, text, room);
+        foreach (string w in skipped) AnsiConsole.MarkupLine($"[yellow]skipped: {Markup.Escape(w)}[/]");
+        if (queries.Count == 0)
+        {
+            AnsiConsole.MarkupLine("[red]no held-out query to evaluate[/]");
+            return 2;
+        }
+        var settings = new EvalSettings(s.K, s.MaxTokens, new SamplingParams(s.Temperature));
+        var evaluator = new Evaluator(engine, text, text.Text.EosIds, MathReward.PlusMinusOne);
+        EvalReport report = null!;
+        await AnsiConsole.Status().StartAsync($"sampling {s.K} answers for each of {queries.Count} queries...", async _ =>
+            report = await evaluator.RunAsync(queries, settings, s.Seed, "eval", cancellationToken: cancellationToken));
+        var sc = report.Scores;
+        var table = new Table().Title($"{Markup.Escape(s.Model)}: {sc.Queries} queries, k = {sc.K}, temperature {s.Temperature}")
+            .AddColumns("mean@k", "maj@k", "pass@k", "tokens", "tokens/s");
+        table.AddRow($"{sc.MeanAtK:P1}", $"{sc.MajAtK:P1}", $"{sc.PassAtK:P1}", $"{report.GeneratedTokens:N0}",
+            $"{report.GeneratedTokens / Math.Max(report.WallSeconds, 1e-9):F0}");
+        AnsiConsole.Write(table);
+        if (skipped.Count > 0) AnsiConsole.MarkupLine($"[yellow]{skipped.Count} row(s) skipped[/]");
+        var json = new JsonObject
+        {
+            ["model"] = Path.GetFullPath(s.Model), ["data"] = s.Data ?? $"built-in test split (level {s.Level})",
+            ["queries"] = sc.Queries, ["k"] = sc.K, ["temperature"] = s.Temperature, ["max_tokens"] = s.MaxTokens, ["seed"] = s.Seed,
+            ["mean_at_k"] = sc.MeanAtK, ["maj_at_k"] = sc.MajAtK, ["pass_at_k"] = sc.PassAtK,
+            ["generated_tokens"] = report.GeneratedTokens, ["wall_s"] = report.WallSeconds, ["skipped"] = skipped.Count,
+        }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        if (s.Json == "-") Console.WriteLine(json);
+        else if (s.Json is not null) File.WriteAllText(s.Json, json + "\n");
+        return 0;
+    }
+}

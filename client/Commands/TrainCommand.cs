@@ -1,0 +1,176 @@
+using System.ComponentModel;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using TreePO.Client.Training;
+using TreePO.Core.Protocol;
+using TreePO.Core.Trees;
+using TreePO.Grains.Training;
+using TreePO.Hosting;
+using TreePO.Hosting.Options;
+using D = TreePO.Client.Training.TrainDefaults;
+
+namespace TreePO.Client.Commands;
+
+/// <summary>
+/// `treepo train`: TreePO (or `--algo grpo`) on the built-in model and task in an embedded silo, with live progress,
+/// a before/after table, and the run folder runs/NAME/ (metrics.jsonl, TensorBoard, curves.png, summary.json,
+/// checkpoints). `--resume runs/NAME` continues from the latest checkpoint with the saved spec.
+/// </summary>
+public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
+{
+    public const string SpecFile = "run_spec.json";
+
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--model <DIR>"), Description("Base model folder (HF layout with tokenizer).")] public string Model { get; init; } = D.Model;
+        [CommandOption("--name <NAME>"), Description("Run name: the folder runs/NAME and the run grain's key.")] public string? Name { get; init; }
+        [CommandOption("--runs <DIR>"), Description("Where run folders go.")] public string RunsDir { get; init; } = D.RunsDir;
+        [CommandOption("--resume <RUNDIR>"), Description("Continue runs/NAME from its latest checkpoint.")] public string? Resume { get; init; }
+        [CommandOption("--algo <ALGO>"), Description("treepo (tree sampling, tree advantage) or grpo (sequential sampling, group advantage).")]
+        public string Algo { get; init; } = D.Algo;
+        [CommandOption("--steps <N>")] public int? Steps { get; init; }
+        [CommandOption("--queries <N>"), Description("Queries per step (after the filter).")] public int Queries { get; init; } = D.QueriesPerStep;
+        [CommandOption("--extra-rounds <N>"), Description("Extra sampling rounds when the filter leaves the step short.")] public int ExtraRounds { get; init; } = D.MaxExtraRounds;
+        [CommandOption("-w|--width <N>")] public int Width { get; init; } = D.Width;
+        [CommandOption("-d|--depth <N>")] public int Depth { get; init; } = D.Depth;
+        [CommandOption("-l|--segment <N>")] public int Segment { get; init; } = D.SegmentLength;
+        [CommandOption("-b|--branch <N>")] public int Branch { get; init; } = D.Branch;
+        [CommandOption("--temperature <T>"), Description("Rollout sampling temperature.")] public float Temperature { get; init; } = D.Temperature;
+        [CommandOption("--lr <LR>")] public double LearningRate { get; init; } = D.LearningRate;
+        [CommandOption("--mini-batches <N>")] public int MiniBatches { get; init; } = D.MiniBatches;
+        [CommandOption("--warmup <N>"), Description("Optimiser steps of linear warm-up.")] public int Warmup { get; init; } = D.WarmupSteps;
+        [CommandOption("--eval-every <N>")] public int EvalEvery { get; init; } = D.EvalEvery;
+        [CommandOption("--eval-queries <N>")] public int EvalQueries { get; init; } = D.EvalQueries;
+        [CommandOption("--k <K>"), Description("Samples per held-out query.")] public int K { get; init; } = D.EvalK;
+        [CommandOption("--eval-temperature <T>")] public float EvalTemperature { get; init; } = D.EvalTemperature;
+        [CommandOption("--eval-max-tokens <N>")] public int EvalMaxTokens { get; init; } = D.EvalMaxTokens;
+        [CommandOption("--checkpoint-every <N>")] public int CheckpointEvery { get; init; } = D.CheckpointEvery;
+        [CommandOption("--seed <SEED>")] public ulong Seed { get; init; } = D.Seed;
+        [CommandOption("--data <FILE>"), Description("JSONL training set (question, answer); default: the built-in task.")] public string? Data { get; init; }
+        [CommandOption("--eval-data <FILE>"), Description("JSONL held-out set; default: the built-in task's test split.")] public string? EvalData { get; init; }
+        [CommandOption("--level <N>"), Description("Built-in task difficulty 1-4.")] public int Level { get; init; } = D.TaskLevel;
+        [CommandOption("--system-prompt <TEXT>"), Description("System turn of the chat format; empty: none.")] public string SystemPrompt { get; init; } = D.SystemPrompt;
+        [CommandOption("--cluster"), Description("Use a running cluster (options tree: appsettings.json, TREEPO__*, --key=value) instead of an embedded silo.")]
+        public bool Cluster { get; init; }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings s, CancellationToken cancellationToken)
+    {
+        RunSpec spec;
+        try { spec = s.Resume is not null ? ResumeSpec(s) : NewSpec(s); }
+        catch (Exception e) when (e is ArgumentException or IOException or JsonException)
+        {
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+            return 2;
+        }
+        var errors = RunSpecCheck.Validate(spec, ModelContext(spec.ModelDir));
+        if (errors.Count > 0)
+        {
+            AnsiConsole.MarkupLine("[red]the run cannot start:[/]");
+            foreach (string e in errors) AnsiConsole.MarkupLine($"  [red]{Markup.Escape(e)}[/]");
+            return 2;
+        }
+        Directory.CreateDirectory(spec.RunDir);
+        if (s.Resume is null) File.WriteAllText(Path.Combine(spec.RunDir, SpecFile), JsonSerializer.Serialize(spec, new JsonSerializerOptions { WriteIndented = true }));
+
+        AnsiConsole.MarkupLine($"run [bold]{Markup.Escape(spec.RunId)}[/] ({spec.Trainer.Algo}) in {Markup.Escape(spec.RunDir)}; model {Markup.Escape(spec.ModelDir)}");
+        IAsyncDisposable? silo = null;
+        IClusterClient client;
+        if (s.Cluster)
+        {
+            var options = TreePOConfiguration.Load(context.Remaining.Raw.ToArray());
+            var host = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+            host.UseOrleansClient(c => c.AddTreePO(options));
+            var built = host.Build();
+            await built.StartAsync(cancellationToken);
+            silo = new HostDisposer(built);
+            client = built.Services.GetRequiredService<IClusterClient>();
+        }
+        else
+        {
+            var embedded = await TrainingSilo.StartAsync(spec.ModelDir, s.SystemPrompt, D.KvBudgetMB, cancellationToken);
+            silo = embedded;
+            client = embedded.Client;
+        }
+        try
+        {
+            var run = client.GetGrain<IRunGrain>(spec.RunId);
+            RunStatus status;
+            try { status = await run.StartAsync(spec, resume: s.Resume is not null); }
+            catch (Exception e)
+            {
+                AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+                return 2;
+            }
+            using var cancel = cancellationToken.Register(() => run.CancelAsync());
+            status = await TrainProgress.FollowAsync(run, status);
+            foreach (string w in status.Warnings) AnsiConsole.MarkupLine($"[yellow]skipped: {Markup.Escape(w)}[/]");
+            if (status.Phase != RunPhase.Finished)
+            {
+                AnsiConsole.MarkupLine($"[red]run {status.Phase.ToString().ToLowerInvariant()} at step {status.Step}: {Markup.Escape(status.Error ?? "")}[/]");
+                return 1;
+            }
+            string? curves = null;
+            if (File.Exists(Path.Combine(spec.RunDir, "metrics.jsonl"))) curves = RunReport.WriteCurves(spec.RunDir);
+            TrainProgress.FinalTable(spec, status, curves);
+            return 0;
+        }
+        finally
+        {
+            await silo.DisposeAsync();
+        }
+    }
+
+    static RunSpec NewSpec(Settings s)
+    {
+        string algo = s.Algo.ToLowerInvariant();
+        if (algo is not ("treepo" or "grpo")) throw new ArgumentException($"--algo must be treepo or grpo, got '{s.Algo}'");
+        string name = s.Name ?? $"{algo}-{DateTime.Now:yyyyMMdd-HHmmss}";
+        string runDir = Path.GetFullPath(Path.Combine(s.RunsDir, name));
+        if (File.Exists(Path.Combine(runDir, "metrics.jsonl")))
+            throw new ArgumentException($"{runDir} already holds a run: pick another --name, or continue it with --resume {runDir}");
+        var tree = new TreeConfig
+        {
+            Width = s.Width, Depth = s.Depth, SegmentLength = s.Segment, Branch = s.Branch,
+            Sampling = new SamplingParams(s.Temperature),
+            // GRPO baseline: the same budget sampled as w independent sequences that share only the prompt.
+            Mode = algo == "grpo" ? SamplingMode.Sequential : SamplingMode.Tree,
+        };
+        if (algo == "grpo") tree = tree with { Branch = s.Width };
+        return new RunSpec(name, runDir, Path.GetFullPath(s.Model), Full(s.Data), Full(s.EvalData), s.Level, s.Steps ?? D.Steps, s.Queries,
+            s.ExtraRounds, JsonSerializer.Serialize(tree, TreeJson.Options),
+            new TrainerSettings(LearningRate: s.LearningRate, WeightDecay: D.WeightDecay, WarmupSteps: s.Warmup, MiniBatches: s.MiniBatches, Algo: algo),
+            s.EvalEvery, s.EvalQueries, s.K, s.EvalTemperature, s.EvalMaxTokens, s.CheckpointEvery, s.Seed);
+    }
+
+    static RunSpec ResumeSpec(Settings s)
+    {
+        string path = Path.Combine(s.Resume!, SpecFile);
+        if (!File.Exists(path)) throw new ArgumentException($"cannot resume: {path} does not exist (not a run folder of treepo train)");
+        var spec = JsonSerializer.Deserialize<RunSpec>(File.ReadAllText(path)) ?? throw new ArgumentException($"{path}: empty");
+        if (RunState.Latest(spec.RunDir) is null) throw new ArgumentException($"cannot resume: {spec.RunDir} has no complete checkpoint yet");
+        return s.Steps is { } steps ? spec with { Steps = steps } : spec;
+    }
+
+    static string? Full(string? path) => path is null ? null : Path.GetFullPath(path);
+
+    static int ModelContext(string modelDir)
+    {
+        string config = Path.Combine(modelDir, "config.json");
+        if (!File.Exists(config)) return 0;   // reported by the validation
+        return JsonNode.Parse(File.ReadAllText(config))?["max_position_embeddings"]?.GetValue<int>() ?? 0;
+    }
+
+    sealed class HostDisposer(IHost host) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await host.StopAsync();
+            host.Dispose();
+        }
+    }
+}

@@ -1,0 +1,34 @@
+namespace TreePO.Grains.Training;
+
+/// <summary>
+/// The training copy of a run's policy (key: run id). Takes a step's finished trees, computes their advantages, runs
+/// the policy update and publishes the next weight version, which engines pull in chunks.
+/// </summary>
+[Alias("treepo.trainer")]
+public interface ITrainerGrain : IGrainWithStringKey
+{
+    /// <summary>Loads the model (and its optimiser state, when saved beside it). Returns the model's context length.</summary>
+    [Alias("init"), ResponseTimeout("00:10:00")]
+    Task<int> InitializeAsync(TrainerSetup setup);
+
+    /// <summary>One update from <paramref name="treeLines"/> (trees.jsonl lines, scored). Every segment of every
+    /// trajectory must carry the trainer's current version; otherwise the step is refused.</summary>
+    [Alias("train"), ResponseTimeout("01:00:00")]
+    Task<TrainStepReport> TrainAsync(string[] treeLines, ulong seed, CancellationToken cancellationToken = default);
+
+    [Alias("version")]
+    Task<int> GetVersionAsync();
+
+    /// <summary>The safetensors bytes of <paramref name="version"/> in chunks of <paramref name="chunkBytes"/>;
+    /// fails when the trainer no longer (or not yet) holds that version. Interleaves, so engines pull in parallel.</summary>
+    [Alias("weights"), Orleans.Concurrency.AlwaysInterleave]
+    IAsyncEnumerable<byte[]> StreamWeightsAsync(int version, int chunkBytes = 4 << 20, CancellationToken cancellationToken = default);
+
+    /// <summary>Writes the model in HF layout and optimizer.bin to <paramref name="dir"/>.</summary>
+    [Alias("save"), ResponseTimeout("00:10:00")]
+    Task SaveCheckpointAsync(string dir);
+
+    /// <summary>Frees the model and its thread.</summary>
+    [Alias("close")]
+    Task CloseAsync();
+}

@@ -1,0 +1,33 @@
+namespace TreePO.Grains.Training;
+
+public enum RunPhase { Created, Starting, Evaluating, Sampling, Training, Syncing, Checkpointing, Finished, Failed, Cancelled }
+
+/// <summary>Held-out scores at one step.</summary>
+[GenerateSerializer, Immutable, Alias("treepo.eval-point")]
+public sealed record EvalPoint(
+    [property: Id(0)] int Step,
+    [property: Id(1)] double MeanAtK,
+    [property: Id(2)] double MajAtK,
+    [property: Id(3)] double PassAtK,
+    [property: Id(4)] int Queries,
+    [property: Id(5)] int K);
+
+/// <summary>Where a run stands, for the client's live progress. <see cref="LastMetrics"/> is the latest
+/// metrics.jsonl line; <see cref="Warnings"/> the latest skipped rows and prompts (file and line), at most 50.</summary>
+[GenerateSerializer, Immutable, Alias("treepo.run-status")]
+public sealed record RunStatus(
+    [property: Id(0)] string RunId,
+    [property: Id(1)] RunPhase Phase,
+    [property: Id(2)] int Step,
+    [property: Id(3)] int Steps,
+    [property: Id(4)] int PolicyVersion,
+    [property: Id(5)] string? LastMetrics,
+    [property: Id(6)] EvalPoint[] Evals,
+    [property: Id(7)] double WallSeconds,
+    [property: Id(8)] int SkippedRows,
+    [property: Id(9)] int SkippedPrompts,
+    [property: Id(10)] string[] Warnings,
+    [property: Id(11)] string? Error)
+{
+    public bool Done => Phase is RunPhase.Finished or RunPhase.Failed or RunPhase.Cancelled;
+}

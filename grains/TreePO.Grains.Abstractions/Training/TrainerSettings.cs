@@ -1,0 +1,17 @@
+namespace TreePO.Grains.Training;
+
+/// <summary>The policy update's settings on the wire (engine's TrainerOptions, reference section 4) plus the
+/// advantage estimator: "treepo" (tree advantage, batch-whitened) or "grpo" (group advantage per query).</summary>
+[GenerateSerializer, Immutable, Alias("treepo.trainer-settings")]
+public sealed record TrainerSettings(
+    [property: Id(0)] double LearningRate = 1e-4,
+    [property: Id(1)] double WeightDecay = 0.1,
+    [property: Id(2)] int WarmupSteps = 5,
+    [property: Id(3)] int MiniBatches = 4,
+    [property: Id(4)] double GradClip = 1.0,
+    [property: Id(5)] int MicroBatchTokens = 4096,
+    [property: Id(6)] double EpsLow = 0.2,
+    [property: Id(7)] double EpsHigh = 0.28,
+    [property: Id(8)] double DualClip = 10.0,
+    [property: Id(9)] string Algo = "treepo",
+    [property: Id(10)] int TorchThreads = 0);

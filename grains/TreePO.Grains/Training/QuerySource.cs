@@ -1,0 +1,125 @@
+using TreePO.Core.Protocol;
+using TreePO.Core.Tasks;
+using TreePO.Core.Trees;
+
+namespace TreePO.Grains.Training;
+
+/// <summary>
+/// A run's stream of training queries with a cursor that a checkpoint saves. The built-in task is an endless sequence
+/// (problem i of the train split is a function of the task seed); a dataset file is read once (bad rows reported with
+/// file and line, counted, skipped) and visited epoch by epoch, each epoch in an order seeded by (run seed, epoch).
+/// Prompts that do not fit the model next to the response budget are skipped and counted.
+/// </summary>
+public sealed class QuerySource
+{
+    readonly ArithmeticTask? task;
+    readonly IReadOnlyList<TaskItem> items;
+    readonly ulong seed;
+    readonly IPromptEncoder encoder;
+    readonly int maxPromptTokens;
+    readonly string origin;
+    int[]? order;
+    long orderEpoch = -1;
+
+    public QuerySource(string? dataPath, int taskLevel, ulong seed, IPromptEncoder encoder, int maxPromptTokens)
+    {
+        this.seed = seed;
+        this.encoder = encoder;
+        this.maxPromptTokens = maxPromptTokens;
+        if (dataPath is null)
+        {
+            task = new ArithmeticTask(seed, ArithmeticDifficulty.Level(taskLevel));
+            items = [];
+            origin = $"built-in task (level {taskLevel})";
+        }
+        else
+        {
+            var read = TaskDataset.Read(dataPath);
+            items = read.Items;
+            RowErrors = read.Errors.Select(e => e.ToString()).ToList();
+            if (items.Count == 0)
+                throw new ArgumentException($"dataset {dataPath} has no usable row ({read.Errors.Count} skipped" +
+                    (read.Errors.Count > 0 ? $"; first: {read.Errors[0]}" : "") + ")");
+            origin = dataPath;
+        }
+    }
+
+    /// <summary>Dataset rows skipped at reading, each "file:line: why".</summary>
+    public IReadOnlyList<string> RowErrors { get; } = [];
+
+    /// <summary>Position in the query stream: the next query drawn is number <see cref="Cursor"/>.</summary>
+    public long Cursor { get; set; }
+
+    /// <summary>Prompts skipped for length so far, each "where: why".</summary>
+    public List<string> SkippedPrompts { get; } = [];
+
+    /// <summary>The next <paramref name="count"/> queries that fit, advancing the cursor.</summary>
+    public List<QueryItem> Next(int count)
+    {
+        var result = new List<QueryItem>(count);
+        int misses = 0;
+        while (result.Count < count)
+        {
+            var (item, where) = At(Cursor++);
+            if (TryEncode(item, where, out var query)) { result.Add(query); misses = 0; }
+            else if (++misses > 1000) throw new InvalidOperationException($"{origin}: 1000 prompts in a row are too long for the model");
+        }
+        return result;
+    }
+
+    bool TryEncode(TaskItem item, string where, out QueryItem query)
+    {
+        int[] tokens = encoder.Encode(item.Question);
+        query = new QueryItem(item.Id, item.Question, item.Answer, tokens);
+        if (tokens.Length > 0 && tokens.Length <= maxPromptTokens) return true;
+        SkippedPrompts.Add($"{where}: prompt of {tokens.Length} tokens does not fit (at most {maxPromptTokens} next to the response budget)");
+        return false;
+    }
+
+    (TaskItem Item, string Where) At(long position)
+    {
+        if (task is not null)
+            return (task.Generate(TaskSplit.Train, position).ToItem(), $"built-in train problem {position}");
+        long epoch = position / items.Count;
+        if (epoch != orderEpoch)
+        {
+            order = Enumerable.Range(0, items.Count).ToArray();
+            new Random(SeedMix.ToInt32(SeedMix.Derive(seed, "data-epoch", epoch))).Shuffle(order);
+            orderEpoch = epoch;
+        }
+        int index = order![position % items.Count];
+        return (items[index], $"{origin}: row {items[index].Id}");
+    }
+
+    /// <summary>The held-out queries: the first <paramref name="count"/> of the built-in test split, or of a file.</summary>
+    public static (List<QueryItem> Queries, List<string> Problems) HeldOut(string? evalPath, int taskLevel, ulong taskSeed, int count,
+        IPromptEncoder encoder, int maxPromptTokens)
+    {
+        var problems = new List<string>();
+        IEnumerable<(TaskItem, string)> source;
+        if (evalPath is null)
+        {
+            var task = new ArithmeticTask(taskSeed, ArithmeticDifficulty.Level(taskLevel));
+            source = task.Enumerate(TaskSplit.Test).Select((p, i) => (p.ToItem(), $"built-in test problem {i}"));
+        }
+        else
+        {
+            var read = TaskDataset.Read(evalPath);
+            problems.AddRange(read.Errors.Select(e => e.ToString()));
+            source = read.Items.Select(it => (it, $"{evalPath}: row {it.Id}"));
+        }
+        var queries = new List<QueryItem>();
+        foreach (var (item, where) in source)
+        {
+            if (queries.Count >= count) break;
+            int[] tokens = encoder.Encode(item.Question);
+            if (tokens.Length == 0 || tokens.Length > maxPromptTokens)
+            {
+                problems.Add($"{where}: prompt of {tokens.Length} tokens does not fit (at most {maxPromptTokens})");
+                continue;
+            }
+            queries.Add(new QueryItem(item.Id, item.Question, item.Answer, tokens));
+        }
+        return (queries, problems);
+    }
+}

@@ -1,0 +1,388 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using TreePO.Core.Advantage;
+using TreePO.Core.Eval;
+using TreePO.Core.Protocol;
+using TreePO.Core.Reward;
+using TreePO.Core.Trees;
+using TreePO.Engine.Training;
+using TreePO.Grains.Engines;
+using TreePO.Grains.Routing;
+using TreePO.Grains.Trees;
+
+namespace TreePO.Grains.Training;
+
+/// <summary>
+/// The training loop of one run. Per step: draw queries (seeded, cursor saved in checkpoints), sample their trees
+/// on the cluster (query-tree grains "{run}-s{step}/{query}", asking for the current policy version), apply the
+/// query filter with extra rounds, train, make every engine pull the new version, log, evaluate, checkpoint.
+/// The loop runs as the grain's own task; callers poll <see cref="GetStatusAsync"/> (the grain is reentrant so
+/// status never waits on the loop).
+/// </summary>
+[Reentrant, KeepAlive]
+public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFunction reward, IPromptEncoder encoder, ILogger<RunGrain> log)
+    : Grain, IRunGrain
+{
+    /// <summary>Timing keys of a metrics line: the only ones that differ between two runs of the same seed.</summary>
+    public static readonly string[] TimingKeys = ["tokens_per_s", "rollout_s", "train_s", "sync_s", "eval_s", "wall_s"];
+
+    RunSpec? spec;
+    TreeConfig config = new();
+    QuerySource? data;
+    List<QueryItem> heldOut = [];
+    RunLog? runLog;
+    RunPhase phase = RunPhase.Created;
+    int step, version, skippedRows, skippedPrompts, contextLimit;
+    double wallBefore;
+    readonly Stopwatch clock = new();
+    readonly List<JsonObject> metrics = [];
+    readonly List<EvalPoint> evals = [];
+    readonly List<string> warnings = [];
+    string? error;
+    CancellationTokenSource? stop;
+
+    ITrainerGrain Trainer => GrainFactory.GetGrain<ITrainerGrain>(spec!.RunId);
+
+    public async Task<RunStatus> StartAsync(RunSpec runSpec, bool resume)
+    {
+        if (phase is not (RunPhase.Created or RunPhase.Finished or RunPhase.Failed or RunPhase.Cancelled))
+            throw new InvalidOperationException($"run {this.GetPrimaryKeyString()} is already running (phase {phase})");
+        if (runSpec.RunId != this.GetPrimaryKeyString())
+            throw new ArgumentException($"run spec is for '{runSpec.RunId}', this grain is '{this.GetPrimaryKeyString()}'");
+        RunSpecCheck.EnsureValid(runSpec, 0);
+        spec = runSpec;
+        config = RunSpecCheck.TreeConfigOf(runSpec);
+        phase = RunPhase.Starting;
+        metrics.Clear(); evals.Clear(); warnings.Clear(); error = null;
+        step = 0; version = 0; skippedRows = 0; skippedPrompts = 0; wallBefore = 0;
+        try
+        {
+            string modelDir = runSpec.ModelDir;
+            RunState? state = null;
+            if (resume)
+            {
+                string latest = RunState.Latest(runSpec.RunDir)
+                    ?? throw new ArgumentException($"cannot resume: {runSpec.RunDir} has no complete checkpoint (checkpoints/step-K/{RunState.FileName})");
+                state = RunState.Load(latest);
+                if (state.Seed != runSpec.Seed) throw new ArgumentException($"cannot resume: the checkpoint's seed {state.Seed} differs from the run's {runSpec.Seed}");
+                modelDir = latest;
+                (step, version, skippedPrompts, wallBefore) = (state.Step, state.PolicyVersion, state.SkippedPrompts, state.WallSeconds);
+                metrics.AddRange(state.Metrics);
+                evals.AddRange(state.Evals);
+                log.LogInformation("run {Run} resumes from {Checkpoint} (step {Step}, version {Version})", runSpec.RunId, latest, step, version);
+            }
+            int modelContext = await Trainer.InitializeAsync(new TrainerSetup(modelDir, version, runSpec.Trainer));
+            var engines = Engines();
+            if (engines.Count == 0) throw new InvalidOperationException("the cluster has no engine to sample with");
+            var stats = await Task.WhenAll(engines.Select(e => e.GetStatsAsync()));
+            contextLimit = Math.Min(modelContext, stats.Min(s => s.Counters.MaxContext));
+            RunSpecCheck.EnsureValid(runSpec, contextLimit);
+
+            data = new QuerySource(runSpec.DataPath, runSpec.TaskLevel, runSpec.Seed, encoder, contextLimit - config.ResponseBudget)
+            {
+                Cursor = state?.DataCursor ?? 0,
+            };
+            skippedRows = data.RowErrors.Count;
+            Warn(data.RowErrors);
+            var (queries, problems) = QuerySource.HeldOut(runSpec.EvalDataPath, runSpec.TaskLevel, runSpec.Seed, runSpec.EvalQueries,
+                encoder, contextLimit - runSpec.EvalMaxTokens);
+            if (queries.Count == 0) throw new ArgumentException($"no held-out query fits ({problems.Count} skipped{(problems.Count > 0 ? "; first: " + problems[0] : "")})");
+            heldOut = queries;
+            skippedRows += problems.Count;
+            Warn(problems);
+
+            Directory.CreateDirectory(runSpec.RunDir);
+            string metricsPath = Path.Combine(runSpec.RunDir, "metrics.jsonl");
+            if (resume) RunLog.TruncateAfter(metricsPath, step);
+            else if (File.Exists(metricsPath)) File.Delete(metricsPath);
+            runLog = new RunLog(runSpec.RunDir);
+
+            // Every engine starts from the trainer's weights, whatever it loaded at activation.
+            await SyncEnginesAsync(force: true, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            phase = RunPhase.Failed;
+            error = e.Message;
+            if (Trainer is { } t) await t.CloseAsync();
+            throw;
+        }
+        stop = new CancellationTokenSource();
+        clock.Restart();
+        _ = LoopAsync(resume, stop.Token);   // runs on this grain's scheduler, turn by turn
+        return Status();
+    }
+
+    public Task<RunStatus> GetStatusAsync() => Task.FromResult(Status());
+
+    public Task CancelAsync()
+    {
+        stop?.Cancel();
+        return Task.CompletedTask;
+    }
+
+    async Task LoopAsync(bool resumed, CancellationToken ct)
+    {
+        var s = spec!;
+        try
+        {
+            if (!resumed)
+            {
+                var e0 = await EvaluateAsync(0, ct);
+                var row = new Dictionary<string, object?>();
+                AddEval(row, e0);
+                Log(0, row);
+            }
+            while (step < s.Steps)
+            {
+                ct.ThrowIfCancellationRequested();
+                await StepAsync(step + 1, ct);
+            }
+            phase = RunPhase.Finished;
+            WriteSummary();
+            log.LogInformation("run {Run} finished after {Steps} steps", s.RunId, step);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            phase = RunPhase.Cancelled;
+        }
+        catch (Exception e)
+        {
+            phase = RunPhase.Failed;
+            error = e.Message;
+            log.LogError(e, "run {Run} failed at step {Step}", s.RunId, step + 1);
+        }
+        finally
+        {
+            try { await Trainer.CloseAsync(); } catch (Exception e) { log.LogWarning(e, "closing the trainer of {Run}", s.RunId); }
+        }
+    }
+
+    async Task StepAsync(int n, CancellationToken ct)
+    {
+        var s = spec!;
+        var stepClock = Stopwatch.StartNew();
+        phase = RunPhase.Sampling;
+        var filter = new QueryFilter(s.QueriesPerStep, s.MaxExtraRounds);
+        var all = new List<SegmentTree>();
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        int skippedBefore = data!.SkippedPrompts.Count;
+        var stepConfig = config with { ScheduleStep = n - 1, ScheduleTotalSteps = s.Steps };
+        do
+        {
+            int want = filter.Counts.Rounds == 0 ? s.QueriesPerStep : filter.Missing;
+            var queries = data.Next(want);
+            var results = await Task.WhenAll(queries.Select(q =>
+            {
+                string name = q.Id;   // a query drawn twice in one step (a small dataset) gets its own tree
+                for (int dup = 1; !used.Add(name); dup++) name = $"{q.Id}~{dup}";
+                // Seeds derive from (run seed, step, query), never from the run's name: a resumed run or a copy
+                // under another name samples the same trees.
+                var job = TreeJob.For(q, stepConfig, SeedMix.Derive(s.Seed, "tree", n, name), version);
+                return GrainFactory.GetGrain<IQueryTreeGrain>($"{s.RunId}-s{n}/{name}").RunAsync(job, ct);
+            }));
+            var trees = results.Select(r => TreeJson.Read(r.TreeLine)).ToList();
+            all.AddRange(trees);
+            filter.AddRound(trees);
+        } while (filter.ShouldSampleMore);
+        double rolloutSeconds = stepClock.Elapsed.TotalSeconds;
+        int newSkipped = data.SkippedPrompts.Count - skippedBefore;
+        skippedPrompts += newSkipped;
+        Warn(data.SkippedPrompts.Skip(skippedBefore));
+
+        var batch = filter.Batch;
+        var counts = filter.Counts;
+        var m = BatchMetrics.Of(all);
+        var row = new Dictionary<string, object?>
+        {
+            ["policy_version"] = version,
+            ["reward_mean"] = Mean(all.SelectMany(t => t.Trajectories).Select(t => t.Reward)),
+            ["accuracy"] = m.Trajectories == 0 ? 0.0 : (double)m.Correct / m.Trajectories,
+            ["response_length"] = m.Trajectories == 0 ? 0.0 : (double)m.GeneratedTokens / m.Trajectories,
+            ["trajectories"] = m.Trajectories,
+            ["trees"] = m.Trees,
+            ["fallback_ratio"] = m.FallbackTreeRatio,
+            ["token_savings"] = m.TokenSavings,
+            ["mean_depth"] = m.MeanDepth,
+            ["filter_rounds"] = counts.Rounds,
+            ["filter_generated"] = counts.Generated,
+            ["filter_kept"] = Math.Min(counts.Kept, counts.Target),
+            ["filter_all_correct"] = counts.DroppedAllCorrect,
+            ["filter_all_wrong"] = counts.DroppedAllWrong,
+            ["filter_empty"] = counts.DroppedEmpty,
+            ["skipped_prompts"] = newSkipped,
+        };
+
+        double trainSeconds = 0, syncSeconds = 0;
+        if (batch.Count > 0)
+        {
+            phase = RunPhase.Training;
+            var t0 = stepClock.Elapsed.TotalSeconds;
+            var report = await Trainer.TrainAsync([.. batch.Select(TreeJson.Write)], SeedMix.Derive(s.Seed, "train", n), ct);
+            trainSeconds = stepClock.Elapsed.TotalSeconds - t0;
+            phase = RunPhase.Syncing;
+            version = report.Version;
+            await SyncEnginesAsync(force: false, ct);
+            syncSeconds = stepClock.Elapsed.TotalSeconds - t0 - trainSeconds;
+            row["trained"] = true;
+            row["samples"] = report.Samples;
+            row["train_tokens"] = report.Tokens;
+            row["loss"] = report.Loss;
+            row["clip_fraction"] = report.ClipFraction;
+            row["dual_clip_fraction"] = report.DualClipFraction;
+            row["approx_kl"] = report.ApproxKl;
+            row["grad_norm"] = report.GradNorm;
+            row["lr"] = report.LearningRate;
+            row["advantage_abs_mean"] = report.AdvantageAbsMean;
+        }
+        else
+        {
+            row["trained"] = false;   // every query was all-correct or all-wrong: nothing to learn from this step
+            log.LogWarning("run {Run} step {Step}: the filter kept no query; no update", s.RunId, n);
+        }
+        step = n;
+        row["rollout_s"] = rolloutSeconds;
+        row["tokens_per_s"] = rolloutSeconds > 0 ? m.GeneratedTokens / rolloutSeconds : 0.0;
+        row["train_s"] = trainSeconds;
+        row["sync_s"] = syncSeconds;
+
+        bool last = n == s.Steps;
+        if (last || (s.EvalEvery > 0 && n % s.EvalEvery == 0))
+            AddEval(row, await EvaluateAsync(n, ct));
+        Log(n, row);
+        if (last || (s.CheckpointEvery > 0 && n % s.CheckpointEvery == 0))
+            await CheckpointAsync(n);
+    }
+
+    async Task<EvalPoint> EvaluateAsync(int atStep, CancellationToken ct)
+    {
+        var s = spec!;
+        var previous = phase;
+        phase = RunPhase.Evaluating;
+        var clock = Stopwatch.StartNew();
+        var settings = new EvalSettings(s.EvalK, s.EvalMaxTokens, new SamplingParams(s.EvalTemperature, config.Sampling.TopP, config.Sampling.TopK));
+        var evalConfig = settings.ToTreeConfig();
+        // The same seed per query at every evaluation: the scores move with the policy, not with the sampling noise.
+        var results = await Task.WhenAll(heldOut.Select(q => GrainFactory.GetGrain<IQueryTreeGrain>($"{s.RunId}-eval{atStep}/{q.Id}")
+            .RunAsync(TreeJob.For(q, evalConfig, SeedMix.Derive(s.Seed, "eval", q.Id), version), ct)));
+        var samples = results.Select(r =>
+        {
+            var tree = TreeJson.Read(r.TreeLine);
+            var scored = tree.Trajectories.Select(t => reward.Score(tree.ResponseText(t, text.Decoder), tree.Query.Answer)).ToList();
+            return new QuerySamples(tree.Query.Id, scored.Select(x => x.Extracted).ToList(), scored.Select(x => x.Correct).ToList());
+        }).ToList();
+        var scores = SampleMetrics.Score(samples, s.EvalK);
+        var point = new EvalPoint(atStep, scores.MeanAtK, scores.MajAtK, scores.PassAtK, scores.Queries, scores.K);
+        evals.Add(point);
+        lastEvalSeconds = clock.Elapsed.TotalSeconds;
+        phase = previous;
+        return point;
+    }
+
+    double lastEvalSeconds;
+
+    void AddEval(Dictionary<string, object?> row, EvalPoint e)
+    {
+        row["eval_mean_at_k"] = e.MeanAtK;
+        row["eval_maj_at_k"] = e.MajAtK;
+        row["eval_pass_at_k"] = e.PassAtK;
+        row["eval_queries"] = e.Queries;
+        row["eval_s"] = lastEvalSeconds;
+    }
+
+    void Log(int atStep, Dictionary<string, object?> row)
+    {
+        row["wall_s"] = WallSeconds;
+        runLog!.Write(atStep, row);
+        var obj = new JsonObject { ["step"] = atStep };
+        foreach (var (k, v) in row) obj[k] = JsonSerializer.SerializeToNode(v);
+        metrics.Add(obj);
+    }
+
+    async Task CheckpointAsync(int atStep)
+    {
+        var s = spec!;
+        var previous = phase;
+        phase = RunPhase.Checkpointing;
+        string dir = Path.Combine(s.RunDir, "checkpoints", $"step-{atStep}");
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        Directory.CreateDirectory(dir);
+        await Trainer.SaveCheckpointAsync(dir);
+        // The tokenizer files of the base model, so any HF tool loads the checkpoint as it is.
+        foreach (string file in Directory.GetFiles(s.ModelDir))
+        {
+            string name = Path.GetFileName(file);
+            bool tokenizerFile = name.StartsWith("tokenizer", StringComparison.Ordinal) || name is "vocab.json" or "merges.txt"
+                or "special_tokens_map.json" or "generation_config.json" or "added_tokens.json" or "README.md";
+            if (tokenizerFile && !File.Exists(Path.Combine(dir, name))) File.Copy(file, Path.Combine(dir, name));
+        }
+        new RunState(atStep, version, data!.Cursor, s.Seed, skippedPrompts, WallSeconds, [.. metrics.Select(x => (JsonObject)x.DeepClone())], [.. evals])
+            .Save(dir);   // last: a checkpoint without it is incomplete
+        phase = previous;
+    }
+
+    void WriteSummary()
+    {
+        var s = spec!;
+        var before = evals.FirstOrDefault(e => e.Step == 0);
+        var after = evals.LastOrDefault();
+        JsonObject Eval(EvalPoint? e) => e is null ? new JsonObject() : new JsonObject
+        {
+            ["step"] = e.Step, ["mean_at_k"] = e.MeanAtK, ["maj_at_k"] = e.MajAtK, ["pass_at_k"] = e.PassAtK,
+            ["queries"] = e.Queries, ["k"] = e.K,
+        };
+        var summary = new JsonObject
+        {
+            ["run_id"] = s.RunId,
+            ["algo"] = s.Trainer.Algo,
+            ["model"] = s.ModelDir,
+            ["eval_before"] = Eval(before),
+            ["eval_after"] = Eval(after),
+            ["steps"] = step,
+            ["wall_s"] = WallSeconds,
+            ["policy_version"] = version,
+            ["seed"] = s.Seed,
+            ["skipped_rows"] = skippedRows,
+            ["skipped_prompts"] = skippedPrompts,
+            ["checkpoint"] = RunState.Latest(s.RunDir),
+        };
+        File.WriteAllText(Path.Combine(s.RunDir, "summary.json"), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    async Task SyncEnginesAsync(bool force, CancellationToken ct)
+    {
+        var engines = Engines();
+        var held = await Task.WhenAll(engines.Select(e => e.SyncWeightsAsync(spec!.RunId, version, force, ct)));
+        int bad = Array.FindIndex(held, v => v != version);
+        if (bad >= 0) throw new InvalidOperationException($"engine {engines[bad].GetPrimaryKeyString()} holds version {held[bad]} after syncing to {version}");
+    }
+
+    List<IEngineGrain> Engines() => [.. directory.GetEngines().Select(e => GrainFactory.GetGrain<IEngineGrain>(e.Key))];
+
+    double WallSeconds => wallBefore + clock.Elapsed.TotalSeconds;
+
+    void Warn(IEnumerable<string> lines)
+    {
+        foreach (string line in lines)
+        {
+            log.LogWarning("{Problem}", line);
+            warnings.Add(line);
+        }
+        if (warnings.Count > 50) warnings.RemoveRange(0, warnings.Count - 50);
+    }
+
+    static double Mean(IEnumerable<double> values)
+    {
+        double sum = 0;
+        int n = 0;
+        foreach (double v in values) { sum += v; n++; }
+        return n == 0 ? 0 : sum / n;
+    }
+
+    RunStatus Status() => new(this.GetPrimaryKeyString(), phase, step, spec?.Steps ?? 0, version,
+        metrics.Count > 0 ? metrics[^1].ToJsonString() : null, [.. evals], spec is null ? 0 : WallSeconds,
+        skippedRows, skippedPrompts, [.. warnings], error);
+}

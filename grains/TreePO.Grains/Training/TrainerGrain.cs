@@ -1,0 +1,99 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using TreePO.Core.Trees;
+using TreePO.Engine.Training;
+
+namespace TreePO.Grains.Training;
+
+/// <summary>
+/// Holds a run's <see cref="TrainerHost"/> (the training copy of the model on its own thread). Reentrant so that
+/// engines pull weights while nothing else happens; the run grain is the only caller of <see cref="TrainAsync"/>, and
+/// a second concurrent update is refused rather than queued.
+/// </summary>
+[Reentrant, KeepAlive]
+public sealed class TrainerGrain(ILogger<TrainerGrain> log) : Grain, ITrainerGrain
+{
+    TrainerHost? host;
+    TrainerSettings settings = new();
+    bool training;
+
+    public async Task<int> InitializeAsync(TrainerSetup setup)
+    {
+        if (training) throw new InvalidOperationException("the trainer is updating; it cannot be re-initialised now");
+        var options = ToOptions(setup.Settings);
+        var errors = options.Validate();
+        if (errors.Count > 0) throw new ArgumentException(string.Join("; ", errors));
+        TrajectorySamples.AdvantageFor(setup.Settings.Algo);   // fails on an unknown algorithm
+        if (!File.Exists(Path.Combine(setup.ModelDir, "config.json")))
+            throw new ArgumentException($"model folder {setup.ModelDir} has no config.json");
+        if (host is not null) { await host.DisposeAsync(); host = null; }
+        // The model thread's start waits for the native library: keep that off the grain's scheduler.
+        host = await Task.Run(() => TrainerHost.StartAsync(setup.ModelDir, options, setup.Version, setup.Settings.TorchThreads));
+        settings = setup.Settings;
+        log.LogInformation("trainer {Run} loaded {Dir} as version {Version}", this.GetPrimaryKeyString(), setup.ModelDir, setup.Version);
+        return host.Config.MaxPositionEmbeddings;
+    }
+
+    public async Task<TrainStepReport> TrainAsync(string[] treeLines, ulong seed, CancellationToken cancellationToken)
+    {
+        var h = Host();
+        if (training) throw new InvalidOperationException("an update is already running");
+        training = true;
+        try
+        {
+            var trees = treeLines.Select((line, i) => TreeJson.Read(line, i + 1)).ToList();
+            var samples = TrajectorySamples.Build(trees, h.Version, TrajectorySamples.AdvantageFor(settings.Algo), out int empty);
+            if (samples.Count == 0) throw new ArgumentException("the step has no trajectory with response tokens to train on");
+            var stats = await h.TrainAsync(samples, seed, cancellationToken);
+            return new TrainStepReport(h.Version, stats.Samples, stats.Tokens, stats.OptimizerSteps, stats.Loss, stats.ClipFraction,
+                stats.DualClipFraction, stats.ApproxKl, stats.GradNorm, stats.LearningRate,
+                samples.Average(s => (double)s.Advantage), samples.Average(s => Math.Abs((double)s.Advantage)), empty);
+        }
+        finally { training = false; }
+    }
+
+    public Task<int> GetVersionAsync() => Task.FromResult(Host().Version);
+
+    public async IAsyncEnumerable<byte[]> StreamWeightsAsync(int version, int chunkBytes, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (chunkBytes < 1) throw new ArgumentOutOfRangeException(nameof(chunkBytes), $"must be positive, got {chunkBytes}");
+        var (held, weights) = Host().CurrentWeights();   // immutable once published: a later update cannot tear it
+        if (held != version)
+            throw new InvalidOperationException($"trainer {this.GetPrimaryKeyString()} holds version {held}, not {version}");
+        for (int offset = 0; offset < weights.Length; offset += chunkBytes)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return weights.AsSpan(offset, Math.Min(chunkBytes, weights.Length - offset)).ToArray();
+        }
+        await Task.CompletedTask;
+    }
+
+    public Task SaveCheckpointAsync(string dir) => Host().SaveAsync(dir);
+
+    public async Task CloseAsync()
+    {
+        if (host is not null) await host.DisposeAsync();
+        host = null;
+        DeactivateOnIdle();
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (host is not null) await host.DisposeAsync();
+        host = null;
+    }
+
+    TrainerHost Host() => host ?? throw new InvalidOperationException($"trainer {this.GetPrimaryKeyString()} is not initialised");
+
+    public static TrainerOptions ToOptions(TrainerSettings s) => new()
+    {
+        LearningRate = s.LearningRate,
+        WeightDecay = s.WeightDecay,
+        WarmupSteps = s.WarmupSteps,
+        MiniBatches = s.MiniBatches,
+        GradClip = s.GradClip,
+        MicroBatchTokens = s.MicroBatchTokens,
+        Loss = new PolicyLossOptions(s.EpsLow, s.EpsHigh, s.DualClip),
+    };
+}

@@ -1,0 +1,72 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using TreePO.Hosting.Options;
+
+namespace TreePO.Hosting;
+
+/// <summary>
+/// A client of a TreePO cluster for one command: either an embedded single-silo cluster inside this process (the
+/// default, no setup) or an external client joining a running cluster through a silo's gateway.
+/// </summary>
+public sealed class ClusterConnection : IAsyncDisposable
+{
+    readonly IAsyncDisposable owner;
+
+    ClusterConnection(IAsyncDisposable owner, IClusterClient client, string description)
+    {
+        this.owner = owner;
+        Client = client;
+        Description = description;
+    }
+
+    public IClusterClient Client { get; }
+
+    /// <summary>What the command is talking to, for its output.</summary>
+    public string Description { get; }
+
+    public static async Task<ClusterConnection> EmbeddedAsync(TreePOOptions options, CancellationToken cancellationToken = default)
+    {
+        var silo = await EmbeddedSilo.StartAsync(options, cancellationToken: cancellationToken);
+        return new ClusterConnection(silo, silo.Client, $"embedded silo, {options.Engine.Devices} engine(s)");
+    }
+
+    /// <summary>Joins the cluster whose silo listens on <c>Cluster:GatewayPort</c> (localhost clustering).</summary>
+    public static async Task<ClusterConnection> JoinAsync(TreePOOptions options, CancellationToken cancellationToken = default)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(LogLevel.Error);
+        builder.UseOrleansClient(client => client.AddTreePO(options));
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellationToken);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            host.Dispose();
+            throw new ClusterUnavailableException(
+                $"no TreePO silo answers at 127.0.0.1:{options.Cluster.GatewayPort} ({e.GetBaseException().Message}); " +
+                "start one with `dotnet run --project silo`, pass its gateway port, or leave out --cluster for an embedded silo", e);
+        }
+        return new ClusterConnection(new HostOwner(host), host.Services.GetRequiredService<IClusterClient>(),
+            $"cluster '{options.Cluster.ClusterId}' via gateway 127.0.0.1:{options.Cluster.GatewayPort}");
+    }
+
+    public ValueTask DisposeAsync() => owner.DisposeAsync();
+
+    sealed class HostOwner(IHost host) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try { await host.StopAsync(cts.Token); }
+            finally { host.Dispose(); }
+        }
+    }
+}
+
+/// <summary>No silo of the named cluster could be reached.</summary>
+public sealed class ClusterUnavailableException(string message, Exception inner) : Exception(message, inner);

@@ -1,0 +1,44 @@
+using TreePO.Core.Protocol;
+using TreePO.Engine;
+using TreePO.Grains.Engines;
+
+namespace TreePO.Hosting.Engines;
+
+/// <summary>An engine grain's backend: the TorchSharp <see cref="InferenceEngine"/> (its own model thread, continuous
+/// batching, KV by node id), with its statistics mapped to the grain's counters.</summary>
+public sealed class InferenceEngineBackend(InferenceEngine engine) : IEngineBackend
+{
+    public InferenceEngine Engine => engine;
+
+    public Task<SegmentResult> GenerateAsync(SegmentRequest request, CancellationToken cancellationToken = default) =>
+        engine.GenerateAsync(request, cancellationToken);
+
+    public Task ReleaseAsync(IReadOnlyCollection<string> nodeIds, CancellationToken cancellationToken = default) =>
+        engine.ReleaseAsync(nodeIds, cancellationToken);
+
+    public int PolicyVersion => engine.PolicyVersion;
+
+    public Task LoadWeightsAsync(int version, Stream safetensors, CancellationToken cancellationToken = default) =>
+        engine.LoadWeightsAsync(version, safetensors, cancellationToken);
+
+    public EngineCounters GetCounters()
+    {
+        var s = engine.GetStats();
+        return new EngineCounters(
+            QueueDepth: s.QueueDepth,
+            LiveSlots: s.ActiveSequences,
+            KvBytesUsed: s.KvBytesUsed,
+            KvBudgetBytes: s.KvBudgetBytes,
+            Steps: s.Steps,
+            MeanBatchSize: s.MeanBatchSize,
+            MaxBatchSize: s.MaxBatchSize,
+            PrefillTokens: s.TokensPrefilled,
+            DecodeTokens: s.TokensDecoded,
+            ReusedTokens: s.TokensReused,
+            PolicyVersion: s.PolicyVersion,
+            MaxContext: engine.MaxSequenceLength,
+            LiveNodes: s.CachedNodes);
+    }
+
+    public ValueTask DisposeAsync() => engine.DisposeAsync();
+}

@@ -1,0 +1,54 @@
+using TorchSharp;
+using TreePO.Engine;
+using TreePO.Engine.Native;
+using TreePO.Grains.Engines;
+using TreePO.Hosting.Models;
+using TreePO.Hosting.Options;
+
+namespace TreePO.Hosting.Engines;
+
+/// <summary>
+/// Loads the configured model (<c>Model:Path</c>) into an <see cref="InferenceEngine"/> for each device of this silo,
+/// with the <c>Engine:*</c> options and the stop ids of <see cref="ModelText"/>, so an engine ends a reply exactly
+/// where the trees expect (chat prompts stop at &lt;|im_end|&gt; even when config.json lists only &lt;|endoftext|&gt;).
+/// </summary>
+public sealed class InferenceEngineBackendFactory(TreePOOptions options, ModelText text) : IEngineBackendFactory
+{
+    public async Task<IEngineBackend> CreateAsync(int device, CancellationToken cancellationToken)
+    {
+        var engineOptions = EngineOptionsFor(options, text, device);
+        // Loading reads the weights from disk: off the grain's scheduler.
+        var engine = await Task.Run(() => InferenceEngine.Load(engineOptions), cancellationToken);
+        return new InferenceEngineBackend(engine);
+    }
+
+    /// <summary>The engine options of device <paramref name="device"/>: shared with the benchmark's direct engine so
+    /// both paths serve the same model the same way.</summary>
+    public static EngineOptions EngineOptionsFor(TreePOOptions options, ModelText text, int device)
+    {
+        var e = options.Engine;
+        return new EngineOptions
+        {
+            ModelPath = text.Folder,
+            KvBudgetBytes = e.KvBudgetMB << 20,
+            MaxSlots = e.MaxSlots,
+            PrefillChunk = e.PrefillChunk,
+            Threads = e.Threads,
+            Device = DeviceName(e.Device, device),
+            MaxSequenceLength = text.MaxContext,
+            EosTokenIds = [.. text.StopIds.Order()],
+        };
+    }
+
+    static string DeviceName(string kind, int device)
+    {
+        switch (kind.ToLowerInvariant())
+        {
+            case "cpu": return "cpu";
+            case "cuda": return $"cuda:{device}";
+            default:
+                TorchRuntime.EnsureLoaded();
+                return torch.cuda.is_available() && device < torch.cuda.device_count() ? $"cuda:{device}" : "cpu";
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using System.Text.Json;
+using TreePO.Core.Trees;
+
+namespace TreePO.Hosting.Rollout;
+
+/// <summary>
+/// What a rollout did and cost: summary.json (snake_case) and the command's table. Token counts: generated = every
+/// trajectory's response in full (what sequential sampling would decode); decoded = each tree node once (what the
+/// engines sampled); computed = prefill plus decode positions the engines ran; reused = context served from KV.
+/// </summary>
+public sealed record RolloutSummary(
+    string Model,
+    string Source,
+    string Cluster,
+    string Mode,
+    string BatchId,
+    ulong Seed,
+    TreeConfig Config,
+    int Queries,
+    int Trees,
+    int Skipped,
+    IReadOnlyList<string> SkippedReasons,
+    int Trajectories,
+    double WallSeconds,
+    double TrajectoriesPerSecond,
+    long GeneratedTokens,
+    long DecodedTokens,
+    double DecodedTokensPerSecond,
+    long ComputedTokens,
+    long PrefillTokens,
+    long ReusedTokens,
+    double TokenSavings,
+    int Correct,
+    double Accuracy,
+    int K,
+    double MeanAtK,
+    double MajAtK,
+    double PassAtK,
+    double FallbackTreeRatio,
+    double FallbackTrajectoryRatio,
+    int Failovers,
+    int RetriedRequests,
+    long RecomputedTokens,
+    IReadOnlyList<EngineSummary> Engines)
+{
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    public static RolloutSummary FromJson(string json) =>
+        JsonSerializer.Deserialize<RolloutSummary>(json, JsonOptions) ?? throw new FormatException("summary.json is null");
+
+    static readonly JsonSerializerOptions JsonOptions = new(TreeJson.Options) { WriteIndented = true };
+}
+
+/// <summary>One engine's share of the run (counters since the engine started).</summary>
+public sealed record EngineSummary(string Engine, long Requests, long Steps, double MeanBatchSize, int MaxBatchSize);
