@@ -8,6 +8,9 @@ var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringCompare
     ["cluster"] = TreePO.Bench.ClusterBenchmark.RunAsync,
 };
 
+benchmarks["sampling"] = TreePO.Bench.SamplingBenchmark.RunAsync;
+benchmarks["sweep"] = TreePO.Bench.SweepBenchmark.RunAsync;
+
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {
     AnsiConsole.MarkupLine(args.Length == 0 ? "usage: bench NAME [options]" : $"[red]unknown benchmark '{Markup.Escape(args[0])}'[/]");

@@ -1,0 +1,103 @@
+using TreePO.Core.Protocol;
+using TreePO.Core.Trees;
+using TreePO.Engine;
+
+namespace TreePO.Bench.Common;
+
+/// <summary>How a run samples: tree, the sequential baseline, or the no-sharing lower bound.</summary>
+public enum RunMode
+{
+    /// <summary>Segment trees (w, d, l, b), budget transfer and fallback.</summary>
+    Tree,
+    /// <summary>The baseline: w samples per query that share the prompt (one request of w branches at the root, so
+    /// the prompt is prefilled once and forked), then continue one branch each, same budget and stop rules.</summary>
+    Sequential,
+    /// <summary>Lower bound, not the baseline: w separate single-sample requests per query with distinct parent ids,
+    /// so nothing asks the engine to share the prompt (its own token-prefix cache may still find it in a live slot).</summary>
+    NoSharing,
+}
+
+public static class RunModes
+{
+    public static string Wire(this RunMode m) => m switch
+    {
+        RunMode.Tree => "tree",
+        RunMode.Sequential => "sequential",
+        _ => "no_sharing_lower_bound",
+    };
+
+    /// <summary>
+    /// The order of the runs: tree and sequential alternate, and the pair's first mode swaps every repetition
+    /// (T S, S T, T S, ...) so each mode goes first equally often and a drifting machine penalises neither; the
+    /// lower bound, when asked for, runs after each pair.
+    /// </summary>
+    public static IReadOnlyList<(RunMode Mode, int Repetition)> Schedule(int repetitions, bool lowerBound)
+    {
+        var order = new List<(RunMode, int)>();
+        for (int r = 0; r < repetitions; r++)
+        {
+            if (r % 2 == 0) order.AddRange([(RunMode.Tree, r), (RunMode.Sequential, r)]);
+            else order.AddRange([(RunMode.Sequential, r), (RunMode.Tree, r)]);
+            if (lowerBound) order.Add((RunMode.NoSharing, r));
+        }
+        return order;
+    }
+}
+
+/// <summary>Everything both modes share: the engine settings, the queries, the tree shape and the sampling.</summary>
+public sealed record SamplingWorkload(
+    BenchModel Model,
+    IReadOnlyList<QueryItem> Queries,
+    int Width,
+    int Depth,
+    int SegmentLength,
+    int Branch,
+    SamplingParams Sampling,
+    int Threads,
+    int Slots,
+    long KvBudgetBytes,
+    int PrefillChunk,
+    ulong Seed)
+{
+    public int Budget => Depth * SegmentLength;
+
+    public EngineOptions EngineOptions => new()
+    {
+        ModelPath = Model.Dir,
+        MaxSlots = Slots,
+        KvBudgetBytes = KvBudgetBytes,
+        PrefillChunk = PrefillChunk,
+        Threads = Threads,
+        EosTokenIds = [.. Model.StopIds],
+    };
+
+    /// <summary>The tree configuration of a mode; everything but the mode (and the width of a no-sharing sample) is shared.</summary>
+    public TreeConfig TreeConfig(RunMode mode) => new()
+    {
+        Width = mode == RunMode.NoSharing ? 1 : Width,
+        Depth = Depth,
+        SegmentLength = SegmentLength,
+        Branch = Branch,
+        Sampling = Sampling,
+        Mode = mode == RunMode.Tree ? SamplingMode.Tree : SamplingMode.Sequential,
+    };
+
+    public object ToJson() => new
+    {
+        model = Model.Description,
+        model_dir = Model.Dir,
+        stand_in_model = Model.IsStandIn,
+        model_shape = new
+        {
+            vocab = Model.Config.VocabSize, hidden = Model.Config.HiddenSize, layers = Model.Config.NumHiddenLayers,
+            heads = Model.Config.NumAttentionHeads, kv_heads = Model.Config.NumKeyValueHeads,
+            intermediate = Model.Config.IntermediateSize,
+        },
+        queries = Queries.Count,
+        query_ids = Queries.Select(q => q.Id),
+        mean_prompt_tokens = Queries.Average(q => q.PromptTokens.Length),
+        w = Width, d = Depth, l = SegmentLength, b = Branch, budget_tokens = Budget,
+        temperature = Sampling.Temperature, top_p = Sampling.TopP, top_k = Sampling.TopK,
+        threads = Threads, slots = Slots, kv_budget_bytes = KvBudgetBytes, prefill_chunk = PrefillChunk, seed = Seed,
+    };
+}

@@ -1,0 +1,150 @@
+using Spectre.Console;
+using TreePO.Bench.Common;
+using TreePO.Hosting.Reporting;
+using Panel = TreePO.Hosting.Reporting.Panel;
+using static TorchSharp.torch;
+
+namespace TreePO.Bench;
+
+/// <summary>
+/// `bench sweep`: the paper's Figure 4 (depth d against segment length l at a fixed per-trajectory budget d x l) and
+/// Figure 5 (rollouts per query w), tree against sequential at every point, on the `sampling` workload. Each point
+/// alternates the two modes over --reps repetitions on fresh engines. Writes a table, sweep.json and sweep.png.
+/// Options: those of `sampling` (except --no-lower-bound), plus --budget (default d x l of the workload),
+/// --depths 1,2,4,8,16,32 (each must divide the budget), --widths 2,4,8,16,32, --png sweep.png.
+/// </summary>
+public static class SweepBenchmark
+{
+    sealed record Point(string Sweep, int Depth, int SegmentLength, int Width, IReadOnlyList<RunRecord> Runs, SamplingSummary Summary)
+    {
+        double Median(RunMode mode, Func<RunRecord, double> f) => Medians.Of(Runs.Where(r => r.Mode == mode.Wire()).Select(f));
+        public double TreeTrajPs => Median(RunMode.Tree, r => r.TrajPerSecond);
+        public double SeqTrajPs => Median(RunMode.Sequential, r => r.TrajPerSecond);
+        public double TreeTokenPs => Median(RunMode.Tree, r => r.PaperTokenPs);
+        public double SeqTokenPs => Median(RunMode.Sequential, r => r.PaperTokenPs);
+        public double TreeComputed => Median(RunMode.Tree, r => r.ComputedTokens);
+        public double SeqComputed => Median(RunMode.Sequential, r => r.ComputedTokens);
+        public double TreeSteps => Median(RunMode.Tree, r => r.Steps);
+        public double SeqSteps => Median(RunMode.Sequential, r => r.Steps);
+
+        public object ToJson() => new
+        {
+            sweep = Sweep, d = Depth, l = SegmentLength, w = Width,
+            tree = new { traj_per_s = TreeTrajPs, paper_token_ps = TreeTokenPs, computed_tokens = TreeComputed, engine_steps = TreeSteps },
+            sequential = new { traj_per_s = SeqTrajPs, paper_token_ps = SeqTokenPs, computed_tokens = SeqComputed, engine_steps = SeqSteps },
+            ratios = new
+            {
+                traj_per_s = Summary.TrajPerSecond, computed_tokens = Summary.ComputedTokens,
+                inference_calls = Summary.InferenceCalls, paper_token_ps = Summary.PaperTokenPs,
+            },
+            token_bound = Summary.TokenBound,
+            token_bound_with_prompt = Summary.TokenBoundWithPrompt,
+            runs = Runs.Select(r => r.ToJson()),
+        };
+    }
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var a = new BenchArgs(args);
+        int budgetOption = a.Int("budget", 0, 0);
+        int[] depths = a.IntList("depths", [1, 2, 4, 8, 16, 32], 1);
+        int[] widths = a.IntList("widths", [2, 4, 8, 16, 32], 1);
+        string png = a.String("png", "sweep.png");
+        var o = SamplingBenchmark.Options.Parse(a, "sweep.json", defaultReps: 4);
+        if (o is null) return 2;
+        var w = o.Workload;
+        int budget = budgetOption > 0 ? budgetOption : w.Budget;
+        var bad = depths.Where(d => budget % d != 0).ToList();
+        if (bad.Count > 0)
+        {
+            AnsiConsole.MarkupLine($"[red]--depths: {string.Join(", ", bad)} do not divide the budget {budget} (segments are equal-length)[/]");
+            return 2;
+        }
+
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
+        set_num_threads(w.Threads);
+        var machine = Machine.Describe(w.Threads);
+        AnsiConsole.MarkupLine($"[bold]sweep benchmark[/] on {Markup.Escape(machine.ToString())}");
+        AnsiConsole.MarkupLine($"model: {Markup.Escape(w.Model.Description)}");
+        AnsiConsole.MarkupLine($"{w.Queries.Count} held-out queries, b={w.Branch}, budget {budget} tokens, {o.Repetitions} repetitions per point; " +
+            $"depth sweep at w={w.Width}, width sweep at d={w.Depth} x l={w.SegmentLength}");
+
+        for (int i = 0; i < o.Warmup; i++)
+            foreach (var mode in new[] { RunMode.Tree, RunMode.Sequential })
+                await SamplingRunner.RunAsync(w, mode, -1 - i); // JIT tiering and allocator pages, discarded
+
+        var points = new List<Point>();
+        foreach (int d in depths)
+            points.Add(await MeasureAsync("depth", w with { Depth = d, SegmentLength = budget / d }, o.Repetitions));
+        foreach (int width in widths)
+        {
+            // Slots follow the width so that every branch of every query fits at once, as in `sampling`.
+            var point = w with { Width = width, Slots = w.Slots / w.Width * width };
+            points.Add(await MeasureAsync("width", point, o.Repetitions));
+        }
+
+        var table = new Table().AddColumns("sweep", "d", "l", "w", "tree traj/s", "seq traj/s", "traj/s ratio", "tree TokenPS", "seq TokenPS",
+            "computed ratio", "token_bound", "tree steps", "seq steps");
+        foreach (var p in points)
+            table.AddRow(p.Sweep, p.Depth.ToString(), p.SegmentLength.ToString(), p.Width.ToString(), p.TreeTrajPs.ToString("F1"),
+                p.SeqTrajPs.ToString("F1"), $"{p.Summary.TrajPerSecond:F2}x", p.TreeTokenPs.ToString("F0"), p.SeqTokenPs.ToString("F0"),
+                $"{p.Summary.ComputedTokens:F2}x", $"{p.Summary.TokenBound:F2}x", p.TreeSteps.ToString("F0"), p.SeqSteps.ToString("F0"));
+        AnsiConsole.Write(table);
+
+        string path = BenchJson.Write(o.Out, new
+        {
+            benchmark = "sweep",
+            machine = BenchJson.MachineJson(machine),
+            workload = w.ToJson(),
+            budget_tokens = budget,
+            repetitions = o.Repetitions,
+            note = "paper_token_ps is the paper's TokenPS: every submitted context once per branch plus generated tokens, cache hits included",
+            points = points.Select(p => p.ToJson()),
+        });
+        AnsiConsole.MarkupLine($"wrote {Markup.Escape(path)}");
+        SavePlot(png, points, budget);
+        AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.GetFullPath(png))}");
+        return 0;
+    }
+
+    static async Task<Point> MeasureAsync(string sweep, SamplingWorkload w, int repetitions)
+    {
+        var runs = new List<RunRecord>();
+        foreach (var (mode, rep) in RunModes.Schedule(repetitions, lowerBound: false))
+            runs.Add(await SamplingRunner.RunAsync(w, mode, rep));
+        var point = new Point(sweep, w.Depth, w.SegmentLength, w.Width, runs, SamplingSummary.Of(runs));
+        AnsiConsole.MarkupLine($"  {sweep} d={w.Depth} l={w.SegmentLength} w={w.Width}: tree {point.TreeTrajPs:F1} traj/s, " +
+            $"sequential {point.SeqTrajPs:F1} traj/s ({point.Summary.TrajPerSecond:F2}x), computed {point.Summary.ComputedTokens:F2}x");
+        return point;
+    }
+
+    static void SavePlot(string path, IReadOnlyList<Point> points, int budget)
+    {
+        var depth = points.Where(p => p.Sweep == "depth").ToList();
+        var width = points.Where(p => p.Sweep == "width").ToList();
+        static Series S(string name, IEnumerable<Point> ps, Func<Point, double> x, Func<Point, double> y) =>
+            new(name, ps.Select(x).ToList(), ps.Select(y).ToList());
+        double Log2(int v) => Math.Log2(v);
+        PanelPlot.SavePng(path,
+        [
+            new Panel($"Trajectories/s vs depth (d x l = {budget})", "log2 depth d", "trajectories / s",
+                [S("tree", depth, p => Log2(p.Depth), p => p.TreeTrajPs), S("sequential", depth, p => Log2(p.Depth), p => p.SeqTrajPs)]),
+            new Panel("Paper TokenPS vs depth", "log2 depth d", "tokens / s",
+                [S("tree", depth, p => Log2(p.Depth), p => p.TreeTokenPs), S("sequential", depth, p => Log2(p.Depth), p => p.SeqTokenPs)]),
+            new Panel("Tree / sequential vs depth", "log2 depth d", "ratio",
+                [S("traj/s", depth, p => Log2(p.Depth), p => p.Summary.TrajPerSecond),
+                 S("computed tokens", depth, p => Log2(p.Depth), p => p.Summary.ComputedTokens),
+                 S("token_bound", depth, p => Log2(p.Depth), p => p.Summary.TokenBound),
+                 S("token_bound with prompt", depth, p => Log2(p.Depth), p => p.Summary.TokenBoundWithPrompt)]),
+            new Panel("Trajectories/s vs rollouts per query", "log2 w", "trajectories / s",
+                [S("tree", width, p => Log2(p.Width), p => p.TreeTrajPs), S("sequential", width, p => Log2(p.Width), p => p.SeqTrajPs)]),
+            new Panel("Tree / sequential vs rollouts per query", "log2 w", "ratio",
+                [S("traj/s", width, p => Log2(p.Width), p => p.Summary.TrajPerSecond),
+                 S("computed tokens", width, p => Log2(p.Width), p => p.Summary.ComputedTokens),
+                 S("token_bound", width, p => Log2(p.Width), p => p.Summary.TokenBound),
+                 S("token_bound with prompt", width, p => Log2(p.Width), p => p.Summary.TokenBoundWithPrompt)]),
+            new Panel("Engine steps vs depth (the critical path)", "log2 depth d", "model steps per run",
+                [S("tree", depth, p => Log2(p.Depth), p => p.TreeSteps), S("sequential", depth, p => Log2(p.Depth), p => p.SeqSteps)]),
+        ], columns: 3);
+    }
+}
