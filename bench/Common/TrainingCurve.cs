@@ -1,0 +1,54 @@
+using System.Text.Json.Nodes;
+using TreePO.Engine.Training;
+
+namespace TreePO.Bench.Common;
+
+/// <summary>One step of a training run as the benchmark counts it, cumulative from the start of the run.</summary>
+/// <param name="TrainWallSeconds">The run grain's wall clock less every held-out evaluation so far: rollouts,
+/// training, weight sync, logging and checkpoints, i.e. what the run costs without the measuring.</param>
+/// <param name="ComputedTokens">Forward-pass tokens of the rollouts so far (prefill + decode, engine-reported,
+/// every filter round, held-out evaluation excluded).</param>
+/// <param name="MeanAtK">Held-out mean@k when this step was evaluated, else null.</param>
+public sealed record CurvePoint(int Step, double TrainWallSeconds, double WallSeconds, long ComputedTokens, long PrefillTokens,
+    long DecodeTokens, long GeneratedTokens, long TrainTokens, double RolloutSeconds, double TrainSeconds, double SyncSeconds,
+    double EvalSeconds, double? MeanAtK, double? MajAtK, double? PassAtK);
+
+/// <summary>A run's metrics.jsonl joined with the rollout token counts, and the time to reach a held-out accuracy.</summary>
+public sealed record TrainingCurve(string Algo, IReadOnlyList<CurvePoint> Points)
+{
+    public IEnumerable<CurvePoint> Evaluated => Points.Where(p => p.MeanAtK is not null);
+    public CurvePoint Last => Points[^1];
+    public CurvePoint FinalEval => Evaluated.Last();
+
+    public static TrainingCurve Read(string algo, string runDir, string runId, RolloutTokenCounter counter)
+    {
+        string path = Path.Combine(runDir, "metrics.jsonl");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: the run wrote no metrics");
+        var rows = RunLog.Read(path);
+        var points = new List<CurvePoint>();
+        double evalSeconds = 0, rollout = 0, train = 0, sync = 0;
+        long prefill = 0, decode = 0, generated = 0, trainTokens = 0;
+        foreach (JsonObject row in rows)
+        {
+            int step = row["step"]!.GetValue<int>();
+            var tokens = counter.Rollout(runId, step);
+            (prefill, decode, generated) = (prefill + tokens.Prefill, decode + tokens.Decode, generated + tokens.Generated);
+            trainTokens += (long)(Number(row, "train_tokens") ?? 0);
+            rollout += Number(row, "rollout_s") ?? 0;
+            train += Number(row, "train_s") ?? 0;
+            sync += Number(row, "sync_s") ?? 0;
+            evalSeconds += Number(row, "eval_s") ?? 0;
+            double wall = Number(row, "wall_s") ?? throw new InvalidDataException($"{path}: step {step} has no wall_s");
+            points.Add(new CurvePoint(step, wall - evalSeconds, wall, prefill + decode, prefill, decode, generated, trainTokens,
+                rollout, train, sync, evalSeconds, Number(row, "eval_mean_at_k"), Number(row, "eval_maj_at_k"), Number(row, "eval_pass_at_k")));
+        }
+        if (points.Count == 0 || !points.Any(p => p.MeanAtK is not null)) throw new InvalidDataException($"{path}: no held-out evaluation");
+        return new TrainingCurve(algo, points);
+    }
+
+    /// <summary>The first evaluated step whose held-out mean@k is at least <paramref name="target"/> (so the time
+    /// is resolved to the evaluation cadence, never interpolated), or null if none is.</summary>
+    public CurvePoint? FirstReaching(double target) => Evaluated.FirstOrDefault(p => p.MeanAtK >= target - 1e-12);
+
+    static double? Number(JsonObject row, string key) => row[key] is JsonValue v && v.TryGetValue(out double d) ? d : null;
+}

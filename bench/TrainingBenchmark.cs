@@ -1,0 +1,356 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Spectre.Console;
+using TreePO.Bench.Common;
+using TreePO.Core.Protocol;
+using TreePO.Core.Trees;
+using TreePO.Grains.Training;
+using TreePO.Hosting;
+using TreePO.Hosting.Models;
+using TreePO.Hosting.Options;
+using TreePO.Hosting.Reporting;
+using Panel = TreePO.Hosting.Reporting.Panel;
+using D = TreePO.Client.Training.TrainDefaults;
+
+namespace TreePO.Bench;
+
+/// <summary>
+/// `bench training`: `treepo train --algo treepo` against `--algo grpo` on the same model, seed, data, step budget,
+/// queries per step, w, d x l and trainer settings (all `treepo train`'s defaults, read from TrainDefaults), in one
+/// embedded silo. Each run is cut into chunks at step boundaries (a chunk ends with a checkpoint; the next resumes
+/// it) and the chunks alternate T G G T ..., so a machine that drifts favours neither. Held-out mean@k against the
+/// training wall time (evaluation excluded) and against the rollouts' computed tokens; the time each needs to reach
+/// GRPO's final accuracy. Options: see <see cref="Options.Parse"/>.
+/// </summary>
+public static class TrainingBenchmark
+{
+    static readonly string[] Algos = ["treepo", "grpo"];
+
+    sealed record Options(string Model, int Steps, int Queries, int EvalEvery, int EvalQueries, ulong Seed, int Chunks, bool Warmup,
+        string RunsDir, string Out, string Png)
+    {
+        public static Options? Parse(BenchArgs a)
+        {
+            int steps = a.Int("steps", D.Steps, 1);
+            int evalEvery = a.Int("eval-every", Math.Max(1, steps / 10), 1);
+            var o = new Options(
+                a.String("model", ""), steps, a.Int("queries", D.QueriesPerStep, 1), evalEvery,
+                a.Int("eval-queries", D.EvalQueries, 1), (ulong)a.Int("seed", (int)D.Seed, 0),
+                a.Int("chunks", 2, 1), !a.Flag("no-warmup"),
+                a.String("runs", Path.Combine(D.RunsDir, "bench-training")), a.String("out", "training.json"), a.String("png", "training.png"));
+            return SamplingBenchmark.Report(a.Errors) ? o : null;
+        }
+    }
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var o = Options.Parse(new BenchArgs(args));
+        if (o is null) return 2;
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
+        string model;
+        try { model = ModelFolder.Resolve(o.Model.Length == 0 ? null : o.Model); }
+        catch (ModelFolderException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return 2; }
+
+        var specs = Algos.ToDictionary(a => a, a => Spec(o, a, model, Path.Combine(Path.GetFullPath(o.RunsDir), a)));
+        foreach (var (algo, spec) in specs)
+        {
+            var errors = RunSpecCheck.Validate(spec, 0);
+            if (errors.Count > 0) return Fail($"{algo}: " + string.Join("; ", errors));
+        }
+        int[] boundaries = Boundaries(o.Steps, o.Chunks);
+        var order = new List<(string Algo, int Until)>();
+        for (int c = 0; c < boundaries.Length; c++)
+            foreach (string algo in c % 2 == 0 ? Algos : Algos.Reverse())
+                order.Add((algo, boundaries[c]));
+
+        var machine = Machine.Describe(Environment.ProcessorCount);
+        AnsiConsole.MarkupLine($"[bold]training benchmark[/] on {Markup.Escape(machine.ToString())}");
+        var t = RunSpecCheck.TreeConfigOf(specs["treepo"]);
+        AnsiConsole.MarkupLine($"model {Markup.Escape(model)}; {o.Steps} steps x {o.Queries} queries, w={t.Width}, d={t.Depth} x l={t.SegmentLength}, " +
+            $"b={t.Branch} (grpo: {t.Width} independent samples); held-out mean@{D.EvalK} on {o.EvalQueries} queries every {o.EvalEvery} steps; seed {o.Seed}");
+        AnsiConsole.MarkupLine($"order: {string.Join(" ", order.Select(x => $"{x.Algo}->{x.Until}"))}");
+
+        var counter = new RolloutTokenCounter();
+        await using var silo = await EmbeddedSilo.StartAsync(Silo(model), s =>
+        {
+            s.Services.Configure<SiloMessagingOptions>(m => m.ResponseTimeout = TimeSpan.FromMinutes(10));
+            s.AddIncomingGrainCallFilter(counter);
+        });
+        var client = silo.Client;
+        try
+        {
+            if (o.Warmup)
+                foreach (string algo in Algos)
+                {
+                    // JIT tiering of the rollout, training and sync paths, so the first timed run pays nothing extra.
+                    var w = Spec(o, algo, model, Path.Combine(Path.GetFullPath(o.RunsDir), "warmup-" + algo)) with
+                    {
+                        RunId = "warmup-" + algo, Steps = 1, QueriesPerStep = Math.Min(4, o.Queries), EvalQueries = Math.Min(4, o.EvalQueries), EvalEvery = 0,
+                    };
+                    Reset(w.RunDir);
+                    await RunChunkAsync(client, w, resume: false, quiet: true);
+                    AnsiConsole.MarkupLine($"[dim]warm-up {algo}: done[/]");
+                }
+            foreach (var spec in specs.Values) Reset(spec.RunDir);
+            var started = new HashSet<string>();
+            foreach (var (algo, until) in order)
+                await RunChunkAsync(client, specs[algo] with { Steps = until }, resume: !started.Add(algo), quiet: false);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            return Fail(e.Message);
+        }
+
+        var curves = Algos.ToDictionary(a => a, a => TrainingCurve.Read(a, specs[a].RunDir, specs[a].RunId, counter));
+        var evalTokens = Algos.ToDictionary(a => a, a => curves[a].Evaluated.Sum(p => counter.Evaluation(specs[a].RunId, p.Step).Computed));
+        var summary = Summary.Of(curves["treepo"], curves["grpo"]);
+        Print(curves, summary);
+        string png = Plot(o.Png, curves, summary);
+        string path = BenchJson.Write(o.Out, new
+        {
+            benchmark = "training",
+            machine = BenchJson.MachineJson(machine),
+            workload = new
+            {
+                model,
+                task_level = D.TaskLevel,
+                steps = o.Steps,
+                queries_per_step = o.Queries,
+                extra_rounds = D.MaxExtraRounds,
+                tree = JsonNode.Parse(specs["treepo"].TreeConfigJson),
+                grpo_tree = JsonNode.Parse(specs["grpo"].TreeConfigJson),
+                trainer = specs["treepo"].Trainer with { Algo = "treepo|grpo" },
+                eval_every = o.EvalEvery,
+                eval_queries = o.EvalQueries,
+                eval_k = D.EvalK,
+                eval_temperature = D.EvalTemperature,
+                eval_max_tokens = D.EvalMaxTokens,
+                seed = o.Seed,
+                chunks = boundaries.Length,
+                order = order.Select(x => $"{x.Algo}->{x.Until}"),
+                warmup = o.Warmup,
+            },
+            measures = new
+            {
+                train_wall_s = "the run grain's wall clock (wall_s) less every held-out evaluation so far (eval_s): rollouts, training, weight sync, logging, checkpoints",
+                computed_tokens = "rollout forward-pass tokens, prefill + decode, as each tree's engine requests reported them (TreeResult.Routing), every filter round; evaluation excluded",
+                per_step = "every per-step figure (steps, evaluations) is cumulative from the start of the run",
+                time_to_target = "first evaluated step whose held-out mean@k reaches GRPO's final mean@k (resolution: the eval cadence)",
+            },
+            runs = Algos.Select(a => RunJson(curves[a], specs[a], evalTokens[a])),
+            target = new
+            {
+                mean_at_k = summary.Target,
+                grpo = PointJson(summary.GrpoReach),
+                treepo = summary.TreeReach is { } tr ? PointJson(tr) : null,
+            },
+            ratios = new
+            {
+                time_to_target = summary.TimeRatio,
+                computed_tokens_to_target = summary.TokenRatio,
+                total_train_wall = summary.TotalTimeRatio,
+                total_computed_tokens = summary.TotalTokenRatio,
+                total_rollout_s = summary.RolloutRatio,
+                total_train_s = summary.TrainRatio,
+            },
+            goals = summary.Goals.Select(g => new { goal = g.Name, target = g.Target, measured = g.Measured, met = g.Met }),
+            plot = png,
+        });
+        AnsiConsole.MarkupLine($"wrote {Markup.Escape(path)} and {Markup.Escape(png)}");
+        return 0;
+    }
+
+    /// <summary>The run spec `treepo train --algo ALGO` builds from its defaults, with the benchmark's steps, queries,
+    /// evaluation and seed; GRPO samples the same budget as w sequences that share only the prompt.</summary>
+    static RunSpec Spec(Options o, string algo, string model, string runDir)
+    {
+        var tree = new TreeConfig
+        {
+            Width = D.Width, Depth = D.Depth, SegmentLength = D.SegmentLength, Branch = D.Branch,
+            Sampling = new SamplingParams(D.Temperature),
+            Mode = algo == "grpo" ? SamplingMode.Sequential : SamplingMode.Tree,
+        };
+        if (algo == "grpo") tree = tree with { Branch = D.Width };
+        return new RunSpec(algo, runDir, model, null, null, D.TaskLevel, o.Steps, o.Queries, D.MaxExtraRounds,
+            JsonSerializer.Serialize(tree, TreeJson.Options),
+            new TrainerSettings(LearningRate: D.LearningRate, WeightDecay: D.WeightDecay, WarmupSteps: D.WarmupSteps, MiniBatches: D.MiniBatches, Algo: algo),
+            o.EvalEvery, o.EvalQueries, D.EvalK, D.EvalTemperature, D.EvalMaxTokens, CheckpointEvery: 0, o.Seed);
+    }
+
+    static TreePOOptions Silo(string model)
+    {
+        var options = new TreePOOptions();
+        options.Model.Path = model;
+        options.Prompt.SystemPrompt = D.SystemPrompt;
+        options.Engine.KvBudgetMB = D.KvBudgetMB;
+        return options;
+    }
+
+    /// <summary>Chunk ends: steps split as evenly as whole steps allow, at most one chunk per step.</summary>
+    internal static int[] Boundaries(int steps, int chunks)
+    {
+        chunks = Math.Min(chunks, steps);
+        return [.. Enumerable.Range(1, chunks).Select(c => (int)Math.Round((double)steps * c / chunks)).Distinct()];
+    }
+
+    /// <summary>Starts (or resumes from its latest checkpoint) a run with spec.Steps as its end and follows it to the end.</summary>
+    static async Task RunChunkAsync(IClusterClient client, RunSpec spec, bool resume, bool quiet)
+    {
+        var run = client.GetGrain<IRunGrain>(spec.RunId);
+        var status = await run.StartAsync(spec, resume);
+        string? shown = status.LastMetrics;
+        while (true)
+        {
+            // One line per metrics line the run writes (the status's step moves before the line is written).
+            if (!quiet && status.LastMetrics is not null && status.LastMetrics != shown)
+            {
+                shown = status.LastMetrics;
+                AnsiConsole.WriteLine(Line(spec.RunId, status));
+            }
+            if (status.Done) break;
+            await Task.Delay(250);
+            status = await run.GetStatusAsync();
+        }
+        if (status.Phase != RunPhase.Finished)
+            throw new InvalidOperationException($"run {spec.RunId} {status.Phase.ToString().ToLowerInvariant()} at step {status.Step}: {status.Error}");
+    }
+
+    static string Line(string algo, RunStatus s)
+    {
+        var m = JsonNode.Parse(s.LastMetrics!)!.AsObject();
+        string F(string key, string format) => m[key] is JsonValue v && v.TryGetValue(out double d) ? d.ToString(format) : "-";
+        string eval = m["eval_mean_at_k"] is not null ? $", held-out mean@k {F("eval_mean_at_k", "P1")}" : "";
+        return $"  {algo,-6} step {m["step"]}/{s.Steps}: rollout {F("rollout_s", "F1")} s, train {F("train_s", "F1")} s, " +
+            $"{F("trajectories", "F0")} trajectories, acc {F("accuracy", "P1")}, wall {F("wall_s", "F0")} s{eval}";
+    }
+
+    static void Reset(string runDir)
+    {
+        // Only the benchmark's own run folders; a stale checkpoint would be resumed from.
+        if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
+    }
+
+    static int Fail(string message)
+    {
+        AnsiConsole.MarkupLine($"[red]{Markup.Escape(message)}[/]");
+        return 1;
+    }
+
+    sealed record Goal(string Name, string Target, double Measured, bool Met);
+
+    sealed record Summary(double Target, CurvePoint GrpoReach, CurvePoint? TreeReach, double? TimeRatio, double? TokenRatio,
+        double TotalTimeRatio, double TotalTokenRatio, double RolloutRatio, double TrainRatio, double TreeFinal, double GrpoFinal,
+        IReadOnlyList<Goal> Goals)
+    {
+        public static Summary Of(TrainingCurve tree, TrainingCurve grpo)
+        {
+            double target = grpo.FinalEval.MeanAtK!.Value;
+            var grpoReach = grpo.FirstReaching(target)!;
+            var treeReach = tree.FirstReaching(target);
+            double? Ratio(double? a, double b) => a is { } x && b > 0 ? x / b : null;
+            double? time = Ratio(treeReach?.TrainWallSeconds, grpoReach.TrainWallSeconds);
+            double? tokens = Ratio(treeReach?.ComputedTokens, grpoReach.ComputedTokens);
+            double treeFinal = tree.FinalEval.MeanAtK!.Value;
+            var goals = new List<Goal>
+            {
+                new("TreePO's time to GRPO's final accuracy / GRPO's", "<= 0.6", time ?? double.PositiveInfinity, time <= 0.6),
+                new("TreePO's final held-out mean@k - GRPO's", ">= 0", treeFinal - target, treeFinal >= target),
+            };
+            return new Summary(target, grpoReach, treeReach, time, tokens,
+                tree.Last.TrainWallSeconds / grpo.Last.TrainWallSeconds, (double)tree.Last.ComputedTokens / grpo.Last.ComputedTokens,
+                tree.Last.RolloutSeconds / grpo.Last.RolloutSeconds, tree.Last.TrainSeconds / grpo.Last.TrainSeconds,
+                treeFinal, target, goals);
+        }
+    }
+
+    static void Print(IReadOnlyDictionary<string, TrainingCurve> curves, Summary s)
+    {
+        var table = new Table().AddColumns("algo", "step", "train wall s", "computed tokens", "held-out mean@k", "maj@k", "pass@k");
+        foreach (var c in curves.Values)
+            foreach (var p in c.Evaluated)
+                table.AddRow(c.Algo, p.Step.ToString(), p.TrainWallSeconds.ToString("F1"), p.ComputedTokens.ToString(),
+                    $"{p.MeanAtK:P1}", $"{p.MajAtK:P1}", $"{p.PassAtK:P1}");
+        AnsiConsole.Write(table);
+
+        var totals = new Table().AddColumns("algo", "train wall s", "rollout s", "train s", "sync s", "computed tokens", "prefill", "decode",
+            "generated", "train tokens", "final mean@k");
+        foreach (var c in curves.Values)
+        {
+            var l = c.Last;
+            totals.AddRow(c.Algo, l.TrainWallSeconds.ToString("F1"), l.RolloutSeconds.ToString("F1"), l.TrainSeconds.ToString("F1"),
+                l.SyncSeconds.ToString("F1"), l.ComputedTokens.ToString(), l.PrefillTokens.ToString(), l.DecodeTokens.ToString(),
+                l.GeneratedTokens.ToString(), l.TrainTokens.ToString(), $"{c.FinalEval.MeanAtK:P1}");
+        }
+        AnsiConsole.Write(totals);
+
+        var r = new Table().AddColumns("TreePO / GRPO", "value");
+        r.AddRow("GRPO's final held-out mean@k (the target)", $"{s.Target:P1}, first reached at step {s.GrpoReach.Step} ({s.GrpoReach.TrainWallSeconds:F1} s)");
+        r.AddRow("TreePO reaches it", s.TreeReach is { } t ? $"at step {t.Step} ({t.TrainWallSeconds:F1} s)" : "[red]never[/]");
+        r.AddRow("time to target", s.TimeRatio is { } x ? $"{x:F2}x" : "-");
+        r.AddRow("computed tokens to target", s.TokenRatio is { } y ? $"{y:F2}x" : "-");
+        r.AddRow("whole run: train wall time", $"{s.TotalTimeRatio:F2}x");
+        r.AddRow("whole run: rollout computed tokens", $"{s.TotalTokenRatio:F2}x");
+        r.AddRow("whole run: rollout seconds / training seconds", $"{s.RolloutRatio:F2}x / {s.TrainRatio:F2}x");
+        foreach (var g in s.Goals)
+            r.AddRow($"goal: {Markup.Escape(g.Name)} ({g.Target})", g.Met ? $"[green]{g.Measured:F2} met[/]" : $"[red]{g.Measured:F2} not met[/]");
+        AnsiConsole.Write(r);
+    }
+
+    static string Plot(string path, IReadOnlyDictionary<string, TrainingCurve> curves, Summary s)
+    {
+        static Series S(string name, IEnumerable<CurvePoint> ps, Func<CurvePoint, double> x, Func<CurvePoint, double> y) =>
+            new(name, ps.Select(x).ToList(), ps.Select(y).ToList());
+        Series Level(Func<CurvePoint, double> x) =>
+            new($"GRPO final {s.Target:P1}", [0, curves.Values.Max(c => x(c.Last))], [s.Target, s.Target]);
+        Series[] Accuracy(Func<CurvePoint, double> x) =>
+            [.. curves.Values.Select(c => S(c.Algo, c.Evaluated, x, p => p.MeanAtK!.Value)), Level(x)];
+        Series[] PerStep(Func<CurvePoint, double> y) => [.. curves.Values.Select(c => S(c.Algo, c.Points, p => p.Step, y))];
+        string full = Path.GetFullPath(path);
+        PanelPlot.SavePng(full,
+        [
+            new Panel("Held-out mean@k vs training wall time", "seconds (evaluation excluded)", "mean@k", Accuracy(p => p.TrainWallSeconds)),
+            new Panel("Held-out mean@k vs rollout computed tokens", "prefill + decode tokens (millions)", "mean@k", Accuracy(p => p.ComputedTokens / 1e6)),
+            new Panel("Training wall time vs step", "step", "seconds (evaluation excluded)", PerStep(p => p.TrainWallSeconds)),
+            new Panel("Rollout computed tokens vs step", "step", "prefill + decode tokens (millions)", PerStep(p => p.ComputedTokens / 1e6)),
+        ]);
+        return full;
+    }
+
+    static object RunJson(TrainingCurve c, RunSpec spec, long evalTokens) => new
+    {
+        algo = c.Algo,
+        run_dir = spec.RunDir,
+        initial = PointJson(c.Evaluated.First()),
+        final = PointJson(c.FinalEval),
+        train_wall_s = c.Last.TrainWallSeconds,
+        wall_s = c.Last.WallSeconds,
+        rollout_s = c.Last.RolloutSeconds,
+        train_s = c.Last.TrainSeconds,
+        sync_s = c.Last.SyncSeconds,
+        eval_s = c.Last.EvalSeconds,
+        computed_tokens = c.Last.ComputedTokens,
+        prefill_tokens = c.Last.PrefillTokens,
+        decode_tokens = c.Last.DecodeTokens,
+        generated_tokens = c.Last.GeneratedTokens,
+        train_tokens = c.Last.TrainTokens,
+        eval_computed_tokens = evalTokens,
+        evaluations = c.Evaluated.Select(PointJson),
+        steps = c.Points.Select(p => new
+        {
+            step = p.Step, train_wall_s = p.TrainWallSeconds, wall_s = p.WallSeconds, computed_tokens = p.ComputedTokens,
+            rollout_s = p.RolloutSeconds, train_s = p.TrainSeconds,
+        }),
+    };
+
+    static object PointJson(CurvePoint p) => new
+    {
+        step = p.Step,
+        train_wall_s = p.TrainWallSeconds,
+        computed_tokens = p.ComputedTokens,
+        mean_at_k = p.MeanAtK,
+        maj_at_k = p.MajAtK,
+        pass_at_k = p.PassAtK,
+    };
+}
