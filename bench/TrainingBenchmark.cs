@@ -28,7 +28,7 @@ public static class TrainingBenchmark
 {
     static readonly string[] Algos = ["treepo", "grpo"];
 
-    sealed record Options(string Model, int Steps, int Queries, int EvalEvery, int EvalQueries, ulong Seed, int Chunks, bool Warmup,
+    sealed record Options(string Model, int Steps, int Queries, int EvalEvery, int EvalQueries, ulong[] Seeds, int Chunks, bool Warmup,
         string RunsDir, string Out, string Png)
     {
         public static Options? Parse(BenchArgs a)
@@ -37,7 +37,9 @@ public static class TrainingBenchmark
             int evalEvery = a.Int("eval-every", Math.Max(1, steps / 10), 1);
             var o = new Options(
                 a.String("model", ""), steps, a.Int("queries", D.QueriesPerStep, 1), evalEvery,
-                a.Int("eval-queries", D.EvalQueries, 1), (ulong)a.Int("seed", (int)D.Seed, 0),
+                a.Int("eval-queries", D.EvalQueries, 1),
+                // Two seeds by default: one pair of runs says little when held-out accuracy moves a few points by chance.
+                [.. a.IntList("seeds", [(int)D.Seed, (int)D.Seed + 1], 0).Distinct().Select(x => (ulong)x)],
                 a.Int("chunks", 2, 1), !a.Flag("no-warmup"),
                 a.String("runs", Path.Combine(D.RunsDir, "bench-training")), a.String("out", "training.json"), a.String("png", "training.png"));
             return SamplingBenchmark.Report(a.Errors) ? o : null;
@@ -53,24 +55,28 @@ public static class TrainingBenchmark
         try { model = ModelFolder.Resolve(o.Model.Length == 0 ? null : o.Model); }
         catch (ModelFolderException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return 2; }
 
-        var specs = Algos.ToDictionary(a => a, a => Spec(o, a, model, Path.Combine(Path.GetFullPath(o.RunsDir), a)));
-        foreach (var (algo, spec) in specs)
+        string runsDir = Path.GetFullPath(o.RunsDir);
+        var specs = o.Seeds.SelectMany(seed => Algos.Select(a => Spec(o, a, seed, model, runsDir))).ToDictionary(x => x.RunId);
+        foreach (var spec in specs.Values)
         {
             var errors = RunSpecCheck.Validate(spec, 0);
-            if (errors.Count > 0) return Fail($"{algo}: " + string.Join("; ", errors));
+            if (errors.Count > 0) return Fail($"{spec.RunId}: " + string.Join("; ", errors));
         }
         int[] boundaries = Boundaries(o.Steps, o.Chunks);
-        var order = new List<(string Algo, int Until)>();
-        for (int c = 0; c < boundaries.Length; c++)
-            foreach (string algo in c % 2 == 0 ? Algos : Algos.Reverse())
-                order.Add((algo, boundaries[c]));
+        var order = new List<(string RunId, int Until)>();
+        for (int i = 0; i < o.Seeds.Length; i++)
+            for (int c = 0; c < boundaries.Length; c++)
+                foreach (string algo in (c + i) % 2 == 0 ? Algos : Algos.Reverse())
+                    order.Add((RunId(algo, o.Seeds[i]), boundaries[c]));
 
         var machine = Machine.Describe(Environment.ProcessorCount);
         AnsiConsole.MarkupLine($"[bold]training benchmark[/] on {Markup.Escape(machine.ToString())}");
-        var t = RunSpecCheck.TreeConfigOf(specs["treepo"]);
+        var first = specs.Values.First();
+        var t = RunSpecCheck.TreeConfigOf(first);
         AnsiConsole.MarkupLine($"model {Markup.Escape(model)}; {o.Steps} steps x {o.Queries} queries, w={t.Width}, d={t.Depth} x l={t.SegmentLength}, " +
-            $"b={t.Branch} (grpo: {t.Width} independent samples); held-out mean@{D.EvalK} on {o.EvalQueries} queries every {o.EvalEvery} steps; seed {o.Seed}");
-        AnsiConsole.MarkupLine($"order: {string.Join(" ", order.Select(x => $"{x.Algo}->{x.Until}"))}");
+            $"b={t.Branch} (grpo: {t.Width} independent samples); held-out mean@{first.EvalK} on {o.EvalQueries} queries every {o.EvalEvery} steps; " +
+            $"seeds {string.Join(", ", o.Seeds)}");
+        AnsiConsole.MarkupLine($"order: {string.Join(" ", order.Select(x => $"{x.RunId}->{x.Until}"))}");
 
         var counter = new RolloutTokenCounter();
         await using var silo = await EmbeddedSilo.StartAsync(Silo(model), s =>
@@ -85,9 +91,10 @@ public static class TrainingBenchmark
                 foreach (string algo in Algos)
                 {
                     // JIT tiering of the rollout, training and sync paths, so the first timed run pays nothing extra.
-                    var w = Spec(o, algo, model, Path.Combine(Path.GetFullPath(o.RunsDir), "warmup-" + algo)) with
+                    var w = Spec(o, algo, o.Seeds[0], model, runsDir) with
                     {
-                        RunId = "warmup-" + algo, Steps = 1, QueriesPerStep = Math.Min(4, o.Queries), EvalQueries = Math.Min(4, o.EvalQueries), EvalEvery = 0,
+                        RunId = "warmup-" + algo, RunDir = Path.Combine(runsDir, "warmup-" + algo), Steps = 1,
+                        QueriesPerStep = Math.Min(4, o.Queries), EvalQueries = Math.Min(4, o.EvalQueries), EvalEvery = 0,
                     };
                     Reset(w.RunDir);
                     await RunChunkAsync(client, w, resume: false, quiet: true);
@@ -95,19 +102,22 @@ public static class TrainingBenchmark
                 }
             foreach (var spec in specs.Values) Reset(spec.RunDir);
             var started = new HashSet<string>();
-            foreach (var (algo, until) in order)
-                await RunChunkAsync(client, specs[algo] with { Steps = until }, resume: !started.Add(algo), quiet: false);
+            foreach (var (runId, until) in order)
+                await RunChunkAsync(client, specs[runId] with { Steps = until }, resume: !started.Add(runId), quiet: false);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
             return Fail(e.Message);
         }
 
-        var curves = Algos.ToDictionary(a => a, a => TrainingCurve.Read(a, specs[a].RunDir, specs[a].RunId, counter));
-        var evalTokens = Algos.ToDictionary(a => a, a => curves[a].Evaluated.Sum(p => counter.Evaluation(specs[a].RunId, p.Step).Computed));
-        var summary = Summary.Of(curves["treepo"], curves["grpo"]);
-        Print(curves, summary);
-        string png = Plot(o.Png, curves, summary);
+        var curves = specs.Values.ToDictionary(x => x.RunId, x => TrainingCurve.Read(x.Trainer.Algo, x.RunDir, x.RunId, counter));
+        var mean = Algos.ToDictionary(a => a, a => TrainingCurve.Average(a, [.. o.Seeds.Select(seed => curves[RunId(a, seed)])]));
+        var perSeed = o.Seeds.Select(seed => (Seed: seed, Summary: Summary.Of(curves[RunId("treepo", seed)], curves[RunId("grpo", seed)]))).ToList();
+        var summary = Summary.Of(mean["treepo"], mean["grpo"]);
+        foreach (var (seed, s) in perSeed)
+            Print($"seed {seed}", [curves[RunId("treepo", seed)], curves[RunId("grpo", seed)]], s);
+        if (o.Seeds.Length > 1) Print($"mean over seeds {string.Join(", ", o.Seeds)}", [mean["treepo"], mean["grpo"]], summary);
+        string png = Plot(o.Png, mean, summary, o.Seeds.Length);
         string path = BenchJson.Write(o.Out, new
         {
             benchmark = "training",
@@ -115,21 +125,21 @@ public static class TrainingBenchmark
             workload = new
             {
                 model,
-                task_level = D.TaskLevel,
+                task_level = first.TaskLevel,
                 steps = o.Steps,
                 queries_per_step = o.Queries,
-                extra_rounds = D.MaxExtraRounds,
-                tree = JsonNode.Parse(specs["treepo"].TreeConfigJson),
-                grpo_tree = JsonNode.Parse(specs["grpo"].TreeConfigJson),
-                trainer = specs["treepo"].Trainer with { Algo = "treepo|grpo" },
+                extra_rounds = first.MaxExtraRounds,
+                tree = JsonNode.Parse(specs[RunId("treepo", o.Seeds[0])].TreeConfigJson),
+                grpo_tree = JsonNode.Parse(specs[RunId("grpo", o.Seeds[0])].TreeConfigJson),
+                trainer = first.Trainer with { Algo = "treepo|grpo" },
                 eval_every = o.EvalEvery,
                 eval_queries = o.EvalQueries,
-                eval_k = D.EvalK,
-                eval_temperature = D.EvalTemperature,
-                eval_max_tokens = D.EvalMaxTokens,
-                seed = o.Seed,
+                eval_k = first.EvalK,
+                eval_temperature = first.EvalTemperature,
+                eval_max_tokens = first.EvalMaxTokens,
+                seeds = o.Seeds,
                 chunks = boundaries.Length,
-                order = order.Select(x => $"{x.Algo}->{x.Until}"),
+                order = order.Select(x => $"{x.RunId}->{x.Until}"),
                 warmup = o.Warmup,
             },
             measures = new
@@ -138,23 +148,16 @@ public static class TrainingBenchmark
                 computed_tokens = "rollout forward-pass tokens, prefill + decode, as each tree's engine requests reported them (TreeResult.Routing), every filter round; evaluation excluded",
                 per_step = "every per-step figure (steps, evaluations) is cumulative from the start of the run",
                 time_to_target = "first evaluated step whose held-out mean@k reaches GRPO's final mean@k (resolution: the eval cadence)",
+                mean = "the headline: curves averaged step by step over the seeds, then the same time-to-target rule",
             },
-            runs = Algos.Select(a => RunJson(curves[a], specs[a], evalTokens[a])),
-            target = new
+            mean = SummaryJson(summary, mean["treepo"], mean["grpo"]),
+            seeds = perSeed.Select(x => new
             {
-                mean_at_k = summary.Target,
-                grpo = PointJson(summary.GrpoReach),
-                treepo = summary.TreeReach is { } tr ? PointJson(tr) : null,
-            },
-            ratios = new
-            {
-                time_to_target = summary.TimeRatio,
-                computed_tokens_to_target = summary.TokenRatio,
-                total_train_wall = summary.TotalTimeRatio,
-                total_computed_tokens = summary.TotalTokenRatio,
-                total_rollout_s = summary.RolloutRatio,
-                total_train_s = summary.TrainRatio,
-            },
+                seed = x.Seed,
+                summary = SummaryJson(x.Summary, curves[RunId("treepo", x.Seed)], curves[RunId("grpo", x.Seed)]),
+                runs = Algos.Select(a => RunJson(curves[RunId(a, x.Seed)], specs[RunId(a, x.Seed)],
+                    curves[RunId(a, x.Seed)].Evaluated.Sum(p => counter.Evaluation(RunId(a, x.Seed), p.Step).Computed))),
+            }),
             goals = summary.Goals.Select(g => new { goal = g.Name, target = g.Target, measured = g.Measured, met = g.Met }),
             plot = png,
         });
@@ -162,9 +165,45 @@ public static class TrainingBenchmark
         return 0;
     }
 
+    static string RunId(string algo, ulong seed) => $"{algo}-seed{seed}";
+
+    static object SummaryJson(Summary s, TrainingCurve tree, TrainingCurve grpo) => new
+    {
+        target_mean_at_k = s.Target,
+        grpo_reaches = PointJson(s.GrpoReach),
+        treepo_reaches = s.TreeReach is { } tr ? PointJson(tr) : null,
+        final = new { treepo = PointJson(tree.FinalEval), grpo = PointJson(grpo.FinalEval) },
+        totals = new { treepo = TotalsJson(tree.Last), grpo = TotalsJson(grpo.Last) },
+        evaluations = new { treepo = tree.Evaluated.Select(PointJson), grpo = grpo.Evaluated.Select(PointJson) },
+        ratios = new
+        {
+            time_to_target = s.TimeRatio,
+            computed_tokens_to_target = s.TokenRatio,
+            total_train_wall = s.TotalTimeRatio,
+            total_computed_tokens = s.TotalTokenRatio,
+            total_rollout_s = s.RolloutRatio,
+            total_train_s = s.TrainRatio,
+        },
+    };
+
+    static object TotalsJson(CurvePoint l) => new
+    {
+        train_wall_s = l.TrainWallSeconds,
+        wall_s = l.WallSeconds,
+        rollout_s = l.RolloutSeconds,
+        train_s = l.TrainSeconds,
+        sync_s = l.SyncSeconds,
+        eval_s = l.EvalSeconds,
+        computed_tokens = l.ComputedTokens,
+        prefill_tokens = l.PrefillTokens,
+        decode_tokens = l.DecodeTokens,
+        generated_tokens = l.GeneratedTokens,
+        train_tokens = l.TrainTokens,
+    };
+
     /// <summary>The run spec `treepo train --algo ALGO` builds from its defaults, with the benchmark's steps, queries,
     /// evaluation and seed; GRPO samples the same budget as w sequences that share only the prompt.</summary>
-    static RunSpec Spec(Options o, string algo, string model, string runDir)
+    static RunSpec Spec(Options o, string algo, ulong seed, string model, string runsDir)
     {
         var tree = new TreeConfig
         {
@@ -173,10 +212,11 @@ public static class TrainingBenchmark
             Mode = algo == "grpo" ? SamplingMode.Sequential : SamplingMode.Tree,
         };
         if (algo == "grpo") tree = tree with { Branch = D.Width };
-        return new RunSpec(algo, runDir, model, null, null, D.TaskLevel, o.Steps, o.Queries, D.MaxExtraRounds,
+        string id = RunId(algo, seed);
+        return new RunSpec(id, Path.Combine(runsDir, id), model, null, null, D.TaskLevel, o.Steps, o.Queries, D.MaxExtraRounds,
             JsonSerializer.Serialize(tree, TreeJson.Options),
             new TrainerSettings(LearningRate: D.LearningRate, WeightDecay: D.WeightDecay, WarmupSteps: D.WarmupSteps, MiniBatches: D.MiniBatches, Algo: algo),
-            o.EvalEvery, o.EvalQueries, D.EvalK, D.EvalTemperature, D.EvalMaxTokens, CheckpointEvery: 0, o.Seed);
+            o.EvalEvery, o.EvalQueries, D.EvalK, D.EvalTemperature, D.EvalMaxTokens, CheckpointEvery: 0, seed);
     }
 
     static TreePOOptions Silo(string model)
@@ -238,7 +278,8 @@ public static class TrainingBenchmark
         return 1;
     }
 
-    sealed record Goal(string Name, string Target, double Measured, bool Met);
+    /// <summary>A goal of the issue; <see cref="Measured"/> is null when TreePO never reached the target.</summary>
+    sealed record Goal(string Name, string Target, double? Measured, bool Met);
 
     sealed record Summary(double Target, CurvePoint GrpoReach, CurvePoint? TreeReach, double? TimeRatio, double? TokenRatio,
         double TotalTimeRatio, double TotalTokenRatio, double RolloutRatio, double TrainRatio, double TreeFinal, double GrpoFinal,
@@ -255,7 +296,7 @@ public static class TrainingBenchmark
             double treeFinal = tree.FinalEval.MeanAtK!.Value;
             var goals = new List<Goal>
             {
-                new("TreePO's time to GRPO's final accuracy / GRPO's", "<= 0.6", time ?? double.PositiveInfinity, time <= 0.6),
+                new("TreePO's time to GRPO's final accuracy / GRPO's", "<= 0.6", time, time <= 0.6),
                 new("TreePO's final held-out mean@k - GRPO's", ">= 0", treeFinal - target, treeFinal >= target),
             };
             return new Summary(target, grpoReach, treeReach, time, tokens,
@@ -265,10 +306,11 @@ public static class TrainingBenchmark
         }
     }
 
-    static void Print(IReadOnlyDictionary<string, TrainingCurve> curves, Summary s)
+    static void Print(string title, IReadOnlyList<TrainingCurve> curves, Summary s)
     {
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(title)}[/]");
         var table = new Table().AddColumns("algo", "step", "train wall s", "computed tokens", "held-out mean@k", "maj@k", "pass@k");
-        foreach (var c in curves.Values)
+        foreach (var c in curves)
             foreach (var p in c.Evaluated)
                 table.AddRow(c.Algo, p.Step.ToString(), p.TrainWallSeconds.ToString("F1"), p.ComputedTokens.ToString(),
                     $"{p.MeanAtK:P1}", $"{p.MajAtK:P1}", $"{p.PassAtK:P1}");
@@ -276,7 +318,7 @@ public static class TrainingBenchmark
 
         var totals = new Table().AddColumns("algo", "train wall s", "rollout s", "train s", "sync s", "computed tokens", "prefill", "decode",
             "generated", "train tokens", "final mean@k");
-        foreach (var c in curves.Values)
+        foreach (var c in curves)
         {
             var l = c.Last;
             totals.AddRow(c.Algo, l.TrainWallSeconds.ToString("F1"), l.RolloutSeconds.ToString("F1"), l.TrainSeconds.ToString("F1"),
@@ -294,11 +336,11 @@ public static class TrainingBenchmark
         r.AddRow("whole run: rollout computed tokens", $"{s.TotalTokenRatio:F2}x");
         r.AddRow("whole run: rollout seconds / training seconds", $"{s.RolloutRatio:F2}x / {s.TrainRatio:F2}x");
         foreach (var g in s.Goals)
-            r.AddRow($"goal: {Markup.Escape(g.Name)} ({g.Target})", g.Met ? $"[green]{g.Measured:F2} met[/]" : $"[red]{g.Measured:F2} not met[/]");
+            r.AddRow($"goal: {Markup.Escape(g.Name)} ({g.Target})", g.Met ? $"[green]{g.Measured:F2} met[/]" : $"[red]{g.Measured?.ToString("F2") ?? "never reached"}: not met[/]");
         AnsiConsole.Write(r);
     }
 
-    static string Plot(string path, IReadOnlyDictionary<string, TrainingCurve> curves, Summary s)
+    static string Plot(string path, IReadOnlyDictionary<string, TrainingCurve> curves, Summary s, int seeds)
     {
         static Series S(string name, IEnumerable<CurvePoint> ps, Func<CurvePoint, double> x, Func<CurvePoint, double> y) =>
             new(name, ps.Select(x).ToList(), ps.Select(y).ToList());
@@ -307,13 +349,14 @@ public static class TrainingBenchmark
         Series[] Accuracy(Func<CurvePoint, double> x) =>
             [.. curves.Values.Select(c => S(c.Algo, c.Evaluated, x, p => p.MeanAtK!.Value)), Level(x)];
         Series[] PerStep(Func<CurvePoint, double> y) => [.. curves.Values.Select(c => S(c.Algo, c.Points, p => p.Step, y))];
+        string of = seeds > 1 ? $" (mean of {seeds} seeds)" : "";
         string full = Path.GetFullPath(path);
         PanelPlot.SavePng(full,
         [
-            new Panel("Held-out mean@k vs training wall time", "seconds (evaluation excluded)", "mean@k", Accuracy(p => p.TrainWallSeconds)),
-            new Panel("Held-out mean@k vs rollout computed tokens", "prefill + decode tokens (millions)", "mean@k", Accuracy(p => p.ComputedTokens / 1e6)),
-            new Panel("Training wall time vs step", "step", "seconds (evaluation excluded)", PerStep(p => p.TrainWallSeconds)),
-            new Panel("Rollout computed tokens vs step", "step", "prefill + decode tokens (millions)", PerStep(p => p.ComputedTokens / 1e6)),
+            new Panel("Held-out mean@k vs training wall time" + of, "seconds (evaluation excluded)", "mean@k", Accuracy(p => p.TrainWallSeconds)),
+            new Panel("Held-out mean@k vs rollout computed tokens" + of, "prefill + decode tokens (millions)", "mean@k", Accuracy(p => p.ComputedTokens / 1e6)),
+            new Panel("Training wall time vs step" + of, "step", "seconds (evaluation excluded)", PerStep(p => p.TrainWallSeconds)),
+            new Panel("Rollout computed tokens vs step" + of, "step", "prefill + decode tokens (millions)", PerStep(p => p.ComputedTokens / 1e6)),
         ]);
         return full;
     }
@@ -321,26 +364,14 @@ public static class TrainingBenchmark
     static object RunJson(TrainingCurve c, RunSpec spec, long evalTokens) => new
     {
         algo = c.Algo,
+        run_id = spec.RunId,
         run_dir = spec.RunDir,
-        initial = PointJson(c.Evaluated.First()),
-        final = PointJson(c.FinalEval),
-        train_wall_s = c.Last.TrainWallSeconds,
-        wall_s = c.Last.WallSeconds,
-        rollout_s = c.Last.RolloutSeconds,
-        train_s = c.Last.TrainSeconds,
-        sync_s = c.Last.SyncSeconds,
-        eval_s = c.Last.EvalSeconds,
-        computed_tokens = c.Last.ComputedTokens,
-        prefill_tokens = c.Last.PrefillTokens,
-        decode_tokens = c.Last.DecodeTokens,
-        generated_tokens = c.Last.GeneratedTokens,
-        train_tokens = c.Last.TrainTokens,
+        totals = TotalsJson(c.Last),
         eval_computed_tokens = evalTokens,
-        evaluations = c.Evaluated.Select(PointJson),
         steps = c.Points.Select(p => new
         {
             step = p.Step, train_wall_s = p.TrainWallSeconds, wall_s = p.WallSeconds, computed_tokens = p.ComputedTokens,
-            rollout_s = p.RolloutSeconds, train_s = p.TrainSeconds,
+            rollout_s = p.RolloutSeconds, train_s = p.TrainSeconds, mean_at_k = p.MeanAtK,
         }),
     };
 

@@ -50,5 +50,25 @@ public sealed record TrainingCurve(string Algo, IReadOnlyList<CurvePoint> Points
     /// is resolved to the evaluation cadence, never interpolated), or null if none is.</summary>
     public CurvePoint? FirstReaching(double target) => Evaluated.FirstOrDefault(p => p.MeanAtK >= target - 1e-12);
 
+    /// <summary>The step-by-step mean of runs evaluated at the same steps (seed repetitions of one algorithm).</summary>
+    public static TrainingCurve Average(string algo, IReadOnlyList<TrainingCurve> runs)
+    {
+        if (runs.Count == 0) throw new ArgumentException("no runs to average", nameof(runs));
+        var steps = runs[0].Points.Select(p => p.Step).ToList();
+        if (runs.Any(r => !r.Points.Select(p => p.Step).SequenceEqual(steps)))
+            throw new ArgumentException("runs to average must log the same steps");
+        var points = steps.Select((step, i) =>
+        {
+            var ps = runs.Select(r => r.Points[i]).ToList();
+            double M(Func<CurvePoint, double> f) => ps.Average(f);
+            long L(Func<CurvePoint, long> f) => (long)Math.Round(ps.Average(p => (double)f(p)));
+            double? N(Func<CurvePoint, double?> f) => ps.All(p => f(p) is not null) ? ps.Average(p => f(p)!.Value) : null;
+            return new CurvePoint(step, M(p => p.TrainWallSeconds), M(p => p.WallSeconds), L(p => p.ComputedTokens), L(p => p.PrefillTokens),
+                L(p => p.DecodeTokens), L(p => p.GeneratedTokens), L(p => p.TrainTokens), M(p => p.RolloutSeconds), M(p => p.TrainSeconds),
+                M(p => p.SyncSeconds), M(p => p.EvalSeconds), N(p => p.MeanAtK), N(p => p.MajAtK), N(p => p.PassAtK));
+        }).ToList();
+        return new TrainingCurve(algo, points);
+    }
+
     static double? Number(JsonObject row, string key) => row[key] is JsonValue v && v.TryGetValue(out double d) ? d : null;
 }
