@@ -29,7 +29,7 @@ public static class TrainingBenchmark
     static readonly string[] Algos = ["treepo", "grpo"];
 
     sealed record Options(string Model, int Steps, int Queries, int EvalEvery, int EvalQueries, ulong[] Seeds, int Chunks, bool Warmup,
-        string RunsDir, string Out, string Png)
+        int Slots, string RunsDir, string Out, string Png)
     {
         public static Options? Parse(BenchArgs a)
         {
@@ -41,6 +41,7 @@ public static class TrainingBenchmark
                 // `treepo train`'s seed; `--seeds 1,2,3` repeats the pair per seed (the headline then averages the curves).
                 [.. a.IntList("seeds", [(int)D.Seed], 0).Distinct().Select(x => (ulong)x)],
                 a.Int("chunks", 2, 1), !a.Flag("no-warmup"),
+                a.Int("slots", 0, 0),   // 0: the engine's default, as `treepo train` runs it
                 a.String("runs", Path.Combine(D.RunsDir, "bench-training")), a.String("out", "training.json"), a.String("png", "training.png"));
             return SamplingBenchmark.Report(a.Errors) ? o : null;
         }
@@ -79,7 +80,7 @@ public static class TrainingBenchmark
         AnsiConsole.MarkupLine($"order: {string.Join(" ", order.Select(x => $"{x.RunId}->{x.Until}"))}");
 
         var counter = new RolloutTokenCounter();
-        await using var silo = await EmbeddedSilo.StartAsync(Silo(model), s =>
+        await using var silo = await EmbeddedSilo.StartAsync(Silo(model, o.Slots), s =>
         {
             s.Services.Configure<SiloMessagingOptions>(m => m.ResponseTimeout = TimeSpan.FromMinutes(10));
             s.AddIncomingGrainCallFilter(counter);
@@ -141,6 +142,8 @@ public static class TrainingBenchmark
                 chunks = boundaries.Length,
                 order = order.Select(x => $"{x.RunId}->{x.Until}"),
                 warmup = o.Warmup,
+                engine_slots = Silo(model, o.Slots).Engine.MaxSlots,
+                engine_kv_budget_mb = D.KvBudgetMB,
             },
             measures = new
             {
@@ -219,9 +222,10 @@ public static class TrainingBenchmark
             o.EvalEvery, o.EvalQueries, D.EvalK, D.EvalTemperature, D.EvalMaxTokens, CheckpointEvery: 0, seed);
     }
 
-    static TreePOOptions Silo(string model)
+    static TreePOOptions Silo(string model, int slots)
     {
         var options = new TreePOOptions();
+        if (slots > 0) options.Engine.MaxSlots = slots;
         options.Model.Path = model;
         options.Prompt.SystemPrompt = D.SystemPrompt;
         options.Engine.KvBudgetMB = D.KvBudgetMB;
