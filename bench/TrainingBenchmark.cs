@@ -22,7 +22,9 @@ namespace TreePO.Bench;
 /// embedded silo. Each run is cut into chunks at step boundaries (a chunk ends with a checkpoint; the next resumes
 /// it) and the chunks alternate T G G T ..., so a machine that drifts favours neither. Held-out mean@k against the
 /// training wall time (evaluation excluded) and against the rollouts' computed tokens; the time each needs to reach
-/// GRPO's final accuracy. Options: see <see cref="Options.Parse"/>.
+/// GRPO's final accuracy. Options: --steps, --eval-every (default a tenth of the steps), --eval-queries, --seeds (a
+/// list; one pair of runs per seed, the headline on the curves averaged over seeds), --chunks, --queries, --slots
+/// (engine slots; 0: the engine's default), --model, --runs (run folders, deleted first), --out, --png, --no-warmup.
 /// </summary>
 public static class TrainingBenchmark
 {
