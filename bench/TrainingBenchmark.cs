@@ -58,6 +58,9 @@ public static class TrainingBenchmark
         try { model = ModelFolder.Resolve(o.Model.Length == 0 ? null : o.Model); }
         catch (ModelFolderException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return 2; }
 
+        TreePOOptions siloOptions;
+        try { siloOptions = Silo(model, o.Slots); }
+        catch (TreePOOptionsException e) { return Fail(e.Message); }
         string runsDir = Path.GetFullPath(o.RunsDir);
         var specs = o.Seeds.SelectMany(seed => Algos.Select(a => Spec(o, a, seed, model, runsDir))).ToDictionary(x => x.RunId);
         foreach (var spec in specs.Values)
@@ -82,7 +85,7 @@ public static class TrainingBenchmark
         AnsiConsole.MarkupLine($"order: {string.Join(" ", order.Select(x => $"{x.RunId}->{x.Until}"))}");
 
         var counter = new RolloutTokenCounter();
-        await using var silo = await EmbeddedSilo.StartAsync(Silo(model, o.Slots), s =>
+        await using var silo = await EmbeddedSilo.StartAsync(siloOptions, s =>
         {
             s.Services.Configure<SiloMessagingOptions>(m => m.ResponseTimeout = TimeSpan.FromMinutes(10));
             s.AddIncomingGrainCallFilter(counter);
@@ -144,8 +147,8 @@ public static class TrainingBenchmark
                 chunks = boundaries.Length,
                 order = order.Select(x => $"{x.RunId}->{x.Until}"),
                 warmup = o.Warmup,
-                engine_slots = Silo(model, o.Slots).Engine.MaxSlots,
-                engine_kv_budget_mb = D.KvBudgetMB,
+                engine_slots = siloOptions.Engine.MaxSlots,
+                engine_kv_budget_mb = siloOptions.Engine.KvBudgetMB,
             },
             measures = new
             {
@@ -224,13 +227,13 @@ public static class TrainingBenchmark
             o.EvalEvery, o.EvalQueries, D.EvalK, D.EvalTemperature, D.EvalMaxTokens, CheckpointEvery: 0, seed);
     }
 
+    /// <summary>The embedded silo's options as `treepo train` reads them (its defaults under appsettings.json and
+    /// TREEPO__* variables), serving the run's model.</summary>
     static TreePOOptions Silo(string model, int slots)
     {
-        var options = new TreePOOptions();
-        if (slots > 0) options.Engine.MaxSlots = slots;
+        var options = TreePO.Client.Training.CommandOptions.ForTrain();
         options.Model.Path = model;
-        options.Prompt.SystemPrompt = D.SystemPrompt;
-        options.Engine.KvBudgetMB = D.KvBudgetMB;
+        if (slots > 0) options.Engine.MaxSlots = slots;
         return options;
     }
 
