@@ -1,3 +1,4 @@
+using TreePO.Core.Trees;
 using System.Diagnostics;
 using System.Text.Json;
 using Spectre.Console;
@@ -150,7 +151,7 @@ public static class EngineBenchmark
     static double TimeDecode(Qwen2Model model, KvCache cache, int batch, int context, int steps, int vocab)
     {
         var sampling = new SamplingParams(1.0f);
-        var rngs = Enumerable.Range(0, batch).Select(i => new BranchRng(SeedMix.Derive(1, i))).ToArray();
+        var rngs = Enumerable.Range(0, batch).Select(i => new SeededRandom(SeedMix.Derive(1, i))).ToArray();
         int[] tokens = Enumerable.Range(0, batch).Select(i => (i * 7919) % vocab).ToArray();
         var times = new List<double>();
         for (int s = 0; s <= steps; s++)

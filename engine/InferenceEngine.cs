@@ -1,3 +1,4 @@
+using TreePO.Core.Trees;
 using System.Collections.Concurrent;
 using TorchSharp;
 using TreePO.Core.Protocol;
@@ -412,7 +413,7 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
         r.Branches = new BranchState[b];
         for (int i = 0; i < b; i++)
         {
-            var branch = new BranchState(i, slots[i], new BranchRng(SeedMix.Derive(req.Seed, i)));
+            var branch = new BranchState(i, slots[i], new SeededRandom(SeedMix.Derive(req.Seed, i)));
             slots[i].Writer = branch;
             slots[i].Reserved = capacity;
             r.Branches[i] = branch;

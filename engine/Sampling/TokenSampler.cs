@@ -1,3 +1,4 @@
+using TreePO.Core.Trees;
 using TreePO.Core.Protocol;
 using static TorchSharp.torch;
 

@@ -1,3 +1,4 @@
+using TreePO.Core.Trees;
 using TreePO.Core.Protocol;
 using TreePO.Engine.Kv;
 using TreePO.Engine.Sampling;
@@ -5,11 +6,11 @@ using TreePO.Engine.Sampling;
 namespace TreePO.Engine.Scheduling;
 
 /// <summary>One branch of a running request: its slot, what it sampled, and the token to feed next.</summary>
-internal sealed class BranchState(int index, KvSlot slot, BranchRng rng)
+internal sealed class BranchState(int index, KvSlot slot, SeededRandom rng)
 {
     public int Index { get; } = index;
     public KvSlot Slot { get; } = slot;
-    public BranchRng Rng { get; } = rng;
+    public SeededRandom Rng { get; } = rng;
     public List<int> Tokens { get; } = [];
     public List<float> LogProbs { get; } = [];
     public bool Done { get; set; }
