@@ -12,7 +12,7 @@ using TreePO.Hosting.Models;
 using TreePO.Hosting.Options;
 using TreePO.Hosting.Reporting;
 using Panel = TreePO.Hosting.Reporting.Panel;
-using D = TreePO.Client.Training.TrainDefaults;
+using D = TreePO.Hosting.Training.TrainDefaults;
 
 namespace TreePO.Bench;
 
@@ -231,7 +231,7 @@ public static class TrainingBenchmark
     /// TREEPO__* variables), serving the run's model.</summary>
     static TreePOOptions Silo(string model, int slots)
     {
-        var options = TreePO.Client.Training.CommandOptions.ForTrain();
+        var options = TreePO.Hosting.Training.CommandOptions.ForTrain();
         options.Model.Path = model;
         if (slots > 0) options.Engine.MaxSlots = slots;
         return options;

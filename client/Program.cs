@@ -1,3 +1,5 @@
+using TreePO.Hosting.Options;
+using TreePO.Hosting.Training;
 using Spectre.Console.Cli;
 using TreePO.Client.Commands;
 

@@ -1,3 +1,4 @@
+using TreePO.Hosting.Training;
 using System.ComponentModel;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -12,7 +13,7 @@ using TreePO.Hosting.Engines;
 using TreePO.Hosting.Models;
 using TreePO.Hosting.Options;
 using TreePO.Client.Training;
-using D = TreePO.Client.Training.TrainDefaults;
+using D = TreePO.Hosting.Training.TrainDefaults;
 
 namespace TreePO.Client.Commands;
 

@@ -1,3 +1,4 @@
+using TreePO.Hosting.Training;
 using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;

@@ -1,3 +1,4 @@
+using TreePO.Hosting.Training;
 using System.ComponentModel;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -9,7 +10,7 @@ using TreePO.Core.Trees;
 using TreePO.Grains.Training;
 using TreePO.Hosting;
 using TreePO.Hosting.Options;
-using D = TreePO.Client.Training.TrainDefaults;
+using D = TreePO.Hosting.Training.TrainDefaults;
 
 namespace TreePO.Client.Commands;
 

@@ -1,6 +1,6 @@
 using TreePO.Hosting.Options;
 
-namespace TreePO.Client.Commands;
+namespace TreePO.Hosting.Options;
 
 /// <summary>
 /// The options-tree overrides of the command line (--tree.width=4, --Engine:Devices=2). Spectre.Console.Cli rejects

@@ -1,9 +1,8 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
-using TreePO.Client.Commands;
 using TreePO.Hosting.Options;
 
-namespace TreePO.Client.Training;
+namespace TreePO.Hosting.Training;
 
 /// <summary>
 /// The options tree of `treepo train` and `treepo eval`, read as `treepo rollout` reads it (appsettings.json,

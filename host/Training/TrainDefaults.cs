@@ -1,4 +1,4 @@
-namespace TreePO.Client.Training;
+namespace TreePO.Hosting.Training;
 
 /// <summary>Every default of `treepo train` and `treepo eval`, in one place (the lead tunes them on the built-in
 /// model: held-out mean@k +20 points within 10 minutes on 2 cores).</summary>
