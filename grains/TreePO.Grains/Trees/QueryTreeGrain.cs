@@ -52,6 +52,8 @@ public sealed class QueryTreeGrain(
         }
     }
 
+    public Task<string> WhereAsync() => Task.FromResult(SiloKey.For(local.SiloAddress));
+
     /// <summary>The stored snapshot of this job, if any, and what resuming from it saves and costs.</summary>
     (TreeSnapshot? Resume, TreeRecovery Recovery) Recover(string key)
     {
