@@ -32,6 +32,9 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
     readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     readonly LinkedList<RequestState> waiting = new();
     readonly List<RequestState> running = [];
+    readonly TreePriority priority = new(TimeSpan.FromSeconds(2));
+    static readonly TimeSpan StallWait = TimeSpan.FromMilliseconds(50);
+    long arrivals;
     volatile int policyVersion;
     volatile EngineStats stats;
     bool closed, stopping;
@@ -116,7 +119,7 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
         }
         if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<SegmentResult>(cancellationToken);
         var state = new RequestState(request, cancellationToken);
-        if (!Post(() => waiting.AddLast(state)))
+        if (!Post(() => Enqueue(state)))
             return Task.FromException<SegmentResult>(new ObjectDisposedException(nameof(InferenceEngine)));
         if (cancellationToken.CanBeCanceled)
             state.Registration = cancellationToken.Register(() => Post(() => Cancel(state)));
@@ -241,6 +244,13 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
                 if (stopping) break;
                 Admit();
                 if (running.Count > 0) Step();
+                else if (waiting.Count > 0)
+                {
+                    // Nothing fits and nothing runs: the trees whose nodes fill the cache are about to send their
+                    // next round or release. Give them a moment; then the first request goes in at any cost.
+                    if (commands.TryTake(out var command, StallWait)) command();
+                    else Force();
+                }
             }
             catch (Exception e)
             {
@@ -269,44 +279,93 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
         stopped.TrySetResult();
     }
 
-    void Admit()
+    /// <summary>Queues a request and pins the cached node it continues, so that other work does not evict it while it
+    /// waits (it would have to prefill its whole context again).</summary>
+    void Enqueue(RequestState r)
     {
-        while (waiting.First is { } first)
+        r.Arrival = arrivals++;
+        priority.Touch(r.Request.TreeId);
+        waiting.AddLast(r);
+        if (CachedParent(r.Request) is { } parent)
         {
-            var r = first.Value;
-            if (r.Request.PolicyVersion >= 0 && r.Request.PolicyVersion != policyVersion)
-            {
-                waiting.RemoveFirst();
-                Fail(r, new PolicyVersionMismatchException(r.Request.PolicyVersion, policyVersion));
-                continue;
-            }
-            if (!TryAdmit(r))
-            {
-                // Strict arrival order: nothing overtakes a request that waits for room. With nothing running, all
-                // cached slots are evictable, so a request that passed validation always fits; this is a safeguard.
-                if (running.Count == 0)
-                {
-                    waiting.RemoveFirst();
-                    Fail(r, new InvalidOperationException("the request does not fit the engine's KV budget even with the cache empty"));
-                    continue;
-                }
-                break;
-            }
-            waiting.RemoveFirst();
-            running.Add(r);
+            parent.Pins++;
+            r.Pin = parent;
         }
     }
 
-    bool TryAdmit(RequestState r)
+    static void Unpin(RequestState r)
+    {
+        if (r.Pin is null) return;
+        r.Pin.Pins--;
+        r.Pin = null;
+    }
+
+    /// <summary>
+    /// Moves waiting requests into the running batch, by tree priority (<see cref="TreePriority"/>), then those whose
+    /// parent node is cached (they extend it in place and need few new slots), then arrival. A request may evict the
+    /// nodes of less important trees and its own tree's unpinned nodes, never a node that a more important tree or a
+    /// waiting request of its own tree continues; a request that does not fit waits (the KV budget always holds).
+    /// </summary>
+    void Admit()
+    {
+        for (var n = waiting.First; n is not null;)
+        {
+            var next = n.Next;
+            var r = n.Value;
+            if (r.Request.PolicyVersion >= 0 && r.Request.PolicyVersion != policyVersion)
+                Fail(r, new PolicyVersionMismatchException(r.Request.PolicyVersion, policyVersion));
+            n = next;
+        }
+        foreach (var (r, rank) in Prioritised())
+            if (TryAdmit(r, s => SlotRank(s) is long k && (k > rank || (k == rank && !s.Pinned)))) Start(r);
+    }
+
+    List<(RequestState Request, long Rank)> Prioritised() => waiting
+        .Select(r => (Request: r, Rank: priority.RankOf(r.Request.TreeId), Cached: r.Pin is { } p && pool.Find(p.Id) == p))
+        .OrderBy(x => x.Rank).ThenBy(x => !x.Cached).ThenBy(x => x.Request.Arrival)
+        .Select(x => (x.Request, x.Rank)).ToList();
+
+    /// <summary>Progress when nothing runs and nothing fits (every slot pinned or held for a more important tree): the
+    /// first request by priority goes in, evicting whatever it needs.</summary>
+    void Force()
+    {
+        var first = Prioritised()[0].Request;
+        if (TryAdmit(first, _ => true)) Start(first);
+        // With nothing running every cached slot is evictable, so a request that passed validation always fits;
+        // this is a safeguard.
+        else Fail(first, new InvalidOperationException("the request does not fit the engine's KV budget even with the cache empty"));
+    }
+
+    /// <summary>The priority of a cached slot: that of the most important tree among its nodes.</summary>
+    long SlotRank(KvSlot s)
+    {
+        long rank = TreePriority.Idle;
+        foreach (var n in s.Nodes) rank = Math.Min(rank, priority.RankOf(n.TreeId));
+        return rank;
+    }
+
+    void Start(RequestState r)
+    {
+        waiting.Remove(r);
+        running.Add(r);
+    }
+
+    /// <summary>The cached node <paramref name="req"/> continues: its parent id, holding a prefix of its context.</summary>
+    KvNode? CachedParent(SegmentRequest req)
+    {
+        var parent = string.IsNullOrEmpty(req.ParentNodeId) ? null : pool.Find(req.ParentNodeId);
+        // Same id, other tokens: not the node this context continues.
+        return parent is not null && parent.Path.Length <= req.Context.Length && parent.Path.AsSpan().SequenceEqual(req.Context.AsSpan(0, parent.Path.Length))
+            ? parent : null;
+    }
+
+    bool TryAdmit(RequestState r, Func<KvSlot, bool> evictable)
     {
         var req = r.Request;
-        int[] ctx = req.Context;
         int b = req.Branches;
         int capacity = Capacity(req);
-        var parent = string.IsNullOrEmpty(req.ParentNodeId) ? null : pool.Find(req.ParentNodeId);
-        if (parent is not null && !(parent.Path.Length <= ctx.Length && parent.Path.AsSpan().SequenceEqual(ctx.AsSpan(0, parent.Path.Length))))
-            parent = null; // same id, other tokens: not the node this context continues
-        var (source, m) = pool.Match(ctx, parent?.Slot);
+        var parent = CachedParent(req);
+        var (source, m) = pool.Match(req.Context, parent?.Slot);
 
         for (int attempt = 0; attempt < 2; attempt++)
         {
@@ -314,8 +373,9 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
             bool takeover = source is not null && source.Writer is null && source.Nodes.All(x => x.Rows <= m);
             int newSlots = b - (takeover ? 1 : 0);
             long bytes = (long)b * capacity * pool.BytesPerToken - (takeover ? (long)source!.Tokens.Count * pool.BytesPerToken : 0);
-            if (pool.MakeRoom(newSlots, bytes, source))
+            if (pool.MakeRoom(newSlots, bytes, source, evictable, SlotRank))
             {
+                Unpin(r);
                 Place(r, source, m, takeover, capacity, parent);
                 return true;
             }
@@ -437,6 +497,7 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
         }
         var finished = running.Where(r => r.Branches.All(b => b.Done)).ToList();
         foreach (var r in finished) running.Remove(r);
+        completed += finished.Count;
         // Publish the counters before callers wake up, so a caller that reads them after its await sees its own work.
         if (finished.Count > 0) stats = Snapshot();
         foreach (var r in finished) Complete(r);
@@ -457,7 +518,7 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
             forkCopies++;
         }
         if (!string.IsNullOrEmpty(req.ParentNodeId) && req.ParentTokenCount == n && r.ParentNode is null && pool.Find(req.ParentNodeId) is null)
-            r.ParentNode = pool.AddNode(req.ParentNodeId, lead, req.Context, n, null);
+            r.ParentNode = pool.AddNode(req.ParentNodeId, req.TreeId, lead, req.Context, n, null);
     }
 
     void Finish(RequestState r, BranchState br, SegmentFinish finish)
@@ -467,7 +528,7 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
         var slot = br.Slot;
         slot.Writer = null;
         int[] path = [.. r.Request.Context, .. br.Tokens];
-        pool.AddNode(r.Request.ChildNodeIds[br.Index], slot, path, slot.Tokens.Count, r.ParentNode);
+        pool.AddNode(r.Request.ChildNodeIds[br.Index], r.Request.TreeId, slot, path, slot.Tokens.Count, r.ParentNode);
         pool.Trim(slot);
     }
 
@@ -475,7 +536,7 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
     {
         var req = r.Request;
         var branches = r.Branches.Select(b => new SegmentBranch(req.ChildNodeIds[b.Index], [.. b.Tokens], [.. b.LogProbs], b.Finish)).ToArray();
-        completed++;
+        priority.Touch(req.TreeId);
         r.Registration.Dispose();
         r.Completion.TrySetResult(new SegmentResult(branches, policyVersion, r.Prefilled, r.Decoded, r.Reused));
     }
@@ -491,6 +552,7 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
         }
         running.Remove(r);
         waiting.Remove(r);
+        Unpin(r);
     }
 
     void Fail(RequestState r, Exception e)

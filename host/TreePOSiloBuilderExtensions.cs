@@ -41,7 +41,7 @@ public static class TreePOSiloBuilderExtensions
         silo.Services.TryAddSingleton(_ => ModelText.Load(ModelFolder.Resolve(options.Model.Path), options));
         silo.Services.TryAddSingleton(sp => sp.GetRequiredService<ModelText>().TreeText);
         silo.Services.TryAddSingleton<IEngineBackendFactory, InferenceEngineBackendFactory>();
-        silo.Services.TryAddSingleton<TreePO.Grains.Training.IPromptEncoder>(sp => new TreePO.Grains.Training.PromptEncoder(sp.GetRequiredService<ModelText>().PromptIds));
+        silo.Services.TryAddSingleton<TreePO.Grains.Training.IPromptEncoder>(sp => sp.GetRequiredService<ModelText>());
         silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.Cluster.ResponseTimeout);
         Clustering.SiloClustering.AddTreeStorage(silo, options);   // trees keep their snapshots here
         return silo;

@@ -10,6 +10,8 @@ using TreePO.Engine;
 using TreePO.Grains.Training;
 using TreePO.Hosting.Engines;
 using TreePO.Hosting.Models;
+using TreePO.Hosting.Options;
+using TreePO.Client.Training;
 using D = TreePO.Client.Training.TrainDefaults;
 
 namespace TreePO.Client.Commands;
@@ -28,7 +30,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         [CommandOption("--temperature <T>")] public float Temperature { get; init; } = D.EvalTemperature;
         [CommandOption("--max-tokens <N>")] public int MaxTokens { get; init; } = D.EvalMaxTokens;
         [CommandOption("--seed <SEED>")] public ulong Seed { get; init; } = D.Seed;
-        [CommandOption("--system-prompt <TEXT>"), Description("System turn of the chat format; empty: none.")] public string SystemPrompt { get; init; } = D.SystemPrompt;
+        [CommandOption("--system-prompt <TEXT>"), Description("System turn of the chat format (Prompt:SystemPrompt); empty: none.")] public string? SystemPrompt { get; init; }
         [CommandOption("--json <FILE>"), Description("Also write the results as JSON to this file ('stdout': standard output).")] public string? Json { get; init; }
     }
 
@@ -48,8 +50,21 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
             foreach (string p in problems) AnsiConsole.MarkupLine($"[red]{Markup.Escape(p)}[/]");
             return 2;
         }
-        var options = TreePO.Client.Training.TrainingSilo.Options(s.Model, s.SystemPrompt, D.KvBudgetMB);
-        var text = ModelText.Load(ModelFolder.Resolve(s.Model), options);
+        // The options tree as `treepo rollout` reads it (--section.key=value: engine, prompt, sampling), under the flags.
+        TreePOOptions options;
+        ModelText text;
+        try
+        {
+            options = CommandOptions.ForEval();
+            options.Model.Path = s.Model;
+            if (s.SystemPrompt is not null) options.Prompt.SystemPrompt = s.SystemPrompt;
+            text = ModelText.Load(ModelFolder.Resolve(s.Model), options);
+        }
+        catch (Exception e) when (e is TreePOOptionsException or InvalidDataException or FileNotFoundException)
+        {
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+            return 2;
+        }
         await using var engine = InferenceEngine.Load(InferenceEngineBackendFactory.EngineOptionsFor(options, text, 0));
         int room = engine.MaxSequenceLength - s.MaxTokens;
         if (room < 1)
@@ -57,14 +72,14 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
             AnsiConsole.MarkupLine($"[red]--max-tokens {s.MaxTokens} leaves no room for a prompt in the model's {engine.MaxSequenceLength} tokens[/]");
             return 2;
         }
-        var (queries, skipped) = QuerySource.HeldOut(s.Data is null ? null : Path.GetFullPath(s.Data), s.Level, s.Seed, s.Queries, new PromptEncoder(text.PromptIds), room);
+        var (queries, skipped) = QuerySource.HeldOut(s.Data is null ? null : Path.GetFullPath(s.Data), s.Level, s.Seed, s.Queries, text, room);
         foreach (string w in skipped) AnsiConsole.MarkupLine($"[yellow]skipped: {Markup.Escape(w)}[/]");
         if (queries.Count == 0)
         {
             AnsiConsole.MarkupLine("[red]no held-out query to evaluate[/]");
             return 2;
         }
-        var settings = new EvalSettings(s.K, s.MaxTokens, new SamplingParams(s.Temperature));
+        var settings = new EvalSettings(s.K, s.MaxTokens, new SamplingParams(s.Temperature, options.Sampling.TopP, options.Sampling.TopK));
         var evaluator = new Evaluator(engine, text.Decoder, text.StopIds, MathReward.PlusMinusOne);
         EvalReport report = null!;
         await AnsiConsole.Status().StartAsync($"sampling {s.K} answers for each of {queries.Count} queries...", async _ =>

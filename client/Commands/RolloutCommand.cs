@@ -115,20 +115,8 @@ public sealed class RolloutCommand : AsyncCommand<RolloutCommand.Settings>
             $"model {text.Folder}; {input.Items.Count} queries from {input.Source}; {config.Mode.ToString().ToLowerInvariant()} " +
             $"w={config.Width} d={config.Depth} l={config.SegmentLength} b={config.Branch}"));
 
-        ClusterConnection connection;
-        try
-        {
-            connection = settings.Cluster
-                ? await ClusterConnection.JoinAsync(options, cancellationToken)
-                : await ClusterConnection.EmbeddedAsync(options, cancellationToken);
-        }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-        {
-            AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
-            return 3;
-        }
+        if (await CommandCluster.ConnectAsync(options, settings.Cluster, cancellationToken) is not { } connection) return 3;
         await using var _ = connection;
-        AnsiConsole.MarkupLine(Markup.Escape($"running on {connection.Description}"));
 
         var runner = new RolloutRunner(connection.Client, text, options)
         {

@@ -1,8 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using TreePO.Client.Training;
@@ -35,11 +33,11 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         [CommandOption("--steps <N>")] public int? Steps { get; init; }
         [CommandOption("--queries <N>"), Description("Queries per step (after the filter).")] public int Queries { get; init; } = D.QueriesPerStep;
         [CommandOption("--extra-rounds <N>"), Description("Extra sampling rounds when the filter leaves the step short.")] public int ExtraRounds { get; init; } = D.MaxExtraRounds;
-        [CommandOption("-w|--width <N>")] public int Width { get; init; } = D.Width;
-        [CommandOption("-d|--depth <N>")] public int Depth { get; init; } = D.Depth;
-        [CommandOption("-l|--segment <N>")] public int Segment { get; init; } = D.SegmentLength;
-        [CommandOption("-b|--branch <N>")] public int Branch { get; init; } = D.Branch;
-        [CommandOption("--temperature <T>"), Description("Rollout sampling temperature.")] public float Temperature { get; init; } = D.Temperature;
+        [CommandOption("-w|--width <N>"), Description("Tree:Width (default 8).")] public int? Width { get; init; }
+        [CommandOption("-d|--depth <N>"), Description("Tree:Depth (default 4).")] public int? Depth { get; init; }
+        [CommandOption("-l|--segment <N>"), Description("Tree:SegmentLength (default 16).")] public int? Segment { get; init; }
+        [CommandOption("-b|--branch <N>"), Description("Tree:Branch (default 2).")] public int? Branch { get; init; }
+        [CommandOption("--temperature <T>"), Description("Rollout sampling temperature, Sampling:Temperature (default 1).")] public float? Temperature { get; init; }
         [CommandOption("--lr <LR>")] public double LearningRate { get; init; } = D.LearningRate;
         [CommandOption("--mini-batches <N>")] public int MiniBatches { get; init; } = D.MiniBatches;
         [CommandOption("--warmup <N>"), Description("Optimiser steps of linear warm-up.")] public int Warmup { get; init; } = D.WarmupSteps;
@@ -49,20 +47,28 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         [CommandOption("--eval-temperature <T>")] public float EvalTemperature { get; init; } = D.EvalTemperature;
         [CommandOption("--eval-max-tokens <N>")] public int EvalMaxTokens { get; init; } = D.EvalMaxTokens;
         [CommandOption("--checkpoint-every <N>")] public int CheckpointEvery { get; init; } = D.CheckpointEvery;
-        [CommandOption("--seed <SEED>")] public ulong Seed { get; init; } = D.Seed;
+        [CommandOption("--seed <SEED>"), Description("Run seed (default: Seed, 1).")] public ulong? Seed { get; init; }
         [CommandOption("--data <FILE>"), Description("JSONL training set (question, answer); default: the built-in task.")] public string? Data { get; init; }
         [CommandOption("--eval-data <FILE>"), Description("JSONL held-out set; default: the built-in task's test split.")] public string? EvalData { get; init; }
         [CommandOption("--level <N>"), Description("Built-in task difficulty 1-4.")] public int Level { get; init; } = D.TaskLevel;
-        [CommandOption("--system-prompt <TEXT>"), Description("System turn of the chat format; empty: none.")] public string SystemPrompt { get; init; } = D.SystemPrompt;
-        [CommandOption("--cluster"), Description("Use a running cluster (options tree: appsettings.json, TREEPO__*, --key=value) instead of an embedded silo; its silos must serve the same model.")]
+        [CommandOption("--system-prompt <TEXT>"), Description("System turn of the chat format (Prompt:SystemPrompt); empty: none.")] public string? SystemPrompt { get; init; }
+        [CommandOption("--cluster"), Description("Join a running localhost cluster (Cluster:GatewayPort) instead of starting an embedded silo; its silos must serve the same model.")]
         public bool Cluster { get; init; }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         RunSpec spec;
-        try { spec = s.Resume is not null ? ResumeSpec(s) : NewSpec(s); }
-        catch (Exception e) when (e is ArgumentException or IOException or JsonException or TreePO.Hosting.Models.ModelFolderException)
+        TreePOOptions options;
+        try
+        {
+            // The options tree as `treepo rollout` reads it (--section.key=value included), under this command's flags.
+            options = CommandOptions.ForTrain();
+            if (s.SystemPrompt is not null) options.Prompt.SystemPrompt = s.SystemPrompt;
+            spec = s.Resume is not null ? ResumeSpec(s) : NewSpec(s, options);
+            options.Model.Path = spec.ModelDir;   // the silo serves exactly the run's model
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or JsonException or TreePO.Hosting.Models.ModelFolderException or TreePOOptionsException)
         {
             AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
             return 2;
@@ -78,54 +84,31 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         if (s.Resume is null) File.WriteAllText(Path.Combine(spec.RunDir, SpecFile), JsonSerializer.Serialize(spec, new JsonSerializerOptions { WriteIndented = true }));
 
         AnsiConsole.MarkupLine($"run [bold]{Markup.Escape(spec.RunId)}[/] ({spec.Trainer.Algo}) in {Markup.Escape(spec.RunDir)}; model {Markup.Escape(spec.ModelDir)}");
-        IAsyncDisposable? silo = null;
-        IClusterClient client;
-        if (s.Cluster)
+        if (await CommandCluster.ConnectAsync(options, s.Cluster, cancellationToken) is not { } connection) return 3;
+        await using var _ = connection;
+        var run = connection.Client.GetGrain<IRunGrain>(spec.RunId);
+        RunStatus status;
+        try { status = await run.StartAsync(spec, resume: s.Resume is not null); }
+        catch (Exception e)
         {
-            var options = TreePOConfiguration.Load([.. OptionOverrides.Captured]);
-            var host = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-            host.UseOrleansClient(c => c.AddTreePO(options));
-            var built = host.Build();
-            await built.StartAsync(cancellationToken);
-            silo = new HostDisposer(built);
-            client = built.Services.GetRequiredService<IClusterClient>();
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+            return 2;
         }
-        else
+        using var cancel = cancellationToken.Register(() => run.CancelAsync());
+        status = await TrainProgress.FollowAsync(run, status);
+        foreach (string w in status.Warnings) AnsiConsole.MarkupLine($"[yellow]skipped: {Markup.Escape(w)}[/]");
+        if (status.Phase != RunPhase.Finished)
         {
-            var embedded = await TrainingSilo.StartAsync(TrainingSilo.Options(spec.ModelDir, s.SystemPrompt, D.KvBudgetMB), cancellationToken);
-            silo = embedded;
-            client = embedded.Client;
+            AnsiConsole.MarkupLine($"[red]run {status.Phase.ToString().ToLowerInvariant()} at step {status.Step}: {Markup.Escape(status.Error ?? "")}[/]");
+            return 1;
         }
-        try
-        {
-            var run = client.GetGrain<IRunGrain>(spec.RunId);
-            RunStatus status;
-            try { status = await run.StartAsync(spec, resume: s.Resume is not null); }
-            catch (Exception e)
-            {
-                AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
-                return 2;
-            }
-            using var cancel = cancellationToken.Register(() => run.CancelAsync());
-            status = await TrainProgress.FollowAsync(run, status);
-            foreach (string w in status.Warnings) AnsiConsole.MarkupLine($"[yellow]skipped: {Markup.Escape(w)}[/]");
-            if (status.Phase != RunPhase.Finished)
-            {
-                AnsiConsole.MarkupLine($"[red]run {status.Phase.ToString().ToLowerInvariant()} at step {status.Step}: {Markup.Escape(status.Error ?? "")}[/]");
-                return 1;
-            }
-            string? curves = null;
-            if (File.Exists(Path.Combine(spec.RunDir, "metrics.jsonl"))) curves = RunReport.WriteCurves(spec.RunDir);
-            TrainProgress.FinalTable(spec, status, curves);
-            return 0;
-        }
-        finally
-        {
-            await silo.DisposeAsync();
-        }
+        string? curves = null;
+        if (File.Exists(Path.Combine(spec.RunDir, "metrics.jsonl"))) curves = RunReport.WriteCurves(spec.RunDir);
+        TrainProgress.FinalTable(spec, status, curves);
+        return 0;
     }
 
-    static RunSpec NewSpec(Settings s)
+    static RunSpec NewSpec(Settings s, TreePOOptions options)
     {
         string algo = s.Algo.ToLowerInvariant();
         if (algo is not ("treepo" or "grpo")) throw new ArgumentException($"--algo must be treepo or grpo, got '{s.Algo}'");
@@ -133,19 +116,21 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         string runDir = Path.GetFullPath(Path.Combine(s.RunsDir, name));
         if (File.Exists(Path.Combine(runDir, "metrics.jsonl")))
             throw new ArgumentException($"{runDir} already holds a run: pick another --name, or continue it with --resume {runDir}");
-        var tree = new TreeConfig
-        {
-            Width = s.Width, Depth = s.Depth, SegmentLength = s.Segment, Branch = s.Branch,
-            Sampling = new SamplingParams(s.Temperature),
-            // GRPO baseline: the same budget sampled as w independent sequences that share only the prompt.
-            Mode = algo == "grpo" ? SamplingMode.Sequential : SamplingMode.Tree,
-        };
-        if (algo == "grpo") tree = tree with { Branch = s.Width };
+        var t = options.Tree;
+        if (s.Width is { } w) t.Width = w;
+        if (s.Depth is { } d) t.Depth = d;
+        if (s.Segment is { } l) t.SegmentLength = l;
+        if (s.Branch is { } b) t.Branch = b;
+        if (s.Temperature is { } temperature) options.Sampling.Temperature = temperature;
+        // GRPO baseline: the same budget sampled as w independent sequences that share only the prompt.
+        t.Mode = algo == "grpo" ? SamplingMode.Sequential : SamplingMode.Tree;
+        if (algo == "grpo") t.Branch = t.Width;
+        var tree = options.TreeConfig();
         string model = TreePO.Hosting.Models.ModelFolder.Resolve(s.Model == D.Model ? null : s.Model);   // default: found from any folder of the repository
         return new RunSpec(name, runDir, model, Full(s.Data), Full(s.EvalData), s.Level, s.Steps ?? D.Steps, s.Queries,
             s.ExtraRounds, JsonSerializer.Serialize(tree, TreeJson.Options),
             new TrainerSettings(LearningRate: s.LearningRate, WeightDecay: D.WeightDecay, WarmupSteps: s.Warmup, MiniBatches: s.MiniBatches, Algo: algo),
-            s.EvalEvery, s.EvalQueries, s.K, s.EvalTemperature, s.EvalMaxTokens, s.CheckpointEvery, s.Seed);
+            s.EvalEvery, s.EvalQueries, s.K, s.EvalTemperature, s.EvalMaxTokens, s.CheckpointEvery, s.Seed ?? options.Seed);
     }
 
     static RunSpec ResumeSpec(Settings s)
@@ -164,14 +149,5 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         string config = Path.Combine(modelDir, "config.json");
         if (!File.Exists(config)) return 0;   // reported by the validation
         return JsonNode.Parse(File.ReadAllText(config))?["max_position_embeddings"]?.GetValue<int>() ?? 0;
-    }
-
-    sealed class HostDisposer(IHost host) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            await host.StopAsync();
-            host.Dispose();
-        }
     }
 }

@@ -7,7 +7,7 @@ public static class TrainDefaults
     public const string Model = "models/builtin";
     public const string RunsDir = "runs";
     public const string Algo = "treepo";
-    public const int Steps = 30;
+    public const int Steps = 100;
     public const int QueriesPerStep = 16;
     public const int MaxExtraRounds = 2;
     public const int Width = 8;
@@ -19,12 +19,12 @@ public static class TrainDefaults
     public const int MiniBatches = 4;
     public const int WarmupSteps = 5;
     public const double WeightDecay = 0.1;
-    public const int EvalEvery = 10;
+    public const int EvalEvery = 25;
     public const int EvalQueries = 128;
     public const int EvalK = 4;
     public const float EvalTemperature = 1.0f;
     public const int EvalMaxTokens = 64;
-    public const int CheckpointEvery = 10;
+    public const int CheckpointEvery = 25;
     public const ulong Seed = 1;
     public const int TaskLevel = 2;
     /// <summary>Empty: no system turn (the built-in model's chat format).</summary>

@@ -2,7 +2,8 @@ namespace TreePO.Engine.Kv;
 
 /// <summary>
 /// Which slot holds what: slots, named nodes, LRU order and the KV budget (rows in use or reserved, times the bytes of
-/// one token's K/V). Eviction drops whole slots that no sequence writes to, least recently used first. Model-thread only.
+/// one token's K/V). Eviction drops whole slots that no sequence writes to, in an order the engine's scheduler gives
+/// (tree priority, then pins of waiting requests, then least recently used). Model-thread only.
 /// </summary>
 internal sealed class KvPool
 {
@@ -66,14 +67,17 @@ internal sealed class KvPool
         return free;
     }
 
-    /// <summary>Evicts least-recently-used slots that nobody writes (never <paramref name="keep"/>) until
-    /// <paramref name="slotsNeeded"/> slots are free and <paramref name="bytesNeeded"/> more bytes fit; false if impossible
-    /// (nothing is evicted then).</summary>
-    public bool MakeRoom(int slotsNeeded, long bytesNeeded, KvSlot? keep)
+    /// <summary>Evicts slots that nobody writes (never <paramref name="keep"/>) and that <paramref name="evictable"/>
+    /// allows until <paramref name="slotsNeeded"/> slots are free and <paramref name="bytesNeeded"/> more bytes fit;
+    /// false if impossible (nothing is evicted then). The victims go in order: the highest <paramref name="rank"/> (the
+    /// least important tree) first, then unpinned before pinned, then least recently used.</summary>
+    public bool MakeRoom(int slotsNeeded, long bytesNeeded, KvSlot? keep, Func<KvSlot, bool> evictable, Func<KvSlot, long> rank)
     {
-        var candidates = slots.Where(s => s.Writer is null && !s.IsFree && s != keep).OrderBy(s => s.LastUse).ToList();
         int free = FreeSlots;
         long used = UsedBytes;
+        if (free >= slotsNeeded && used + bytesNeeded <= BudgetBytes) return true;
+        var candidates = slots.Where(s => s.Writer is null && !s.IsFree && s != keep && evictable(s))
+            .OrderByDescending(rank).ThenBy(s => s.Pinned).ThenBy(s => s.LastUse).ToList();
         int take = 0;
         while ((free < slotsNeeded || used + bytesNeeded > BudgetBytes) && take < candidates.Count)
         {
@@ -95,10 +99,10 @@ internal sealed class KvPool
     }
 
     /// <summary>Registers a node (replacing an older node of the same id).</summary>
-    public KvNode AddNode(string id, KvSlot slot, int[] path, int rows, KvNode? parent)
+    public KvNode AddNode(string id, string treeId, KvSlot slot, int[] path, int rows, KvNode? parent)
     {
         if (nodes.TryGetValue(id, out var old)) Remove(old);
-        var node = new KvNode(id, slot, path, rows, parent);
+        var node = new KvNode(id, treeId, slot, path, rows, parent);
         nodes[id] = node;
         slot.Nodes.Add(node);
         slot.LastUse = Touch();

@@ -19,6 +19,8 @@ internal sealed class KvSlot(int index)
     public bool IsFree => Writer is null && Nodes.Count == 0;
     public int AccountedRows => Writer is null ? Tokens.Count : Math.Max(Tokens.Count, Reserved);
     public int DeepestNodeRows => Nodes.Count == 0 ? 0 : Nodes.Max(n => n.Rows);
+    /// <summary>A waiting request continues one of its nodes.</summary>
+    public bool Pinned => Nodes.Exists(n => n.Pins > 0);
 
     public void Truncate(int rows)
     {

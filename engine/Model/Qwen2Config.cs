@@ -103,6 +103,18 @@ public sealed record Qwen2Config
             if (type is not null && type != "default")
                 throw Bad(source, "rope_scaling", $"type '{type}' is not supported");
         }
+        // transformers >= 5 moves rope_theta into rope_parameters; reading only the old key would silently fall
+        // back to a default theta and give wrong logits.
+        double? ropeTheta = Num(root, source, "rope_theta");
+        if (root["rope_parameters"] is JsonObject rp)
+        {
+            string? type = rp["rope_type"]?.ToString();
+            if (type is not null && type != "default")
+                throw Bad(source, "rope_parameters.rope_type", $"'{type}' is not supported");
+            ropeTheta ??= Num(rp, source + ": rope_parameters", "rope_theta");
+        }
+        if (root["layer_types"] is JsonArray layerTypes && layerTypes.Any(t => t?.ToString() != "full_attention"))
+            throw Bad(source, "layer_types", "only full_attention layers are supported");
 
         var defaults = new Qwen2Config();
         int heads = Int(root, source, "num_attention_heads") ?? defaults.NumAttentionHeads;
@@ -116,7 +128,7 @@ public sealed record Qwen2Config
             NumKeyValueHeads = Int(root, source, "num_key_value_heads") ?? heads,
             MaxPositionEmbeddings = Int(root, source, "max_position_embeddings") ?? defaults.MaxPositionEmbeddings,
             RmsNormEps = Num(root, source, "rms_norm_eps") ?? 1e-6,
-            RopeTheta = Num(root, source, "rope_theta") ?? 10000,
+            RopeTheta = ropeTheta ?? 10000,
             // HF's Qwen2Config defaults to untied; Qwen2.5 small models set it true explicitly.
             TieWordEmbeddings = Bool(root, source, "tie_word_embeddings") ?? false,
             InitializerRange = Num(root, source, "initializer_range") ?? 0.02,

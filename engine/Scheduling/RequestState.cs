@@ -31,6 +31,10 @@ internal sealed class RequestState(SegmentRequest request, CancellationToken can
     /// <summary>Context tokens whose K/V the lead slot holds; the request decodes once it reaches the context length.</summary>
     public bool Prefilling => Admitted && Branches[0].Slot.Tokens.Count < Request.Context.Length && Branches[0].Tokens.Count == 0;
     public KvNode? ParentNode { get; set; }
+    /// <summary>The cached node this request continues, pinned from enqueue until admission (or failure).</summary>
+    public KvNode? Pin { get; set; }
+    /// <summary>Arrival order (ties of the scheduler's priority).</summary>
+    public long Arrival { get; set; }
     public int Prefilled { get; set; }
     public int Decoded { get; set; }
     public int Reused { get; set; }

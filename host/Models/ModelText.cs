@@ -1,6 +1,7 @@
 using TreePO.Core.Trees;
 using TreePO.Engine.Model;
 using TreePO.Engine.Tokenizer;
+using TreePO.Grains.Training;
 using TreePO.Grains.Trees;
 using TreePO.Hosting.Options;
 
@@ -10,8 +11,9 @@ namespace TreePO.Hosting.Models;
 /// The text side of one model folder, as every process of a run needs it: prompts in the configured format
 /// (<see cref="PromptOptions"/>), the ids that end a reply (the tokenizer's EOS plus &lt;|im_end|&gt; for chat prompts;
 /// engines stop on the same set), decoding for the stop checks and the reward, and the longest path an engine holds.
+/// It is the silo's <see cref="IPromptEncoder"/> (training reads its questions through it).
 /// </summary>
-public sealed class ModelText
+public sealed class ModelText : IPromptEncoder
 {
     readonly ChatFormat? chat;
 
@@ -64,6 +66,8 @@ public sealed class ModelText
     public string PromptText(string question) => chat?.Prompt(question) ?? question;
 
     public int[] PromptIds(string question) => Tokenizer.Encode(PromptText(question));
+
+    int[] IPromptEncoder.Encode(string question) => PromptIds(question);
 
     /// <summary>Special tokens (EOS, chat markers) are left out of the text the stop checks and the reward read.</summary>
     sealed class TokenizerDecoder(HfTokenizer tokenizer) : ITextDecoder

@@ -96,9 +96,8 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
 
             Directory.CreateDirectory(runSpec.RunDir);
             string metricsPath = Path.Combine(runSpec.RunDir, "metrics.jsonl");
-            if (resume) RunLog.TruncateAfter(metricsPath, step);
-            else if (File.Exists(metricsPath)) File.Delete(metricsPath);
-            runLog = new RunLog(runSpec.RunDir);
+            if (!resume && File.Exists(metricsPath)) File.Delete(metricsPath);
+            runLog = resume ? RunLog.Resume(runSpec.RunDir, step) : new RunLog(runSpec.RunDir);
 
             // Every engine starts from the trainer's weights, whatever it loaded at activation.
             await SyncEnginesAsync(force: true, CancellationToken.None);

@@ -18,11 +18,12 @@ public sealed class PolicyTrainerTests
 
         public Bigram(int vocab, long seed) : base("bigram")
         {
-            // No dispose scope here: parameters must outlive the constructor.
-            torch.random.manual_seed(seed);
+            // No dispose scope here: parameters must outlive the constructor. A private generator, not the global
+            // one: tests run in parallel and would interleave their draws.
             embed = nn.Embedding(vocab, 16);
             head = nn.Linear(16, vocab);
             RegisterComponents();
+            Initialize(this, (ulong)seed);
         }
 
         public Tensor NextTokenLogProbs(Tensor ids)
@@ -33,6 +34,15 @@ public sealed class PolicyTrainerTests
                 .gather(-1, ids.narrow(1, 1, ids.shape[1] - 1).unsqueeze(-1)).squeeze(-1);
             return lp.MoveToOuterDisposeScope();
         }
+    }
+
+    /// <summary>Fills every parameter from a private generator, so concurrent tests cannot change the result.</summary>
+    internal static void Initialize(nn.Module module, ulong seed)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var gen = new Generator(seed);
+        foreach (var (_, p) in module.named_parameters()) p.copy_(randn(p.shape, generator: gen) * 0.3);
     }
 
     static readonly TrainingSample Good = new(new[] { 1, 2 }, new[] { 3, 4, 5 }, +1f);

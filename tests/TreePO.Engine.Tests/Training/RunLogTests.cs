@@ -36,4 +36,36 @@ public sealed class RunLogTests
         var e = Assert.Throws<InvalidDataException>(() => RunLog.Read(path));
         Assert.Contains("metrics.jsonl:2", e.Message);
     }
+
+    [Fact]
+    public void Resume_moves_old_event_files_aside_and_rewrites_the_kept_steps()
+    {
+        string dir = Directory.CreateTempSubdirectory("treepo-runlog-").FullName;
+        var log = new RunLog(dir);
+        for (int step = 1; step <= 3; step++)
+            log.Write(step, new Dictionary<string, object?> { ["reward"] = 0.1 * step, ["phase"] = "train" });
+        string board = Path.Combine(dir, "tensorboard");
+        Assert.Equal(3, TagCount(Directory.GetFiles(board, "events.out.tfevents.*").Single(), "reward"));
+
+        // Interrupted after step 3, resumed from the checkpoint of step 1: steps 2 and 3 will be redone.
+        var resumed = RunLog.Resume(dir, 1);
+        Assert.Single(RunLog.Read(resumed.MetricsPath));
+        string aside = Directory.GetDirectories(board, "superseded-*").Single();
+        Assert.Equal(3, TagCount(Directory.GetFiles(aside).Single(), "reward"));
+        string fresh = Directory.GetFiles(board, "events.out.tfevents.*").Single();
+        Assert.Equal(1, TagCount(fresh, "reward"));   // step 1 again, from metrics.jsonl
+
+        resumed.Write(2, new Dictionary<string, object?> { ["reward"] = 0.25 });
+        Assert.Equal(2, TagCount(fresh, "reward"));
+        Assert.Equal([1, 2], RunLog.Read(resumed.MetricsPath).Select(r => r["step"]!.GetValue<int>()));
+    }
+
+    /// <summary>Scalar events written under <paramref name="tag"/> (each event record names its tag once).</summary>
+    static int TagCount(string eventsFile, string tag)
+    {
+        string raw = System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(eventsFile));
+        int count = 0;
+        for (int i = raw.IndexOf(tag, StringComparison.Ordinal); i >= 0; i = raw.IndexOf(tag, i + tag.Length, StringComparison.Ordinal)) count++;
+        return count;
+    }
 }

@@ -17,10 +17,10 @@ public sealed class SupervisedTrainerTests
 
         public Bigram() : base("bigram")
         {
-            torch.random.manual_seed(5);
             embed = nn.Embedding(12, 16);
             head = nn.Linear(16, 12);
             RegisterComponents();
+            PolicyTrainerTests.Initialize(this, 5);
         }
 
         public Tensor NextTokenLogProbs(Tensor ids)
