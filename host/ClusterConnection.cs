@@ -31,7 +31,8 @@ public sealed class ClusterConnection : IAsyncDisposable
         return new ClusterConnection(silo, silo.Client, $"embedded silo, {options.Engine.Devices} engine(s)");
     }
 
-    /// <summary>Joins the cluster whose silo listens on <c>Cluster:GatewayPort</c> (localhost clustering).</summary>
+    /// <summary>Joins a running cluster: through <c>Cluster:GatewayPort</c> on this machine (localhost clustering) or
+    /// any gateway listed in Redis (redis clustering).</summary>
     public static async Task<ClusterConnection> JoinAsync(TreePOOptions options, CancellationToken cancellationToken = default)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -48,11 +49,11 @@ public sealed class ClusterConnection : IAsyncDisposable
         {
             host.Dispose();
             throw new ClusterUnavailableException(
-                $"no TreePO silo answers at 127.0.0.1:{options.Cluster.GatewayPort} ({e.GetBaseException().Message}); " +
-                "start one with `dotnet run --project silo`, pass its gateway port, or leave out --cluster for an embedded silo", e);
+                $"no TreePO silo of {Clustering.ClientClustering.Describe(options.Cluster)} answers ({e.GetBaseException().Message}); " +
+                "start one with `dotnet run --project silo`, check the Cluster options (docs/deploy.md), or leave out --cluster for an embedded silo", e);
         }
         return new ClusterConnection(new HostOwner(host), host.Services.GetRequiredService<IClusterClient>(),
-            $"cluster '{options.Cluster.ClusterId}' via gateway 127.0.0.1:{options.Cluster.GatewayPort}");
+            Clustering.ClientClustering.Describe(options.Cluster));
     }
 
     public ValueTask DisposeAsync() => owner.DisposeAsync();

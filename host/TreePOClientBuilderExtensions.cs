@@ -10,16 +10,8 @@ public static class TreePOClientBuilderExtensions
 {
     public static IClientBuilder AddTreePO(this IClientBuilder client, TreePOOptions options)
     {
-        var c = options.Cluster;
-        switch (c.Clustering.ToLowerInvariant())
-        {
-            case "localhost":
-                client.UseLocalhostClustering(c.GatewayPort, c.ServiceId, c.ClusterId);
-                break;
-            default:
-                throw new TreePOOptionsException([$"{TreePOOptions.Section}:Cluster:Clustering: '{c.Clustering}' is not supported"]);
-        }
-        client.Services.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = c.ResponseTimeout);
+        Clustering.ClientClustering.Configure(client, options);
+        client.Services.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = options.Cluster.ResponseTimeout);
         return client;
     }
 }

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
@@ -44,23 +43,12 @@ public static class TreePOSiloBuilderExtensions
         silo.Services.TryAddSingleton<IEngineBackendFactory, InferenceEngineBackendFactory>();
         silo.Services.TryAddSingleton<TreePO.Grains.Training.IPromptEncoder>(sp => sp.GetRequiredService<ModelText>());
         silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.Cluster.ResponseTimeout);
+        Clustering.SiloClustering.AddTreeStorage(silo, options);   // trees keep their snapshots here
         return silo;
     }
 
-    /// <summary>Membership from <see cref="ClusterOptions.Clustering"/>. "localhost" binds to loopback only.</summary>
-    public static ISiloBuilder UseTreePOClustering(this ISiloBuilder silo, TreePOOptions options)
-    {
-        var c = options.Cluster;
-        switch (c.Clustering.ToLowerInvariant())
-        {
-            case "localhost":
-                silo.UseLocalhostClustering(c.SiloPort, c.GatewayPort,
-                    primarySiloEndpoint: new IPEndPoint(IPAddress.Loopback, c.PrimarySiloPort),
-                    serviceId: c.ServiceId, clusterId: c.ClusterId);
-                break;
-            default:
-                throw new TreePOOptionsException([$"{TreePOOptions.Section}:Cluster:Clustering: '{c.Clustering}' is not supported"]);
-        }
-        return silo;
-    }
+    /// <summary>Membership (localhost or Redis), endpoints (loopback unless configured), failure detection and
+    /// TLS from <see cref="ClusterOptions"/>: see host/Clustering.</summary>
+    public static ISiloBuilder UseTreePOClustering(this ISiloBuilder silo, TreePOOptions options) =>
+        Clustering.SiloClustering.Configure(silo, options);
 }

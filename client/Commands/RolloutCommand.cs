@@ -165,6 +165,7 @@ public sealed class RolloutCommand : AsyncCommand<RolloutCommand.Settings>
         Row($"mean@{s.K} / maj@{s.K} / pass@{s.K}", $"{s.MeanAtK:F3} / {s.MajAtK:F3} / {s.PassAtK:F3}");
         Row("fallback ratio (trees, trajectories)", $"{s.FallbackTreeRatio:P1}, {s.FallbackTrajectoryRatio:P1}");
         Row("failovers, recomputed tokens, tree restarts", $"{s.Failovers}, {s.RecomputedTokens:N0}, {s.TreeRestarts}");
+        Row("resumed trees: segments resumed, recomputed (started over)", $"{s.ResumedTrees}: {s.ResumedSegments}, {s.RecomputedSegments} ({s.TreesStartedOver})");
         foreach (var e in s.Engines)
             Row($"engine {e.Engine}", $"{e.Requests} requests, mean batch {e.MeanBatchSize:F1}, max {e.MaxBatchSize}");
         return t;

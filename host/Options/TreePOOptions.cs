@@ -56,6 +56,7 @@ public sealed class TreePOOptions
         Check(Cluster.PrimarySiloPort is > 0 and < 65536, "Cluster:PrimarySiloPort", $"must be a TCP port, got {Cluster.PrimarySiloPort}");
         Check(Cluster.SiloPort != Cluster.GatewayPort, "Cluster:GatewayPort", "must differ from Cluster:SiloPort");
         Check(Cluster.ResponseTimeout > TimeSpan.Zero, "Cluster:ResponseTimeout", $"must be positive, got {Cluster.ResponseTimeout}");
+        errors.AddRange(Clustering.ClusterOptionsCheck.Validate(Cluster).Select(e => $"{Section}:{e}"));
         return errors;
     }
 
@@ -198,14 +199,26 @@ public sealed class PromptOptions
 
 public enum PromptFormat { Chat, Plain }
 
-/// <summary>How silos find each other and clients find silos.</summary>
+/// <summary>How silos find each other and clients find silos (docs/deploy.md for several machines).</summary>
 public sealed class ClusterOptions
 {
-    public static readonly string[] Clusterings = ["localhost"];
+    public static readonly string[] Clusterings = ["localhost", "redis"];
 
     /// <summary>Membership provider. "localhost": silos on this machine, bound to loopback, the first one at
-    /// <see cref="PrimarySiloPort"/>.</summary>
+    /// <see cref="PrimarySiloPort"/>. "redis": the membership table in Redis at <see cref="Redis"/>; silos on any
+    /// machine, clients find every gateway there, tree state is kept there too.</summary>
     public string Clustering { get; set; } = "localhost";
+
+    /// <summary>StackExchange.Redis connection string of the membership store ("host:port[,password=...]").</summary>
+    public string Redis { get; set; } = "127.0.0.1:6379";
+
+    /// <summary>The address other silos and clients reach this silo at (redis clustering). Empty: 127.0.0.1, so a
+    /// silo is reachable from this machine only until it is given its LAN address.</summary>
+    public string AdvertisedAddress { get; set; } = "";
+
+    /// <summary>The address the silo and gateway ports listen on. Empty: the advertised address (loopback by default);
+    /// "0.0.0.0" listens on every interface.</summary>
+    public string ListenAddress { get; set; } = "";
 
     public string ClusterId { get; set; } = "treepo";
     public string ServiceId { get; set; } = "treepo";
@@ -217,4 +230,47 @@ public sealed class ClusterOptions
 
     /// <summary>Orleans response timeout of ordinary grain calls (long calls carry their own).</summary>
     public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Failure detection: a silo that misses <see cref="MissedProbesLimit"/> probes of this length in a row
+    /// is voted dead. Orleans' defaults (5 s, 3) take 15-20 s to notice a killed process.</summary>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    public int MissedProbesLimit { get; set; } = 3;
+
+    public ClusterTlsOptions Tls { get; set; } = new();
+    public ClusterDashboardOptions Dashboard { get; set; } = new();
+
+    /// <summary>Redis clustering: the membership key prefix and the tree state live in the same Redis.</summary>
+    public bool IsRedis => Clustering.Equals("redis", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>TLS on silo-to-silo and client-to-gateway connections (Microsoft.Orleans.Connections.Security). Every
+/// process of the cluster holds the cluster certificate (scripts/make-dev-cert.sh makes a self-signed one) and
+/// accepts a peer only when it presents that same certificate, or one issued by <see cref="CaPath"/>.</summary>
+public sealed class ClusterTlsOptions
+{
+    public bool Enabled { get; set; }
+
+    /// <summary>The certificate with its private key: a .pfx/.p12 file, or a PEM certificate (with
+    /// <see cref="KeyPath"/>).</summary>
+    public string CertificatePath { get; set; } = "";
+
+    /// <summary>The PEM private key for a PEM <see cref="CertificatePath"/>; empty for a PFX.</summary>
+    public string KeyPath { get; set; } = "";
+
+    /// <summary>The PFX password, if any (better set through TREEPO__CLUSTER__TLS__PASSWORD).</summary>
+    public string Password { get; set; } = "";
+
+    /// <summary>A PEM CA certificate that signed the peers' certificates. Empty: peers must present the very
+    /// certificate this process holds (one shared cluster certificate).</summary>
+    public string CaPath { get; set; } = "";
+}
+
+/// <summary>The Orleans Dashboard, served by a silo. Off by default; it has no authentication, so it listens on
+/// loopback unless <see cref="ListenAddress"/> says otherwise.</summary>
+public sealed class ClusterDashboardOptions
+{
+    public bool Enabled { get; set; }
+    public int Port { get; set; } = 8080;
+    public string ListenAddress { get; set; } = "127.0.0.1";
 }

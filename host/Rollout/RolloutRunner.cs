@@ -33,9 +33,10 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
     /// <summary>Trees in flight at once.</summary>
     public int Concurrency { get; init; } = 64;
 
-    /// <summary>Times a tree is started at most. A tree grain lives on one silo; when that silo goes away the tree
-    /// starts again on another (same seed, so the same tree), and the restart is counted.</summary>
-    public int TreeAttempts { get; init; } = 2;
+    /// <summary>How a tree that did not answer (its silo died) is asked again: it resumes on another silo from the
+    /// snapshot of its last finished round; each tree asked more than once is counted as a restart. Without a
+    /// watch of its own, the run watches the membership (<see cref="Clustering.MembershipSiloWatch"/>).</summary>
+    public TreeAsk Ask { get; init; } = TreeAsk.Default;
 
     /// <summary>What the trees run on, for the summary.</summary>
     public string ClusterDescription { get; init; } = "";
@@ -67,25 +68,15 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
         long decoded = 0;
         var clock = Stopwatch.StartNew();
         using var slots = new SemaphoreSlim(Math.Max(1, Concurrency));
+        using var watch = new Clustering.MembershipSiloWatch(grains);   // a client's calls to a dead silo never fail by themselves
+        var ask = Ask with { Watch = Ask.Watch ?? watch };
         await Task.WhenAll(jobs.Select(async (job, i) =>
         {
             await slots.WaitAsync(cancellationToken);
             try
             {
-                TreeResult result;
-                for (int attempt = 1; ; attempt++)
-                {
-                    try
-                    {
-                        result = await grains.GetGrain<IQueryTreeGrain>($"{BatchId}/{job.QueryId}").RunAsync(job, cancellationToken);
-                        break;
-                    }
-                    catch (Exception e) when (attempt < TreeAttempts && !cancellationToken.IsCancellationRequested
-                        && e is OrleansException or TimeoutException)
-                    {
-                        Interlocked.Increment(ref restarts);   // its silo is gone: the grain activates elsewhere
-                    }
-                }
+                var result = await ask.RunAsync(grains, $"{BatchId}/{job.QueryId}", job,
+                    (attempt, _) => { if (attempt == 2) Interlocked.Increment(ref restarts); }, cancellationToken);
                 results[i] = result;
                 lock (gate) { done++; trajectories += result.Trajectories; decoded += result.UniqueTokens; }
             }
@@ -156,7 +147,11 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
             RetriedRequests: results.Sum(r => r.Routing.RetriedRequests),
             RecomputedTokens: results.Sum(r => r.Routing.RecomputedPrefixTokens),
             TreeRestarts: restarts,
-            Engines: engines);
+            Engines: engines,
+            ResumedTrees: results.Count(r => r.Recovery is { Resumed: true }),
+            ResumedSegments: results.Sum(r => r.Recovery?.ResumedSegments ?? 0),
+            RecomputedSegments: results.Sum(r => r.Recovery?.RecomputedSegments ?? 0),
+            TreesStartedOver: results.Count(r => r.Recovery is { FromScratch: true }));
     }
 
     async Task<IReadOnlyList<EngineSummary>> EnginesAsync(List<TreeResult> results)

@@ -8,7 +8,9 @@ namespace TreePO.Hosting.Rollout;
 /// trajectory's response in full (what sequential sampling would decode); decoded = each tree node once (what the
 /// engines sampled); computed = prefill plus decode positions the engines ran; reused = context served from KV.
 /// Failovers: a tree moved to another engine (its own engine's silo went away); recomputed tokens: the context the new
-/// engine prefilled again. Tree restarts: a tree's own silo went away and it started again elsewhere.
+/// engine prefilled again. Tree restarts: a tree's own silo went away and it was asked again, activating elsewhere;
+/// resumed trees continued from their stored snapshot (resumed segments: finished segments not generated again;
+/// recomputed segments: the round in flight when the silo died, requested again); trees started over had no snapshot.
 /// </summary>
 public sealed record RolloutSummary(
     string Model,
@@ -44,7 +46,11 @@ public sealed record RolloutSummary(
     int RetriedRequests,
     long RecomputedTokens,
     int TreeRestarts,
-    IReadOnlyList<EngineSummary> Engines)
+    IReadOnlyList<EngineSummary> Engines,
+    int ResumedTrees = 0,
+    int ResumedSegments = 0,
+    int RecomputedSegments = 0,
+    int TreesStartedOver = 0)
 {
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 

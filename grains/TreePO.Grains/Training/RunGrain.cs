@@ -181,7 +181,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
                 // Seeds derive from (run seed, step, query), never from the run's name: a resumed run or a copy
                 // under another name samples the same trees.
                 var job = TreeJob.For(q, stepConfig, SeedMix.Derive(s.Seed, "tree", n, name), version);
-                return GrainFactory.GetGrain<IQueryTreeGrain>($"{s.RunId}-s{n}/{name}").RunAsync(job, ct);
+                return TreeAsk.Default.RunAsync(GrainFactory, $"{s.RunId}-s{n}/{name}", job, cancellationToken: ct);   // asked again if its silo dies
             }));
             var trees = results.Select(r => TreeJson.Read(r.TreeLine)).ToList();
             all.AddRange(trees);

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
 using TreePO.Core.Reward;
 using TreePO.Core.Trees;
@@ -9,28 +11,73 @@ namespace TreePO.Grains.Trees;
 /// <summary>
 /// Runs the core <see cref="TreeSampler"/> for one query with a segment generator that routes to engine
 /// grains (<see cref="RoutedSegmentGenerator"/>: own engine kept for KV locality, failover with full context),
-/// scores the leaves, releases every KV node it still holds, and returns the tree.
+/// scores the leaves, releases every KV node it still holds, and returns the tree. After every round the sampler's
+/// snapshot goes to grain storage (<see cref="TreeProgress"/>), so when this grain's silo dies and the caller asks
+/// again, the new activation on another silo continues from the last finished round.
 /// </summary>
 public sealed class QueryTreeGrain(
-    EngineRouter router, EngineLoadBoard board, ILocalSiloDetails local, TreeText text, IRewardFunction reward)
+    [PersistentState("progress", TreeProgress.StorageName)] IPersistentState<TreeProgress> progress,
+    EngineRouter router, EngineLoadBoard board, ILocalSiloDetails local, TreeText text, IRewardFunction reward,
+    ILogger<QueryTreeGrain> log)
     : Grain, IQueryTreeGrain
 {
     public async Task<TreeResult> RunAsync(TreeJob job, CancellationToken cancellationToken)
     {
         string treeId = this.GetPrimaryKeyString();
+        string key = TreeProgress.KeyOf(job);
+
+        var (resume, recovery) = Recover(key);
+        progress.State = new TreeProgress { JobKey = key, Starts = recovery.Starts, Snapshot = resume is null ? null : TreeProgress.Write(resume) };
+        await progress.WriteStateAsync(cancellationToken);   // the next activation knows this one started
+
         var generator = new RoutedSegmentGenerator(router, board, GrainFactory, treeId);
         var sampler = new TreeSampler(job.Config(), generator, text.Decoder, text.EosIds);   // bad config: ArgumentException
         try
         {
-            var tree = await sampler.RunAsync(job.Query, treeId, job.Seed, job.PolicyVersion, cancellationToken);
+            var tree = await sampler.RunAsync(job.Query, treeId, job.Seed, job.PolicyVersion, resume, async (snapshot, ct) =>
+            {
+                progress.State.Snapshot = TreeProgress.Write(snapshot);
+                await progress.WriteStateAsync(ct);
+            }, cancellationToken);
             tree.Score(reward, text.Decoder);
             var m = tree.Metrics;
-            return new TreeResult(treeId, SiloKey.For(local.SiloAddress), TreeJson.Write(tree), m.Trajectories, m.Correct,
-                m.GeneratedTokens, m.UniqueTokens, m.FallbackRatio, generator.Stats);
+            var result = new TreeResult(treeId, SiloKey.For(local.SiloAddress), TreeJson.Write(tree), m.Trajectories, m.Correct,
+                m.GeneratedTokens, m.UniqueTokens, m.FallbackRatio, generator.Stats, recovery);
+            await ForgetAsync();
+            return result;
         }
         finally
         {
             await generator.CloseAsync();
+        }
+    }
+
+    public Task<string> WhereAsync() => Task.FromResult(SiloKey.For(local.SiloAddress));
+
+    /// <summary>The stored snapshot of this job, if any, and what resuming from it saves and costs.</summary>
+    (TreeSnapshot? Resume, TreeRecovery Recovery) Recover(string key)
+    {
+        var stored = progress.State;
+        if (!progress.RecordExists || stored is null || stored.JobKey != key) return (null, TreeRecovery.FirstRun);
+        int starts = stored.Starts + 1;
+        TreeSnapshot? snapshot = null;
+        try { snapshot = stored.ReadSnapshot(); }
+        catch (JsonException e) { log.LogWarning(e, "tree {Tree}: stored snapshot unreadable; starting over", this.GetPrimaryKeyString()); }
+        if (snapshot is null) return (null, new TreeRecovery(starts, 0, 0, FromScratch: true));
+        log.LogInformation("tree {Tree}: resuming after round {Round} (start {Starts})", this.GetPrimaryKeyString(), snapshot.Round, starts);
+        return (snapshot, new TreeRecovery(starts,
+            ResumedSegments: snapshot.Nodes.Count(n => n.ParentId is not null),
+            RecomputedSegments: snapshot.Pending.Sum(p => p.Branches),
+            FromScratch: false));
+    }
+
+    /// <summary>A finished tree needs no snapshot; failing to delete one only leaves it to expire.</summary>
+    async Task ForgetAsync()
+    {
+        try { await progress.ClearStateAsync(); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            log.LogWarning(e, "tree {Tree}: could not clear its stored snapshot", this.GetPrimaryKeyString());
         }
     }
 }

@@ -59,7 +59,7 @@ public sealed class TreePOConfigurationTests
             ["TreePO:Tree:Width"] = "many",
             ["TreePO:Tree:Mode"] = "forest",
             ["TreePO:Sampling:TopP"] = "1.5",
-            ["TreePO:Cluster:Clustering"] = "redis",
+            ["TreePO:Cluster:Clustering"] = "etcd",
             ["TreePO:Nope:X"] = "1",
         }));
         Assert.Equal(6, e.Errors.Count);
@@ -68,7 +68,7 @@ public sealed class TreePOConfigurationTests
         Assert.Contains(e.Errors, x => x.Contains("TreePO:Tree:Width: 'many' is not a valid Int32"));
         Assert.Contains(e.Errors, x => x.Contains("TreePO:Tree:Mode: 'forest' is not a valid SamplingMode (Tree | Sequential)"));
         Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Sampling:TopP: must be in (0, 1]"));
-        Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Cluster:Clustering: 'redis' is not supported"));
+        Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Cluster:Clustering: 'etcd' is not supported"));
         Assert.Contains("TreePO:Tree:Width", e.Message);
     }
 

@@ -1,0 +1,58 @@
+using System.Net;
+using StackExchange.Redis;
+using TreePO.Hosting.Options;
+
+namespace TreePO.Hosting.Clustering;
+
+/// <summary>The Cluster keys that clustering, TLS and the dashboard read, checked before anything starts; each error
+/// names its key (the caller prefixes "TreePO:").</summary>
+public static class ClusterOptionsCheck
+{
+    public static IReadOnlyList<string> Validate(ClusterOptions c)
+    {
+        var errors = new List<string>();
+        void Check(bool ok, string key, string why) { if (!ok) errors.Add($"Cluster:{key}: {why}"); }
+
+        if (c.IsRedis)
+        {
+            string? why = RedisProblem(c.Redis);
+            Check(why is null, "Redis", why!);
+        }
+        Check(c.AdvertisedAddress.Length == 0 || IPAddress.TryParse(c.AdvertisedAddress, out _), "AdvertisedAddress",
+            $"'{c.AdvertisedAddress}' is not an IP address");
+        Check(c.ListenAddress.Length == 0 || IPAddress.TryParse(c.ListenAddress, out _), "ListenAddress",
+            $"'{c.ListenAddress}' is not an IP address (0.0.0.0 listens on every interface)");
+        Check(c.IsRedis || (c.AdvertisedAddress.Length == 0 && c.ListenAddress.Length == 0), c.AdvertisedAddress.Length > 0 ? "AdvertisedAddress" : "ListenAddress",
+            "localhost clustering is loopback only; set Cluster:Clustering=redis to reach silos on other machines");
+        Check(c.ProbeTimeout > TimeSpan.Zero, "ProbeTimeout", $"must be positive, got {c.ProbeTimeout}");
+        Check(c.MissedProbesLimit > 0, "MissedProbesLimit", $"must be positive, got {c.MissedProbesLimit}");
+
+        var t = c.Tls;
+        if (t.Enabled)
+        {
+            Check(t.CertificatePath.Length > 0, "Tls:CertificatePath", "is required when Cluster:Tls:Enabled is true (scripts/make-dev-cert.sh makes one)");
+            Check(t.CertificatePath.Length == 0 || File.Exists(t.CertificatePath), "Tls:CertificatePath", $"file '{t.CertificatePath}' does not exist");
+            Check(t.KeyPath.Length == 0 || File.Exists(t.KeyPath), "Tls:KeyPath", $"file '{t.KeyPath}' does not exist");
+            Check(t.CaPath.Length == 0 || File.Exists(t.CaPath), "Tls:CaPath", $"file '{t.CaPath}' does not exist");
+        }
+
+        var d = c.Dashboard;
+        Check(d.Port is > 0 and < 65536, "Dashboard:Port", $"must be a TCP port, got {d.Port}");
+        Check(IPAddress.TryParse(d.ListenAddress, out _), "Dashboard:ListenAddress", $"'{d.ListenAddress}' is not an IP address");
+        return errors;
+    }
+
+    static string? RedisProblem(string connection)
+    {
+        if (string.IsNullOrWhiteSpace(connection)) return "must not be empty with redis clustering (e.g. 127.0.0.1:6379)";
+        try
+        {
+            var parsed = ConfigurationOptions.Parse(connection);
+            return parsed.EndPoints.Count == 0 ? $"'{connection}' names no host:port" : null;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException)
+        {
+            return $"'{connection}' is not a Redis connection string: {e.Message}";
+        }
+    }
+}

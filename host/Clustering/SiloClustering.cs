@@ -1,0 +1,77 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using StackExchange.Redis;
+using TreePO.Grains.Trees;
+using TreePO.Hosting.Options;
+using OrleansClusterOptions = Orleans.Configuration.ClusterOptions;
+using ClusterOptions = TreePO.Hosting.Options.ClusterOptions;
+
+namespace TreePO.Hosting.Clustering;
+
+/// <summary>Membership, endpoints, failure detection and TLS of a silo, from the Cluster options.</summary>
+public static class SiloClustering
+{
+    public static ISiloBuilder Configure(ISiloBuilder silo, TreePOOptions options)
+    {
+        var c = options.Cluster;
+        if (c.IsRedis)
+        {
+            silo.UseRedisClustering(o => o.ConfigurationOptions = RedisConfiguration(c));
+            silo.Configure<OrleansClusterOptions>(o => { o.ClusterId = c.ClusterId; o.ServiceId = c.ServiceId; });
+            IPAddress advertised = ClusterEndpoints.Advertised(c), listen = ClusterEndpoints.Listen(c);
+            silo.Configure<EndpointOptions>(o =>
+            {
+                o.AdvertisedIPAddress = advertised;
+                o.SiloPort = c.SiloPort;
+                o.GatewayPort = c.GatewayPort;
+                o.SiloListeningEndpoint = new IPEndPoint(listen, c.SiloPort);
+                o.GatewayListeningEndpoint = new IPEndPoint(listen, c.GatewayPort);
+            });
+        }
+        else
+        {
+            silo.UseLocalhostClustering(c.SiloPort, c.GatewayPort,
+                primarySiloEndpoint: new IPEndPoint(IPAddress.Loopback, c.PrimarySiloPort),
+                serviceId: c.ServiceId, clusterId: c.ClusterId);
+        }
+        silo.Configure<ClusterMembershipOptions>(o =>
+        {
+            o.ProbeTimeout = c.ProbeTimeout;
+            o.NumMissedProbesLimit = c.MissedProbesLimit;
+        });
+        if (c.Tls.Enabled)
+        {
+            var tls = ClusterTls.Load(c.Tls);
+            silo.UseTls(tls.Certificate, tls.Configure);
+        }
+        return silo;
+    }
+
+    /// <summary>Where trees keep their snapshots: Redis next to the membership table with redis clustering (it
+    /// outlives any silo), else Orleans' in-memory storage (spread over the silos' memory; a silo that dies takes
+    /// its share with it, and those trees start over).</summary>
+    public static ISiloBuilder AddTreeStorage(ISiloBuilder silo, TreePOOptions options)
+    {
+        var c = options.Cluster;
+        if (c.IsRedis)
+            silo.AddRedisGrainStorage(TreeProgress.StorageName, o =>
+            {
+                o.ConfigurationOptions = RedisConfiguration(c);
+                o.DeleteStateOnClear = true;
+                o.EntryExpiry = TimeSpan.FromDays(2);   // a tree nobody asks for again does not stay forever
+            });
+        else
+            silo.AddMemoryGrainStorage(TreeProgress.StorageName);
+        return silo;
+    }
+
+    public static ConfigurationOptions RedisConfiguration(ClusterOptions c)
+    {
+        var o = ConfigurationOptions.Parse(c.Redis);
+        o.ConnectTimeout = Math.Min(o.ConnectTimeout, 5000);
+        return o;
+    }
+}
