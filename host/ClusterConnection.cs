@@ -33,6 +33,8 @@ public sealed class ClusterConnection : IAsyncDisposable
 
     /// <summary>Joins a running cluster: through <c>Cluster:GatewayPort</c> on this machine (localhost clustering) or
     /// any gateway listed in Redis (redis clustering).</summary>
+    public static readonly TimeSpan JoinTimeout = TimeSpan.FromSeconds(60);
+
     public static async Task<ClusterConnection> JoinAsync(TreePOOptions options, CancellationToken cancellationToken = default)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -41,15 +43,20 @@ public sealed class ClusterConnection : IAsyncDisposable
         builder.Logging.SetMinimumLevel(LogLevel.Error);
         builder.UseOrleansClient(client => client.AddTreePO(options));
         var host = builder.Build();
+        // A gateway that never completes the handshake (TLS on one side only, a wrong certificate) keeps the Orleans
+        // client trying forever: give up after a minute.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(JoinTimeout);
         try
         {
-            await host.StartAsync(cancellationToken);
+            await host.StartAsync(deadline.Token);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             host.Dispose();
             throw new ClusterUnavailableException(
                 $"no TreePO silo of {Clustering.ClientClustering.Describe(options.Cluster)} answers ({e.GetBaseException().Message}); " +
+                (deadline.IsCancellationRequested ? $"no connection within {JoinTimeout.TotalSeconds:F0} s (TLS on one side only, or another certificate?); " : "") +
                 "start one with `dotnet run --project silo`, check the Cluster options (docs/deploy.md), or leave out --cluster for an embedded silo", e);
         }
         return new ClusterConnection(new HostOwner(host), host.Services.GetRequiredService<IClusterClient>(),

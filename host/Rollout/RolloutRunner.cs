@@ -34,9 +34,9 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
     public int Concurrency { get; init; } = 64;
 
     /// <summary>How a tree that did not answer (its silo died) is asked again: it resumes on another silo from the
-    /// snapshot of its last finished round; each tree asked more than once is counted as a restart. Without a
-    /// watch of its own, the run watches the membership (<see cref="Clustering.MembershipSiloWatch"/>).</summary>
-    public TreeAsk Ask { get; init; } = TreeAsk.Default;
+    /// snapshot of its last finished round; each tree asked more than once is counted as a restart. The runner is
+    /// a client, so it starts and polls trees (<see cref="TreeAsk.Poll"/>).</summary>
+    public TreeAsk Ask { get; init; } = TreeAsk.Default with { Poll = true };
 
     /// <summary>What the trees run on, for the summary.</summary>
     public string ClusterDescription { get; init; } = "";
@@ -68,15 +68,15 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
         long decoded = 0;
         var clock = Stopwatch.StartNew();
         using var slots = new SemaphoreSlim(Math.Max(1, Concurrency));
-        using var watch = new Clustering.MembershipSiloWatch(grains);   // a client's calls to a dead silo never fail by themselves
-        var ask = Ask with { Watch = Ask.Watch ?? watch };
+
         await Task.WhenAll(jobs.Select(async (job, i) =>
         {
             await slots.WaitAsync(cancellationToken);
             try
             {
-                var result = await ask.RunAsync(grains, $"{BatchId}/{job.QueryId}", job,
-                    (attempt, _) => { if (attempt == 2) Interlocked.Increment(ref restarts); }, cancellationToken);
+                int asked = 0;
+                var result = await Ask.RunAsync(grains, $"{BatchId}/{job.QueryId}", job,
+                    _ => { if (asked++ == 0) Interlocked.Increment(ref restarts); }, cancellationToken);
                 results[i] = result;
                 lock (gate) { done++; trajectories += result.Trajectories; decoded += result.UniqueTokens; }
             }

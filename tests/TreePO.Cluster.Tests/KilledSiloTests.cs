@@ -30,7 +30,9 @@ public sealed class KilledSiloTests
             Assert.False(client.HasExited, $"the rollout ended before the kill:\n{client.Tail()}");
             victim.Kill();
 
-            int rc = await client.WaitForExitAsync(TimeSpan.FromSeconds(150));
+            int rc;
+            try { rc = await client.WaitForExitAsync(TimeSpan.FromSeconds(150)); }
+            catch (TimeoutException e) { throw new TimeoutException($"{e.Message}\n{cluster.Logs()}", e); }
             Assert.True(rc == 0, $"rollout exited {rc}:\n{cluster.Logs()}");
             Assert.False(survivor.HasExited, $"the surviving silo stopped:\n{survivor.Tail()}");
 
@@ -43,10 +45,12 @@ public sealed class KilledSiloTests
                 .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("tree_id").GetString()).ToList();
             Assert.Equal(Queries, ids.Distinct().Count());
 
-            // The kill hit trees in flight: they were asked again and either resumed from a snapshot (its segments
-            // counted, the lost round recomputed) or, killed in their first round, started over.
-            Assert.True(Int("tree_restarts") > 0, $"no tree was restarted:\n{s}");
-            Assert.Equal(Int("tree_restarts"), Int("resumed_trees") + Int("trees_started_over"));
+            // The kill hit trees in flight: they were asked again (so were trees whose calls went through the dead
+            // silo's gateway) and the dead silo's trees either resumed from a snapshot (its segments counted, the
+            // lost round recomputed) or, killed in their first round, started over.
+            int lost = Int("resumed_trees") + Int("trees_started_over");
+            Assert.True(lost > 0, $"no tree of the killed silo was restarted:\n{s}");
+            Assert.InRange(Int("tree_restarts"), lost, Queries);
             Assert.True(Int("resumed_trees") == 0 || (Int("resumed_segments") > 0 && Int("recomputed_segments") > 0), s.ToString());
             Assert.Contains("resumed trees", client.Output);   // and the table shows it
         }

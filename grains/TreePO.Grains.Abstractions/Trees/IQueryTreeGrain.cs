@@ -8,7 +8,13 @@ public interface IQueryTreeGrain : IGrainWithStringKey
     [Alias("run"), ResponseTimeout("02:00:00")]
     Task<TreeResult> RunAsync(TreeJob job, CancellationToken cancellationToken = default);
 
-    /// <summary>The silo this tree lives on (activating it there): a client watches that silo while it waits.</summary>
-    [Alias("where"), ResponseTimeout("00:00:15")]
-    Task<string> WhereAsync();
+    /// <summary>Starts the job in the background unless this activation already runs or ran it; returns at once.
+    /// With <see cref="PollAsync"/> this is how a client waits for a tree: no single call has to survive the whole
+    /// run (a client's call whose gateway or silo dies is never answered).</summary>
+    [Alias("start")]
+    Task StartAsync(TreeJob job);
+
+    /// <summary>Waits up to <paramref name="wait"/> for the started job. A failed run throws its error here.</summary>
+    [Alias("poll"), ResponseTimeout("00:00:15")]
+    Task<TreePoll> PollAsync(TimeSpan wait);
 }

@@ -21,10 +21,37 @@ public sealed class QueryTreeGrain(
     ILogger<QueryTreeGrain> log)
     : Grain, IQueryTreeGrain
 {
-    public async Task<TreeResult> RunAsync(TreeJob job, CancellationToken cancellationToken)
+    Task<TreeResult>? run;   // this activation's current or last run, and its job key
+    string? runKey;
+
+    public Task<TreeResult> RunAsync(TreeJob job, CancellationToken cancellationToken)
+    {
+        string key = TreeProgress.KeyOf(job);
+        if (run is { IsCompleted: false } && runKey == key) return run;   // already running (started by a client)
+        runKey = key;
+        return run = SampleAsync(job, key, cancellationToken);
+    }
+
+    public Task StartAsync(TreeJob job)
+    {
+        string key = TreeProgress.KeyOf(job);
+        if (run is not null && runKey == key && !run.IsFaulted && !run.IsCanceled) return Task.CompletedTask;
+        runKey = key;
+        run = SampleAsync(job, key, CancellationToken.None);
+        _ = run.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);   // observed by PollAsync
+        return Task.CompletedTask;
+    }
+
+    public async Task<TreePoll> PollAsync(TimeSpan wait)
+    {
+        if (run is null) return new TreePoll(TreePollState.NotStarted);
+        if (!run.IsCompleted) await Task.WhenAny(run, Task.Delay(wait));
+        return run.IsCompleted ? new TreePoll(TreePollState.Done, await run) : new TreePoll(TreePollState.Running);
+    }
+
+    async Task<TreeResult> SampleAsync(TreeJob job, string key, CancellationToken cancellationToken)
     {
         string treeId = this.GetPrimaryKeyString();
-        string key = TreeProgress.KeyOf(job);
 
         var (resume, recovery) = Recover(key);
         progress.State = new TreeProgress { JobKey = key, Starts = recovery.Starts, Snapshot = resume is null ? null : TreeProgress.Write(resume) };
@@ -51,8 +78,6 @@ public sealed class QueryTreeGrain(
             await generator.CloseAsync();
         }
     }
-
-    public Task<string> WhereAsync() => Task.FromResult(SiloKey.For(local.SiloAddress));
 
     /// <summary>The stored snapshot of this job, if any, and what resuming from it saves and costs.</summary>
     (TreeSnapshot? Resume, TreeRecovery Recovery) Recover(string key)

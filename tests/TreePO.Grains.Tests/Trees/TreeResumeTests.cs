@@ -101,4 +101,24 @@ public sealed class TreeResumeTests
         Assert.Equal(TreeRecovery.FirstRun, other.Recovery);
         Assert.Equal(Shape((await cluster.Client.GetGrain<IQueryTreeGrain>("resume/q1").RunAsync(Job(8))).TreeLine), Shape(other.TreeLine));
     }
+
+    [Fact]
+    public async Task A_started_tree_is_polled_to_its_result_and_a_new_activation_says_not_started()
+    {
+        await using var cluster = await StartAsync(new Trap());
+        var grain = cluster.Client.GetGrain<IQueryTreeGrain>("poll/q0");
+        Assert.Equal(TreePollState.NotStarted, (await grain.PollAsync(TimeSpan.Zero)).State);
+
+        await grain.StartAsync(Job(7));
+        await grain.StartAsync(Job(7));   // idempotent while it runs
+        TreePoll poll;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        do poll = await grain.PollAsync(TimeSpan.FromSeconds(1));
+        while (poll.State != TreePollState.Done && DateTime.UtcNow < deadline);
+        Assert.Equal(TreePollState.Done, poll.State);
+
+        var direct = await cluster.Client.GetGrain<IQueryTreeGrain>("poll/q0").RunAsync(Job(7));
+        Assert.Equal(Shape(direct.TreeLine), Shape(poll.Result!.TreeLine));
+        Assert.Equal(direct.TreeLine, (await grain.PollAsync(TimeSpan.Zero)).Result!.TreeLine);   // a lost reply can be fetched again
+    }
 }
