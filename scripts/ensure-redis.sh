@@ -9,6 +9,9 @@ port="${1:-6379}"
 dir="${2:-$(mktemp -d -t treepo-redis.XXXXXX)}"
 mkdir -p "$dir"
 
+# Tests start several servers at once: serialise the install, and let apt wait for its own lock too.
+exec 9>"${TMPDIR:-/tmp}/treepo-ensure-redis.lock"
+flock -w 600 9 || { echo "ensure-redis: timed out waiting for another install to finish" >&2; exit 3; }
 if ! command -v redis-server >/dev/null 2>&1; then
   sudo=""
   if [ "$(id -u)" != 0 ]; then
@@ -16,13 +19,15 @@ if ! command -v redis-server >/dev/null 2>&1; then
     sudo="sudo -n"
   fi
   echo "ensure-redis: installing redis-server (apt-get update, then install)" >&2
-  if ! timeout 300 $sudo apt-get update -qq >"$dir/apt.log" 2>&1 ||
-     ! DEBIAN_FRONTEND=noninteractive timeout 300 $sudo apt-get install -y -qq --no-install-recommends redis-server >>"$dir/apt.log" 2>&1; then
+  if ! timeout 300 $sudo apt-get -o DPkg::Lock::Timeout=240 update -qq >"$dir/apt.log" 2>&1 ||
+     ! DEBIAN_FRONTEND=noninteractive timeout 300 $sudo apt-get -o DPkg::Lock::Timeout=240 install -y -qq --no-install-recommends redis-server >>"$dir/apt.log" 2>&1; then
     echo "ensure-redis: could not install redis-server (no network or no package source?); see $dir/apt.log:" >&2
     tail -n 5 "$dir/apt.log" >&2 || true
     exit 3
   fi
 fi
+flock -u 9
+exec 9>&-
 
 redis-server --port "$port" --bind 127.0.0.1 --protected-mode yes --save '' --appendonly no \
   --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir"
