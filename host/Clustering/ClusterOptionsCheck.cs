@@ -4,7 +4,7 @@ using TreePO.Hosting.Options;
 
 namespace TreePO.Hosting.Clustering;
 
-/// <summary>The Cluster keys that clustering, TLS and the dashboard read, checked before anything starts; each error
+/// <summary>The Cluster keys that clustering and TLS read, checked before anything starts; each error
 /// names its key (the caller prefixes "TreePO:").</summary>
 public static class ClusterOptionsCheck
 {
@@ -36,9 +36,6 @@ public static class ClusterOptionsCheck
             Check(t.CaPath.Length == 0 || File.Exists(t.CaPath), "Tls:CaPath", $"file '{t.CaPath}' does not exist");
         }
 
-        var d = c.Dashboard;
-        Check(d.Port is > 0 and < 65536, "Dashboard:Port", $"must be a TCP port, got {d.Port}");
-        Check(IPAddress.TryParse(d.ListenAddress, out _), "Dashboard:ListenAddress", $"'{d.ListenAddress}' is not an IP address");
         return errors;
     }
 

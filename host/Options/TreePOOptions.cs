@@ -238,7 +238,6 @@ public sealed class ClusterOptions
     public int MissedProbesLimit { get; set; } = 3;
 
     public ClusterTlsOptions Tls { get; set; } = new();
-    public ClusterDashboardOptions Dashboard { get; set; } = new();
 
     /// <summary>Redis clustering: the membership key prefix and the tree state live in the same Redis.</summary>
     public bool IsRedis => Clustering.Equals("redis", StringComparison.OrdinalIgnoreCase);
@@ -264,13 +263,4 @@ public sealed class ClusterTlsOptions
     /// <summary>A PEM CA certificate that signed the peers' certificates. Empty: peers must present the very
     /// certificate this process holds (one shared cluster certificate).</summary>
     public string CaPath { get; set; } = "";
-}
-
-/// <summary>The Orleans Dashboard, served by a silo. Off by default; it has no authentication, so it listens on
-/// loopback unless <see cref="ListenAddress"/> says otherwise.</summary>
-public sealed class ClusterDashboardOptions
-{
-    public bool Enabled { get; set; }
-    public int Port { get; set; } = 8080;
-    public string ListenAddress { get; set; } = "127.0.0.1";
 }
