@@ -7,6 +7,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringCompare
     ["engine"] = TreePO.Bench.EngineBenchmark.RunAsync,
     ["cluster"] = TreePO.Bench.ClusterBenchmark.RunAsync,
     ["load"] = TreePO.Bench.LoadBenchmark.RunAsync,
+    ["scaleout"] = TreePO.Bench.ScaleoutBenchmark.RunAsync,
 };
 
 benchmarks["sampling"] = TreePO.Bench.SamplingBenchmark.RunAsync;
