@@ -8,6 +8,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringCompare
     ["cluster"] = TreePO.Bench.ClusterBenchmark.RunAsync,
     ["load"] = TreePO.Bench.LoadBenchmark.RunAsync,
     ["scaleout"] = TreePO.Bench.ScaleoutBenchmark.RunAsync,
+    ["weightsync"] = TreePO.Bench.WeightSyncBenchmark.RunAsync,
 };
 
 benchmarks["sampling"] = TreePO.Bench.SamplingBenchmark.RunAsync;

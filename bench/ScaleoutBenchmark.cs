@@ -126,7 +126,7 @@ public static class ScaleoutBenchmark
         return 0;
     }
 
-    static int[] FreePorts(int count)
+    internal static int[] FreePorts(int count)
     {
         var listeners = Enumerable.Range(0, count).Select(_ => new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0)).ToList();
         listeners.ForEach(l => l.Start());
@@ -135,7 +135,7 @@ public static class ScaleoutBenchmark
         return ports;
     }
 
-    static string? FindSilo()
+    internal static string? FindSilo()
     {
         for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
             foreach (string c in new[] { "Release", "Debug" })
