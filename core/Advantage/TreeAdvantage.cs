@@ -103,7 +103,8 @@ public static class TreeAdvantage
         double ss = 0;
         for (int i = 0; i < values.Count; i++) ss += Math.Max(0, tokens[i]) * (values[i] - mean) * (values[i] - mean);
         double variance = count > 1 ? ss / (count - 1) : 0;
-        double scale = 1 / Math.Sqrt(variance + epsilon);
+        // All values equal (and no epsilon): every deviation is zero, so the whitened values are too, not 0/0.
+        double scale = variance + epsilon > 0 ? 1 / Math.Sqrt(variance + epsilon) : 0;
         for (int i = 0; i < values.Count; i++) result[i] = tokens[i] > 0 ? (values[i] - mean) * scale : 0;
         return result;
     }

@@ -6,6 +6,9 @@ namespace TreePO.Core.Tests.Advantage;
 
 public sealed class TreeAdvantageTests
 {
+    /// <summary>CsCheck seed pinned so runs reproduce (this one found whitening's 0/0 on all-equal values).</summary>
+    internal const string PinnedSeed = "5cRunQkmxKB2";
+
     static double RawOf(SegmentTree tree, string leaf, AdvantageOptions options) =>
         TreeAdvantage.Raw(tree, options)[tree.Trajectories.ToList().FindIndex(t => t.Leaf.EndsWith("/" + leaf))];
 
@@ -59,7 +62,7 @@ public sealed class TreeAdvantageTests
             SegmentTree tree = HandTrees.Build("flat", spec);
             double[] raw = TreeAdvantage.Raw(tree);
             return Math.Abs(raw.Sum()) < 1e-9 && raw.Zip(rewards).All(p => Math.Abs(p.First - (p.Second - rewards.Average())) < 1e-9);
-        });
+        }, seed: PinnedSeed);
 
     [Fact]
     public void Whitening_has_token_mean_zero_and_unit_unbiased_std() =>
@@ -72,7 +75,7 @@ public sealed class TreeAdvantageTests
             double variance = w.Zip(tokens).Sum(p => p.Second * (p.First - mean) * (p.First - mean)) / (n - 1);
             bool constant = values.All(v => Math.Abs(v - values[0]) < 1e-12);
             return Math.Abs(mean) < 1e-9 && (constant || Math.Abs(variance - 1) < 1e-6);
-        });
+        }, seed: PinnedSeed);
 
     [Fact]
     public void Grpo_group_advantage()

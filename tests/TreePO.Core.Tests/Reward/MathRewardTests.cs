@@ -130,11 +130,12 @@ public sealed class MathRewardTests
         {
             RewardResult r = MathReward.PlusMinusOne.Score(response, answer);
             return r.Reward == (r.Correct ? 1.0 : -1.0);
-        }, iter: 2000);
+        }, iter: 2000, seed: TreePO.Core.Tests.Advantage.TreeAdvantageTests.PinnedSeed);
 
     [Fact]
     public void Equivalence_is_reflexive_on_numbers() =>
         Gen.Select(Gen.Int[-100000, 100000], Gen.Int[1, 1000]).Sample((n, d) =>
             MathEquivalence.AreEquivalent($"\\frac{{{n}}}{{{d}}}", $"{n}/{d}")
-            && MathEquivalence.AreEquivalent($"\\frac{{{n * 2}}}{{{d * 2}}}", $"\\dfrac{{{n}}}{{{d}}}"));
+            && MathEquivalence.AreEquivalent($"\\frac{{{n * 2}}}{{{d * 2}}}", $"\\dfrac{{{n}}}{{{d}}}"),
+            seed: TreePO.Core.Tests.Advantage.TreeAdvantageTests.PinnedSeed);
 }

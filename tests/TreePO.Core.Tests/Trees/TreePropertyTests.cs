@@ -113,5 +113,5 @@ public sealed class TreePropertyTests
                 Assert.Equal(line, TreeJson.Write(resumed));
                 Assert.Equal(tree.Nodes.Select(n => n.Id).Order(), gen2.ReleaseCounts.Keys.Order());
             }
-        }, iter: 300, threads: 1);
+        }, iter: 300, threads: 1, seed: TreePO.Core.Tests.Advantage.TreeAdvantageTests.PinnedSeed);
 }
