@@ -1,9 +1,9 @@
 using TreePO.Core.Advantage;
 using TreePO.Core.Protocol;
 using TreePO.Core.Trees;
-using TreePO.Grains.Training;
+using TreePO.Engine.Training;
 
-namespace TreePO.Grains.Tests.Training;
+namespace TreePO.Engine.Tests.Training;
 
 public sealed class TrajectorySamplesTests
 {

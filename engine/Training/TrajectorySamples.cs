@@ -1,8 +1,7 @@
 using TreePO.Core.Advantage;
 using TreePO.Core.Trees;
-using TreePO.Engine.Training;
 
-namespace TreePO.Grains.Training;
+namespace TreePO.Engine.Training;
 
 /// <summary>
 /// A step's scored trees as training samples: the advantage of every trajectory (tree advantage, or the GRPO group
