@@ -1,3 +1,4 @@
+using TreePO.Hosting.Processes;
 using System.Diagnostics;
 using Spectre.Console;
 using TreePO.Bench.Common;

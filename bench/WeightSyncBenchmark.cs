@@ -1,3 +1,4 @@
+using TreePO.Hosting.Processes;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,3 +1,4 @@
+using TreePO.Hosting.Processes;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;

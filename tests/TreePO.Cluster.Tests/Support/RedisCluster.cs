@@ -1,3 +1,4 @@
+using TreePO.Hosting.Processes;
 namespace TreePO.Cluster.Tests.Support;
 
 /// <summary>Silo processes (silo/, built) forming one cluster over a test's own Redis, each on its own free loopback

@@ -1,3 +1,4 @@
+using TreePO.Hosting.Processes;
 using System.Diagnostics;
 
 namespace TreePO.Cluster.Tests.Support;

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace TreePO.Cluster.Tests.Support;
+namespace TreePO.Hosting.Processes;
 
 /// <summary>
-/// A process a test starts and always ends: its output (stdout and stderr together) is kept for assertions and
+/// A process a test or benchmark starts and always ends: its output (stdout and stderr together) is kept for assertions and
 /// failure messages, every wait has a deadline, and Dispose kills it (and its children) if it still runs.
 /// </summary>
 public sealed class ChildProcess : IDisposable
