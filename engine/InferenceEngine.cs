@@ -160,7 +160,8 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
                 source = File.OpenRead(spool);
             }
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (!Post(() => SwapWeights(version, source, done))) throw new ObjectDisposedException(nameof(InferenceEngine));
+            if (!Post(() => SwapWeights(version, () => Qwen2Checkpoint.LoadWeights(model, source, $"weights of version {version}"), done)))
+                throw new ObjectDisposedException(nameof(InferenceEngine));
             await done.Task;
         }
         finally
@@ -574,12 +575,42 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
         r.Completion.TrySetCanceled(r.Cancellation);
     }
 
-    void SwapWeights(int version, Stream source, TaskCompletionSource done)
+    /// <summary>Opens a staging area for weight <paramref name="version"/> sent as a safetensors file of
+    /// <paramref name="totalBytes"/> that starts with <paramref name="header"/> (checked against the model now).
+    /// Write the file's bytes into it as they arrive, then pass it to <see cref="LoadWeightsAsync(StagedWeights, CancellationToken)"/>.</summary>
+    public Task<StagedWeights> StageWeightsAsync(int version, byte[] header, long totalBytes)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        var done = new TaskCompletionSource<StagedWeights>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!Post(() =>
+            {
+                try { done.TrySetResult(StagedWeights.Open(model, version, header, totalBytes)); }
+                catch (Exception e) { done.TrySetException(e); }
+            }))
+            return Task.FromException<StagedWeights>(new ObjectDisposedException(nameof(InferenceEngine)));
+        return done.Task;
+    }
+
+    /// <summary>Swaps in a complete staging area (copying it into the parameters in place) between two steps, then
+    /// drops all cached KV, as <see cref="LoadWeightsAsync(int, Stream, CancellationToken)"/>. An incomplete one fails
+    /// and leaves the weights as they were. The caller still owns (and disposes) <paramref name="staged"/>.</summary>
+    public async Task LoadWeightsAsync(StagedWeights staged, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(staged);
+        cancellationToken.ThrowIfCancellationRequested();
+        staged.EnsureComplete();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!Post(() => SwapWeights(staged.Version, () => staged.CopyInto(model), done))) throw new ObjectDisposedException(nameof(InferenceEngine));
+        // Not abandoned on cancellation: the swap reads the staging area, which the caller frees after this returns.
+        await done.Task;
+    }
+
+    void SwapWeights(int version, Action load, TaskCompletionSource done)
     {
         try
         {
             using var scope = NewDisposeScope();
-            Qwen2Checkpoint.LoadWeights(model, source, $"weights of version {version}");
+            load();
         }
         catch (Exception e)
         {

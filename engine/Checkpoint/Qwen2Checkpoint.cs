@@ -133,7 +133,7 @@ public static class Qwen2Checkpoint
 
     /// <summary>Checks names, shapes and dtypes against the model; returns the keys to skip (a tied checkpoint's
     /// <c>lm_head.weight</c>, HF's non-persistent rotary buffers).</summary>
-    static List<string> Check(Qwen2Model model, IReadOnlyList<(string File, SafetensorsEntry Entry)> entries, string? indexed)
+    internal static List<string> Check(Qwen2Model model, IReadOnlyList<(string File, SafetensorsEntry Entry)> entries, string? indexed)
     {
         var expected = new Dictionary<string, long[]>();
         foreach (var (name, t) in model.state_dict()) expected[name] = t.shape;

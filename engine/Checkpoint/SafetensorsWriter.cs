@@ -20,26 +20,7 @@ public static class SafetensorsWriter
     public static void Write(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors)
     {
         var list = tensors.ToList();
-        var header = new JsonObject { ["__metadata__"] = new JsonObject { ["format"] = "pt" } };
-        long offset = 0;
-        foreach (var (name, t) in list)
-        {
-            long bytes = t.NumberOfElements * sizeof(float);
-            header[name] = new JsonObject
-            {
-                ["dtype"] = "F32",
-                ["shape"] = new JsonArray(t.shape.Select(d => (JsonNode)d).ToArray()),
-                ["data_offsets"] = new JsonArray(offset, offset + bytes),
-            };
-            offset += bytes;
-        }
-        byte[] json = Encoding.UTF8.GetBytes(header.ToJsonString());
-        int padded = (json.Length + 7) / 8 * 8;
-        Span<byte> len = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded);
-        stream.Write(len);
-        stream.Write(json);
-        for (int i = json.Length; i < padded; i++) stream.WriteByte((byte)' ');
+        stream.Write(Header(list));
 
         foreach (var (_, t) in list)
         {
@@ -55,5 +36,31 @@ public static class SafetensorsWriter
                 stream.Write(part.bytes);
             }
         }
+    }
+
+    /// <summary>The file's first bytes (length, JSON header padded to a multiple of 8) for fp32 <paramref name="tensors"/>
+    /// in this order; the data follows it.</summary>
+    public static byte[] Header(IReadOnlyList<KeyValuePair<string, Tensor>> tensors)
+    {
+        var header = new JsonObject { ["__metadata__"] = new JsonObject { ["format"] = "pt" } };
+        long offset = 0;
+        foreach (var (name, t) in tensors)
+        {
+            long bytes = t.NumberOfElements * sizeof(float);
+            header[name] = new JsonObject
+            {
+                ["dtype"] = "F32",
+                ["shape"] = new JsonArray(t.shape.Select(d => (JsonNode)d).ToArray()),
+                ["data_offsets"] = new JsonArray(offset, offset + bytes),
+            };
+            offset += bytes;
+        }
+        byte[] json = Encoding.UTF8.GetBytes(header.ToJsonString());
+        int padded = (json.Length + 7) / 8 * 8;
+        var result = new byte[8 + padded];
+        BinaryPrimitives.WriteUInt64LittleEndian(result, (ulong)padded);
+        json.CopyTo(result, 8);
+        result.AsSpan(8 + json.Length).Fill((byte)' ');
+        return result;
     }
 }

@@ -8,8 +8,9 @@ namespace TreePO.Engine.Training;
 
 /// <summary>
 /// The trainer's side of a run, outside Orleans: the training copy of the model and its optimiser on their own model
-/// thread, the current weight version, and that version's weights serialised once as safetensors bytes for engines to
-/// pull. Version N+1 is published only after the update that produced it has finished.
+/// thread, the current weight version, and that version's weights serialised once as safetensors bytes in chunks
+/// (<see cref="WeightSnapshot"/>) for every engine to pull. Version N+1 is published only after the update that
+/// produced it has finished.
 /// </summary>
 public sealed class TrainerHost : IAsyncDisposable
 {
@@ -18,10 +19,12 @@ public sealed class TrainerHost : IAsyncDisposable
     readonly ModelThread thread;
     readonly Qwen2Model model;
     readonly PolicyTrainer trainer;
-    byte[] weights = [];
+    readonly int chunkBytes;
+    WeightSnapshot? snapshot;
 
-    TrainerHost(ModelThread thread, Qwen2Model model, PolicyTrainer trainer, int version)
+    TrainerHost(ModelThread thread, Qwen2Model model, PolicyTrainer trainer, int version, int chunkBytes)
     {
+        this.chunkBytes = chunkBytes;
         this.thread = thread;
         this.model = model;
         this.trainer = trainer;
@@ -32,8 +35,10 @@ public sealed class TrainerHost : IAsyncDisposable
     public Qwen2Config Config => model.Config;
 
     /// <summary>Loads the model (HF layout) and, when the folder has one, the optimiser state saved beside it.</summary>
-    public static async Task<TrainerHost> StartAsync(string modelDir, TrainerOptions options, int version = 0, int torchThreads = 0)
+    public static async Task<TrainerHost> StartAsync(string modelDir, TrainerOptions options, int version = 0, int torchThreads = 0,
+        int weightChunkBytes = WeightSnapshot.DefaultChunkBytes)
     {
+        if (weightChunkBytes < 1) throw new ArgumentOutOfRangeException(nameof(weightChunkBytes), $"must be positive, got {weightChunkBytes}");
         var thread = new ModelThread($"trainer:{Path.GetFileName(modelDir)}", torchThreads);
         try
         {
@@ -44,7 +49,7 @@ public sealed class TrainerHost : IAsyncDisposable
                 var trainer = new PolicyTrainer(model, ids => NextTokenLogProbs(model, ids), options);
                 string opt = Path.Combine(modelDir, OptimizerFile);
                 if (File.Exists(opt)) trainer.LoadOptimizer(opt);
-                return new TrainerHost(thread, model, trainer, version);
+                return new TrainerHost(thread, model, trainer, version, weightChunkBytes);
             });
             await thread.RunAsync(host.Serialize);
             return host;
@@ -82,8 +87,18 @@ public sealed class TrainerHost : IAsyncDisposable
         }, cancellationToken);
     }
 
-    /// <summary>The current version's weights as safetensors bytes (immutable once published).</summary>
-    public (int Version, byte[] Weights) CurrentWeights() => (Version, weights);
+    /// <summary>The current version's weights in chunks (immutable once published; a later update publishes a new one).</summary>
+    public WeightSnapshot Snapshot => snapshot ?? throw new InvalidOperationException("no weights published yet");
+
+    /// <summary>The current snapshot, or null while an update is writing the next one.</summary>
+    public WeightSnapshot? Published => snapshot;
+
+    /// <summary>The current version's weights as one safetensors array (a copy: tests and small models).</summary>
+    public (int Version, byte[] Weights) CurrentWeights()
+    {
+        var s = Snapshot;
+        return (s.Version, s.ToArray());
+    }
 
     /// <summary>Writes the model in HF layout plus the optimiser state: a checkpoint any HF tool and the engine load.</summary>
     public Task SaveAsync(string dir, CancellationToken cancellationToken = default) => thread.RunAsync(() =>
@@ -98,9 +113,8 @@ public sealed class TrainerHost : IAsyncDisposable
 
     void Serialize()
     {
-        using var ms = new MemoryStream();
-        Qwen2Checkpoint.WriteWeights(model, ms);
-        weights = ms.ToArray();
+        snapshot = null;   // the old version's chunks can go once no pull holds them
+        snapshot = WeightSnapshot.Capture(Version, model.state_dict(), chunkBytes);
     }
 
     public ValueTask DisposeAsync()

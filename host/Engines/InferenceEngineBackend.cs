@@ -1,5 +1,6 @@
 using TreePO.Core.Protocol;
 using TreePO.Engine;
+using TreePO.Engine.Checkpoint;
 using TreePO.Grains.Engines;
 
 namespace TreePO.Hosting.Engines;
@@ -20,6 +21,16 @@ public sealed class InferenceEngineBackend(InferenceEngine engine) : IEngineBack
 
     public Task LoadWeightsAsync(int version, Stream safetensors, CancellationToken cancellationToken = default) =>
         engine.LoadWeightsAsync(version, safetensors, cancellationToken);
+
+    public async Task<WeightSink> BeginWeightsAsync(int version, byte[] header, long totalBytes, CancellationToken cancellationToken = default) =>
+        await engine.StageWeightsAsync(version, header, totalBytes);
+
+    public Task CommitWeightsAsync(WeightSink sink, CancellationToken cancellationToken = default) => sink switch
+    {
+        StagedWeights staged => engine.LoadWeightsAsync(staged, cancellationToken),
+        BufferedWeightSink buffered => engine.LoadWeightsAsync(buffered.Version, buffered.OpenRead(), cancellationToken),
+        _ => throw new ArgumentException($"the engine cannot load a {sink.GetType().Name}"),
+    };
 
     public EngineCounters GetCounters()
     {

@@ -27,4 +27,8 @@ public interface IEngineGrain : IGrainWithStringKey
     /// engine already holds that version from that trainer, unless <paramref name="force"/>.</summary>
     [Alias("sync-weights"), ResponseTimeout("00:30:00")]
     Task<int> SyncWeightsAsync(string trainer, int version, bool force = false, CancellationToken cancellationToken = default);
+
+    /// <summary><see cref="SyncWeightsAsync"/> with a choice of path and pipelining, returning the phases' timings.</summary>
+    [Alias("sync-weights-report"), ResponseTimeout("00:30:00")]
+    Task<WeightSyncReport> SyncWeightsWithReportAsync(string trainer, int version, WeightSyncOptions options, CancellationToken cancellationToken = default);
 }

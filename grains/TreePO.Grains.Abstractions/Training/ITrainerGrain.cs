@@ -24,6 +24,16 @@ public interface ITrainerGrain : IGrainWithStringKey
     [Alias("weights"), Orleans.Concurrency.AlwaysInterleave]
     IAsyncEnumerable<byte[]> StreamWeightsAsync(int version, int chunkBytes = 4 << 20, CancellationToken cancellationToken = default);
 
+    /// <summary>The manifest of <paramref name="version"/> (size, header, chunking); fails when the trainer does not
+    /// hold that version now.</summary>
+    [Alias("weights-manifest"), Orleans.Concurrency.AlwaysInterleave]
+    Task<WeightManifest> GetWeightManifestAsync(int version);
+
+    /// <summary>Chunk <paramref name="index"/> of <paramref name="version"/>, prepared once for all engines; fails when
+    /// the trainer has moved on to another version meanwhile.</summary>
+    [Alias("weights-chunk"), Orleans.Concurrency.AlwaysInterleave]
+    Task<WeightChunk> GetWeightChunkAsync(int version, int index, CancellationToken cancellationToken = default);
+
     /// <summary>Writes the model in HF layout and optimizer.bin to <paramref name="dir"/>.</summary>
     [Alias("save"), ResponseTimeout("00:10:00")]
     Task SaveCheckpointAsync(string dir);

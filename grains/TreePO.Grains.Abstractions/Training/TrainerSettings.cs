@@ -1,7 +1,8 @@
 namespace TreePO.Grains.Training;
 
 /// <summary>The policy update's settings on the wire (engine's TrainerOptions, reference section 4) plus the
-/// advantage estimator: "treepo" (tree advantage, batch-whitened) or "grpo" (group advantage per query).</summary>
+/// advantage estimator: "treepo" (tree advantage, batch-whitened) or "grpo" (group advantage per query).
+/// <c>WeightChunkBytes</c>: the size of the chunks engines pull weights in (under Orleans' 100 MiB message limit).</summary>
 [GenerateSerializer, Immutable, Alias("treepo.trainer-settings")]
 public sealed record TrainerSettings(
     [property: Id(0)] double LearningRate = 1e-4,
@@ -14,4 +15,5 @@ public sealed record TrainerSettings(
     [property: Id(7)] double EpsHigh = 0.28,
     [property: Id(8)] double DualClip = 10.0,
     [property: Id(9)] string Algo = "treepo",
-    [property: Id(10)] int TorchThreads = 0);
+    [property: Id(10)] int TorchThreads = 0,
+    [property: Id(11)] int WeightChunkBytes = 16 << 20);

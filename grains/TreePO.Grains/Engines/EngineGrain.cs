@@ -103,26 +103,66 @@ public sealed class EngineGrain(
         Publish();
     }
 
-    public async Task<int> SyncWeightsAsync(string trainer, int version, bool force, CancellationToken cancellationToken)
+    public async Task<int> SyncWeightsAsync(string trainer, int version, bool force, CancellationToken cancellationToken) =>
+        (await SyncWeightsWithReportAsync(trainer, version, new WeightSyncOptions(force), cancellationToken)).Version;
+
+    public async Task<WeightSyncReport> SyncWeightsWithReportAsync(string trainer, int version, WeightSyncOptions options, CancellationToken cancellationToken)
     {
         var engine = backend ?? throw new InvalidOperationException($"engine {key} is not loaded");
+        if (options.Path is not (WeightSyncOptions.Chunks or WeightSyncOptions.Stream))
+            throw new ArgumentException($"unknown weight sync path '{options.Path}' (expected '{WeightSyncOptions.Chunks}' or '{WeightSyncOptions.Stream}')");
         await syncGate.WaitAsync(cancellationToken);
         try
         {
-            if (!force && weightsFrom == trainer && engine.PolicyVersion == version) return version;
-            var bytes = new MemoryStream();
-            await foreach (var chunk in GrainFactory.GetGrain<TreePO.Grains.Training.ITrainerGrain>(trainer)
-                .StreamWeightsAsync(version, cancellationToken: cancellationToken).WithBatchSize(1).WithCancellation(cancellationToken))
-                bytes.Write(chunk);
-            bytes.Position = 0;
-            await engine.LoadWeightsAsync(version, bytes, cancellationToken);   // swaps between steps, drops all KV
+            if (!options.Force && weightsFrom == trainer && engine.PolicyVersion == version)
+                return new WeightSyncReport(key, version, options.Path, 0, 0, 0, 0, 0, 0, 0, 0, Skipped: true);
+            var source = GrainFactory.GetGrain<TreePO.Grains.Training.ITrainerGrain>(trainer);
+            var report = options.Path == WeightSyncOptions.Stream
+                ? await PullStreamAsync(engine, source, version, cancellationToken)
+                : await PullChunksAsync(engine, source, version, options.Window, cancellationToken);
             liveNodesByTree.Clear();
             weightsFrom = trainer;
-            log.LogInformation("engine {Engine} holds version {Version} from {Trainer} ({Bytes} bytes)", key, version, trainer, bytes.Length);
+            log.LogInformation("engine {Engine} holds version {Version} from {Trainer} ({Bytes} bytes, {Path}, {Seconds:F2} s)",
+                key, version, trainer, report.Bytes, report.Path, report.TotalSeconds);
             Publish();
-            return engine.PolicyVersion;
+            return report with { Version = engine.PolicyVersion };
         }
         finally { syncGate.Release(); }
+    }
+
+    /// <summary>Manifest, then the trainer's chunks pulled <paramref name="window"/> at a time straight into the
+    /// backend's staging, then the swap. A failure anywhere leaves the engine on its old weights.</summary>
+    async Task<WeightSyncReport> PullChunksAsync(IEngineBackend engine, TreePO.Grains.Training.ITrainerGrain source, int version, int window, CancellationToken ct)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var manifest = await source.GetWeightManifestAsync(version);
+        if (manifest.Version != version) throw new InvalidOperationException($"asked for version {version}, the trainer's manifest is for {manifest.Version}");
+        using var sink = await engine.BeginWeightsAsync(version, manifest.Header, manifest.TotalBytes, ct);
+        double handshake = clock.Elapsed.TotalSeconds;
+        await WeightPull.RunAsync(source, manifest, sink, window, ct);
+        double transfer = clock.Elapsed.TotalSeconds - handshake;
+        await engine.CommitWeightsAsync(sink, ct);   // swaps between steps, drops all KV
+        double total = clock.Elapsed.TotalSeconds;
+        return new WeightSyncReport(key, version, WeightSyncOptions.Chunks, manifest.TotalBytes, manifest.ChunkCount,
+            handshake, transfer, sink.WriteTime.TotalSeconds, total - handshake - transfer, total, manifest.CaptureSeconds);
+    }
+
+    /// <summary>The older path: 4 MB chunks one at a time into one array, then a safetensors load of it.</summary>
+    async Task<WeightSyncReport> PullStreamAsync(IEngineBackend engine, TreePO.Grains.Training.ITrainerGrain source, int version, CancellationToken ct)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var bytes = new MemoryStream();
+        int chunks = 0;
+        await foreach (var chunk in source.StreamWeightsAsync(version, cancellationToken: ct).WithBatchSize(1).WithCancellation(ct))
+        {
+            bytes.Write(chunk);
+            chunks++;
+        }
+        bytes.Position = 0;
+        double transfer = clock.Elapsed.TotalSeconds;
+        await engine.LoadWeightsAsync(version, bytes, ct);   // swaps between steps, drops all KV
+        double total = clock.Elapsed.TotalSeconds;
+        return new WeightSyncReport(key, version, WeightSyncOptions.Stream, bytes.Length, chunks, 0, transfer, 0, total - transfer, total, 0);
     }
 
     readonly SemaphoreSlim syncGate = new(1, 1);

@@ -25,11 +25,13 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log) : Grain, ITrainerGra
         var errors = options.Validate();
         if (errors.Count > 0) throw new ArgumentException(string.Join("; ", errors));
         TrajectorySamples.AdvantageFor(setup.Settings.Algo);   // fails on an unknown algorithm
+        if (setup.Settings.WeightChunkBytes is < 1 or > MaxChunkBytes)
+            throw new ArgumentException($"WeightChunkBytes must be in 1..{MaxChunkBytes} (Orleans' message limit is 100 MiB), got {setup.Settings.WeightChunkBytes}");
         if (!File.Exists(Path.Combine(setup.ModelDir, "config.json")))
             throw new ArgumentException($"model folder {setup.ModelDir} has no config.json");
         if (host is not null) { await host.DisposeAsync(); host = null; }
         // The model thread's start waits for the native library: keep that off the grain's scheduler.
-        host = await Task.Run(() => TrainerHost.StartAsync(setup.ModelDir, options, setup.Version, setup.Settings.TorchThreads));
+        host = await Task.Run(() => TrainerHost.StartAsync(setup.ModelDir, options, setup.Version, setup.Settings.TorchThreads, setup.Settings.WeightChunkBytes));
         settings = setup.Settings;
         log.LogInformation("trainer {Run} loaded {Dir} as version {Version}", this.GetPrimaryKeyString(), setup.ModelDir, setup.Version);
         return host.Config.MaxPositionEmbeddings;
@@ -58,16 +60,45 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log) : Grain, ITrainerGra
     public async IAsyncEnumerable<byte[]> StreamWeightsAsync(int version, int chunkBytes, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (chunkBytes < 1) throw new ArgumentOutOfRangeException(nameof(chunkBytes), $"must be positive, got {chunkBytes}");
-        var (held, weights) = Host().CurrentWeights();   // immutable once published: a later update cannot tear it
-        if (held != version)
-            throw new InvalidOperationException($"trainer {this.GetPrimaryKeyString()} holds version {held}, not {version}");
-        for (int offset = 0; offset < weights.Length; offset += chunkBytes)
+        var weights = Snapshot(version);   // immutable once published: a later update cannot tear it
+        for (long offset = 0; offset < weights.TotalBytes; offset += chunkBytes)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            yield return weights.AsSpan(offset, Math.Min(chunkBytes, weights.Length - offset)).ToArray();
+            var chunk = new byte[Math.Min(chunkBytes, weights.TotalBytes - offset)];
+            weights.CopyTo(offset, chunk);
+            yield return chunk;
         }
         await Task.CompletedTask;
     }
+
+    public Task<WeightManifest> GetWeightManifestAsync(int version)
+    {
+        var w = Snapshot(version);
+        return Task.FromResult(new WeightManifest(w.Version, w.TotalBytes, w.ChunkBytes, w.ChunkCount, w.Header, w.CaptureSeconds));
+    }
+
+    public Task<WeightChunk> GetWeightChunkAsync(int version, int index, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var w = Snapshot(version);
+        if (index < 0 || index >= w.ChunkCount)
+            throw new ArgumentOutOfRangeException(nameof(index), $"version {version} has {w.ChunkCount} chunks, not a chunk {index}");
+        return Task.FromResult(new WeightChunk(version, index, w.Chunk(index)));
+    }
+
+    /// <summary>The published snapshot of <paramref name="version"/>; fails once the trainer holds another.</summary>
+    TreePO.Engine.Checkpoint.WeightSnapshot Snapshot(int version)
+    {
+        var h = Host();
+        int held = h.Version;
+        var w = held == version ? h.Published : null;
+        if (w is null || w.Version != version)
+            throw new InvalidOperationException($"trainer {this.GetPrimaryKeyString()} holds version {held}, not {version}");
+        return w;
+    }
+
+    /// <summary>The largest weight chunk: well under Orleans' 100 MiB message body limit.</summary>
+    public const int MaxChunkBytes = 64 << 20;
 
     public Task SaveCheckpointAsync(string dir) => Host().SaveAsync(dir);
 

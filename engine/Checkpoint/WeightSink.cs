@@ -1,0 +1,81 @@
+namespace TreePO.Engine.Checkpoint;
+
+/// <summary>
+/// Where one weight version's safetensors bytes land while they arrive: pieces written at their file offsets, in any
+/// order and from several threads at once (for disjoint ranges). Complete once every byte has arrived exactly once;
+/// only then may the engine swap it in.
+/// </summary>
+public abstract class WeightSink : IDisposable
+{
+    long received;
+    long writeTicks;
+
+    protected WeightSink(int version, ReadOnlySpan<byte> header, long totalBytes)
+    {
+        if (header.Length < 8) throw new InvalidDataException($"weights of version {version}: a header of {header.Length} bytes");
+        if (totalBytes < header.Length) throw new InvalidDataException($"weights of version {version}: {totalBytes} bytes in all, fewer than the header's {header.Length}");
+        Version = version;
+        Header = header.ToArray();
+        TotalBytes = totalBytes;
+    }
+
+    public int Version { get; }
+    public byte[] Header { get; }
+    public long TotalBytes { get; }
+    public long ReceivedBytes => Interlocked.Read(ref received);
+    public bool IsComplete => ReceivedBytes == TotalBytes;
+    /// <summary>Time spent copying arrived bytes into place, summed over writers (the bytes-to-tensors phase).</summary>
+    public TimeSpan WriteTime => TimeSpan.FromTicks(Interlocked.Read(ref writeTicks));
+
+    /// <summary>Places <paramref name="bytes"/>, the file's bytes from <paramref name="offset"/>. Bytes in the header
+    /// region must equal the header the sink was opened with.</summary>
+    public void Write(long offset, ReadOnlySpan<byte> bytes)
+    {
+        if (offset < 0 || offset + bytes.Length > TotalBytes)
+            throw new InvalidDataException($"weights of version {Version}: bytes [{offset}, {offset + bytes.Length}) outside the {TotalBytes} announced");
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (offset < Header.Length)
+        {
+            int n = (int)Math.Min(bytes.Length, Header.Length - offset);
+            if (!bytes[..n].SequenceEqual(Header.AsSpan((int)offset, n)))
+                throw new InvalidDataException($"weights of version {Version}: the bytes at offset {offset} differ from the announced header");
+        }
+        Place(offset, bytes);
+        Interlocked.Add(ref writeTicks, System.Diagnostics.Stopwatch.GetElapsedTime(start).Ticks);
+        if (Interlocked.Add(ref received, bytes.Length) > TotalBytes)
+            throw new InvalidDataException($"weights of version {Version}: more than the {TotalBytes} bytes announced arrived (a piece sent twice)");
+    }
+
+    /// <summary>Copies the bytes into place (thread-safe for disjoint ranges).</summary>
+    protected abstract void Place(long offset, ReadOnlySpan<byte> bytes);
+
+    /// <summary>Fails unless every byte arrived.</summary>
+    public void EnsureComplete()
+    {
+        if (!IsComplete)
+            throw new InvalidDataException($"weights of version {Version}: {ReceivedBytes} of {TotalBytes} bytes arrived; not swapped in");
+    }
+
+    public virtual void Dispose() { }
+}
+
+/// <summary>A sink that assembles the whole file in one array (small models, test engines, the stream-based swap).</summary>
+public sealed class BufferedWeightSink : WeightSink
+{
+    readonly byte[] file;
+
+    public BufferedWeightSink(int version, ReadOnlySpan<byte> header, long totalBytes) : base(version, header, totalBytes)
+    {
+        if (totalBytes > Array.MaxLength) throw new ArgumentException($"weights of version {version}: {totalBytes} bytes do not fit one array");
+        file = new byte[totalBytes];
+    }
+
+    protected override void Place(long offset, ReadOnlySpan<byte> bytes) => bytes.CopyTo(file.AsSpan((int)offset));
+
+    /// <summary>The assembled file (complete only).</summary>
+    public MemoryStream OpenRead()
+    {
+        EnsureComplete();
+        return new MemoryStream(file, writable: false);
+    }
+}

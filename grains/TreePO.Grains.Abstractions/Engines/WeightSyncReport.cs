@@ -1,0 +1,35 @@
+namespace TreePO.Grains.Engines;
+
+/// <summary>How an engine pulls weights. "chunks": the trainer's prepared chunks, <paramref name="Window"/> pulls in
+/// flight, copied straight into staging buffers and then into the parameters in place. "stream": the older path (one
+/// chunk at a time into one array, then a safetensors load), kept to compare against.</summary>
+[GenerateSerializer, Immutable, Alias("treepo.weight-sync-options")]
+public sealed record WeightSyncOptions(
+    [property: Id(0)] bool Force = false,
+    [property: Id(1)] string Path = WeightSyncOptions.Chunks,
+    [property: Id(2)] int Window = 4)
+{
+    public const string Chunks = "chunks";
+    public const string Stream = "stream";
+}
+
+/// <summary>One sync's phases, measured on the engine's side: <paramref name="ManifestSeconds"/> the handshake and
+/// staging allocation; <paramref name="TransferSeconds"/> from the first chunk request to the last chunk placed (the
+/// copies into staging included); <paramref name="StageSeconds"/> the time spent copying bytes into staging
+/// (bytes-to-tensors, summed over pulls, overlapping the transfer); <paramref name="SwapSeconds"/> the swap into the
+/// engine (for "stream": parsing the whole file into tensors and the swap). <paramref name="Skipped"/>: the engine
+/// already held the version.</summary>
+[GenerateSerializer, Immutable, Alias("treepo.weight-sync-report")]
+public sealed record WeightSyncReport(
+    [property: Id(0)] string Engine,
+    [property: Id(1)] int Version,
+    [property: Id(2)] string Path,
+    [property: Id(3)] long Bytes,
+    [property: Id(4)] int Chunks,
+    [property: Id(5)] double ManifestSeconds,
+    [property: Id(6)] double TransferSeconds,
+    [property: Id(7)] double StageSeconds,
+    [property: Id(8)] double SwapSeconds,
+    [property: Id(9)] double TotalSeconds,
+    [property: Id(10)] double TrainerCaptureSeconds,
+    [property: Id(11)] bool Skipped = false);

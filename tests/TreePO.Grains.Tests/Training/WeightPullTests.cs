@@ -1,0 +1,166 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+using TreePO.Core.Protocol;
+using TreePO.Core.Trees;
+using TreePO.Engine.Checkpoint;
+using TreePO.Grains.Engines;
+using TreePO.Grains.Placement;
+using TreePO.Grains.Tests.Support;
+using TreePO.Grains.Training;
+using TreePO.Grains.Trees;
+using TreePO.Hosting;
+using TreePO.Hosting.Options;
+
+namespace TreePO.Grains.Tests.Training;
+
+/// <summary>The chunked weight pull: manifest, pipelined chunk pulls into the engine's sink, swap.</summary>
+public sealed class WeightPullTests
+{
+    static readonly TrainerSettings Small = new(LearningRate: 1e-3, WarmupSteps: 0, MiniBatches: 1, WeightChunkBytes: 1000);
+
+    static async Task<byte[]> PublishedAsync(ITrainerGrain trainer, int version)
+    {
+        var all = new List<byte>();
+        await foreach (var chunk in trainer.StreamWeightsAsync(version, chunkBytes: 1 << 16).WithBatchSize(1)) all.AddRange(chunk);
+        return [.. all];
+    }
+
+    [Fact]
+    public async Task Pipelined_chunks_that_split_tensors_arrive_bit_exact_and_both_paths_agree()
+    {
+        var (cluster, factories) = await TestClusters.StartAsync(1);
+        await using var _ = cluster;
+        var trainer = cluster.Client.GetGrain<ITrainerGrain>("pull");
+        await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, Small));
+        var engine = cluster.Client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0));
+        var manifest = await trainer.GetWeightManifestAsync(0);
+        Assert.Equal(1000, manifest.ChunkBytes);
+        Assert.Equal((manifest.TotalBytes + 999) / 1000, manifest.ChunkCount);
+
+        var report = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(Force: true, Window: 8));
+        Assert.Equal((0, WeightSyncOptions.Chunks, manifest.TotalBytes, manifest.ChunkCount, false),
+            (report.Version, report.Path, report.Bytes, report.Chunks, report.Skipped));
+        var old = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Stream));
+        Assert.Equal(manifest.TotalBytes, old.Bytes);
+        var skipped = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions());
+        Assert.True(skipped.Skipped);
+
+        byte[] published = await PublishedAsync(trainer, 0);
+        var loads = factories.Values.Single().Created.Single().Loads;
+        Assert.Equal(2, loads.Count);
+        Assert.All(loads, l => Assert.Equal(published, l.Weights));
+        await Assert.ThrowsAnyAsync<Exception>(() => engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(true, "carrier-pigeon")));
+        var badIndex = await Assert.ThrowsAnyAsync<Exception>(() => trainer.GetWeightChunkAsync(0, manifest.ChunkCount));
+        Assert.Contains($"has {manifest.ChunkCount} chunks", badIndex.Message);
+    }
+
+    [Fact]
+    public async Task A_version_change_during_a_pull_fails_it_and_the_engine_keeps_its_old_weights()
+    {
+        var gate = new PullGate();
+        var cluster = await StartGatedAsync(gate);
+        await using var _ = cluster;
+        var client = cluster.Client;
+        var trainer = client.GetGrain<ITrainerGrain>("moving");
+        await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, Small));
+        var engine = client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0));
+        Assert.Equal(0, await engine.SyncWeightsAsync("moving", 0, force: true));
+        byte[] v0 = await PublishedAsync(trainer, 0);
+
+        // A step's trees at version 0, trained into version 1 while a (forced) pull of version 0 is paused mid-way.
+        var config = new TreeConfig { Width = 4, Depth = 2, SegmentLength = 3, Branch = 2 };
+        var tree = await client.GetGrain<IQueryTreeGrain>("moving/q0").RunAsync(
+            TreeJob.For(new QueryItem("q0", "question", "7", [1, 2, 3, 4]), config, 10, 0));
+        gate.Arm(pauseAfter: 3);
+        var pull = engine.SyncWeightsWithReportAsync("moving", 0, new WeightSyncOptions(Force: true, Window: 1));
+        await gate.Paused.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, (await trainer.TrainAsync([tree.TreeLine], 1)).Version);
+        gate.Release();
+        var failed = await Assert.ThrowsAnyAsync<Exception>(() => pull);
+        Assert.Contains("holds version 1, not 0", failed.ToString());
+
+        var inner = gate.Engines.Single();
+        Assert.Equal(0, inner.PolicyVersion);
+        Assert.Equal(v0, inner.Loads[^1].Weights);
+        Assert.Single(inner.Loads);
+
+        Assert.Equal(1, await engine.SyncWeightsAsync("moving", 1));
+        Assert.Equal(await PublishedAsync(trainer, 1), inner.Loads[^1].Weights);
+    }
+
+    static async Task<InProcessTestCluster> StartGatedAsync(PullGate gate)
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddTreePO(new TreePOOptions());
+            silo.Services.AddSingleton<IEngineBackendFactory>(gate);
+            silo.Services.AddSingleton(new TreeText(new LetterDecoder(), new HashSet<int> { ScriptedEngine.Eos }));
+        });
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+
+    /// <summary>Engines whose weight sinks, once armed, pause the pull after a few chunks until released.</summary>
+    sealed class PullGate : IEngineBackendFactory
+    {
+        int countdown = -1;
+        readonly ManualResetEventSlim open = new(true);
+        public SemaphoreSlim Paused { get; } = new(0);
+        public List<ScriptedEngine> Engines { get; } = [];
+
+        public void Arm(int pauseAfter)
+        {
+            open.Reset();
+            Volatile.Write(ref countdown, pauseAfter);
+        }
+
+        public void Release() => open.Set();
+
+        void OnChunk()
+        {
+            if (Interlocked.Decrement(ref countdown) != 0) return;
+            Paused.Release();
+            open.Wait(TimeSpan.FromSeconds(30));   // holds the (test) engine grain's turn: the pull cannot go on
+        }
+
+        public Task<IEngineBackend> CreateAsync(int device, CancellationToken cancellationToken)
+        {
+            var inner = new ScriptedEngine();
+            lock (Engines) Engines.Add(inner);
+            return Task.FromResult<IEngineBackend>(new GatedEngine(inner, this));
+        }
+
+        sealed class GatedEngine(ScriptedEngine inner, PullGate gate) : IEngineBackend
+        {
+            public Task<SegmentResult> GenerateAsync(SegmentRequest request, CancellationToken cancellationToken = default) => inner.GenerateAsync(request, cancellationToken);
+            public Task ReleaseAsync(IReadOnlyCollection<string> nodeIds, CancellationToken cancellationToken = default) => inner.ReleaseAsync(nodeIds, cancellationToken);
+            public EngineCounters GetCounters() => inner.GetCounters();
+            public int PolicyVersion => inner.PolicyVersion;
+            public Task LoadWeightsAsync(int version, Stream safetensors, CancellationToken cancellationToken = default) => inner.LoadWeightsAsync(version, safetensors, cancellationToken);
+            public Task<WeightSink> BeginWeightsAsync(int version, byte[] header, long totalBytes, CancellationToken cancellationToken = default) =>
+                Task.FromResult<WeightSink>(new GatedSink(version, header, totalBytes, gate));
+            public Task CommitWeightsAsync(WeightSink sink, CancellationToken cancellationToken = default) =>
+                inner.LoadWeightsAsync(sink.Version, ((GatedSink)sink).OpenRead(), cancellationToken);
+            public ValueTask DisposeAsync() => inner.DisposeAsync();
+        }
+
+        sealed class GatedSink(int version, byte[] header, long totalBytes, PullGate gate) : WeightSink(version, header, totalBytes)
+        {
+            readonly byte[] file = new byte[totalBytes];
+
+            protected override void Place(long offset, ReadOnlySpan<byte> bytes)
+            {
+                bytes.CopyTo(file.AsSpan((int)offset));
+                gate.OnChunk();
+            }
+
+            public MemoryStream OpenRead()
+            {
+                EnsureComplete();
+                return new MemoryStream(file, writable: false);
+            }
+        }
+    }
+}
