@@ -44,11 +44,31 @@ public static class ProcessMemory
     /// <summary>VmRSS: the resident set size now.</summary>
     public static long RssBytes() => Read("VmRSS:");
 
-    static long Read(string field)
+    /// <summary>VmRSS of another process of this user (0 where it cannot be read).</summary>
+    public static long Rss(int pid) => Read("VmRSS:", $"/proc/{pid}/status");
+
+    /// <summary>VmHWM of another process of this user (0 where it cannot be read).</summary>
+    public static long PeakRssBytes(int pid) => Read("VmHWM:", $"/proc/{pid}/status");
+
+    /// <summary>Resets another process's peak mark, as <see cref="ResetPeak()"/> does for this one.</summary>
+    public static bool ResetPeak(int pid)
     {
         try
         {
-            foreach (string line in File.ReadLines("/proc/self/status"))
+            File.WriteAllText($"/proc/{pid}/clear_refs", "5");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            return false;
+        }
+    }
+
+    static long Read(string field, string path = "/proc/self/status")
+    {
+        try
+        {
+            foreach (string line in File.ReadLines(path))
                 if (line.StartsWith(field, StringComparison.Ordinal)) return ParseKb(line[field.Length..]);
         }
         catch (IOException) { }

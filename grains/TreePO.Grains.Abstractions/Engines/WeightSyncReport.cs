@@ -1,23 +1,27 @@
 namespace TreePO.Grains.Engines;
 
-/// <summary>How an engine pulls weights. "chunks": the trainer's prepared chunks, <paramref name="Window"/> pulls in
-/// flight, copied straight into staging buffers and then into the parameters in place. "stream": the older path (one
-/// chunk at a time into one array, then a safetensors load), kept to compare against.</summary>
+/// <summary>How an engine pulls weights. "socket": one plain TCP stream from the trainer's silo (handshake through
+/// Orleans), read straight into staging buffers, then copied into the parameters in place. "chunks": the trainer's
+/// prepared chunks through Orleans, <paramref name="Window"/> pulls in flight, into the same staging. "auto" (the
+/// default): socket when the trainer offers one (not under TLS), chunks otherwise. "legacy": the older path (4 MB
+/// chunks one at a time into one array, then a safetensors load), kept to compare against.</summary>
 [GenerateSerializer, Immutable, Alias("treepo.weight-sync-options")]
 public sealed record WeightSyncOptions(
     [property: Id(0)] bool Force = false,
-    [property: Id(1)] string Path = WeightSyncOptions.Chunks,
+    [property: Id(1)] string Path = WeightSyncOptions.Auto,
     [property: Id(2)] int Window = 4)
 {
+    public const string Auto = "auto";
+    public const string Socket = "socket";
     public const string Chunks = "chunks";
-    public const string Stream = "stream";
+    public const string Legacy = "legacy";
 }
 
 /// <summary>One sync's phases, measured on the engine's side: <paramref name="ManifestSeconds"/> the handshake and
 /// staging allocation; <paramref name="TransferSeconds"/> from the first chunk request to the last chunk placed (the
 /// copies into staging included); <paramref name="StageSeconds"/> the time spent copying bytes into staging
 /// (bytes-to-tensors, summed over pulls, overlapping the transfer); <paramref name="SwapSeconds"/> the swap into the
-/// engine (for "stream": parsing the whole file into tensors and the swap). <paramref name="Skipped"/>: the engine
+/// engine (for "legacy": parsing the whole file into tensors and the swap). <paramref name="Skipped"/>: the engine
 /// already held the version.</summary>
 [GenerateSerializer, Immutable, Alias("treepo.weight-sync-report")]
 public sealed record WeightSyncReport(

@@ -34,6 +34,11 @@ public interface ITrainerGrain : IGrainWithStringKey
     [Alias("weights-chunk"), Orleans.Concurrency.AlwaysInterleave]
     Task<WeightChunk> GetWeightChunkAsync(int version, int index, CancellationToken cancellationToken = default);
 
+    /// <summary>A one-time offer to read <paramref name="version"/> over a plain TCP stream from the trainer's silo; null
+    /// when that silo offers none (the cluster uses TLS, or the server is off): pull chunks then.</summary>
+    [Alias("weights-stream-offer"), Orleans.Concurrency.AlwaysInterleave]
+    Task<WeightStreamOffer?> OfferWeightStreamAsync(int version);
+
     /// <summary>Writes the model in HF layout and optimizer.bin to <paramref name="dir"/>.</summary>
     [Alias("save"), ResponseTimeout("00:10:00")]
     Task SaveCheckpointAsync(string dir);

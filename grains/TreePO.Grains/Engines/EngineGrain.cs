@@ -109,17 +109,17 @@ public sealed class EngineGrain(
     public async Task<WeightSyncReport> SyncWeightsWithReportAsync(string trainer, int version, WeightSyncOptions options, CancellationToken cancellationToken)
     {
         var engine = backend ?? throw new InvalidOperationException($"engine {key} is not loaded");
-        if (options.Path is not (WeightSyncOptions.Chunks or WeightSyncOptions.Stream))
-            throw new ArgumentException($"unknown weight sync path '{options.Path}' (expected '{WeightSyncOptions.Chunks}' or '{WeightSyncOptions.Stream}')");
+        if (options.Path is not (WeightSyncOptions.Auto or WeightSyncOptions.Socket or WeightSyncOptions.Chunks or WeightSyncOptions.Legacy))
+            throw new ArgumentException($"unknown weight sync path '{options.Path}' (expected auto, socket, chunks or legacy)");
         await syncGate.WaitAsync(cancellationToken);
         try
         {
             if (!options.Force && weightsFrom == trainer && engine.PolicyVersion == version)
                 return new WeightSyncReport(key, version, options.Path, 0, 0, 0, 0, 0, 0, 0, 0, Skipped: true);
             var source = GrainFactory.GetGrain<TreePO.Grains.Training.ITrainerGrain>(trainer);
-            var report = options.Path == WeightSyncOptions.Stream
-                ? await PullStreamAsync(engine, source, version, cancellationToken)
-                : await PullChunksAsync(engine, source, version, options.Window, cancellationToken);
+            var report = options.Path == WeightSyncOptions.Legacy
+                ? await PullLegacyAsync(engine, source, version, cancellationToken)
+                : await PullStagedAsync(engine, source, version, options, cancellationToken);
             liveNodesByTree.Clear();
             weightsFrom = trainer;
             log.LogInformation("engine {Engine} holds version {Version} from {Trainer} ({Bytes} bytes, {Path}, {Seconds:F2} s)",
@@ -130,25 +130,32 @@ public sealed class EngineGrain(
         finally { syncGate.Release(); }
     }
 
-    /// <summary>Manifest, then the trainer's chunks pulled <paramref name="window"/> at a time straight into the
-    /// backend's staging, then the swap. A failure anywhere leaves the engine on its old weights.</summary>
-    async Task<WeightSyncReport> PullChunksAsync(IEngineBackend engine, TreePO.Grains.Training.ITrainerGrain source, int version, int window, CancellationToken ct)
+    /// <summary>Manifest, then the bytes straight into the backend's staging (one TCP stream from the trainer's silo,
+    /// or the trainer's chunks through Orleans <see cref="WeightSyncOptions.Window"/> at a time), then the swap. A
+    /// failure anywhere leaves the engine on its old weights.</summary>
+    async Task<WeightSyncReport> PullStagedAsync(IEngineBackend engine, TreePO.Grains.Training.ITrainerGrain source, int version, WeightSyncOptions options, CancellationToken ct)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var manifest = await source.GetWeightManifestAsync(version);
         if (manifest.Version != version) throw new InvalidOperationException($"asked for version {version}, the trainer's manifest is for {manifest.Version}");
+        var offer = options.Path is WeightSyncOptions.Auto or WeightSyncOptions.Socket ? await source.OfferWeightStreamAsync(version) : null;
+        if (offer is null && options.Path == WeightSyncOptions.Socket)
+            throw new InvalidOperationException("the trainer's silo offers no weight stream (TLS, or the server is off); use the chunks path");
         using var sink = await engine.BeginWeightsAsync(version, manifest.Header, manifest.TotalBytes, ct);
         double handshake = clock.Elapsed.TotalSeconds;
-        await WeightPull.RunAsync(source, manifest, sink, window, ct);
+        if (offer is not null)
+            await Task.Run(() => WeightStreamClient.RunAsync(offer, manifest, sink, ct), ct);   // off the grain's turn: only the sink and the socket
+        else
+            await WeightPull.RunAsync(source, manifest, sink, options.Window, ct);
         double transfer = clock.Elapsed.TotalSeconds - handshake;
         await engine.CommitWeightsAsync(sink, ct);   // swaps between steps, drops all KV
         double total = clock.Elapsed.TotalSeconds;
-        return new WeightSyncReport(key, version, WeightSyncOptions.Chunks, manifest.TotalBytes, manifest.ChunkCount,
-            handshake, transfer, sink.WriteTime.TotalSeconds, total - handshake - transfer, total, manifest.CaptureSeconds);
+        return new WeightSyncReport(key, version, offer is null ? WeightSyncOptions.Chunks : WeightSyncOptions.Socket, manifest.TotalBytes,
+            offer is null ? manifest.ChunkCount : 1, handshake, transfer, sink.WriteTime.TotalSeconds, total - handshake - transfer, total, manifest.CaptureSeconds);
     }
 
     /// <summary>The older path: 4 MB chunks one at a time into one array, then a safetensors load of it.</summary>
-    async Task<WeightSyncReport> PullStreamAsync(IEngineBackend engine, TreePO.Grains.Training.ITrainerGrain source, int version, CancellationToken ct)
+    async Task<WeightSyncReport> PullLegacyAsync(IEngineBackend engine, TreePO.Grains.Training.ITrainerGrain source, int version, CancellationToken ct)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var bytes = new MemoryStream();
@@ -162,7 +169,7 @@ public sealed class EngineGrain(
         double transfer = clock.Elapsed.TotalSeconds;
         await engine.LoadWeightsAsync(version, bytes, ct);   // swaps between steps, drops all KV
         double total = clock.Elapsed.TotalSeconds;
-        return new WeightSyncReport(key, version, WeightSyncOptions.Stream, bytes.Length, chunks, 0, transfer, 0, total - transfer, total, 0);
+        return new WeightSyncReport(key, version, WeightSyncOptions.Legacy, bytes.Length, chunks, 0, transfer, 0, total - transfer, total, 0);
     }
 
     readonly SemaphoreSlim syncGate = new(1, 1);

@@ -12,7 +12,7 @@ namespace TreePO.Grains.Training;
 /// a second concurrent update is refused rather than queued.
 /// </summary>
 [Reentrant, KeepAlive]
-public sealed class TrainerGrain(ILogger<TrainerGrain> log) : Grain, ITrainerGrain
+public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer streams) : Grain, ITrainerGrain
 {
     TrainerHost? host;
     TrainerSettings settings = new();
@@ -84,6 +84,13 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log) : Grain, ITrainerGra
         if (index < 0 || index >= w.ChunkCount)
             throw new ArgumentOutOfRangeException(nameof(index), $"version {version} has {w.ChunkCount} chunks, not a chunk {index}");
         return Task.FromResult(new WeightChunk(version, index, w.Chunk(index)));
+    }
+
+    public Task<WeightStreamOffer?> OfferWeightStreamAsync(int version)
+    {
+        var w = Snapshot(version);
+        var offer = streams.Offer(w);   // the stream serves this snapshot even if an update publishes the next meanwhile
+        return Task.FromResult(offer is var (endpoint, token) ? new WeightStreamOffer(version, endpoint.Address.ToString(), endpoint.Port, token) : null);
     }
 
     /// <summary>The published snapshot of <paramref name="version"/>; fails once the trainer holds another.</summary>

@@ -37,17 +37,19 @@ public sealed class WeightPullTests
         Assert.Equal(1000, manifest.ChunkBytes);
         Assert.Equal((manifest.TotalBytes + 999) / 1000, manifest.ChunkCount);
 
-        var report = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(Force: true, Window: 8));
+        var report = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Chunks, Window: 8));
         Assert.Equal((0, WeightSyncOptions.Chunks, manifest.TotalBytes, manifest.ChunkCount, false),
             (report.Version, report.Path, report.Bytes, report.Chunks, report.Skipped));
-        var old = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Stream));
+        var socket = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(Force: true));   // auto: the TCP stream
+        Assert.Equal((0, WeightSyncOptions.Socket, manifest.TotalBytes), (socket.Version, socket.Path, socket.Bytes));
+        var old = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Legacy));
         Assert.Equal(manifest.TotalBytes, old.Bytes);
         var skipped = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions());
         Assert.True(skipped.Skipped);
 
         byte[] published = await PublishedAsync(trainer, 0);
         var loads = factories.Values.Single().Created.Single().Loads;
-        Assert.Equal(2, loads.Count);
+        Assert.Equal(3, loads.Count);
         Assert.All(loads, l => Assert.Equal(published, l.Weights));
         await Assert.ThrowsAnyAsync<Exception>(() => engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(true, "carrier-pigeon")));
         var badIndex = await Assert.ThrowsAnyAsync<Exception>(() => trainer.GetWeightChunkAsync(0, manifest.ChunkCount));
@@ -72,7 +74,7 @@ public sealed class WeightPullTests
         var tree = await client.GetGrain<IQueryTreeGrain>("moving/q0").RunAsync(
             TreeJob.For(new QueryItem("q0", "question", "7", [1, 2, 3, 4]), config, 10, 0));
         gate.Arm(pauseAfter: 3);
-        var pull = engine.SyncWeightsWithReportAsync("moving", 0, new WeightSyncOptions(Force: true, Window: 1));
+        var pull = engine.SyncWeightsWithReportAsync("moving", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Chunks, Window: 1));
         await gate.Paused.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(1, (await trainer.TrainAsync([tree.TreeLine], 1)).Version);
         gate.Release();
@@ -86,6 +88,62 @@ public sealed class WeightPullTests
 
         Assert.Equal(1, await engine.SyncWeightsAsync("moving", 1));
         Assert.Equal(await PublishedAsync(trainer, 1), inner.Loads[^1].Weights);
+    }
+
+    [Fact]
+    public async Task A_socket_pull_reads_the_offered_version_even_if_the_trainer_moves_on_and_a_token_works_once()
+    {
+        var gate = new PullGate();
+        var cluster = await StartGatedAsync(gate);
+        await using var _ = cluster;
+        var client = cluster.Client;
+        var trainer = client.GetGrain<ITrainerGrain>("socket");
+        await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, Small));
+        var engine = client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0));
+        byte[] v0 = await PublishedAsync(trainer, 0);
+
+        var config = new TreeConfig { Width = 4, Depth = 2, SegmentLength = 3, Branch = 2 };
+        var tree = await client.GetGrain<IQueryTreeGrain>("socket/q0").RunAsync(
+            TreeJob.For(new QueryItem("q0", "question", "7", [1, 2, 3, 4]), config, 10, 0));
+        gate.Arm(pauseAfter: 1);
+        var pull = engine.SyncWeightsWithReportAsync("socket", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Socket));
+        await gate.Paused.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, (await trainer.TrainAsync([tree.TreeLine], 1)).Version);
+        gate.Release();
+        // The offer pinned version 0's snapshot: the stream delivers exactly those bytes.
+        var report = await pull;
+        Assert.Equal((0, WeightSyncOptions.Socket), (report.Version, report.Path));
+        Assert.Equal(v0, gate.Engines.Single().Loads[^1].Weights);
+        Assert.NotEqual(v0, await PublishedAsync(trainer, 1));
+
+        // An offer for a version the trainer no longer holds is refused; a token works once.
+        Assert.Contains("holds version 1, not 0", (await Assert.ThrowsAnyAsync<Exception>(() => trainer.OfferWeightStreamAsync(0))).Message);
+        var offer = (await trainer.OfferWeightStreamAsync(1))!;
+        var manifest = await trainer.GetWeightManifestAsync(1);
+        using (var first = new BufferedWeightSink(1, manifest.Header, manifest.TotalBytes))
+        {
+            await WeightStreamClient.RunAsync(offer, manifest, first, CancellationToken.None);
+            Assert.Equal(await PublishedAsync(trainer, 1), first.OpenRead().ToArray());
+        }
+        using var again = new BufferedWeightSink(1, manifest.Header, manifest.TotalBytes);
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => WeightStreamClient.RunAsync(offer, manifest, again, CancellationToken.None));
+        Assert.Contains("refused the token", refused.Message);
+        Assert.Equal(0, again.ReceivedBytes);
+    }
+
+    [Fact]
+    public async Task Under_tls_there_is_no_socket_and_auto_pulls_chunks()
+    {
+        var (cluster, factories) = await TestClusters.StartAsync(1, o => o.Cluster.Tls.Enabled = true);
+        await using var _ = cluster;
+        var trainer = cluster.Client.GetGrain<ITrainerGrain>("tls");
+        await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, Small));
+        Assert.Null(await trainer.OfferWeightStreamAsync(0));
+        var engine = cluster.Client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0));
+        Assert.Equal(WeightSyncOptions.Chunks, (await engine.SyncWeightsWithReportAsync("tls", 0, new WeightSyncOptions(Force: true))).Path);
+        var socket = await Assert.ThrowsAnyAsync<Exception>(() => engine.SyncWeightsWithReportAsync("tls", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Socket)));
+        Assert.Contains("offers no weight stream", socket.Message);
+        Assert.Equal(await PublishedAsync(trainer, 0), factories.Values.Single().Created.Single().Loads[^1].Weights);
     }
 
     static async Task<InProcessTestCluster> StartGatedAsync(PullGate gate)

@@ -1,0 +1,116 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using TreePO.Engine.Checkpoint;
+
+namespace TreePO.Grains.Training;
+
+/// <summary>
+/// Serves published weight snapshots as plain TCP byte streams, so multi-GB weights skip Orleans' per-message copies
+/// (as RL systems use NCCL beside their control plane). Orleans carries the handshake: the trainer grain hands an
+/// engine a one-time token for one snapshot (<see cref="Offer"/>); the engine connects to the silo's own listen
+/// address, sends the token, and reads a status byte, the length and the safetensors bytes straight from the
+/// snapshot's chunks. A token works once and expires; a wrong one gets status 1 and a closed connection. Off (no
+/// listener, no offers) when the cluster runs TLS: engines pull Orleans chunks then.
+/// </summary>
+public sealed class WeightStreamServer(IPAddress address, bool enabled, ILogger<WeightStreamServer> log) : IDisposable
+{
+    public const int TokenBytes = 32;
+    public static readonly TimeSpan TokenLifetime = TimeSpan.FromMinutes(5);
+
+    readonly ConcurrentDictionary<string, (WeightSnapshot Snapshot, DateTime Expires)> offers = new();
+    readonly CancellationTokenSource stop = new();
+    readonly object gate = new();
+    TcpListener? listener;
+
+    public bool Enabled => enabled;
+
+    /// <summary>The bound endpoint once the first offer started the listener.</summary>
+    public IPEndPoint? Endpoint => listener?.LocalEndpoint as IPEndPoint;
+
+    /// <summary>A one-time token for <paramref name="snapshot"/> and where to use it; null when the server is off.</summary>
+    public (IPEndPoint Endpoint, byte[] Token)? Offer(WeightSnapshot snapshot)
+    {
+        if (!enabled) return null;
+        var endpoint = Start();
+        foreach (var (key, offer) in offers)
+            if (offer.Expires < DateTime.UtcNow) offers.TryRemove(key, out _);
+        byte[] token = RandomNumberGenerator.GetBytes(TokenBytes);
+        offers[Convert.ToHexString(token)] = (snapshot, DateTime.UtcNow + TokenLifetime);
+        return (endpoint, token);
+    }
+
+    IPEndPoint Start()
+    {
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(stop.IsCancellationRequested, this);
+            if (listener is null)
+            {
+                var l = new TcpListener(address, 0);
+                l.Start();
+                listener = l;
+                _ = Task.Run(AcceptAsync);
+                log.LogInformation("weight stream server listening on {Endpoint}", l.LocalEndpoint);
+            }
+            return (IPEndPoint)listener.LocalEndpoint;
+        }
+    }
+
+    async Task AcceptAsync()
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            Socket socket;
+            try { socket = await listener!.AcceptSocketAsync(stop.Token); }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException) { return; }
+            _ = Task.Run(() => ServeAsync(socket));
+        }
+    }
+
+    async Task ServeAsync(Socket socket)
+    {
+        using var _ = socket;
+        try
+        {
+            socket.NoDelay = true;
+            socket.SendBufferSize = 4 << 20;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));   // the token must come promptly
+            var token = new byte[TokenBytes];
+            await TreePO.Grains.Engines.WeightStreamClient.ReceiveExactlyAsync(socket, token, timeout.Token);
+            if (!offers.TryRemove(Convert.ToHexString(token), out var offer) || offer.Expires < DateTime.UtcNow)
+            {
+                await socket.SendAsync(new byte[] { 1 }, stop.Token);
+                log.LogWarning("weight stream: refused a connection from {Peer} with an unknown or expired token", socket.RemoteEndPoint);
+                return;
+            }
+            var head = new byte[9];
+            BinaryPrimitives.WriteInt64LittleEndian(head.AsSpan(1), offer.Snapshot.TotalBytes);
+            await socket.SendAsync(head, stop.Token);
+            for (int i = 0; i < offer.Snapshot.ChunkCount; i++)
+            {
+                var chunk = offer.Snapshot.Chunk(i);
+                for (int sent = 0; sent < chunk.Length;)
+                    sent += await socket.SendAsync(chunk.AsMemory(sent), stop.Token);
+            }
+            socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
+        {
+            log.LogWarning("weight stream to {Peer} ended early: {Error}", socket.RemoteEndPoint, e.Message);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (gate)
+        {
+            stop.Cancel();
+            listener?.Stop();
+        }
+    }
+}
