@@ -24,7 +24,7 @@ namespace TreePO.Bench;
 /// into the same staging) and "legacy" (the older path: 4 MB chunks one at a time into one array, then a safetensors
 /// load). The first path listed gives the verdict. The model is random with Qwen2.5-0.5B's shapes (--layers N to use fewer
 /// of its layers; the tokenizer is the built-in model's, which only names stop ids here). Reports each forced pull
-/// (--pulls N per path, default 3, the paths alternating), its phases (handshake, transfer, bytes-to-tensors, swap),
+/// (--pulls N per path, default 3, path after path), its phases (handshake, transfer, bytes-to-tensors, swap),
 /// the medians (goal under 2 s on loopback) and the peak RSS of both processes during the pulls. Options: --layers N
 /// (24), --pulls N, --paths socket,chunks,legacy, --window N (4), --chunkmb N (16), --silo PATH, --keep DIR (reuse/keep the
 /// written model there), --out weightsync.json.
@@ -117,8 +117,9 @@ public static class WeightSyncBenchmark
             long engineRssLoaded = ProcessMemory.Rss(engineSilo.Id);
             var reports = paths.ToDictionary(p => p, _ => new List<WeightSyncReport>());
             var peaks = paths.ToDictionary(p => p, _ => (Trainer: 0L, Engine: 0L));
-            for (int i = 0; i < pulls; i++)
-                foreach (string p in paths)
+            // Path by path (not alternating): a path's leftovers (the legacy path's arrays) would inflate the next one's peak RSS.
+            foreach (string p in paths)
+                for (int i = 0; i < pulls; i++)
                 {
                     ProcessMemory.Settle();
                     ProcessMemory.ResetPeak(engineSilo.Id);
@@ -135,8 +136,8 @@ public static class WeightSyncBenchmark
                 var sorted = xs.Order().ToList();
                 return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
             }
-            var table = new Table().AddColumns("path", "pulls", "median s", "best s", "MB/s", "handshake s", "transfer s", "bytes->tensors s", "swap s",
-                "peak RSS trainer", "peak RSS engine");
+            // Short headings (the table fits 80 columns): handshake, transfer (bytes->tensors included), swap; peak RSS in GB.
+            var table = new Table().AddColumns("path", "n", "median s", "best s", "MB/s", "hs s", "xfer s", "b->t s", "swap s", "RSS tr", "RSS en");
             var summary = new Dictionary<string, object>();
             foreach (string path in paths)
             {
@@ -145,7 +146,7 @@ public static class WeightSyncBenchmark
                 table.AddRow(path, rs.Count.ToString(), median.ToString("F2"), rs.Min(r => r.TotalSeconds).ToString("F2"), (fileBytes / 1e6 / median).ToString("F0"),
                     Median(rs.Select(r => r.ManifestSeconds)).ToString("F2"), Median(rs.Select(r => r.TransferSeconds)).ToString("F2"),
                     Median(rs.Select(r => r.StageSeconds)).ToString("F2"), Median(rs.Select(r => r.SwapSeconds)).ToString("F2"),
-                    $"{peaks[path].Trainer / 1e9:F1} GB", $"{peaks[path].Engine / 1e9:F1} GB");
+                    $"{peaks[path].Trainer / 1e9:F1}", $"{peaks[path].Engine / 1e9:F1}");
                 summary[path] = new
                 {
                     pull_seconds = rs.Select(r => r.TotalSeconds).ToList(),
