@@ -42,6 +42,8 @@ public static class TreePOSiloBuilderExtensions
         silo.Services.TryAddSingleton(sp => sp.GetRequiredService<ModelText>().TreeText);
         silo.Services.TryAddSingleton<IEngineBackendFactory, InferenceEngineBackendFactory>();
         silo.Services.TryAddSingleton(sp => new TreePO.Grains.Training.WeightStreamServer(   // weights outside Orleans' messages, not under TLS
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Orleans.Configuration.EndpointOptions>>().Value.SiloListeningEndpoint?.Address
+                ?? sp.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.Endpoint.Address,
             sp.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.Endpoint.Address, !options.Cluster.Tls.Enabled,
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<TreePO.Grains.Training.WeightStreamServer>>()));
         silo.Services.TryAddSingleton<TreePO.Grains.Training.IPromptEncoder>(sp => sp.GetRequiredService<ModelText>());

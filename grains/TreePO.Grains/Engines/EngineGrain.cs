@@ -153,7 +153,19 @@ public sealed class EngineGrain(
         using var sink = await engine.BeginWeightsAsync(version, manifest.Header, manifest.TotalBytes, ct);
         double handshake = clock.Elapsed.TotalSeconds;
         if (offer is not null)
-            await Task.Run(() => WeightStreamClient.RunAsync(offer, manifest, sink, ct), ct);   // off the grain's turn: only the sink and the socket
+        {
+            try
+            {
+                await Task.Run(() => WeightStreamClient.RunAsync(offer, manifest, sink, ct), ct);   // off the grain's turn: only the sink and the socket
+            }
+            catch (System.Net.Sockets.SocketException e) when (options.Path == WeightSyncOptions.Auto && sink.ReceivedBytes == 0)
+            {
+                // The trainer's port is not reachable from here (a firewall): the chunks travel the cluster's own connections.
+                log.LogWarning("engine {Engine}: no weight stream from {Host}:{Port} ({Error}); pulling chunks", key, offer.Host, offer.Port, e.Message);
+                offer = null;
+                await WeightPull.RunAsync(source, manifest, sink, options.Window, ct);
+            }
+        }
         else
             await WeightPull.RunAsync(source, manifest, sink, options.Window, ct);
         double transfer = clock.Elapsed.TotalSeconds - handshake;

@@ -14,9 +14,11 @@ namespace TreePO.Grains.Training;
 /// engine a one-time token for one snapshot (<see cref="Offer"/>); the engine connects to the silo's own listen
 /// address, sends the token, and reads a status byte, the length and the safetensors bytes straight from the
 /// snapshot's chunks. A token works once and expires; a wrong one gets status 1 and a closed connection. Off (no
-/// listener, no offers) when the cluster runs TLS: engines pull Orleans chunks then.
+/// listener, no offers) when the cluster runs TLS, or once binding failed: engines pull Orleans chunks then.
+/// Listens on the silo's listen address (<paramref name="listen"/>, possibly 0.0.0.0) and tells engines to dial the
+/// address the silo advertises (<paramref name="advertised"/>), as Orleans does for its own port.
 /// </summary>
-public sealed class WeightStreamServer(IPAddress address, bool enabled, ILogger<WeightStreamServer> log) : IDisposable
+public sealed class WeightStreamServer(IPAddress listen, IPAddress advertised, bool enabled, ILogger<WeightStreamServer> log) : IDisposable
 {
     public const int TokenBytes = 32;
     public static readonly TimeSpan TokenLifetime = TimeSpan.FromMinutes(5);
@@ -27,6 +29,7 @@ public sealed class WeightStreamServer(IPAddress address, bool enabled, ILogger<
     TcpListener? listener;
 
     public bool Enabled => enabled;
+    bool failed;
 
     /// <summary>The bound endpoint once the first offer started the listener.</summary>
     public IPEndPoint? Endpoint => listener?.LocalEndpoint as IPEndPoint;
@@ -34,8 +37,15 @@ public sealed class WeightStreamServer(IPAddress address, bool enabled, ILogger<
     /// <summary>A one-time token for <paramref name="snapshot"/> and where to use it; null when the server is off.</summary>
     public (IPEndPoint Endpoint, byte[] Token)? Offer(WeightSnapshot snapshot)
     {
-        if (!enabled) return null;
-        var endpoint = Start();
+        if (!enabled || failed) return null;
+        IPEndPoint endpoint;
+        try { endpoint = Start(); }
+        catch (SocketException e)
+        {
+            failed = true;
+            log.LogWarning("weight stream server cannot listen on {Address}: {Error}; engines pull Orleans chunks", listen, e.Message);
+            return null;
+        }
         foreach (var (key, offer) in offers)
             if (offer.Expires < DateTime.UtcNow) offers.TryRemove(key, out _);
         byte[] token = RandomNumberGenerator.GetBytes(TokenBytes);
@@ -50,13 +60,13 @@ public sealed class WeightStreamServer(IPAddress address, bool enabled, ILogger<
             ObjectDisposedException.ThrowIf(stop.IsCancellationRequested, this);
             if (listener is null)
             {
-                var l = new TcpListener(address, 0);
+                var l = new TcpListener(listen, 0);
                 l.Start();
                 listener = l;
                 _ = Task.Run(AcceptAsync);
                 log.LogInformation("weight stream server listening on {Endpoint}", l.LocalEndpoint);
             }
-            return (IPEndPoint)listener.LocalEndpoint;
+            return new IPEndPoint(advertised, ((IPEndPoint)listener.LocalEndpoint).Port);
         }
     }
 

@@ -146,11 +146,32 @@ public sealed class WeightPullTests
         Assert.Equal(await PublishedAsync(trainer, 0), factories.Values.Single().Created.Single().Loads[^1].Weights);
     }
 
-    static async Task<InProcessTestCluster> StartGatedAsync(PullGate gate)
+    [Fact]
+    public async Task An_unreachable_stream_falls_back_to_chunks_under_auto_and_fails_when_asked_for()
+    {
+        // The server listens on 127.0.0.1 but tells engines to dial 127.0.0.2, where nothing listens: connection refused.
+        var gate = new PullGate();
+        var cluster = await StartGatedAsync(gate, unreachable: true);
+        await using var _ = cluster;
+        var trainer = cluster.Client.GetGrain<ITrainerGrain>("firewalled");
+        await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, Small));
+        var engine = cluster.Client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0));
+        Assert.NotNull(await trainer.OfferWeightStreamAsync(0));
+        var report = await engine.SyncWeightsWithReportAsync("firewalled", 0, new WeightSyncOptions(Force: true));
+        Assert.Equal(WeightSyncOptions.Chunks, report.Path);
+        Assert.Equal(await PublishedAsync(trainer, 0), gate.Engines.Single().Loads[^1].Weights);
+        await Assert.ThrowsAnyAsync<Exception>(() => engine.SyncWeightsWithReportAsync("firewalled", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Socket)));
+        Assert.Single(gate.Engines.Single().Loads);
+    }
+
+    static async Task<InProcessTestCluster> StartGatedAsync(PullGate gate, bool unreachable = false)
     {
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
+            if (unreachable)
+                silo.Services.AddSingleton(sp => new WeightStreamServer(System.Net.IPAddress.Loopback, System.Net.IPAddress.Parse("127.0.0.2"), true,
+                    sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WeightStreamServer>>()));
             silo.AddTreePO(new TreePOOptions());
             silo.Services.AddSingleton<IEngineBackendFactory>(gate);
             silo.Services.AddSingleton(new TreeText(new LetterDecoder(), new HashSet<int> { ScriptedEngine.Eos }));
