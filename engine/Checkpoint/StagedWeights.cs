@@ -90,6 +90,17 @@ public sealed class StagedWeights : WeightSink
         }
     }
 
+    protected override Span<byte> Region(long offset, int maxLength)
+    {
+        int i = Array.BinarySearch(begins, offset);
+        if (i < 0) i = ~i - 1;
+        if (i < 0) return default;
+        var p = pieces[i];
+        if (offset >= p.FileBegin + p.Length) return default;   // between pieces: a skipped key's bytes
+        int within = (int)(offset - p.FileBegin);
+        return TensorBytes.Writable(p.Data).Slice(within, (int)Math.Min(maxLength, p.Length - within));
+    }
+
     /// <summary>Copies every buffer into <paramref name="model"/>'s parameters in place (fails unless complete).</summary>
     public void CopyInto(Qwen2Model model)
     {

@@ -49,6 +49,33 @@ public abstract class WeightSink : IDisposable
     /// <summary>Copies the bytes into place (thread-safe for disjoint ranges).</summary>
     protected abstract void Place(long offset, ReadOnlySpan<byte> bytes);
 
+    /// <summary>Reads into a span and returns how many bytes it read (0: the source ended).</summary>
+    public delegate int SpanReader(Span<byte> destination);
+
+    /// <summary>Places the next bytes from <paramref name="offset"/> (at most <paramref name="maxLength"/>) by letting
+    /// <paramref name="read"/> fill the sink's own storage directly where it can (a socket receiving straight into a
+    /// staging tensor: no copy), else <paramref name="scratch"/> followed by <see cref="Write"/>. Returns the bytes placed.</summary>
+    public int Fill(long offset, int maxLength, SpanReader read, byte[] scratch)
+    {
+        if (offset < 0 || maxLength < 1 || offset + maxLength > TotalBytes)
+            throw new InvalidDataException($"weights of version {Version}: bytes [{offset}, {offset + maxLength}) outside the {TotalBytes} announced");
+        var region = offset < Header.Length ? default : Region(offset, maxLength);
+        if (region.IsEmpty)
+        {
+            int n = read(scratch.AsSpan(0, Math.Min(maxLength, scratch.Length)));
+            if (n > 0) Write(offset, scratch.AsSpan(0, n));
+            return n;
+        }
+        int got = read(region);
+        if (Interlocked.Add(ref received, got) > TotalBytes)
+            throw new InvalidDataException($"weights of version {Version}: more than the {TotalBytes} bytes announced arrived (a piece sent twice)");
+        return got;
+    }
+
+    /// <summary>The sink's own storage for the bytes from <paramref name="offset"/> (at most <paramref name="maxLength"/>),
+    /// or empty where it has none (bytes that go nowhere, or no such storage).</summary>
+    protected virtual Span<byte> Region(long offset, int maxLength) => default;
+
     /// <summary>Fails unless every byte arrived.</summary>
     public void EnsureComplete()
     {
@@ -71,6 +98,8 @@ public sealed class BufferedWeightSink : WeightSink
     }
 
     protected override void Place(long offset, ReadOnlySpan<byte> bytes) => bytes.CopyTo(file.AsSpan((int)offset));
+
+    protected override Span<byte> Region(long offset, int maxLength) => file.AsSpan((int)offset, maxLength);
 
     /// <summary>The assembled file (complete only).</summary>
     public MemoryStream OpenRead()

@@ -41,26 +41,21 @@ public static class WeightStreamClient
             long total = BinaryPrimitives.ReadInt64LittleEndian(head.AsSpan(1));
             if (total != manifest.TotalBytes)
                 throw new InvalidDataException($"the weight stream of version {manifest.Version} announces {total} bytes, the manifest {manifest.TotalBytes}");
+            // Blocking receives straight into the sink's storage (the caller runs this off the grain's scheduler).
+            socket.ReceiveTimeout = 60_000;
             byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
             try
             {
                 for (long offset = 0; offset < total;)
                 {
-                    // Fill the buffer (fewer, larger writes into the sink), but never read past the end.
-                    int want = (int)Math.Min(buffer.Length, total - offset), got = 0;
-                    while (got < want)
-                    {
-                        int n = await socket.ReceiveAsync(buffer.AsMemory(got, want - got), cancellationToken);
-                        if (n == 0) throw new IOException($"the weight stream of version {manifest.Version} ended after {offset + got} of {total} bytes");
-                        got += n;
-                    }
-                    sink.Write(offset, buffer.AsSpan(0, got));
-                    offset += got;
+                    int n = sink.Fill(offset, (int)Math.Min(BufferBytes, total - offset), span => socket.Receive(span), buffer);
+                    if (n == 0) throw new IOException($"the weight stream of version {manifest.Version} ended after {offset} of {total} bytes");
+                    offset += n;
                 }
             }
             finally { ArrayPool<byte>.Shared.Return(buffer); }
         }
-        catch (ObjectDisposedException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is ObjectDisposedException or SocketException && cancellationToken.IsCancellationRequested)
         {
             throw new OperationCanceledException(cancellationToken);
         }
