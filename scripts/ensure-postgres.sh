@@ -10,6 +10,8 @@ set -euo pipefail
 port="${1:-5432}"
 dir="${2:-$(mktemp -d -t treepo-postgres.XXXXXX)}"
 database="${3:-treepo}"
+[[ "$port" =~ ^[0-9]+$ ]] || { echo "ensure-postgres: PORT must be a number, got '$port'" >&2; exit 2; }
+[[ "$database" =~ ^[A-Za-z_][A-Za-z0-9_-]*$ ]] || { echo "ensure-postgres: DATABASE must be a plain name, got '$database'" >&2; exit 2; }
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
 
@@ -56,6 +58,7 @@ if [ "$(id -u)" = 0 ]; then
   id postgres >/dev/null 2>&1 || { echo "ensure-postgres: running as root needs the 'postgres' user (the package creates it)" >&2; exit 3; }
   chown -R postgres: "$dir"
   as_owner() { runuser -u postgres -- "$@"; }
+  as_owner test -w "$dir" || { echo "ensure-postgres: the postgres user cannot reach $dir (a folder above it is closed to it); choose a DIR under /tmp or /var/lib" >&2; exit 3; }
 fi
 chmod 700 "$dir"
 data="$dir/data"
@@ -70,16 +73,15 @@ host  all all 127.0.0.1/32 trust
 EOF
   chown --reference="$data/PG_VERSION" "$data/pg_hba.conf"
 fi
-# The port is set on every start, so a DIR may be restarted on another one.
-cat >"$data/postgresql.auto.conf" <<EOF
+if ! as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+  # The port is set on every start, so a stopped DIR may be started again on another one.
+  cat >"$data/postgresql.auto.conf" <<EOF
 # Written by scripts/ensure-postgres.sh
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$dir'
 EOF
-chown --reference="$data/PG_VERSION" "$data/postgresql.auto.conf"
-
-if ! as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+  chown --reference="$data/PG_VERSION" "$data/postgresql.auto.conf"
   as_owner "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 30 start >/dev/null 2>&1 || {
     echo "ensure-postgres: the server did not start on 127.0.0.1:$port within 30 s; log $dir/postgres.log:" >&2
     tail -n 5 "$dir/postgres.log" >&2 || true
@@ -88,10 +90,16 @@ if ! as_owner "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
 fi
 
 psql() { "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
+answered=0
 for _ in $(seq 1 50); do
-  psql -c 'SELECT 1' >/dev/null 2>&1 && break
+  psql -c 'SELECT 1' >/dev/null 2>&1 && { answered=1; break; }
   sleep 0.1
 done
+[ "$answered" = 1 ] || {
+  echo "ensure-postgres: the server in $dir does not answer on 127.0.0.1:$port within 5 s (running on another port?); log $dir/postgres.log:" >&2
+  tail -n 5 "$dir/postgres.log" >&2 || true
+  exit 4
+}
 if [ "$(psql -c "SELECT 1 FROM pg_database WHERE datname = '$database'" 2>&1)" != 1 ]; then
   psql -c "CREATE DATABASE \"$database\"" >/dev/null 2>"$dir/createdb.log" ||
     psql -c "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1 || {   # another caller made it first

@@ -218,7 +218,7 @@ public sealed class ClusterOptions
     /// (scripts/ensure-postgres.sh makes one); the silos create the tables.</summary>
     public string Postgres { get; set; } = "Host=127.0.0.1;Port=5432;Username=postgres;Database=treepo";
 
-    /// <summary>The address other silos and clients reach this silo at (redis clustering). Empty: 127.0.0.1, so a
+    /// <summary>The address other silos and clients reach this silo at (redis or postgres clustering). Empty: 127.0.0.1, so a
     /// silo is reachable from this machine only until it is given its LAN address.</summary>
     public string AdvertisedAddress { get; set; } = "";
 
