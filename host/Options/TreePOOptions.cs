@@ -207,8 +207,8 @@ public sealed class ClusterOptions
     /// <summary>Membership provider. "localhost": silos on this machine, bound to loopback, the first one at
     /// <see cref="PrimarySiloPort"/>. "redis": the membership table in Redis at <see cref="Redis"/>; silos on any
     /// machine, clients find every gateway there, tree state is kept there too. "postgres": the membership table in
-    /// PostgreSQL at <see cref="Postgres"/> (the project's own schema, applied by the silos); tree state stays in the
-    /// silos' memory.</summary>
+    /// PostgreSQL at <see cref="Postgres"/> (the project's own schema, applied by the silos); tree state is kept
+    /// there too.</summary>
     public string Clustering { get; set; } = "localhost";
 
     /// <summary>StackExchange.Redis connection string of the membership store ("host:port[,password=...]").</summary>

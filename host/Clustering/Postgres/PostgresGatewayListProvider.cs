@@ -16,4 +16,8 @@ public sealed class PostgresGatewayListProvider(PostgresMembershipTable table, I
     public Task InitializeGatewayListProvider() => Task.CompletedTask;
 
     public Task<IList<Uri>> GetGateways() => table.ReadGatewaysAsync();
+
+    public Task InitializeGatewayListProviderAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<IList<Uri>> GetGatewaysAsync(CancellationToken cancellationToken) => table.ReadGatewaysAsync(cancellationToken);
 }

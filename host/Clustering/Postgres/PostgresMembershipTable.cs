@@ -6,7 +6,7 @@ using Orleans.Runtime;
 namespace TreePO.Hosting.Clustering.Postgres;
 
 /// <summary>
-/// Orleans' membership table in PostgreSQL, on the project's own schema (PostgresMembership.sql). One
+/// Orleans' membership table in PostgreSQL, on the project's own schema (PostgresSchema.sql). One
 /// treepo_membership_version row per (service id, cluster id) holds the table version and its etag; one
 /// treepo_membership row per silo holds its entry and a row etag.
 ///
@@ -40,16 +40,26 @@ public sealed class PostgresMembershipTable : IMembershipTable, IAsyncDisposable
         return $"{b.Host}:{b.Port}/{b.Database ?? b.Username}";
     }
 
-    public async Task InitializeMembershipTable(bool tryInitTableVersion)
+    // Orleans calls the cancellation-aware methods; the older ones forward to them.
+    public Task InitializeMembershipTable(bool tryInitTableVersion) => InitializeMembershipTableAsync(tryInitTableVersion, default);
+    public Task DeleteMembershipTableEntries(string clusterId) => DeleteMembershipTableEntriesAsync(clusterId, default);
+    public Task CleanupDefunctSiloEntries(DateTimeOffset beforeDate) => CleanupDefunctSiloEntriesAsync(beforeDate, default);
+    public Task<MembershipTableData> ReadRow(SiloAddress key) => ReadRowAsync(key, default);
+    public Task<MembershipTableData> ReadAll() => ReadAllAsync(default);
+    public Task<bool> InsertRow(MembershipEntry entry, TableVersion tableVersion) => InsertRowAsync(entry, tableVersion, default);
+    public Task<bool> UpdateRow(MembershipEntry entry, string etag, TableVersion tableVersion) => UpdateRowAsync(entry, etag, tableVersion, default);
+    public Task UpdateIAmAlive(MembershipEntry entry) => UpdateIAmAliveAsync(entry, default);
+
+    public async Task InitializeMembershipTableAsync(bool tryInitTableVersion, CancellationToken cancellationToken)
     {
         try
         {
-            await PostgresMembershipSchema.ApplyAsync(db);
+            await PostgresSchema.ApplyAsync(db, cancellationToken);
             if (tryInitTableVersion)
                 await ExecuteAsync("""
                     INSERT INTO treepo_membership_version (service_id, cluster_id, version, etag)
                     VALUES (@service, @cluster, 0, @etag) ON CONFLICT DO NOTHING
-                    """, p => p.AddWithValue("etag", NewEtag()));
+                    """, p => p.AddWithValue("etag", NewEtag()), cancellationToken);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
@@ -59,14 +69,14 @@ public sealed class PostgresMembershipTable : IMembershipTable, IAsyncDisposable
         }
     }
 
-    public Task DeleteMembershipTableEntries(string clusterId) =>
+    public Task DeleteMembershipTableEntriesAsync(string clusterId, CancellationToken cancellationToken) =>
         // The version row goes too; its silo rows follow by ON DELETE CASCADE.
         ExecuteAsync("DELETE FROM treepo_membership_version WHERE service_id = @service AND cluster_id = @id",
-            p => p.AddWithValue("id", clusterId));
+            p => p.AddWithValue("id", clusterId), cancellationToken);
 
     /// <summary>Removes rows of dead silos that nothing has touched since <paramref name="beforeDate"/>: no
     /// heartbeat, no start and no suspicion vote after it.</summary>
-    public Task CleanupDefunctSiloEntries(DateTimeOffset beforeDate) =>
+    public Task CleanupDefunctSiloEntriesAsync(DateTimeOffset beforeDate, CancellationToken cancellationToken) =>
         ExecuteAsync("""
             DELETE FROM treepo_membership
             WHERE service_id = @service AND cluster_id = @cluster AND status = @dead
@@ -76,17 +86,17 @@ public sealed class PostgresMembershipTable : IMembershipTable, IAsyncDisposable
             {
                 p.AddWithValue("dead", (int)SiloStatus.Dead);
                 p.AddWithValue("before", beforeDate.UtcDateTime);
-            });
+            }, cancellationToken);
 
-    public Task<MembershipTableData> ReadRow(SiloAddress key) => ReadAsync(key);
+    public Task<MembershipTableData> ReadRowAsync(SiloAddress key, CancellationToken cancellationToken) => ReadAsync(key, cancellationToken);
 
-    public Task<MembershipTableData> ReadAll() => ReadAsync(null);
+    public Task<MembershipTableData> ReadAllAsync(CancellationToken cancellationToken) => ReadAsync(null, cancellationToken);
 
-    public async Task<bool> InsertRow(MembershipEntry entry, TableVersion tableVersion)
+    public async Task<bool> InsertRowAsync(MembershipEntry entry, TableVersion tableVersion, CancellationToken cancellationToken)
     {
-        await using var connection = await db.OpenConnectionAsync();
-        await using var tx = await connection.BeginTransactionAsync();
-        if (!await AdvanceVersionAsync(connection, tx, tableVersion)) return false;
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        if (!await AdvanceVersionAsync(connection, tx, tableVersion, cancellationToken)) return false;
         await using var insert = Command("""
             INSERT INTO treepo_membership (service_id, cluster_id, address, port, generation, silo_name, host_name,
                 status, proxy_port, update_zone, fault_zone, suspecting_silos, suspect_times, start_time, i_am_alive_time, etag)
@@ -96,16 +106,16 @@ public sealed class PostgresMembershipTable : IMembershipTable, IAsyncDisposable
             """, connection, tx);
         AddEntry(insert.Parameters, entry);
         insert.Parameters.AddWithValue("etag", NewEtag());
-        if (await insert.ExecuteNonQueryAsync() != 1) return false;   // the silo is in the table already: roll back
-        await tx.CommitAsync();
+        if (await insert.ExecuteNonQueryAsync(cancellationToken) != 1) return false;   // the silo is in the table already: roll back
+        await tx.CommitAsync(cancellationToken);
         return true;
     }
 
-    public async Task<bool> UpdateRow(MembershipEntry entry, string etag, TableVersion tableVersion)
+    public async Task<bool> UpdateRowAsync(MembershipEntry entry, string etag, TableVersion tableVersion, CancellationToken cancellationToken)
     {
-        await using var connection = await db.OpenConnectionAsync();
-        await using var tx = await connection.BeginTransactionAsync();
-        if (!await AdvanceVersionAsync(connection, tx, tableVersion)) return false;
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        if (!await AdvanceVersionAsync(connection, tx, tableVersion, cancellationToken)) return false;
         await using var update = Command("""
             UPDATE treepo_membership SET silo_name = @silo_name, host_name = @host_name, status = @status,
                 proxy_port = @proxy_port, update_zone = @update_zone, fault_zone = @fault_zone,
@@ -117,14 +127,14 @@ public sealed class PostgresMembershipTable : IMembershipTable, IAsyncDisposable
         AddEntry(update.Parameters, entry);
         update.Parameters.AddWithValue("etag", etag);
         update.Parameters.AddWithValue("new_etag", NewEtag());
-        if (await update.ExecuteNonQueryAsync() != 1) return false;   // no such row, or someone changed it: roll back
-        await tx.CommitAsync();
+        if (await update.ExecuteNonQueryAsync(cancellationToken) != 1) return false;   // no such row, or someone changed it: roll back
+        await tx.CommitAsync(cancellationToken);
         return true;
     }
 
     /// <summary>The heartbeat: only i_am_alive_time changes, neither the row etag nor the table version, so what a
-    /// silo read before its own heartbeat stays valid for <see cref="UpdateRow"/>.</summary>
-    public Task UpdateIAmAlive(MembershipEntry entry) =>
+    /// silo read before its own heartbeat stays valid for <see cref="UpdateRowAsync"/>.</summary>
+    public Task UpdateIAmAliveAsync(MembershipEntry entry, CancellationToken cancellationToken) =>
         ExecuteAsync("""
             UPDATE treepo_membership SET i_am_alive_time = @i_am_alive_time
             WHERE service_id = @service AND cluster_id = @cluster AND address = @address AND port = @port AND generation = @generation
@@ -132,13 +142,13 @@ public sealed class PostgresMembershipTable : IMembershipTable, IAsyncDisposable
             {
                 AddKey(p, entry.SiloAddress);
                 p.AddWithValue("i_am_alive_time", NpgsqlDbType.TimestampTz, Utc(entry.IAmAliveTime));
-            });
+            }, cancellationToken);
 
     /// <summary>The gateways of active silos, for clients (<see cref="PostgresGatewayListProvider"/>). Empty while no
     /// silo has ever created the schema.</summary>
-    public async Task<IList<Uri>> ReadGatewaysAsync()
+    public async Task<IList<Uri>> ReadGatewaysAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = await db.OpenConnectionAsync();
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var select = Command("""
             SELECT address, proxy_port, generation FROM treepo_membership
             WHERE service_id = @service AND cluster_id = @cluster AND status = @active AND proxy_port > 0
@@ -147,8 +157,8 @@ public sealed class PostgresMembershipTable : IMembershipTable, IAsyncDisposable
         var gateways = new List<Uri>();
         try
         {
-            await using var reader = await select.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
                 gateways.Add(SiloAddress.New(IPAddress.Parse(reader.GetString(0)), reader.GetInt32(1), reader.GetInt32(2)).ToGatewayUri());
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable) { }
@@ -157,9 +167,9 @@ public sealed class PostgresMembershipTable : IMembershipTable, IAsyncDisposable
 
     /// <summary>The version row and the silo rows (all, or the one of <paramref name="key"/>) in one statement, so
     /// they come from one snapshot. Each entry carries its own row etag.</summary>
-    async Task<MembershipTableData> ReadAsync(SiloAddress? key)
+    async Task<MembershipTableData> ReadAsync(SiloAddress? key, CancellationToken cancellationToken)
     {
-        await using var connection = await db.OpenConnectionAsync();
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var select = Command($"""
             SELECT v.version, v.etag, m.address, m.port, m.generation, m.silo_name, m.host_name, m.status, m.proxy_port,
                    m.update_zone, m.fault_zone, m.suspecting_silos, m.suspect_times, m.start_time, m.i_am_alive_time, m.etag
@@ -169,10 +179,10 @@ public sealed class PostgresMembershipTable : IMembershipTable, IAsyncDisposable
             WHERE v.service_id = @service AND v.cluster_id = @cluster
             """, connection);
         if (key is not null) AddKey(select.Parameters, key);
-        await using var reader = await select.ExecuteReaderAsync();
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         TableVersion? version = null;
         var members = new List<Tuple<MembershipEntry, string>>();
-        while (await reader.ReadAsync())
+        while (await reader.ReadAsync(cancellationToken))
         {
             version ??= new TableVersion(reader.GetInt32(0), reader.GetString(1));
             if (reader.IsDBNull(2)) continue;   // the version row with no silo row joined
@@ -206,7 +216,7 @@ public sealed class PostgresMembershipTable : IMembershipTable, IAsyncDisposable
 
     /// <summary>Moves the table version from tableVersion.Version - 1 (with the given etag) to tableVersion.Version
     /// under a new etag; false when the table is at another version or etag.</summary>
-    async Task<bool> AdvanceVersionAsync(NpgsqlConnection connection, NpgsqlTransaction tx, TableVersion tableVersion)
+    async Task<bool> AdvanceVersionAsync(NpgsqlConnection connection, NpgsqlTransaction tx, TableVersion tableVersion, CancellationToken cancellationToken)
     {
         await using var advance = Command("""
             UPDATE treepo_membership_version SET version = @version, etag = @new_etag
@@ -215,7 +225,7 @@ public sealed class PostgresMembershipTable : IMembershipTable, IAsyncDisposable
         advance.Parameters.AddWithValue("version", tableVersion.Version);
         advance.Parameters.AddWithValue("etag", tableVersion.VersionEtag ?? "");
         advance.Parameters.AddWithValue("new_etag", NewEtag());
-        return await advance.ExecuteNonQueryAsync() == 1;
+        return await advance.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     static void AddKey(NpgsqlParameterCollection p, SiloAddress silo)
@@ -259,12 +269,12 @@ public sealed class PostgresMembershipTable : IMembershipTable, IAsyncDisposable
         return command;
     }
 
-    async Task ExecuteAsync(string sql, Action<NpgsqlParameterCollection> parameters)
+    async Task ExecuteAsync(string sql, Action<NpgsqlParameterCollection> parameters, CancellationToken cancellationToken)
     {
-        await using var connection = await db.OpenConnectionAsync();
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var command = Command(sql, connection);
         parameters(command.Parameters);
-        await command.ExecuteNonQueryAsync();
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public ValueTask DisposeAsync() => db.DisposeAsync();

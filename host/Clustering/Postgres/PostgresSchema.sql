@@ -1,4 +1,5 @@
--- TreePO's own Orleans membership table for Cluster:Clustering=postgres (host/Clustering/Postgres).
+-- TreePO's own schema for Cluster:Clustering=postgres (host/Clustering/Postgres): Orleans' membership table and the
+-- grain state that tree snapshots are kept in.
 -- Every silo applies this script at start, inside a transaction holding an advisory lock, so two silos starting at
 -- once do not race on the catalog. Every statement is idempotent: the script may run any number of times.
 
@@ -34,4 +35,16 @@ CREATE TABLE IF NOT EXISTS treepo_membership (
     etag              text          NOT NULL,
     PRIMARY KEY (service_id, cluster_id, address, port, generation),
     FOREIGN KEY (service_id, cluster_id) REFERENCES treepo_membership_version (service_id, cluster_id) ON DELETE CASCADE
+);
+
+-- Grain state (tree snapshots, storage "treepo-trees"): one row per (service id, state name, grain id), written
+-- with optimistic concurrency on etag. Rows of trees nobody asks for again are removed after two days.
+CREATE TABLE IF NOT EXISTS treepo_grain_state (
+    service_id  text        NOT NULL,
+    state_name  text        NOT NULL,
+    grain_id    text        NOT NULL,
+    etag        text        NOT NULL,
+    data        bytea       NOT NULL,
+    written_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (service_id, state_name, grain_id)
 );

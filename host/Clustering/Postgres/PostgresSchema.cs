@@ -2,12 +2,13 @@ using Npgsql;
 
 namespace TreePO.Hosting.Clustering.Postgres;
 
-/// <summary>The membership schema (PostgresMembership.sql, embedded in this assembly), applied by each silo at start.
+/// <summary>The project's PostgreSQL schema (PostgresSchema.sql, embedded in this assembly: membership and grain
+/// state tables), applied by each silo at start.
 /// CREATE TABLE IF NOT EXISTS is not safe against a concurrent twin (both may pass the check and one then fails on
 /// the catalog), so the script runs in a transaction that first takes a transaction-scoped advisory lock.</summary>
-public static class PostgresMembershipSchema
+public static class PostgresSchema
 {
-    public const string ResourceName = "TreePO.Hosting.Clustering.Postgres.PostgresMembership.sql";
+    public const string ResourceName = "TreePO.Hosting.Clustering.Postgres.PostgresSchema.sql";
 
     /// <summary>The advisory lock key: "treepo" in ASCII, so other applications' keys are unlikely to collide.</summary>
     const long LockKey = 0x74_72_65_65_70_6f;
@@ -30,8 +31,8 @@ public static class PostgresMembershipSchema
 
     static string Load()
     {
-        using var stream = typeof(PostgresMembershipSchema).Assembly.GetManifestResourceStream(ResourceName)
-            ?? throw new InvalidOperationException($"embedded resource {ResourceName} is missing from {typeof(PostgresMembershipSchema).Assembly.GetName().Name}");
+        using var stream = typeof(PostgresSchema).Assembly.GetManifestResourceStream(ResourceName)
+            ?? throw new InvalidOperationException($"embedded resource {ResourceName} is missing from {typeof(PostgresSchema).Assembly.GetName().Name}");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }
