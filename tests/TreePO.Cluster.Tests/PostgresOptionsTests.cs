@@ -2,7 +2,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using System.Net;
+using Npgsql;
+using Orleans.Storage;
 using TreePO.Cluster.Tests.Support;
+using TreePO.Grains.Trees;
 using TreePO.Hosting.Clustering.Postgres;
 using TreePO.Hosting.Options;
 
@@ -39,10 +42,24 @@ public sealed class PostgresOptionsTests
         o.Cluster.ClusterId = "wired";
         using var silo = InProcessHosts.BuildSilo(o);
         var table = Assert.IsType<PostgresMembershipTable>(silo.Services.GetRequiredService<IMembershipTable>());
+        Assert.IsType<PostgresGrainStorage>(silo.Services.GetRequiredKeyedService<IGrainStorage>(TreeProgress.StorageName));
         Assert.Equal("127.0.0.1:5432/treepo", table.Where);
         Assert.Equal("wired", silo.Services.GetRequiredService<IOptions<Orleans.Configuration.ClusterOptions>>().Value.ClusterId);
         var e = silo.Services.GetRequiredService<IOptions<EndpointOptions>>().Value;
         Assert.Equal(IPAddress.Loopback, e.AdvertisedIPAddress);
         Assert.Equal(new IPEndPoint(IPAddress.Loopback, o.Cluster.GatewayPort), e.GatewayListeningEndpoint);
+    }
+
+    [Fact]
+    public void Connection_pools_are_capped_unless_the_connection_string_sizes_them()
+    {
+        static int Max(string cs, int cap)
+        {
+            using var source = PostgresDataSource.Create(cs, cap);
+            return new NpgsqlConnectionStringBuilder(source.ConnectionString).MaxPoolSize;
+        }
+        Assert.Equal(PostgresMembershipTable.MaxConnections, Max("Host=db;Database=treepo", PostgresMembershipTable.MaxConnections));
+        Assert.Equal(50, Max("Host=db;Database=treepo;Maximum Pool Size=50", 4));
+        Assert.Equal(7, Max("Host=db;Database=treepo;MaxPoolSize=7", 4));
     }
 }

@@ -15,6 +15,9 @@ public sealed class PostgresGrainStorage : IGrainStorage, IAsyncDisposable, IDis
 {
     public static readonly TimeSpan Expiry = TimeSpan.FromDays(2);
 
+    /// <summary>Snapshot writes of many trees at once wait for a connection rather than open hundreds.</summary>
+    public const int MaxConnections = 16;
+
     readonly NpgsqlDataSource db;
     readonly string serviceId;
     readonly IGrainStorageSerializer serializer;
@@ -24,9 +27,7 @@ public sealed class PostgresGrainStorage : IGrainStorage, IAsyncDisposable, IDis
 
     public PostgresGrainStorage(string connectionString, string serviceId, IGrainStorageSerializer serializer, IActivatorProvider activators)
     {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
-        builder.ConnectionStringBuilder.ApplicationName ??= "treepo";
-        db = builder.Build();
+        db = PostgresDataSource.Create(connectionString, MaxConnections);
         this.serviceId = serviceId;
         this.serializer = serializer;
         this.activators = activators;

@@ -18,14 +18,15 @@ namespace TreePO.Hosting.Clustering.Postgres;
 /// </summary>
 public sealed class PostgresMembershipTable : IMembershipTable, IAsyncDisposable, IDisposable
 {
+    /// <summary>Membership traffic is a few statements every few seconds per silo.</summary>
+    public const int MaxConnections = 4;
+
     readonly NpgsqlDataSource db;
     readonly string serviceId, clusterId;
 
     public PostgresMembershipTable(string connectionString, string serviceId, string clusterId)
     {
-        var builder = new NpgsqlDataSourceBuilder(connectionString);
-        builder.ConnectionStringBuilder.ApplicationName ??= "treepo";
-        db = builder.Build();
+        db = PostgresDataSource.Create(connectionString, MaxConnections);
         Where = Describe(connectionString);
         this.serviceId = serviceId;
         this.clusterId = clusterId;
