@@ -32,10 +32,9 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     RunSpec? spec;
     TreeConfig config = new();
     QuerySource? data;
-    List<QueryItem> heldOut = [];
     RunLog? runLog;
     RunPhase phase = RunPhase.Created;
-    int step, version, skippedRows, skippedPrompts, contextLimit;
+    int step, version, skippedRows, skippedPrompts, contextLimit, resumedFrom = -1;
     double wallBefore;
     readonly Stopwatch clock = new();
     readonly List<JsonObject> metrics = [];
@@ -43,6 +42,8 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     readonly List<string> warnings = [];
     string? error;
     CancellationTokenSource? stop;
+    HeldOutEvaluation? evaluation;
+    double lastEvalSeconds;
 
     ITrainerGrain Trainer => GrainFactory.GetGrain<ITrainerGrain>(spec!.RunId);
 
@@ -57,7 +58,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         config = RunSpecCheck.TreeConfigOf(runSpec);
         phase = RunPhase.Starting;
         metrics.Clear(); evals.Clear(); warnings.Clear(); error = null;
-        step = 0; version = 0; skippedRows = 0; skippedPrompts = 0; wallBefore = 0;
+        step = 0; version = 0; skippedRows = 0; skippedPrompts = 0; wallBefore = 0; resumedFrom = -1;
         try
         {
             string modelDir = runSpec.ModelDir;
@@ -70,12 +71,13 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
                 if (state.Seed != runSpec.Seed) throw new ArgumentException($"cannot resume: the checkpoint's seed {state.Seed} differs from the run's {runSpec.Seed}");
                 modelDir = latest;
                 (step, version, skippedPrompts, wallBefore) = (state.Step, state.PolicyVersion, state.SkippedPrompts, state.WallSeconds);
+                resumedFrom = state.Step;
                 metrics.AddRange(state.Metrics);
                 evals.AddRange(state.Evals);
                 log.LogInformation("run {Run} resumes from {Checkpoint} (step {Step}, version {Version})", runSpec.RunId, latest, step, version);
             }
             int modelContext = await Trainer.InitializeAsync(new TrainerSetup(modelDir, version, runSpec.Trainer));
-            var engines = Engines();
+            var engines = directory.GetEngines().Select(e => GrainFactory.GetGrain<IEngineGrain>(e.Key)).ToList();
             if (engines.Count == 0) throw new InvalidOperationException("the cluster has no engine to sample with");
             var stats = await Task.WhenAll(engines.Select(e => e.GetStatsAsync()));
             contextLimit = Math.Min(modelContext, stats.Min(s => s.Counters.MaxContext));
@@ -90,7 +92,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             var (queries, problems) = QuerySource.HeldOut(runSpec.EvalDataPath, runSpec.TaskLevel, runSpec.Seed, runSpec.EvalQueries,
                 encoder, contextLimit - runSpec.EvalMaxTokens);
             if (queries.Count == 0) throw new ArgumentException($"no held-out query fits ({problems.Count} skipped{(problems.Count > 0 ? "; first: " + problems[0] : "")})");
-            heldOut = queries;
+            evaluation = new HeldOutEvaluation(GrainFactory, reward, text, runSpec, config.Sampling, queries);
             skippedRows += problems.Count;
             Warn(problems);
 
@@ -180,7 +182,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
                 for (int dup = 1; !used.Add(name); dup++) name = $"{q.Id}~{dup}";
                 // Seeds derive from (run seed, step, query), never from the run's name: a resumed run or a copy
                 // under another name samples the same trees.
-                var job = TreeJob.For(q, stepConfig, SeedMix.Derive(s.Seed, "tree", n, name), version);
+                var job = TreeJob.For(q, stepConfig, SeedMix.Derive(s.Seed, "tree", n, name), version, s.RunId);
                 return TreeAsk.Default.RunAsync(GrainFactory, $"{s.RunId}-s{n}/{name}", job, cancellationToken: ct);   // asked again if its silo dies
             }));
             var trees = results.Select(r => TreeJson.Read(r.TreeLine)).ToList();
@@ -192,29 +194,8 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         skippedPrompts += newSkipped;
         Warn(data.SkippedPrompts.Skip(skippedBefore));
 
+        var row = StepMetrics.Rollout(all, filter.Counts, version, newSkipped);
         var batch = filter.Batch;
-        var counts = filter.Counts;
-        var m = BatchMetrics.Of(all);
-        var row = new Dictionary<string, object?>
-        {
-            ["policy_version"] = version,
-            ["reward_mean"] = Mean(all.SelectMany(t => t.Trajectories).Select(t => t.Reward)),
-            ["accuracy"] = m.Trajectories == 0 ? 0.0 : (double)m.Correct / m.Trajectories,
-            ["response_length"] = m.Trajectories == 0 ? 0.0 : (double)m.GeneratedTokens / m.Trajectories,
-            ["trajectories"] = m.Trajectories,
-            ["trees"] = m.Trees,
-            ["fallback_ratio"] = m.FallbackTreeRatio,
-            ["token_savings"] = m.TokenSavings,
-            ["mean_depth"] = m.MeanDepth,
-            ["filter_rounds"] = counts.Rounds,
-            ["filter_generated"] = counts.Generated,
-            ["filter_kept"] = Math.Min(counts.Kept, counts.Target),
-            ["filter_all_correct"] = counts.DroppedAllCorrect,
-            ["filter_all_wrong"] = counts.DroppedAllWrong,
-            ["filter_empty"] = counts.DroppedEmpty,
-            ["skipped_prompts"] = newSkipped,
-        };
-
         double trainSeconds = 0, syncSeconds = 0;
         if (batch.Count > 0)
         {
@@ -226,16 +207,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             version = report.Version;
             await SyncEnginesAsync(force: false, ct);
             syncSeconds = stepClock.Elapsed.TotalSeconds - t0 - trainSeconds;
-            row["trained"] = true;
-            row["samples"] = report.Samples;
-            row["train_tokens"] = report.Tokens;
-            row["loss"] = report.Loss;
-            row["clip_fraction"] = report.ClipFraction;
-            row["dual_clip_fraction"] = report.DualClipFraction;
-            row["approx_kl"] = report.ApproxKl;
-            row["grad_norm"] = report.GradNorm;
-            row["lr"] = report.LearningRate;
-            row["advantage_abs_mean"] = report.AdvantageAbsMean;
+            StepMetrics.AddTraining(row, report);
         }
         else
         {
@@ -244,7 +216,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         }
         step = n;
         row["rollout_s"] = rolloutSeconds;
-        row["tokens_per_s"] = rolloutSeconds > 0 ? m.GeneratedTokens / rolloutSeconds : 0.0;
+        row["tokens_per_s"] = rolloutSeconds > 0 ? BatchMetrics.Of(all).GeneratedTokens / rolloutSeconds : 0.0;
         row["train_s"] = trainSeconds;
         row["sync_s"] = syncSeconds;
 
@@ -258,39 +230,17 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
 
     async Task<EvalPoint> EvaluateAsync(int atStep, CancellationToken ct)
     {
-        var s = spec!;
         var previous = phase;
         phase = RunPhase.Evaluating;
         var clock = Stopwatch.StartNew();
-        var settings = new EvalSettings(s.EvalK, s.EvalMaxTokens, new SamplingParams(s.EvalTemperature, config.Sampling.TopP, config.Sampling.TopK));
-        var evalConfig = settings.ToTreeConfig();
-        // The same seed per query at every evaluation: the scores move with the policy, not with the sampling noise.
-        var results = await Task.WhenAll(heldOut.Select(q => GrainFactory.GetGrain<IQueryTreeGrain>($"{s.RunId}-eval{atStep}/{q.Id}")
-            .RunAsync(TreeJob.For(q, evalConfig, SeedMix.Derive(s.Seed, "eval", q.Id), version), ct)));
-        var samples = results.Select(r =>
-        {
-            var tree = TreeJson.Read(r.TreeLine);
-            var scored = tree.Trajectories.Select(t => reward.Score(tree.ResponseText(t, text.Decoder), tree.Query.Answer)).ToList();
-            return new QuerySamples(tree.Query.Id, scored.Select(x => x.Extracted).ToList(), scored.Select(x => x.Correct).ToList());
-        }).ToList();
-        var scores = SampleMetrics.Score(samples, s.EvalK);
-        var point = new EvalPoint(atStep, scores.MeanAtK, scores.MajAtK, scores.PassAtK, scores.Queries, scores.K);
+        var point = await evaluation!.RunAsync(atStep, version, ct);
         evals.Add(point);
         lastEvalSeconds = clock.Elapsed.TotalSeconds;
         phase = previous;
         return point;
     }
 
-    double lastEvalSeconds;
-
-    void AddEval(Dictionary<string, object?> row, EvalPoint e)
-    {
-        row["eval_mean_at_k"] = e.MeanAtK;
-        row["eval_maj_at_k"] = e.MajAtK;
-        row["eval_pass_at_k"] = e.PassAtK;
-        row["eval_queries"] = e.Queries;
-        row["eval_s"] = lastEvalSeconds;
-    }
+    void AddEval(Dictionary<string, object?> row, EvalPoint e) => StepMetrics.AddEval(row, e, lastEvalSeconds);
 
     void Log(int atStep, Dictionary<string, object?> row)
     {
@@ -303,63 +253,17 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
 
     async Task CheckpointAsync(int atStep)
     {
-        var s = spec!;
         var previous = phase;
         phase = RunPhase.Checkpointing;
-        string dir = Path.Combine(s.RunDir, "checkpoints", $"step-{atStep}");
-        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
-        Directory.CreateDirectory(dir);
-        await Trainer.SaveCheckpointAsync(dir);
-        // The tokenizer files of the base model, so any HF tool loads the checkpoint as it is.
-        foreach (string file in Directory.GetFiles(s.ModelDir))
-        {
-            string name = Path.GetFileName(file);
-            bool tokenizerFile = name.StartsWith("tokenizer", StringComparison.Ordinal) || name is "vocab.json" or "merges.txt"
-                or "special_tokens_map.json" or "generation_config.json" or "added_tokens.json";
-            if (tokenizerFile && !File.Exists(Path.Combine(dir, name))) File.Copy(file, Path.Combine(dir, name));
-        }
-        new RunState(atStep, version, data!.Cursor, s.Seed, skippedPrompts, WallSeconds, [.. metrics.Select(x => (JsonObject)x.DeepClone())], [.. evals])
-            .Save(dir);   // last: a checkpoint without it is incomplete
+        await RunCheckpoint.WriteAsync(Trainer, spec!, new RunState(atStep, version, data!.Cursor, spec!.Seed, skippedPrompts, WallSeconds,
+            [.. metrics.Select(x => (JsonObject)x.DeepClone())], [.. evals]));
         phase = previous;
     }
 
-    void WriteSummary()
-    {
-        var s = spec!;
-        var before = evals.FirstOrDefault(e => e.Step == 0);
-        var after = evals.LastOrDefault();
-        JsonObject Eval(EvalPoint? e) => e is null ? new JsonObject() : new JsonObject
-        {
-            ["step"] = e.Step, ["mean_at_k"] = e.MeanAtK, ["maj_at_k"] = e.MajAtK, ["pass_at_k"] = e.PassAtK,
-            ["queries"] = e.Queries, ["k"] = e.K,
-        };
-        var summary = new JsonObject
-        {
-            ["run_id"] = s.RunId,
-            ["algo"] = s.Trainer.Algo,
-            ["model"] = s.ModelDir,
-            ["eval_before"] = Eval(before),
-            ["eval_after"] = Eval(after),
-            ["steps"] = step,
-            ["wall_s"] = WallSeconds,
-            ["policy_version"] = version,
-            ["seed"] = s.Seed,
-            ["skipped_rows"] = skippedRows,
-            ["skipped_prompts"] = skippedPrompts,
-            ["checkpoint"] = RunState.Latest(s.RunDir),
-        };
-        File.WriteAllText(Path.Combine(s.RunDir, "summary.json"), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-    }
+    void WriteSummary() => RunSummary.Write(spec!, evals, step, WallSeconds, version, skippedRows, skippedPrompts, resumedFrom);
 
-    async Task SyncEnginesAsync(bool force, CancellationToken ct)
-    {
-        var engines = Engines();
-        var held = await Task.WhenAll(engines.Select(e => e.SyncWeightsAsync(spec!.RunId, version, force, ct)));
-        int bad = Array.FindIndex(held, v => v != version);
-        if (bad >= 0) throw new InvalidOperationException($"engine {engines[bad].GetPrimaryKeyString()} holds version {held[bad]} after syncing to {version}");
-    }
-
-    List<IEngineGrain> Engines() => [.. directory.GetEngines().Select(e => GrainFactory.GetGrain<IEngineGrain>(e.Key))];
+    Task SyncEnginesAsync(bool force, CancellationToken ct) =>
+        new EngineSync(directory, GrainFactory, log).SyncAllAsync(spec!.RunId, version, force, ct);
 
     double WallSeconds => wallBefore + clock.Elapsed.TotalSeconds;
 
@@ -373,15 +277,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         if (warnings.Count > 50) warnings.RemoveRange(0, warnings.Count - 50);
     }
 
-    static double Mean(IEnumerable<double> values)
-    {
-        double sum = 0;
-        int n = 0;
-        foreach (double v in values) { sum += v; n++; }
-        return n == 0 ? 0 : sum / n;
-    }
-
     RunStatus Status() => new(this.GetPrimaryKeyString(), phase, step, spec?.Steps ?? 0, version,
         metrics.Count > 0 ? metrics[^1].ToJsonString() : null, [.. evals], spec is null ? 0 : WallSeconds,
-        skippedRows, skippedPrompts, [.. warnings], error);
+        skippedRows, skippedPrompts, [.. warnings], error, directory.LocalSilo.Endpoint.ToString(), resumedFrom);
 }

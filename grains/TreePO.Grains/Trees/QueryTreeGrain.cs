@@ -15,6 +15,7 @@ namespace TreePO.Grains.Trees;
 /// snapshot goes to grain storage (<see cref="TreeProgress"/>), so when this grain's silo dies and the caller asks
 /// again, the new activation on another silo continues from the last finished round.
 /// </summary>
+[EngineSpreadPlacement]
 public sealed class QueryTreeGrain(
     [PersistentState("progress", TreeProgress.StorageName)] IPersistentState<TreeProgress> progress,
     EngineRouter router, EngineLoadBoard board, ILocalSiloDetails local, TreeText text, IRewardFunction reward,
@@ -57,7 +58,7 @@ public sealed class QueryTreeGrain(
         progress.State = new TreeProgress { JobKey = key, Starts = recovery.Starts, Snapshot = resume is null ? null : TreeProgress.Write(resume) };
         await progress.WriteStateAsync(cancellationToken);   // the next activation knows this one started
 
-        var generator = new RoutedSegmentGenerator(router, board, GrainFactory, treeId);
+        var generator = new RoutedSegmentGenerator(router, board, GrainFactory, treeId, job.WeightsFrom);
         var sampler = new TreeSampler(job.Config(), generator, text.Decoder, text.EosIds);   // bad config: ArgumentException
         try
         {
