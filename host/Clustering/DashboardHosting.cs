@@ -42,6 +42,7 @@ public static class DashboardHosting
         // listener; this one endpoint is all there is.
         web.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Parse(d.Address), d.Port));
         web.Services.AddRoutingCore();
+        web.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);   // not a line per request the page polls
         return web;
     }
 
