@@ -44,6 +44,13 @@ public static class TreePOSiloBuilderExtensions
         silo.Services.TryAddSingleton<TreePO.Grains.Training.IPromptEncoder>(sp => sp.GetRequiredService<ModelText>());
         silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.Cluster.ResponseTimeout);
         Clustering.SiloClustering.AddTreeStorage(silo, options);   // trees keep their snapshots here
+        // The strongly consistent directory: when a silo dies, the surviving silos' activations are recovered into
+        // the new directory owners instead of being forgotten. With the default directory, a grain whose entry lived
+        // on the dead silo was activated a second time beside its live activation (a run's trainer came back empty,
+        // an engine loaded its model twice).
+#pragma warning disable ORLEANSEXP003
+        silo.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
         return silo;
     }
 

@@ -95,8 +95,10 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
             AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
             return 2;
         }
+        AnsiConsole.MarkupLine(Markup.Escape($"run and trainer on silo {status.Silo}"));
         using var cancel = cancellationToken.Register(() => run.CancelAsync());
-        status = await TrainProgress.FollowAsync(run, status);
+        var supervisor = new RunSupervisor(run, spec, line => AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(line)}[/]"));
+        status = await TrainProgress.FollowAsync(supervisor, status);
         foreach (string w in status.Warnings) AnsiConsole.MarkupLine($"[yellow]skipped: {Markup.Escape(w)}[/]");
         if (status.Phase != RunPhase.Finished)
         {
@@ -127,7 +129,10 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         t.Mode = algo == "grpo" ? SamplingMode.Sequential : SamplingMode.Tree;
         if (algo == "grpo") t.Branch = t.Width;
         var tree = options.TreeConfig();
-        string model = TreePO.Hosting.Models.ModelFolder.Resolve(s.Model == D.Model ? null : s.Model);   // default: found from any folder of the repository
+        // --model, else Model:Path (appsettings, TREEPO__MODEL__PATH, --model.path=), else the built-in model found from
+        // any folder of the repository.
+        string? given = s.Model != D.Model ? s.Model : options.Model.Path is { Length: > 0 } configured ? configured : null;
+        string model = TreePO.Hosting.Models.ModelFolder.Resolve(given);
         return new RunSpec(name, runDir, model, Full(s.Data), Full(s.EvalData), s.Level, s.Steps ?? D.Steps, s.Queries,
             s.ExtraRounds, JsonSerializer.Serialize(tree, TreeJson.Options),
             new TrainerSettings(LearningRate: s.LearningRate, WeightDecay: D.WeightDecay, WarmupSteps: s.Warmup, MiniBatches: s.MiniBatches, Algo: algo),

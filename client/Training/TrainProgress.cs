@@ -8,7 +8,7 @@ namespace TreePO.Client.Training;
 /// <summary>Live progress of a run (polling the run grain) and the final before/after table.</summary>
 public static class TrainProgress
 {
-    public static async Task<RunStatus> FollowAsync(IRunGrain run, RunStatus status)
+    public static async Task<RunStatus> FollowAsync(RunSupervisor run, RunStatus status)
     {
         if (!AnsiConsole.Profile.Capabilities.Interactive)
         {
@@ -17,7 +17,7 @@ public static class TrainProgress
             while (!status.Done)
             {
                 await Task.Delay(500);
-                status = await run.GetStatusAsync();
+                status = await run.PollAsync(status);
                 if (status.Step != shown && status.LastMetrics is not null) { shown = status.Step; AnsiConsole.WriteLine(Line(status)); }
             }
             return status;
@@ -30,7 +30,7 @@ public static class TrainProgress
                 while (!status.Done)
                 {
                     await Task.Delay(500);
-                    status = await run.GetStatusAsync();
+                    status = await run.PollAsync(status);
                     task.Value = status.Step;
                     task.Description = Markup.Escape(Line(status));
                 }

@@ -28,7 +28,8 @@ public sealed record SegmentRequestMessage(
     [property: Id(5)] int MaxTokens,
     [property: Id(6)] SamplingMessage Sampling,
     [property: Id(7)] ulong Seed,
-    [property: Id(8)] int PolicyVersion);
+    [property: Id(8)] int PolicyVersion,
+    [property: Id(9)] string? WeightsFrom = null);
 
 [GenerateSerializer, Immutable, Alias("treepo.segment-branch")]
 public sealed record SegmentBranchMessage(

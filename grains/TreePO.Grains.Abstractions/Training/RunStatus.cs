@@ -13,7 +13,9 @@ public sealed record EvalPoint(
     [property: Id(5)] int K);
 
 /// <summary>Where a run stands, for the client's live progress. <see cref="LastMetrics"/> is the latest
-/// metrics.jsonl line; <see cref="Warnings"/> the latest skipped rows and prompts (file and line), at most 50.</summary>
+/// metrics.jsonl line; <see cref="Warnings"/> the latest skipped rows and prompts (file and line), at most 50.
+/// <see cref="Silo"/> is the silo the run (and its trainer) lives on; <see cref="ResumedFromStep"/> the checkpoint
+/// step this activation continued from, or -1.</summary>
 [GenerateSerializer, Immutable, Alias("treepo.run-status")]
 public sealed record RunStatus(
     [property: Id(0)] string RunId,
@@ -27,7 +29,9 @@ public sealed record RunStatus(
     [property: Id(8)] int SkippedRows,
     [property: Id(9)] int SkippedPrompts,
     [property: Id(10)] string[] Warnings,
-    [property: Id(11)] string? Error)
+    [property: Id(11)] string? Error,
+    [property: Id(12)] string Silo = "",
+    [property: Id(13)] int ResumedFromStep = -1)
 {
     public bool Done => Phase is RunPhase.Finished or RunPhase.Failed or RunPhase.Cancelled;
 }

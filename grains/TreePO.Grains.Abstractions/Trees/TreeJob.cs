@@ -13,11 +13,15 @@ public sealed record TreeJob(
     [property: Id(3)] int[] PromptTokens,
     [property: Id(4)] ulong Seed,
     [property: Id(5)] int PolicyVersion,
-    [property: Id(6)] string ConfigJson)
+    [property: Id(6)] string ConfigJson,
+    [property: Id(7)] string? WeightsFrom = null)
 {
-    public static TreeJob For(QueryItem query, TreeConfig config, ulong seed, int policyVersion = -1) => new(
+    /// <param name="weightsFrom">The trainer grain that publishes <paramref name="policyVersion"/>: an engine that
+    /// does not hold that version yet (a new silo, or an engine activated again after its directory entry was lost)
+    /// pulls it from there before answering, instead of failing the tree.</param>
+    public static TreeJob For(QueryItem query, TreeConfig config, ulong seed, int policyVersion = -1, string? weightsFrom = null) => new(
         query.Id, query.Question, query.Answer, query.PromptTokens, seed, policyVersion,
-        JsonSerializer.Serialize(config, TreeJson.Options));
+        JsonSerializer.Serialize(config, TreeJson.Options), weightsFrom);
 
     public QueryItem Query => new(QueryId, Question, Answer, PromptTokens);
 

@@ -47,6 +47,15 @@ public sealed class EngineGrain(
     {
         var engine = backend ?? throw new InvalidOperationException($"engine {key} is not loaded");
         requests++;
+        // Behind the version the tree asks for, and told where it is published: catch up first (one pull however many
+        // requests wait for it), as an engine that joined, or was activated again, after the run's last sync.
+        if (request.WeightsFrom is { } trainer && request.PolicyVersion >= 0
+            && (request.PolicyVersion > engine.PolicyVersion || (request.PolicyVersion == engine.PolicyVersion && weightsFrom != trainer)))
+        {
+            log.LogInformation("engine {Engine} holds version {Held}; a request asks for {Version}: pulling it from {Trainer}",
+                key, engine.PolicyVersion, request.PolicyVersion, trainer);
+            await SyncWeightsAsync(trainer, request.PolicyVersion, force: false, cancellationToken);
+        }
         try
         {
             Validate(request, engine.GetCounters().MaxContext);

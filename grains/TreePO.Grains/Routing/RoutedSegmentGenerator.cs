@@ -12,7 +12,8 @@ namespace TreePO.Grains.Routing;
 /// counted. Errors that belong to the request itself (a prompt too long, bad arguments) fail it without moving.
 /// Meant for one tree: single caller, concurrent requests allowed.
 /// </summary>
-public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard board, IGrainFactory grains, string treeId)
+public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard board, IGrainFactory grains, string treeId,
+    string? weightsFrom = null)
     : ISegmentGenerator
 {
     readonly object gate = new();
@@ -31,7 +32,7 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
 
     public async Task<SegmentResult> GenerateAsync(SegmentRequest request, CancellationToken cancellationToken = default)
     {
-        var message = request.ToMessage();
+        var message = request.ToMessage() with { WeightsFrom = weightsFrom };
         Exception? last = null;
         int attempts = router.Options.MaxAttempts;
         for (int attempt = 1; attempt <= attempts; attempt++)

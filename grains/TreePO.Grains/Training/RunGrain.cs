@@ -35,7 +35,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     List<QueryItem> heldOut = [];
     RunLog? runLog;
     RunPhase phase = RunPhase.Created;
-    int step, version, skippedRows, skippedPrompts, contextLimit;
+    int step, version, skippedRows, skippedPrompts, contextLimit, resumedFrom = -1;
     double wallBefore;
     readonly Stopwatch clock = new();
     readonly List<JsonObject> metrics = [];
@@ -57,7 +57,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         config = RunSpecCheck.TreeConfigOf(runSpec);
         phase = RunPhase.Starting;
         metrics.Clear(); evals.Clear(); warnings.Clear(); error = null;
-        step = 0; version = 0; skippedRows = 0; skippedPrompts = 0; wallBefore = 0;
+        step = 0; version = 0; skippedRows = 0; skippedPrompts = 0; wallBefore = 0; resumedFrom = -1;
         try
         {
             string modelDir = runSpec.ModelDir;
@@ -70,6 +70,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
                 if (state.Seed != runSpec.Seed) throw new ArgumentException($"cannot resume: the checkpoint's seed {state.Seed} differs from the run's {runSpec.Seed}");
                 modelDir = latest;
                 (step, version, skippedPrompts, wallBefore) = (state.Step, state.PolicyVersion, state.SkippedPrompts, state.WallSeconds);
+                resumedFrom = state.Step;
                 metrics.AddRange(state.Metrics);
                 evals.AddRange(state.Evals);
                 log.LogInformation("run {Run} resumes from {Checkpoint} (step {Step}, version {Version})", runSpec.RunId, latest, step, version);
@@ -180,7 +181,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
                 for (int dup = 1; !used.Add(name); dup++) name = $"{q.Id}~{dup}";
                 // Seeds derive from (run seed, step, query), never from the run's name: a resumed run or a copy
                 // under another name samples the same trees.
-                var job = TreeJob.For(q, stepConfig, SeedMix.Derive(s.Seed, "tree", n, name), version);
+                var job = TreeJob.For(q, stepConfig, SeedMix.Derive(s.Seed, "tree", n, name), version, s.RunId);
                 return TreeAsk.Default.RunAsync(GrainFactory, $"{s.RunId}-s{n}/{name}", job, cancellationToken: ct);   // asked again if its silo dies
             }));
             var trees = results.Select(r => TreeJson.Read(r.TreeLine)).ToList();
@@ -265,8 +266,8 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         var settings = new EvalSettings(s.EvalK, s.EvalMaxTokens, new SamplingParams(s.EvalTemperature, config.Sampling.TopP, config.Sampling.TopK));
         var evalConfig = settings.ToTreeConfig();
         // The same seed per query at every evaluation: the scores move with the policy, not with the sampling noise.
-        var results = await Task.WhenAll(heldOut.Select(q => GrainFactory.GetGrain<IQueryTreeGrain>($"{s.RunId}-eval{atStep}/{q.Id}")
-            .RunAsync(TreeJob.For(q, evalConfig, SeedMix.Derive(s.Seed, "eval", q.Id), version), ct)));
+        var results = await Task.WhenAll(heldOut.Select(q => TreeAsk.Default.RunAsync(GrainFactory, $"{s.RunId}-eval{atStep}/{q.Id}",
+            TreeJob.For(q, evalConfig, SeedMix.Derive(s.Seed, "eval", q.Id), version, s.RunId), cancellationToken: ct)));
         var samples = results.Select(r =>
         {
             var tree = TreeJson.Read(r.TreeLine);
@@ -347,16 +348,44 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             ["skipped_rows"] = skippedRows,
             ["skipped_prompts"] = skippedPrompts,
             ["checkpoint"] = RunState.Latest(s.RunDir),
+            ["resumed_from_step"] = resumedFrom >= 0 ? resumedFrom : null,
         };
         File.WriteAllText(Path.Combine(s.RunDir, "summary.json"), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
+    /// <summary>Every engine of the cluster pulls the current version. An engine whose silo dies during the sync is
+    /// asked again until the membership drops it (its silo's trees are asked again elsewhere); any other failure,
+    /// or an engine left on another version, fails the step.</summary>
     async Task SyncEnginesAsync(bool force, CancellationToken ct)
     {
-        var engines = Engines();
-        var held = await Task.WhenAll(engines.Select(e => e.SyncWeightsAsync(spec!.RunId, version, force, ct)));
-        int bad = Array.FindIndex(held, v => v != version);
-        if (bad >= 0) throw new InvalidOperationException($"engine {engines[bad].GetPrimaryKeyString()} holds version {held[bad]} after syncing to {version}");
+        var engines = directory.GetEngines();
+        await Task.WhenAll(engines.Select(e => SyncEngineAsync(e, force, ct)));
+    }
+
+    async Task SyncEngineAsync(EngineAddress address, bool force, CancellationToken ct)
+    {
+        var engine = GrainFactory.GetGrain<IEngineGrain>(address.Key);
+        var delay = TimeSpan.FromMilliseconds(500);
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                int held = await engine.SyncWeightsAsync(spec!.RunId, version, force, ct);
+                if (held != version) throw new InvalidOperationException($"engine {address.Key} holds version {held} after syncing to {version}");
+                return;
+            }
+            catch (Exception e) when (TreeAsk.IsSiloLoss(e) && !ct.IsCancellationRequested)
+            {
+                if (!directory.IsActive(address.Silo))
+                {
+                    log.LogWarning("run {Run}: engine {Engine} left the cluster during the weight sync", spec!.RunId, address.Key);
+                    return;
+                }
+                if (attempt == TreeAsk.Default.Attempts) throw;
+                await Task.Delay(delay, ct);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(8).Ticks));
+            }
+        }
     }
 
     List<IEngineGrain> Engines() => [.. directory.GetEngines().Select(e => GrainFactory.GetGrain<IEngineGrain>(e.Key))];
@@ -383,5 +412,5 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
 
     RunStatus Status() => new(this.GetPrimaryKeyString(), phase, step, spec?.Steps ?? 0, version,
         metrics.Count > 0 ? metrics[^1].ToJsonString() : null, [.. evals], spec is null ? 0 : WallSeconds,
-        skippedRows, skippedPrompts, [.. warnings], error);
+        skippedRows, skippedPrompts, [.. warnings], error, directory.LocalSilo.Endpoint.ToString(), resumedFrom);
 }

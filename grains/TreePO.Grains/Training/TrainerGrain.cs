@@ -9,9 +9,10 @@ namespace TreePO.Grains.Training;
 /// <summary>
 /// Holds a run's <see cref="TrainerHost"/> (the training copy of the model on its own thread). Reentrant so that
 /// engines pull weights while nothing else happens; the run grain is the only caller of <see cref="TrainAsync"/>, and
-/// a second concurrent update is refused rather than queued.
+/// a second concurrent update is refused rather than queued. Placed on the silo of its caller, the run grain: a run
+/// and its trainer live and die together, and a run that lost its silo resumes both from the latest checkpoint.
 /// </summary>
-[Reentrant, KeepAlive]
+[Reentrant, KeepAlive, Orleans.Placement.PreferLocalPlacement]
 public sealed class TrainerGrain(ILogger<TrainerGrain> log) : Grain, ITrainerGrain
 {
     TrainerHost? host;

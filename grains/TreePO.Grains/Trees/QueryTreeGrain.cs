@@ -57,7 +57,7 @@ public sealed class QueryTreeGrain(
         progress.State = new TreeProgress { JobKey = key, Starts = recovery.Starts, Snapshot = resume is null ? null : TreeProgress.Write(resume) };
         await progress.WriteStateAsync(cancellationToken);   // the next activation knows this one started
 
-        var generator = new RoutedSegmentGenerator(router, board, GrainFactory, treeId);
+        var generator = new RoutedSegmentGenerator(router, board, GrainFactory, treeId, job.WeightsFrom);
         var sampler = new TreeSampler(job.Config(), generator, text.Decoder, text.EosIds);   // bad config: ArgumentException
         try
         {

@@ -6,6 +6,7 @@ namespace TreePO.Cluster.Tests.Support;
 public sealed class RedisCluster : IDisposable
 {
     readonly List<ChildProcess> processes = [];
+    readonly Dictionary<ChildProcess, int> siloPorts = [];
 
     public RedisCluster(RedisServer redis, string workDir)
     {
@@ -32,9 +33,13 @@ public sealed class RedisCluster : IDisposable
         var silo = ChildProcess.Dotnet(name, Repo.SiloDll,
             [$"--cluster.siloPort={ports[0]}", $"--cluster.gatewayPort={ports[1]}", .. overrides], Environment, WorkDir);
         processes.Add(silo);
+        siloPorts[silo] = ports[0];
         await silo.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(90));
         return silo;
     }
+
+    /// <summary>The silo-to-silo port of a silo started here: its address in membership, logs and run status.</summary>
+    public int SiloPort(ChildProcess silo) => siloPorts[silo];
 
     public ChildProcess StartClient(string name, params string[] args)
     {
