@@ -56,7 +56,7 @@ public sealed class DashboardTests
 
         // Without the option: no HTTP server at all. The process listens on its silo and gateway ports, nothing else.
         Assert.False(await CanConnectAsync(IPAddress.Loopback, unusedPort), "a silo without the dashboard listens on its port");
-        Assert.Equal([$"127.0.0.1:{ports[2]}", $"127.0.0.1:{ports[3]}"], ListeningEndpoints(off.Id).Order());
+        Assert.Equal(new[] { $"127.0.0.1:{ports[2]}", $"127.0.0.1:{ports[3]}" }.Order(), ListeningEndpoints(off.Id).Order());
         Assert.DoesNotContain("Now listening on", off.Output);
         Assert.False(on.HasExited || off.HasExited, $"a silo stopped:\n{on.Tail()}\n{off.Tail()}");
     }
