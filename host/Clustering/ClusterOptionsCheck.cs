@@ -5,7 +5,7 @@ using TreePO.Hosting.Options;
 
 namespace TreePO.Hosting.Clustering;
 
-/// <summary>The Cluster keys that clustering and TLS read, checked before anything starts; each error
+/// <summary>The Cluster keys that clustering, TLS and the dashboard read, checked before anything starts; each error
 /// names its key (the caller prefixes "TreePO:").</summary>
 public static class ClusterOptionsCheck
 {
@@ -32,6 +32,13 @@ public static class ClusterOptionsCheck
             "localhost clustering is loopback only; set Cluster:Clustering=redis or postgres to reach silos on other machines");
         Check(c.ProbeTimeout > TimeSpan.Zero, "ProbeTimeout", $"must be positive, got {c.ProbeTimeout}");
         Check(c.MissedProbesLimit > 0, "MissedProbesLimit", $"must be positive, got {c.MissedProbesLimit}");
+
+        var d = c.Dashboard;
+        Check(d.Port is > 0 and < 65536, "Dashboard:Port", $"must be a TCP port, got {d.Port}");
+        Check(!d.Enabled || (d.Port != c.SiloPort && d.Port != c.GatewayPort), "Dashboard:Port",
+            $"{d.Port} is already this silo's {(d.Port == c.SiloPort ? "Cluster:SiloPort" : "Cluster:GatewayPort")}");
+        Check(IPAddress.TryParse(d.Address, out _), "Dashboard:Address",
+            $"'{d.Address}' is not an IP address (127.0.0.1 keeps the dashboard on this machine)");
 
         var t = c.Tls;
         if (t.Enabled)

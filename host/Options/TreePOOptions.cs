@@ -245,6 +245,8 @@ public sealed class ClusterOptions
 
     public ClusterTlsOptions Tls { get; set; } = new();
 
+    public ClusterDashboardOptions Dashboard { get; set; } = new();
+
     /// <summary>Redis clustering: the membership key prefix and the tree state live in the same Redis.</summary>
     public bool IsRedis => Clustering.Equals("redis", StringComparison.OrdinalIgnoreCase);
 
@@ -275,4 +277,18 @@ public sealed class ClusterTlsOptions
     /// <summary>A PEM CA certificate that signed the peers' certificates. Empty: peers must present the very
     /// certificate this process holds (one shared cluster certificate).</summary>
     public string CaPath { get; set; } = "";
+}
+
+/// <summary>The Orleans Dashboard (Microsoft.Orleans.Dashboard) served by a silo over HTTP, at
+/// http://Address:Port/dashboard/. Off unless enabled; it has no authentication, so it listens on loopback unless
+/// told otherwise (reach it from another machine through an SSH tunnel: docs/deploy.md).</summary>
+public sealed class ClusterDashboardOptions
+{
+    public bool Enabled { get; set; }
+
+    public int Port { get; set; } = 8080;
+
+    /// <summary>The IP the dashboard listens on. Anything but loopback exposes an unauthenticated page: the silo
+    /// warns when it does.</summary>
+    public string Address { get; set; } = "127.0.0.1";
 }
