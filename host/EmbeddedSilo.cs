@@ -28,7 +28,7 @@ public sealed class EmbeddedSilo : IAsyncDisposable
         LogLevel logLevel = LogLevel.Warning, CancellationToken cancellationToken = default)
     {
         options ??= new TreePOOptions();
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        var builder = Clustering.DashboardHosting.CreateBuilder(options);   // a web host only with Cluster:Dashboard:Enabled
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.SetMinimumLevel(logLevel);
@@ -37,14 +37,16 @@ public sealed class EmbeddedSilo : IAsyncDisposable
         // On a busy 2-core machine the watchdog warns about CPU starvation during start-up; not actionable here.
         builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
         builder.Logging.AddFilter("Orleans.Runtime.Scheduler", LogLevel.Error);   // "turn took longer than 1 s": the same starvation
+        builder.Logging.AddFilter(typeof(Clustering.DashboardHosting).FullName, LogLevel.Information);   // its URL, once
         int siloPort = FreeTcpPort(), gatewayPort = FreeTcpPort();
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: options.Cluster.ServiceId, clusterId: options.Cluster.ClusterId);
             silo.AddTreePO(options);
+            Clustering.DashboardHosting.AddDashboard(silo, options);
             configure?.Invoke(silo);
         });
-        var host = builder.Build();
+        var host = Clustering.DashboardHosting.Build(builder, options);
         await host.StartAsync(cancellationToken);
         return new EmbeddedSilo(host);
     }

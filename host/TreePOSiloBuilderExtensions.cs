@@ -27,6 +27,7 @@ public static class TreePOSiloBuilderExtensions
     {
         options ??= new TreePOOptions();
         silo.Services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
+        silo.Services.AddPlacementDirector<EngineSpreadPlacement, EngineSpreadPlacementDirector>();
         silo.UseSiloMetadata(new Dictionary<string, string>
         {
             [EngineDirectory.DevicesMetadataKey] = options.Engine.Devices.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -2,13 +2,15 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TreePO.Hosting;
+using TreePO.Hosting.Clustering;
 using TreePO.Hosting.Options;
 
 // A silo that joins a TreePO cluster: `dotnet run --project silo -- [--key=value ...]`. Options come from
 // appsettings.json in the working directory, TREEPO__* environment variables and --key=value overrides
 // (docs/configuration.md); a bad key stops the silo before it starts, with every problem named.
 // Ctrl+C (SIGINT) or SIGTERM stops it gracefully: the host leaves the membership table before exiting, so the rest
-// of the cluster does not wait for a failure detection.
+// of the cluster does not wait for a failure detection. With --cluster.dashboard.enabled=true it also serves the
+// Orleans Dashboard on 127.0.0.1:8080 (Cluster:Dashboard; docs/deploy.md).
 TreePOOptions options;
 var (_, stray) = TreePOConfiguration.SplitOverrides(args);
 var strayErrors = stray.Select(a => $"{a}: not an option override (expected --section.key=value)").ToList();
@@ -24,7 +26,7 @@ catch (TreePOOptionsException e)
     return 2;
 }
 
-var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+var builder = DashboardHosting.CreateBuilder(options);   // a web host only with the dashboard on
 builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
 builder.Logging.SetMinimumLevel(LogLevel.Information);
 builder.Logging.AddFilter("Orleans", LogLevel.Warning);
@@ -35,7 +37,8 @@ builder.UseOrleans(silo =>
 {
     silo.UseTreePOClustering(options);
     silo.AddTreePO(options);
+    DashboardHosting.AddDashboard(silo, options);
 });
-using var host = builder.Build();
+using var host = DashboardHosting.Build(builder, options);
 await host.RunAsync();   // console lifetime: Ctrl+C / SIGTERM start a graceful stop
 return 0;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using TreePO.Hosting.Clustering.Postgres;
 using TreePO.Hosting.Options;
 using OrleansClusterOptions = Orleans.Configuration.ClusterOptions;
 using ClusterOptions = TreePO.Hosting.Options.ClusterOptions;
@@ -15,9 +16,10 @@ public static class ClientClustering
     public static IClientBuilder Configure(IClientBuilder client, TreePOOptions options)
     {
         var c = options.Cluster;
-        if (c.IsRedis)
+        if (c.IsShared)
         {
-            client.UseRedisClustering(o => o.ConfigurationOptions = SiloClustering.RedisConfiguration(c));
+            if (c.IsRedis) client.UseRedisClustering(o => o.ConfigurationOptions = SiloClustering.RedisConfiguration(c));
+            else client.UsePostgresClustering(c.Postgres);
             client.Configure<OrleansClusterOptions>(o => { o.ClusterId = c.ClusterId; o.ServiceId = c.ServiceId; });
             // Gateways that die are dropped on the first failed connection; new ones are learnt this often.
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(10));
@@ -37,5 +39,7 @@ public static class ClientClustering
     /// <summary>Where the client looks for the cluster, for messages.</summary>
     public static string Describe(ClusterOptions c) => c.IsRedis
         ? $"cluster '{c.ClusterId}' (redis membership at {c.Redis}{(c.Tls.Enabled ? ", TLS" : "")})"
+        : c.IsPostgres
+        ? $"cluster '{c.ClusterId}' (postgres membership at {PostgresMembershipTable.Describe(c.Postgres)}{(c.Tls.Enabled ? ", TLS" : "")})"
         : $"cluster '{c.ClusterId}' via gateway 127.0.0.1:{c.GatewayPort}{(c.Tls.Enabled ? " (TLS)" : "")}";
 }

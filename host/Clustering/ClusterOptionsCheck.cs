@@ -1,10 +1,11 @@
 using System.Net;
+using Npgsql;
 using StackExchange.Redis;
 using TreePO.Hosting.Options;
 
 namespace TreePO.Hosting.Clustering;
 
-/// <summary>The Cluster keys that clustering and TLS read, checked before anything starts; each error
+/// <summary>The Cluster keys that clustering, TLS and the dashboard read, checked before anything starts; each error
 /// names its key (the caller prefixes "TreePO:").</summary>
 public static class ClusterOptionsCheck
 {
@@ -18,14 +19,26 @@ public static class ClusterOptionsCheck
             string? why = RedisProblem(c.Redis);
             Check(why is null, "Redis", why!);
         }
+        if (c.IsPostgres)
+        {
+            string? why = PostgresProblem(c.Postgres);
+            Check(why is null, "Postgres", why!);
+        }
         Check(c.AdvertisedAddress.Length == 0 || IPAddress.TryParse(c.AdvertisedAddress, out _), "AdvertisedAddress",
             $"'{c.AdvertisedAddress}' is not an IP address");
         Check(c.ListenAddress.Length == 0 || IPAddress.TryParse(c.ListenAddress, out _), "ListenAddress",
             $"'{c.ListenAddress}' is not an IP address (0.0.0.0 listens on every interface)");
-        Check(c.IsRedis || (c.AdvertisedAddress.Length == 0 && c.ListenAddress.Length == 0), c.AdvertisedAddress.Length > 0 ? "AdvertisedAddress" : "ListenAddress",
-            "localhost clustering is loopback only; set Cluster:Clustering=redis to reach silos on other machines");
+        Check(c.IsShared || (c.AdvertisedAddress.Length == 0 && c.ListenAddress.Length == 0), c.AdvertisedAddress.Length > 0 ? "AdvertisedAddress" : "ListenAddress",
+            "localhost clustering is loopback only; set Cluster:Clustering=redis or postgres to reach silos on other machines");
         Check(c.ProbeTimeout > TimeSpan.Zero, "ProbeTimeout", $"must be positive, got {c.ProbeTimeout}");
         Check(c.MissedProbesLimit > 0, "MissedProbesLimit", $"must be positive, got {c.MissedProbesLimit}");
+
+        var d = c.Dashboard;
+        Check(d.Port is > 0 and < 65536, "Dashboard:Port", $"must be a TCP port, got {d.Port}");
+        Check(!d.Enabled || (d.Port != c.SiloPort && d.Port != c.GatewayPort), "Dashboard:Port",
+            $"{d.Port} is already this silo's {(d.Port == c.SiloPort ? "Cluster:SiloPort" : "Cluster:GatewayPort")}");
+        Check(IPAddress.TryParse(d.Address, out _), "Dashboard:Address",
+            $"'{d.Address}' is not an IP address (127.0.0.1 keeps the dashboard on this machine)");
 
         var t = c.Tls;
         if (t.Enabled)
@@ -37,6 +50,30 @@ public static class ClusterOptionsCheck
         }
 
         return errors;
+    }
+
+    static string? PostgresProblem(string connection)
+    {
+        if (string.IsNullOrWhiteSpace(connection))
+            return "must not be empty with postgres clustering (e.g. Host=127.0.0.1;Port=5432;Username=postgres;Database=treepo)";
+        try
+        {
+            var b = new NpgsqlConnectionStringBuilder(connection);
+            return string.IsNullOrWhiteSpace(b.Host) ? $"'{Redacted(b)}' names no Host"
+                : string.IsNullOrWhiteSpace(b.Database) ? $"'{Redacted(b)}' names no Database (the silos create their tables in it)"
+                : null;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or KeyNotFoundException)
+        {
+            return $"not an Npgsql connection string (Host=...;Port=...;Username=...;Database=...): {e.Message}";
+        }
+    }
+
+    /// <summary>The connection string without its password, for messages.</summary>
+    static string Redacted(NpgsqlConnectionStringBuilder b)
+    {
+        if (!string.IsNullOrEmpty(b.Password)) b.Password = "***";
+        return b.ConnectionString;
     }
 
     static string? RedisProblem(string connection)

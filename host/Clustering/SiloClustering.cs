@@ -5,6 +5,7 @@ using Orleans.Configuration;
 using Orleans.Hosting;
 using StackExchange.Redis;
 using TreePO.Grains.Trees;
+using TreePO.Hosting.Clustering.Postgres;
 using TreePO.Hosting.Options;
 using OrleansClusterOptions = Orleans.Configuration.ClusterOptions;
 using ClusterOptions = TreePO.Hosting.Options.ClusterOptions;
@@ -17,9 +18,10 @@ public static class SiloClustering
     public static ISiloBuilder Configure(ISiloBuilder silo, TreePOOptions options)
     {
         var c = options.Cluster;
-        if (c.IsRedis)
+        if (c.IsShared)
         {
-            silo.UseRedisClustering(o => o.ConfigurationOptions = RedisConfiguration(c));
+            if (c.IsRedis) silo.UseRedisClustering(o => o.ConfigurationOptions = RedisConfiguration(c));
+            else silo.UsePostgresClustering(c.Postgres);
             silo.Configure<OrleansClusterOptions>(o => { o.ClusterId = c.ClusterId; o.ServiceId = c.ServiceId; });
             IPAddress advertised = ClusterEndpoints.Advertised(c), listen = ClusterEndpoints.Listen(c);
             silo.Configure<EndpointOptions>(o =>
@@ -50,9 +52,9 @@ public static class SiloClustering
         return silo;
     }
 
-    /// <summary>Where trees keep their snapshots: Redis next to the membership table with redis clustering (it
-    /// outlives any silo), else Orleans' in-memory storage (spread over the silos' memory; a silo that dies takes
-    /// its share with it, and those trees start over).</summary>
+    /// <summary>Where trees keep their snapshots: next to the membership table with redis or postgres clustering
+    /// (Redis, or the project's treepo_grain_state table: it outlives any silo), else Orleans' in-memory storage
+    /// (spread over the silos' memory; a silo that dies takes its share with it, and those trees start over).</summary>
     public static ISiloBuilder AddTreeStorage(ISiloBuilder silo, TreePOOptions options)
     {
         var c = options.Cluster;
@@ -63,6 +65,8 @@ public static class SiloClustering
                 o.DeleteStateOnClear = true;
                 o.EntryExpiry = TimeSpan.FromDays(2);   // a tree nobody asks for again does not stay forever
             });
+        else if (c.IsPostgres)
+            silo.AddPostgresGrainStorage(TreeProgress.StorageName, c.Postgres);
         else
             silo.AddMemoryGrainStorage(TreeProgress.StorageName);
         return silo;

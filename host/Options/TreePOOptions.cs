@@ -202,17 +202,23 @@ public enum PromptFormat { Chat, Plain }
 /// <summary>How silos find each other and clients find silos (docs/deploy.md for several machines).</summary>
 public sealed class ClusterOptions
 {
-    public static readonly string[] Clusterings = ["localhost", "redis"];
+    public static readonly string[] Clusterings = ["localhost", "redis", "postgres"];
 
     /// <summary>Membership provider. "localhost": silos on this machine, bound to loopback, the first one at
     /// <see cref="PrimarySiloPort"/>. "redis": the membership table in Redis at <see cref="Redis"/>; silos on any
-    /// machine, clients find every gateway there, tree state is kept there too.</summary>
+    /// machine, clients find every gateway there, tree state is kept there too. "postgres": the membership table in
+    /// PostgreSQL at <see cref="Postgres"/> (the project's own schema, applied by the silos); tree state is kept
+    /// there too.</summary>
     public string Clustering { get; set; } = "localhost";
 
     /// <summary>StackExchange.Redis connection string of the membership store ("host:port[,password=...]").</summary>
     public string Redis { get; set; } = "127.0.0.1:6379";
 
-    /// <summary>The address other silos and clients reach this silo at (redis clustering). Empty: 127.0.0.1, so a
+    /// <summary>Npgsql connection string of the membership database (postgres clustering). The database must exist
+    /// (scripts/ensure-postgres.sh makes one); the silos create the tables.</summary>
+    public string Postgres { get; set; } = "Host=127.0.0.1;Port=5432;Username=postgres;Database=treepo";
+
+    /// <summary>The address other silos and clients reach this silo at (redis or postgres clustering). Empty: 127.0.0.1, so a
     /// silo is reachable from this machine only until it is given its LAN address.</summary>
     public string AdvertisedAddress { get; set; } = "";
 
@@ -239,8 +245,16 @@ public sealed class ClusterOptions
 
     public ClusterTlsOptions Tls { get; set; } = new();
 
+    public ClusterDashboardOptions Dashboard { get; set; } = new();
+
     /// <summary>Redis clustering: the membership key prefix and the tree state live in the same Redis.</summary>
     public bool IsRedis => Clustering.Equals("redis", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Postgres clustering: the membership table lives in PostgreSQL.</summary>
+    public bool IsPostgres => Clustering.Equals("postgres", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Membership in an external store (redis or postgres): silos on any machine, gateways found there.</summary>
+    public bool IsShared => IsRedis || IsPostgres;
 }
 
 /// <summary>TLS on silo-to-silo and client-to-gateway connections (Microsoft.Orleans.Connections.Security). Every
@@ -263,4 +277,18 @@ public sealed class ClusterTlsOptions
     /// <summary>A PEM CA certificate that signed the peers' certificates. Empty: peers must present the very
     /// certificate this process holds (one shared cluster certificate).</summary>
     public string CaPath { get; set; } = "";
+}
+
+/// <summary>The Orleans Dashboard (Microsoft.Orleans.Dashboard) served by a silo over HTTP, at
+/// http://Address:Port/dashboard/. Off unless enabled; it has no authentication, so it listens on loopback unless
+/// told otherwise (reach it from another machine through an SSH tunnel: docs/deploy.md).</summary>
+public sealed class ClusterDashboardOptions
+{
+    public bool Enabled { get; set; }
+
+    public int Port { get; set; } = 8080;
+
+    /// <summary>The IP the dashboard listens on. Anything but loopback exposes an unauthenticated page: the silo
+    /// warns when it does.</summary>
+    public string Address { get; set; } = "127.0.0.1";
 }

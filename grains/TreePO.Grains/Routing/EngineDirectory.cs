@@ -30,6 +30,11 @@ public sealed class EngineDirectory(IClusterMembershipService membership, ISiloM
         return engines;
     }
 
+    /// <summary>The devices a silo publishes, or null while its metadata has not arrived.</summary>
+    public int? DevicesOf(SiloAddress silo) =>
+        metadata.GetSiloMetadata(silo).Metadata.TryGetValue(DevicesMetadataKey, out var value) && int.TryParse(value, out int devices)
+            ? devices : null;
+
     public bool IsActive(SiloAddress silo) =>
         membership.CurrentSnapshot.Members.TryGetValue(silo, out var m) && m.Status == SiloStatus.Active;
 }

@@ -32,7 +32,6 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     RunSpec? spec;
     TreeConfig config = new();
     QuerySource? data;
-    List<QueryItem> heldOut = [];
     RunLog? runLog;
     RunPhase phase = RunPhase.Created;
     int step, version, skippedRows, skippedPrompts, contextLimit, resumedFrom = -1;
@@ -43,6 +42,8 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     readonly List<string> warnings = [];
     string? error;
     CancellationTokenSource? stop;
+    HeldOutEvaluation? evaluation;
+    double lastEvalSeconds;
 
     ITrainerGrain Trainer => GrainFactory.GetGrain<ITrainerGrain>(spec!.RunId);
 
@@ -76,7 +77,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
                 log.LogInformation("run {Run} resumes from {Checkpoint} (step {Step}, version {Version})", runSpec.RunId, latest, step, version);
             }
             int modelContext = await Trainer.InitializeAsync(new TrainerSetup(modelDir, version, runSpec.Trainer));
-            var engines = Engines();
+            var engines = directory.GetEngines().Select(e => GrainFactory.GetGrain<IEngineGrain>(e.Key)).ToList();
             if (engines.Count == 0) throw new InvalidOperationException("the cluster has no engine to sample with");
             var stats = await Task.WhenAll(engines.Select(e => e.GetStatsAsync()));
             contextLimit = Math.Min(modelContext, stats.Min(s => s.Counters.MaxContext));
@@ -91,7 +92,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             var (queries, problems) = QuerySource.HeldOut(runSpec.EvalDataPath, runSpec.TaskLevel, runSpec.Seed, runSpec.EvalQueries,
                 encoder, contextLimit - runSpec.EvalMaxTokens);
             if (queries.Count == 0) throw new ArgumentException($"no held-out query fits ({problems.Count} skipped{(problems.Count > 0 ? "; first: " + problems[0] : "")})");
-            heldOut = queries;
+            evaluation = new HeldOutEvaluation(GrainFactory, reward, text, runSpec, config.Sampling, queries);
             skippedRows += problems.Count;
             Warn(problems);
 
@@ -193,29 +194,8 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         skippedPrompts += newSkipped;
         Warn(data.SkippedPrompts.Skip(skippedBefore));
 
+        var row = StepMetrics.Rollout(all, filter.Counts, version, newSkipped);
         var batch = filter.Batch;
-        var counts = filter.Counts;
-        var m = BatchMetrics.Of(all);
-        var row = new Dictionary<string, object?>
-        {
-            ["policy_version"] = version,
-            ["reward_mean"] = Mean(all.SelectMany(t => t.Trajectories).Select(t => t.Reward)),
-            ["accuracy"] = m.Trajectories == 0 ? 0.0 : (double)m.Correct / m.Trajectories,
-            ["response_length"] = m.Trajectories == 0 ? 0.0 : (double)m.GeneratedTokens / m.Trajectories,
-            ["trajectories"] = m.Trajectories,
-            ["trees"] = m.Trees,
-            ["fallback_ratio"] = m.FallbackTreeRatio,
-            ["token_savings"] = m.TokenSavings,
-            ["mean_depth"] = m.MeanDepth,
-            ["filter_rounds"] = counts.Rounds,
-            ["filter_generated"] = counts.Generated,
-            ["filter_kept"] = Math.Min(counts.Kept, counts.Target),
-            ["filter_all_correct"] = counts.DroppedAllCorrect,
-            ["filter_all_wrong"] = counts.DroppedAllWrong,
-            ["filter_empty"] = counts.DroppedEmpty,
-            ["skipped_prompts"] = newSkipped,
-        };
-
         double trainSeconds = 0, syncSeconds = 0;
         if (batch.Count > 0)
         {
@@ -227,16 +207,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             version = report.Version;
             await SyncEnginesAsync(force: false, ct);
             syncSeconds = stepClock.Elapsed.TotalSeconds - t0 - trainSeconds;
-            row["trained"] = true;
-            row["samples"] = report.Samples;
-            row["train_tokens"] = report.Tokens;
-            row["loss"] = report.Loss;
-            row["clip_fraction"] = report.ClipFraction;
-            row["dual_clip_fraction"] = report.DualClipFraction;
-            row["approx_kl"] = report.ApproxKl;
-            row["grad_norm"] = report.GradNorm;
-            row["lr"] = report.LearningRate;
-            row["advantage_abs_mean"] = report.AdvantageAbsMean;
+            StepMetrics.AddTraining(row, report);
         }
         else
         {
@@ -245,7 +216,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         }
         step = n;
         row["rollout_s"] = rolloutSeconds;
-        row["tokens_per_s"] = rolloutSeconds > 0 ? m.GeneratedTokens / rolloutSeconds : 0.0;
+        row["tokens_per_s"] = rolloutSeconds > 0 ? BatchMetrics.Of(all).GeneratedTokens / rolloutSeconds : 0.0;
         row["train_s"] = trainSeconds;
         row["sync_s"] = syncSeconds;
 
@@ -259,39 +230,17 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
 
     async Task<EvalPoint> EvaluateAsync(int atStep, CancellationToken ct)
     {
-        var s = spec!;
         var previous = phase;
         phase = RunPhase.Evaluating;
         var clock = Stopwatch.StartNew();
-        var settings = new EvalSettings(s.EvalK, s.EvalMaxTokens, new SamplingParams(s.EvalTemperature, config.Sampling.TopP, config.Sampling.TopK));
-        var evalConfig = settings.ToTreeConfig();
-        // The same seed per query at every evaluation: the scores move with the policy, not with the sampling noise.
-        var results = await Task.WhenAll(heldOut.Select(q => TreeAsk.Default.RunAsync(GrainFactory, $"{s.RunId}-eval{atStep}/{q.Id}",
-            TreeJob.For(q, evalConfig, SeedMix.Derive(s.Seed, "eval", q.Id), version, s.RunId), cancellationToken: ct)));
-        var samples = results.Select(r =>
-        {
-            var tree = TreeJson.Read(r.TreeLine);
-            var scored = tree.Trajectories.Select(t => reward.Score(tree.ResponseText(t, text.Decoder), tree.Query.Answer)).ToList();
-            return new QuerySamples(tree.Query.Id, scored.Select(x => x.Extracted).ToList(), scored.Select(x => x.Correct).ToList());
-        }).ToList();
-        var scores = SampleMetrics.Score(samples, s.EvalK);
-        var point = new EvalPoint(atStep, scores.MeanAtK, scores.MajAtK, scores.PassAtK, scores.Queries, scores.K);
+        var point = await evaluation!.RunAsync(atStep, version, ct);
         evals.Add(point);
         lastEvalSeconds = clock.Elapsed.TotalSeconds;
         phase = previous;
         return point;
     }
 
-    double lastEvalSeconds;
-
-    void AddEval(Dictionary<string, object?> row, EvalPoint e)
-    {
-        row["eval_mean_at_k"] = e.MeanAtK;
-        row["eval_maj_at_k"] = e.MajAtK;
-        row["eval_pass_at_k"] = e.PassAtK;
-        row["eval_queries"] = e.Queries;
-        row["eval_s"] = lastEvalSeconds;
-    }
+    void AddEval(Dictionary<string, object?> row, EvalPoint e) => StepMetrics.AddEval(row, e, lastEvalSeconds);
 
     void Log(int atStep, Dictionary<string, object?> row)
     {
@@ -304,91 +253,17 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
 
     async Task CheckpointAsync(int atStep)
     {
-        var s = spec!;
         var previous = phase;
         phase = RunPhase.Checkpointing;
-        string dir = Path.Combine(s.RunDir, "checkpoints", $"step-{atStep}");
-        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
-        Directory.CreateDirectory(dir);
-        await Trainer.SaveCheckpointAsync(dir);
-        // The tokenizer files of the base model, so any HF tool loads the checkpoint as it is.
-        foreach (string file in Directory.GetFiles(s.ModelDir))
-        {
-            string name = Path.GetFileName(file);
-            bool tokenizerFile = name.StartsWith("tokenizer", StringComparison.Ordinal) || name is "vocab.json" or "merges.txt"
-                or "special_tokens_map.json" or "generation_config.json" or "added_tokens.json";
-            if (tokenizerFile && !File.Exists(Path.Combine(dir, name))) File.Copy(file, Path.Combine(dir, name));
-        }
-        new RunState(atStep, version, data!.Cursor, s.Seed, skippedPrompts, WallSeconds, [.. metrics.Select(x => (JsonObject)x.DeepClone())], [.. evals])
-            .Save(dir);   // last: a checkpoint without it is incomplete
+        await RunCheckpoint.WriteAsync(Trainer, spec!, new RunState(atStep, version, data!.Cursor, spec!.Seed, skippedPrompts, WallSeconds,
+            [.. metrics.Select(x => (JsonObject)x.DeepClone())], [.. evals]));
         phase = previous;
     }
 
-    void WriteSummary()
-    {
-        var s = spec!;
-        var before = evals.FirstOrDefault(e => e.Step == 0);
-        var after = evals.LastOrDefault();
-        JsonObject Eval(EvalPoint? e) => e is null ? new JsonObject() : new JsonObject
-        {
-            ["step"] = e.Step, ["mean_at_k"] = e.MeanAtK, ["maj_at_k"] = e.MajAtK, ["pass_at_k"] = e.PassAtK,
-            ["queries"] = e.Queries, ["k"] = e.K,
-        };
-        var summary = new JsonObject
-        {
-            ["run_id"] = s.RunId,
-            ["algo"] = s.Trainer.Algo,
-            ["model"] = s.ModelDir,
-            ["eval_before"] = Eval(before),
-            ["eval_after"] = Eval(after),
-            ["steps"] = step,
-            ["wall_s"] = WallSeconds,
-            ["policy_version"] = version,
-            ["seed"] = s.Seed,
-            ["skipped_rows"] = skippedRows,
-            ["skipped_prompts"] = skippedPrompts,
-            ["checkpoint"] = RunState.Latest(s.RunDir),
-            ["resumed_from_step"] = resumedFrom >= 0 ? resumedFrom : null,
-        };
-        File.WriteAllText(Path.Combine(s.RunDir, "summary.json"), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-    }
+    void WriteSummary() => RunSummary.Write(spec!, evals, step, WallSeconds, version, skippedRows, skippedPrompts, resumedFrom);
 
-    /// <summary>Every engine of the cluster pulls the current version. An engine whose silo dies during the sync is
-    /// asked again until the membership drops it (its silo's trees are asked again elsewhere); any other failure,
-    /// or an engine left on another version, fails the step.</summary>
-    async Task SyncEnginesAsync(bool force, CancellationToken ct)
-    {
-        var engines = directory.GetEngines();
-        await Task.WhenAll(engines.Select(e => SyncEngineAsync(e, force, ct)));
-    }
-
-    async Task SyncEngineAsync(EngineAddress address, bool force, CancellationToken ct)
-    {
-        var engine = GrainFactory.GetGrain<IEngineGrain>(address.Key);
-        var delay = TimeSpan.FromMilliseconds(500);
-        for (int attempt = 1; ; attempt++)
-        {
-            try
-            {
-                int held = await engine.SyncWeightsAsync(spec!.RunId, version, force, ct);
-                if (held != version) throw new InvalidOperationException($"engine {address.Key} holds version {held} after syncing to {version}");
-                return;
-            }
-            catch (Exception e) when (TreeAsk.IsSiloLoss(e) && !ct.IsCancellationRequested)
-            {
-                if (!directory.IsActive(address.Silo))
-                {
-                    log.LogWarning("run {Run}: engine {Engine} left the cluster during the weight sync", spec!.RunId, address.Key);
-                    return;
-                }
-                if (attempt == TreeAsk.Default.Attempts) throw;
-                await Task.Delay(delay, ct);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(8).Ticks));
-            }
-        }
-    }
-
-    List<IEngineGrain> Engines() => [.. directory.GetEngines().Select(e => GrainFactory.GetGrain<IEngineGrain>(e.Key))];
+    Task SyncEnginesAsync(bool force, CancellationToken ct) =>
+        new EngineSync(directory, GrainFactory, log).SyncAllAsync(spec!.RunId, version, force, ct);
 
     double WallSeconds => wallBefore + clock.Elapsed.TotalSeconds;
 
@@ -400,14 +275,6 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             warnings.Add(line);
         }
         if (warnings.Count > 50) warnings.RemoveRange(0, warnings.Count - 50);
-    }
-
-    static double Mean(IEnumerable<double> values)
-    {
-        double sum = 0;
-        int n = 0;
-        foreach (double v in values) { sum += v; n++; }
-        return n == 0 ? 0 : sum / n;
     }
 
     RunStatus Status() => new(this.GetPrimaryKeyString(), phase, step, spec?.Steps ?? 0, version,

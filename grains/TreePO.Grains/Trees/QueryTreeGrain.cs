@@ -15,6 +15,7 @@ namespace TreePO.Grains.Trees;
 /// snapshot goes to grain storage (<see cref="TreeProgress"/>), so when this grain's silo dies and the caller asks
 /// again, the new activation on another silo continues from the last finished round.
 /// </summary>
+[EngineSpreadPlacement]
 public sealed class QueryTreeGrain(
     [PersistentState("progress", TreeProgress.StorageName)] IPersistentState<TreeProgress> progress,
     EngineRouter router, EngineLoadBoard board, ILocalSiloDetails local, TreeText text, IRewardFunction reward,
