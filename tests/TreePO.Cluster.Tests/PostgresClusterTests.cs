@@ -40,9 +40,14 @@ public sealed class PostgresClusterTests
             const int Queries = 48;
             var client = cluster.StartClient("rollout-killed", Args("killed", Queries, cluster));
             await client.WaitForOutputAsync("running on", TimeSpan.FromSeconds(90));
-            await Task.Delay(TimeSpan.FromSeconds(1.5));   // trees are spread over both silos and in their first rounds
+            // Trees are spread over both silos; kill once they have stored a round (under load that takes a while).
+            long snapshots = 0;
+            for (var waited = Stopwatch.StartNew(); snapshots == 0 && waited.Elapsed < TimeSpan.FromSeconds(60) && !client.HasExited; )
+            {
+                await Task.Delay(250);
+                snapshots = await CountSnapshotsAsync(cluster.Connection);
+            }
             Assert.False(client.HasExited, $"the rollout ended before the kill:\n{client.Tail()}");
-            long snapshots = await CountSnapshotsAsync(cluster.Connection);
             victim.Kill();
 
             using var summary = await FinishAsync(cluster, client, "killed", Queries);
