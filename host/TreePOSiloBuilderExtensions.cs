@@ -46,7 +46,7 @@ public static class TreePOSiloBuilderExtensions
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Orleans.Configuration.EndpointOptions>>().Value.SiloListeningEndpoint?.Address
                 ?? sp.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.Endpoint.Address,
             sp.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.Endpoint.Address, !options.Cluster.Tls.Enabled,
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<TreePO.Grains.Training.WeightStreamServer>>()));
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<TreePO.Grains.Training.WeightStreamServer>>(), options.Cluster.WeightStreamPort));
         silo.Services.TryAddSingleton<TreePO.Grains.Training.IPromptEncoder>(sp => sp.GetRequiredService<ModelText>());
         silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.Cluster.ResponseTimeout);
         Clustering.SiloClustering.AddTreeStorage(silo, options);   // trees keep their snapshots here

@@ -30,6 +30,9 @@ public static class ClusterOptionsCheck
             $"'{c.ListenAddress}' is not an IP address (0.0.0.0 listens on every interface)");
         Check(c.IsShared || (c.AdvertisedAddress.Length == 0 && c.ListenAddress.Length == 0), c.AdvertisedAddress.Length > 0 ? "AdvertisedAddress" : "ListenAddress",
             "localhost clustering is loopback only; set Cluster:Clustering=redis or postgres to reach silos on other machines");
+        Check(c.WeightStreamPort is >= 0 and < 65536, "WeightStreamPort", $"must be 0 (any free port) or a TCP port, got {c.WeightStreamPort}");
+        Check(c.WeightStreamPort == 0 || (c.WeightStreamPort != c.SiloPort && c.WeightStreamPort != c.GatewayPort), "WeightStreamPort",
+            $"{c.WeightStreamPort} is already this silo's {(c.WeightStreamPort == c.SiloPort ? "Cluster:SiloPort" : "Cluster:GatewayPort")}");
         Check(c.ProbeTimeout > TimeSpan.Zero, "ProbeTimeout", $"must be positive, got {c.ProbeTimeout}");
         Check(c.MissedProbesLimit > 0, "MissedProbesLimit", $"must be positive, got {c.MissedProbesLimit}");
 

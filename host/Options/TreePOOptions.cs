@@ -231,6 +231,10 @@ public sealed class ClusterOptions
     public int SiloPort { get; set; } = 11111;
     public int GatewayPort { get; set; } = 30000;
 
+    /// <summary>The port a silo serves weight snapshots on (plain TCP beside Orleans, off under TLS): 0 takes a free
+    /// port when the first trainer publishes; set one to open it in a firewall between silos.</summary>
+    public int WeightStreamPort { get; set; }
+
     /// <summary>The silo port of the first silo, which the others join.</summary>
     public int PrimarySiloPort { get; set; } = 11111;
 

@@ -16,9 +16,10 @@ namespace TreePO.Grains.Training;
 /// snapshot's chunks. A token works once and expires; a wrong one gets status 1 and a closed connection. Off (no
 /// listener, no offers) when the cluster runs TLS, or once binding failed: engines pull Orleans chunks then.
 /// Listens on the silo's listen address (<paramref name="listen"/>, possibly 0.0.0.0) and tells engines to dial the
-/// address the silo advertises (<paramref name="advertised"/>), as Orleans does for its own port.
+/// address the silo advertises (<paramref name="advertised"/>), as Orleans does for its own port; on
+/// <paramref name="port"/>, or a free one when 0.
 /// </summary>
-public sealed class WeightStreamServer(IPAddress listen, IPAddress advertised, bool enabled, ILogger<WeightStreamServer> log) : IDisposable
+public sealed class WeightStreamServer(IPAddress listen, IPAddress advertised, bool enabled, ILogger<WeightStreamServer> log, int port = 0) : IDisposable
 {
     public const int TokenBytes = 32;
     public static readonly TimeSpan TokenLifetime = TimeSpan.FromMinutes(5);
@@ -60,7 +61,7 @@ public sealed class WeightStreamServer(IPAddress listen, IPAddress advertised, b
             ObjectDisposedException.ThrowIf(stop.IsCancellationRequested, this);
             if (listener is null)
             {
-                var l = new TcpListener(listen, 0);
+                var l = new TcpListener(listen, port);
                 l.Start();
                 listener = l;
                 _ = Task.Run(AcceptAsync);

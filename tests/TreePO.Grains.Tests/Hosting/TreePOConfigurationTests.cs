@@ -112,6 +112,17 @@ public sealed class TreePOConfigurationTests
     }
 
     [Fact]
+    public void The_weight_stream_port_is_checked_by_name()
+    {
+        Assert.Equal(0, Bind(new()).Cluster.WeightStreamPort);   // any free port
+        var e = Assert.Throws<TreePOOptionsException>(() => Bind(new() { ["TreePO:Cluster:WeightStreamPort"] = "70000" }));
+        Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Cluster:WeightStreamPort: must be 0 (any free port) or a TCP port, got 70000"));
+        e = Assert.Throws<TreePOOptionsException>(() => Bind(new() { ["TreePO:Cluster:WeightStreamPort"] = "11111" }));
+        Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Cluster:WeightStreamPort: 11111 is already this silo's Cluster:SiloPort"));
+        Assert.Equal(12000, Bind(new() { ["TreePO:Cluster:WeightStreamPort"] = "12000" }).Cluster.WeightStreamPort);
+    }
+
+    [Fact]
     public void A_missing_model_folder_says_what_to_pass()
     {
         string dir = Directory.CreateTempSubdirectory("treepo-nomodel").FullName;

@@ -58,4 +58,24 @@ public sealed class WeightStreamTests
         Assert.Null(off.Offer(snap));
         Assert.Null(off.Endpoint);
     }
+
+    [Fact]
+    public void A_configured_port_is_the_one_offered_and_a_taken_one_falls_back_to_chunks()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 1);
+        var snap = WeightSnapshot.Capture(0, model.state_dict());
+        var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        try
+        {
+            using var clash = new WeightStreamServer(IPAddress.Loopback, IPAddress.Loopback, true, NullLogger<WeightStreamServer>.Instance, port);
+            Assert.Null(clash.Offer(snap));   // the port is taken: no offer, engines pull Orleans chunks
+        }
+        finally { probe.Stop(); }
+        using var server = new WeightStreamServer(IPAddress.Loopback, IPAddress.Loopback, true, NullLogger<WeightStreamServer>.Instance, port);
+        Assert.Equal(port, server.Offer(snap)!.Value.Endpoint.Port);
+        Assert.Equal(port, server.Endpoint!.Port);
+    }
 }
