@@ -42,11 +42,12 @@ public static class TreePOSiloBuilderExtensions
         silo.Services.TryAddSingleton(_ => ModelText.Load(ModelFolder.Resolve(options.Model.Path), options));
         silo.Services.TryAddSingleton(sp => sp.GetRequiredService<ModelText>().TreeText);
         silo.Services.TryAddSingleton<IEngineBackendFactory, InferenceEngineBackendFactory>();
-        silo.Services.TryAddSingleton(sp => new TreePO.Grains.Training.WeightStreamServer(   // weights outside Orleans' messages, not under TLS
+        silo.Services.TryAddSingleton(sp => new TreePO.Grains.Training.WeightStreamServer(   // weights outside Orleans' messages, TLS under Cluster:Tls
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Orleans.Configuration.EndpointOptions>>().Value.SiloListeningEndpoint?.Address
                 ?? sp.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.Endpoint.Address,
-            sp.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.Endpoint.Address, !options.Cluster.Tls.Enabled,
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<TreePO.Grains.Training.WeightStreamServer>>(), options.Cluster.WeightStreamPort));
+            sp.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.Endpoint.Address, true,
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<TreePO.Grains.Training.WeightStreamServer>>(), options.Cluster.WeightStreamPort,
+            options.Cluster.Tls.Enabled ? Clustering.ClusterTls.Load(options.Cluster.Tls).ForWeightStream() : null));
         silo.Services.TryAddSingleton<TreePO.Grains.Training.IPromptEncoder>(sp => sp.GetRequiredService<ModelText>());
         silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.Cluster.ResponseTimeout);
         Clustering.SiloClustering.AddTreeStorage(silo, options);   // trees keep their snapshots here

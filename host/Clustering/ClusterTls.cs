@@ -55,6 +55,9 @@ public sealed class ClusterTls
         o.HandshakeTimeout = TimeSpan.FromSeconds(10);
     }
 
+    /// <summary>The same certificate and checks for the weight stream beside Orleans (mutual, as <see cref="Configure"/>).</summary>
+    public TreePO.Grains.Training.WeightStreamTls ForWeightStream() => new(Certificate, Trusts, requireClientCertificate: true);
+
     /// <summary>The peer shows our own certificate, or one that chains to the configured CA (and is in date).</summary>
     public bool Trusts(X509Certificate2? remote)
     {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using Orleans.Placement;
@@ -149,18 +150,21 @@ public sealed class EngineGrain(
         if (manifest.Version != version) throw new InvalidOperationException($"asked for version {version}, the trainer's manifest is for {manifest.Version}");
         var offer = options.Path is WeightSyncOptions.Auto or WeightSyncOptions.Socket ? await source.OfferWeightStreamAsync(version) : null;
         if (offer is null && options.Path == WeightSyncOptions.Socket)
-            throw new InvalidOperationException("the trainer's silo offers no weight stream (TLS, or the server is off); use the chunks path");
+            throw new InvalidOperationException("the trainer's silo offers no weight stream (the server is off, or could not listen); use the chunks path");
         using var sink = await engine.BeginWeightsAsync(version, manifest.Header, manifest.TotalBytes, ct);
         double handshake = clock.Elapsed.TotalSeconds;
         if (offer is not null)
         {
             try
             {
-                await Task.Run(() => WeightStreamClient.RunAsync(offer, manifest, sink, ct), ct);   // off the grain's turn: only the sink and the socket
+                var tls = ServiceProvider.GetService<TreePO.Grains.Training.WeightStreamServer>()?.Tls;   // the cluster's certificate, under TLS
+                await Task.Run(() => WeightStreamClient.RunAsync(offer, manifest, sink, tls, ct), ct);   // off the grain's turn: only the sink and the socket
             }
-            catch (System.Net.Sockets.SocketException e) when (options.Path == WeightSyncOptions.Auto && sink.ReceivedBytes == 0)
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException
+                && options.Path == WeightSyncOptions.Auto && sink.ReceivedBytes == 0)
             {
-                // The trainer's port is not reachable from here (a firewall): the chunks travel the cluster's own connections.
+                // The trainer's port is not reachable from here (a firewall), or its TLS handshake failed: the chunks
+                // travel the cluster's own connections.
                 log.LogWarning("engine {Engine}: no weight stream from {Host}:{Port} ({Error}); pulling chunks", key, offer.Host, offer.Port, e.Message);
                 offer = null;
                 await WeightPull.RunAsync(source, manifest, sink, options.Window, ct);

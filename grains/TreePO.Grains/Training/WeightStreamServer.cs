@@ -9,17 +9,20 @@ using TreePO.Engine.Checkpoint;
 namespace TreePO.Grains.Training;
 
 /// <summary>
-/// Serves published weight snapshots as plain TCP byte streams, so multi-GB weights skip Orleans' per-message copies
+/// Serves published weight snapshots as TCP byte streams, so multi-GB weights skip Orleans' per-message copies
 /// (as RL systems use NCCL beside their control plane). Orleans carries the handshake: the trainer grain hands an
 /// engine a one-time token for one snapshot (<see cref="Offer"/>); the engine connects to the silo's own listen
 /// address, sends the token, and reads a status byte, the length and the safetensors bytes straight from the
-/// snapshot's chunks. A token works once and expires; a wrong one gets status 1 and a closed connection. Off (no
-/// listener, no offers) when the cluster runs TLS, or once binding failed: engines pull Orleans chunks then.
+/// snapshot's chunks. A token works once and expires; a wrong one gets status 1 and a closed connection. With
+/// <paramref name="tls"/> (the cluster runs TLS) every connection is TLS first, with the cluster's certificates: a
+/// peer without the right one is dropped in the handshake, before its token is read. Off (no listener, no offers)
+/// when <paramref name="enabled"/> is false, or once binding failed: engines pull Orleans chunks then.
 /// Listens on the silo's listen address (<paramref name="listen"/>, possibly 0.0.0.0) and tells engines to dial the
 /// address the silo advertises (<paramref name="advertised"/>), as Orleans does for its own port; on
 /// <paramref name="port"/>, or a free one when 0.
 /// </summary>
-public sealed class WeightStreamServer(IPAddress listen, IPAddress advertised, bool enabled, ILogger<WeightStreamServer> log, int port = 0) : IDisposable
+public sealed class WeightStreamServer(
+    IPAddress listen, IPAddress advertised, bool enabled, ILogger<WeightStreamServer> log, int port = 0, WeightStreamTls? tls = null) : IDisposable
 {
     public const int TokenBytes = 32;
     public static readonly TimeSpan TokenLifetime = TimeSpan.FromMinutes(5);
@@ -30,6 +33,9 @@ public sealed class WeightStreamServer(IPAddress listen, IPAddress advertised, b
     TcpListener? listener;
 
     public bool Enabled => enabled;
+
+    /// <summary>The cluster's TLS material when the stream runs under TLS; engines on this silo dial with it too.</summary>
+    public WeightStreamTls? Tls => tls;
     bool failed;
 
     /// <summary>The bound endpoint once the first offer started the listener.</summary>
@@ -84,35 +90,50 @@ public sealed class WeightStreamServer(IPAddress listen, IPAddress advertised, b
 
     async Task ServeAsync(Socket socket)
     {
-        using var _ = socket;
+        var peer = socket.RemoteEndPoint;
+        Stream? stream = null;
         try
         {
             socket.NoDelay = true;
             socket.SendBufferSize = 4 << 20;
+            stream = new NetworkStream(socket, ownsSocket: true);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
-            timeout.CancelAfter(TimeSpan.FromSeconds(10));   // the token must come promptly
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));   // the handshake and the token must come promptly
+            if (tls is not null)
+            {
+                try { stream = await tls.AcceptAsync(stream, timeout.Token); }
+                catch (System.Security.Authentication.AuthenticationException e)
+                {
+                    log.LogWarning("weight stream: refused a connection from {Peer} in the TLS handshake: {Error}", peer, e.GetBaseException().Message);
+                    return;
+                }
+            }
             var token = new byte[TokenBytes];
-            await TreePO.Grains.Engines.WeightStreamClient.ReceiveExactlyAsync(socket, token, timeout.Token);
+            await TreePO.Grains.Engines.WeightStreamClient.ReceiveExactlyAsync(stream, token, timeout.Token);
             if (!offers.TryRemove(Convert.ToHexString(token), out var offer) || offer.Expires < DateTime.UtcNow)
             {
-                await socket.SendAsync(new byte[] { 1 }, stop.Token);
-                log.LogWarning("weight stream: refused a connection from {Peer} with an unknown or expired token", socket.RemoteEndPoint);
+                await stream.WriteAsync(new byte[] { 1 }, stop.Token);
+                await stream.FlushAsync(stop.Token);
+                log.LogWarning("weight stream: refused a connection from {Peer} with an unknown or expired token", peer);
                 return;
             }
             var head = new byte[9];
             BinaryPrimitives.WriteInt64LittleEndian(head.AsSpan(1), offer.Snapshot.TotalBytes);
-            await socket.SendAsync(head, stop.Token);
+            await stream.WriteAsync(head, stop.Token);
             for (int i = 0; i < offer.Snapshot.ChunkCount; i++)
-            {
-                var chunk = offer.Snapshot.Chunk(i);
-                for (int sent = 0; sent < chunk.Length;)
-                    sent += await socket.SendAsync(chunk.AsMemory(sent), stop.Token);
-            }
+                await stream.WriteAsync(offer.Snapshot.Chunk(i), stop.Token);
+            await stream.FlushAsync(stop.Token);
+            if (stream is System.Net.Security.SslStream ssl) await ssl.ShutdownAsync();   // close_notify: the end is the end
             socket.Shutdown(SocketShutdown.Send);
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
+        catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
-            log.LogWarning("weight stream to {Peer} ended early: {Error}", socket.RemoteEndPoint, e.Message);
+            log.LogWarning("weight stream to {Peer} ended early: {Error}", peer, e.Message);
+        }
+        finally
+        {
+            if (stream is not null) await stream.DisposeAsync();
+            else socket.Dispose();
         }
     }
 

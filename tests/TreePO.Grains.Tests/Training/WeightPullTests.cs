@@ -122,28 +122,46 @@ public sealed class WeightPullTests
         var manifest = await trainer.GetWeightManifestAsync(1);
         using (var first = new BufferedWeightSink(1, manifest.Header, manifest.TotalBytes))
         {
-            await WeightStreamClient.RunAsync(offer, manifest, first, CancellationToken.None);
+            await WeightStreamClient.RunAsync(offer, manifest, first, null, CancellationToken.None);
             Assert.Equal(await PublishedAsync(trainer, 1), first.OpenRead().ToArray());
         }
         using var again = new BufferedWeightSink(1, manifest.Header, manifest.TotalBytes);
-        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => WeightStreamClient.RunAsync(offer, manifest, again, CancellationToken.None));
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => WeightStreamClient.RunAsync(offer, manifest, again, null, CancellationToken.None));
         Assert.Contains("refused the token", refused.Message);
         Assert.Equal(0, again.ReceivedBytes);
     }
 
     [Fact]
-    public async Task Under_tls_there_is_no_socket_and_auto_pulls_chunks()
+    public async Task Under_tls_auto_streams_through_tls_with_the_cluster_certificate()
     {
-        var (cluster, factories) = await TestClusters.StartAsync(1, o => o.Cluster.Tls.Enabled = true);
+        var (cluster, factories) = await TestClusters.StartAsync(1, o => o.Cluster.Tls = TestCertificates.Options(TestCertificates.SelfSigned("treepo-cluster")));
         await using var _ = cluster;
+        var silo = (InProcessSiloHandle)cluster.Silos[0];
+        Assert.NotNull(silo.SiloHost.Services.GetRequiredService<WeightStreamServer>().Tls);
         var trainer = cluster.Client.GetGrain<ITrainerGrain>("tls");
         await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, Small));
-        Assert.Null(await trainer.OfferWeightStreamAsync(0));
         var engine = cluster.Client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0));
-        Assert.Equal(WeightSyncOptions.Chunks, (await engine.SyncWeightsWithReportAsync("tls", 0, new WeightSyncOptions(Force: true))).Path);
-        var socket = await Assert.ThrowsAnyAsync<Exception>(() => engine.SyncWeightsWithReportAsync("tls", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Socket)));
-        Assert.Contains("offers no weight stream", socket.Message);
+        var report = await engine.SyncWeightsWithReportAsync("tls", 0, new WeightSyncOptions(Force: true));
+        Assert.Equal((WeightSyncOptions.Socket, 1), (report.Path, report.Chunks));
         Assert.Equal(await PublishedAsync(trainer, 0), factories.Values.Single().Created.Single().Loads[^1].Weights);
+    }
+
+    [Fact]
+    public async Task A_failed_tls_handshake_falls_back_to_chunks_under_auto_and_fails_clearly_when_asked_for_the_socket()
+    {
+        // A server (and engine) whose certificate check trusts no one: every handshake fails, in both directions.
+        var gate = new PullGate();
+        var cluster = await StartGatedAsync(gate, tls: new WeightStreamTls(TestCertificates.SelfSigned("treepo-cluster"), _ => false));
+        await using var _ = cluster;
+        var trainer = cluster.Client.GetGrain<ITrainerGrain>("distrust");
+        await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, Small));
+        var engine = cluster.Client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0));
+        var report = await engine.SyncWeightsWithReportAsync("distrust", 0, new WeightSyncOptions(Force: true));
+        Assert.Equal(WeightSyncOptions.Chunks, report.Path);
+        Assert.Equal(await PublishedAsync(trainer, 0), gate.Engines.Single().Loads[^1].Weights);
+        var socket = await Assert.ThrowsAnyAsync<Exception>(() => engine.SyncWeightsWithReportAsync("distrust", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Socket)));
+        Assert.Contains("TLS handshake", socket.Message);
+        Assert.Single(gate.Engines.Single().Loads);
     }
 
     [Fact]
@@ -164,14 +182,15 @@ public sealed class WeightPullTests
         Assert.Single(gate.Engines.Single().Loads);
     }
 
-    static async Task<InProcessTestCluster> StartGatedAsync(PullGate gate, bool unreachable = false)
+    static async Task<InProcessTestCluster> StartGatedAsync(PullGate gate, bool unreachable = false, WeightStreamTls? tls = null)
     {
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
-            if (unreachable)
-                silo.Services.AddSingleton(sp => new WeightStreamServer(System.Net.IPAddress.Loopback, System.Net.IPAddress.Parse("127.0.0.2"), true,
-                    sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WeightStreamServer>>()));
+            if (unreachable || tls is not null)
+                silo.Services.AddSingleton(sp => new WeightStreamServer(System.Net.IPAddress.Loopback,
+                    unreachable ? System.Net.IPAddress.Parse("127.0.0.2") : System.Net.IPAddress.Loopback, true,
+                    sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WeightStreamServer>>(), tls: tls));
             silo.AddTreePO(new TreePOOptions());
             silo.Services.AddSingleton<IEngineBackendFactory>(gate);
             silo.Services.AddSingleton(new TreeText(new LetterDecoder(), new HashSet<int> { ScriptedEngine.Eos }));
