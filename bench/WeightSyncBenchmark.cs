@@ -25,9 +25,11 @@ namespace TreePO.Bench;
 /// load). The first path listed gives the verdict. The model is random with Qwen2.5-0.5B's shapes (--layers N to use fewer
 /// of its layers; the tokenizer is the built-in model's, which only names stop ids here). Reports each forced pull
 /// (--pulls N per path, default 3, path after path), its phases (handshake, transfer, bytes-to-tensors, swap),
-/// the medians (goal under 2 s on loopback) and the peak RSS of both processes during the pulls. Options: --layers N
-/// (24), --pulls N, --paths socket,chunks,legacy, --window N (4), --chunkmb N (16), --silo PATH, --keep DIR (reuse/keep the
-/// written model there), --out weightsync.json.
+/// the medians (goal under 2 s on loopback) and the peak RSS of both processes during the pulls. --tls measures the
+/// paths again in a second cluster that runs Cluster:Tls (a self-signed cluster certificate made in process, as
+/// scripts/make-dev-cert.sh makes one): "socket+tls" is the stream under TLS, "chunks+tls" Orleans' chunks over TLS
+/// connections, in the same table. Options: --layers N (24), --pulls N, --paths socket,chunks,legacy, --window N (4),
+/// --chunkmb N (16), --tls, --silo PATH, --keep DIR (reuse/keep the written model there), --out weightsync.json.
 /// </summary>
 public static class WeightSyncBenchmark
 {
@@ -38,6 +40,7 @@ public static class WeightSyncBenchmark
         string[] paths = a.String("paths", $"{WeightSyncOptions.Socket},{WeightSyncOptions.Chunks},{WeightSyncOptions.Legacy}").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         string? siloDll = a.String("silo", "") is { Length: > 0 } s ? s : ScaleoutBenchmark.FindSilo();
         string keep = a.String("keep", ""), outPath = a.String("out", "weightsync.json");
+        bool tls = a.Flag("tls");
         var errors = a.Errors.ToList();
         foreach (string p in paths)
             if (p is not (WeightSyncOptions.Socket or WeightSyncOptions.Chunks or WeightSyncOptions.Legacy)) errors.Add($"--paths: unknown path '{p}' (socket, chunks, legacy)");
@@ -65,11 +68,104 @@ public static class WeightSyncBenchmark
         }
         long fileBytes = Directory.GetFiles(modelDir, "*.safetensors").Sum(f => new FileInfo(f).Length);
 
+        var reports = new Dictionary<string, List<WeightSyncReport>>();
+        var peaks = new Dictionary<string, (long Trainer, long Engine)>();
+        string certDir = "";
+        try
+        {
+            var plain = await MeasureAsync(siloDll, modelDir, paths, pulls, window, chunkMb, "", reports, peaks);
+            if (plain is null) return 3;
+            if (tls)
+            {
+                certDir = Directory.CreateTempSubdirectory("treepo-weightsync-cert-").FullName;
+                string pfx = Path.Combine(certDir, "cluster.pfx");
+                using (var cert = TreePO.Hosting.Clustering.ClusterTls.CreateSelfSigned("treepo-weightsync", TimeSpan.FromDays(1)))
+                    File.WriteAllBytes(pfx, cert.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12));
+                AnsiConsole.MarkupLine(Markup.Escape("the same pulls in a cluster under Cluster:Tls (a self-signed cluster certificate):"));
+                if (await MeasureAsync(siloDll, modelDir, paths, pulls, window, chunkMb, pfx, reports, peaks) is null) return 3;
+            }
+            static double Median(IEnumerable<double> xs)
+            {
+                var sorted = xs.Order().ToList();
+                return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+            }
+            // Short headings (the table fits 80 columns): handshake, transfer (bytes->tensors included), swap; peak RSS in GB.
+            var table = new Table().AddColumns("path", "n", "median s", "best s", "MB/s", "hs s", "xfer s", "b->t s", "swap s", "RSS tr", "RSS en");
+            var summary = new Dictionary<string, object>();
+            foreach (var (path, rs) in reports)
+            {
+                double median = Median(rs.Select(r => r.TotalSeconds));
+                table.AddRow(path, rs.Count.ToString(), median.ToString("F2"), rs.Min(r => r.TotalSeconds).ToString("F2"), (fileBytes / 1e6 / median).ToString("F0"),
+                    Median(rs.Select(r => r.ManifestSeconds)).ToString("F2"), Median(rs.Select(r => r.TransferSeconds)).ToString("F2"),
+                    Median(rs.Select(r => r.StageSeconds)).ToString("F2"), Median(rs.Select(r => r.SwapSeconds)).ToString("F2"),
+                    $"{peaks[path].Trainer / 1e9:F1}", $"{peaks[path].Engine / 1e9:F1}");
+                summary[path] = new
+                {
+                    pull_seconds = rs.Select(r => r.TotalSeconds).ToList(),
+                    median_s = median,
+                    best_s = rs.Min(r => r.TotalSeconds),
+                    median_handshake_s = Median(rs.Select(r => r.ManifestSeconds)),
+                    median_transfer_s = Median(rs.Select(r => r.TransferSeconds)),
+                    median_bytes_to_tensors_s = Median(rs.Select(r => r.StageSeconds)),
+                    median_swap_s = Median(rs.Select(r => r.SwapSeconds)),
+                    chunks = rs[0].Chunks,
+                    peak_rss_trainer_bytes = peaks[path].Trainer,
+                    peak_rss_engine_bytes = peaks[path].Engine,
+                };
+            }
+            AnsiConsole.MarkupLine(Markup.Escape($"random Qwen2.5-0.5B shapes, {layers} layers, fp32: {fileBytes / 1e6:F0} MB; trainer tensors->chunks once per version " +
+                $"{reports.Values.SelectMany(x => x).Select(r => r.TrainerCaptureSeconds).DefaultIfEmpty(0).Max():F2} s; RSS after loading: trainer {plain.TrainerRss / 1e9:F1} GB, engine {plain.EngineRss / 1e9:F1} GB"));
+            AnsiConsole.Write(table);
+            string verdictPath = paths[0];
+            double best = Median(reports[verdictPath].Select(r => r.TotalSeconds));
+            AnsiConsole.MarkupLine(Markup.Escape($"median {verdictPath} pull {best:F2} s (goal < 2 s on loopback): {(best < 2 ? "met" : "NOT met")}; " +
+                string.Join(", ", reports.Keys.Skip(1).Select(p => $"{p}/{verdictPath} = {Median(reports[p].Select(r => r.TotalSeconds)) / best:F1}x"))));
+            string written = BenchJson.Write(outPath, new
+            {
+                benchmark = "weightsync",
+                machine = BenchJson.MachineJson(machine),
+                load_average = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "",
+                model = $"random, Qwen2.5-0.5B shapes with {layers} layers, fp32",
+                weights_bytes = fileBytes,
+                window,
+                chunk_bytes = chunkMb << 20,
+                tls,
+                trainer_load_s = plain.TrainerLoad,
+                engine_load_s = plain.EngineLoad,
+                trainer_capture_s = reports.Values.SelectMany(x => x).Select(r => r.TrainerCaptureSeconds).DefaultIfEmpty(0).Max(),
+                rss_after_load_trainer_bytes = plain.TrainerRss,
+                rss_after_load_engine_bytes = plain.EngineRss,
+                paths = summary,
+                median_s = best,
+                goal_s = 2.0,
+            });
+            AnsiConsole.MarkupLine(Markup.Escape($"wrote {written}"));
+            return 0;
+        }
+        finally
+        {
+            if (keep.Length == 0) try { Directory.Delete(modelDir, true); } catch (IOException) { }
+            if (certDir.Length > 0) try { Directory.Delete(certDir, true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>What one cluster's run adds besides its pulls.</summary>
+    sealed record Measured(double TrainerLoad, double EngineLoad, long TrainerRss, long EngineRss);
+
+    /// <summary>One localhost cluster (this process and an engine silo), under TLS when <paramref name="pfx"/> is
+    /// given: each path's pulls into <paramref name="reports"/> under the path's name (+tls under TLS). Null when the
+    /// cluster failed (said why).</summary>
+    static async Task<Measured?> MeasureAsync(string siloDll, string modelDir, string[] paths, int pulls, int window, int chunkMb, string pfx,
+        Dictionary<string, List<WeightSyncReport>> reports, Dictionary<string, (long Trainer, long Engine)> peaks)
+    {
+        var clock = Stopwatch.StartNew();
+        string suffix = pfx.Length > 0 ? "+tls" : "";
         int[] ports = ScaleoutBenchmark.FreePorts(4);
         string clusterId = "weightsync-" + Guid.NewGuid().ToString("N")[..8];
         string[] common = [$"--cluster.clustering=localhost", $"--cluster.clusterId={clusterId}", $"--cluster.primarySiloPort={ports[0]}",
             $"--model.path={modelDir}", "--engine.threads=1", "--engine.devices=1", "--engine.kvbudgetmb=16", "--engine.maxslots=4",
             "--cluster.responseTimeout=00:05:00"];
+        if (pfx.Length > 0) common = [.. common, "--cluster.tls.enabled=true", $"--cluster.tls.certificatePath={pfx}"];
         var options = TreePOConfiguration.Load([.. common, $"--cluster.siloPort={ports[0]}", $"--cluster.gatewayPort={ports[1]}"]);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.SetMinimumLevel(LogLevel.Error);
@@ -112,96 +208,43 @@ public static class WeightSyncBenchmark
             clock.Restart();
             await engine.GetLoadAsync();   // activates the remote engine: loads the model there
             double engineLoad = clock.Elapsed.TotalSeconds;
-            AnsiConsole.MarkupLine(Markup.Escape($"trainer {trainerKey} loaded here in {trainerLoad:F1} s; engine {SiloKey.For(other, 0)} loaded in the other process in {engineLoad:F1} s"));
+            AnsiConsole.MarkupLine(Markup.Escape($"{(suffix.Length > 0 ? "TLS cluster: " : "")}trainer {trainerKey} loaded here in {trainerLoad:F1} s; engine {SiloKey.For(other, 0)} loaded in the other process in {engineLoad:F1} s"));
 
             long engineRssLoaded = ProcessMemory.Rss(engineSilo.Id);
-            var reports = paths.ToDictionary(p => p, _ => new List<WeightSyncReport>());
-            var peaks = paths.ToDictionary(p => p, _ => (Trainer: 0L, Engine: 0L));
             // Path by path (not alternating): a path's leftovers (the legacy path's arrays) would inflate the next one's peak RSS.
             foreach (string p in paths)
+            {
+                string label = p + suffix;
+                reports[label] = [];
+                peaks[label] = (0, 0);
                 for (int i = 0; i < pulls; i++)
                 {
                     ProcessMemory.Settle();
                     ProcessMemory.ResetPeak(engineSilo.Id);
                     var r = await engine.SyncWeightsWithReportAsync(trainerKey, 1, new WeightSyncOptions(Force: true, Path: p, Window: window));
                     if (r.Version != 1) throw new InvalidOperationException($"the engine reports version {r.Version} after the pull, not 1");
-                    reports[p].Add(r);
-                    var (pt, pe) = peaks[p];
-                    peaks[p] = (Math.Max(pt, ProcessMemory.PeakRssBytes()), Math.Max(pe, ProcessMemory.PeakRssBytes(engineSilo.Id)));
-                    AnsiConsole.MarkupLine(Markup.Escape($"  {p,-6} pull {i + 1}: {r.TotalSeconds:F2} s (handshake {r.ManifestSeconds:F2}, transfer {r.TransferSeconds:F2}, " +
-                        $"of which bytes->tensors {r.StageSeconds:F2}, swap {r.SwapSeconds:F2}); peak RSS trainer {peaks[p].Trainer / 1e9:F1} GB, engine {peaks[p].Engine / 1e9:F1} GB"));
+                    if (r.Path != p) throw new InvalidOperationException($"asked for the {p} path, the engine took {r.Path}");
+                    reports[label].Add(r);
+                    var (pt, pe) = peaks[label];
+                    peaks[label] = (Math.Max(pt, ProcessMemory.PeakRssBytes()), Math.Max(pe, ProcessMemory.PeakRssBytes(engineSilo.Id)));
+                    AnsiConsole.MarkupLine(Markup.Escape($"  {label,-10} pull {i + 1}: {r.TotalSeconds:F2} s (handshake {r.ManifestSeconds:F2}, transfer {r.TransferSeconds:F2}, " +
+                        $"of which bytes->tensors {r.StageSeconds:F2}, swap {r.SwapSeconds:F2}); peak RSS trainer {peaks[label].Trainer / 1e9:F1} GB, engine {peaks[label].Engine / 1e9:F1} GB"));
                 }
-            static double Median(IEnumerable<double> xs)
-            {
-                var sorted = xs.Order().ToList();
-                return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
             }
-            // Short headings (the table fits 80 columns): handshake, transfer (bytes->tensors included), swap; peak RSS in GB.
-            var table = new Table().AddColumns("path", "n", "median s", "best s", "MB/s", "hs s", "xfer s", "b->t s", "swap s", "RSS tr", "RSS en");
-            var summary = new Dictionary<string, object>();
-            foreach (string path in paths)
-            {
-                var rs = reports[path];
-                double median = Median(rs.Select(r => r.TotalSeconds));
-                table.AddRow(path, rs.Count.ToString(), median.ToString("F2"), rs.Min(r => r.TotalSeconds).ToString("F2"), (fileBytes / 1e6 / median).ToString("F0"),
-                    Median(rs.Select(r => r.ManifestSeconds)).ToString("F2"), Median(rs.Select(r => r.TransferSeconds)).ToString("F2"),
-                    Median(rs.Select(r => r.StageSeconds)).ToString("F2"), Median(rs.Select(r => r.SwapSeconds)).ToString("F2"),
-                    $"{peaks[path].Trainer / 1e9:F1}", $"{peaks[path].Engine / 1e9:F1}");
-                summary[path] = new
-                {
-                    pull_seconds = rs.Select(r => r.TotalSeconds).ToList(),
-                    median_s = median,
-                    best_s = rs.Min(r => r.TotalSeconds),
-                    median_handshake_s = Median(rs.Select(r => r.ManifestSeconds)),
-                    median_transfer_s = Median(rs.Select(r => r.TransferSeconds)),
-                    median_bytes_to_tensors_s = Median(rs.Select(r => r.StageSeconds)),
-                    median_swap_s = Median(rs.Select(r => r.SwapSeconds)),
-                    chunks = rs[0].Chunks,
-                    peak_rss_trainer_bytes = peaks[path].Trainer,
-                    peak_rss_engine_bytes = peaks[path].Engine,
-                };
-            }
-            AnsiConsole.MarkupLine(Markup.Escape($"random Qwen2.5-0.5B shapes, {layers} layers, fp32: {fileBytes / 1e6:F0} MB; trainer tensors->chunks once per version " +
-                $"{reports.Values.SelectMany(x => x).Select(r => r.TrainerCaptureSeconds).DefaultIfEmpty(0).Max():F2} s; RSS after loading: trainer {trainerRssLoaded / 1e9:F1} GB, engine {engineRssLoaded / 1e9:F1} GB"));
-            AnsiConsole.Write(table);
-            string verdictPath = paths[0];
-            double best = Median(reports[verdictPath].Select(r => r.TotalSeconds));
-            AnsiConsole.MarkupLine(Markup.Escape($"median {verdictPath} pull {best:F2} s (goal < 2 s on loopback): {(best < 2 ? "met" : "NOT met")}; " +
-                string.Join(", ", paths.Skip(1).Select(p => $"{p}/{verdictPath} = {Median(reports[p].Select(r => r.TotalSeconds)) / best:F1}x"))));
-            string written = BenchJson.Write(outPath, new
-            {
-                benchmark = "weightsync",
-                machine = BenchJson.MachineJson(machine),
-                load_average = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "",
-                model = $"random, Qwen2.5-0.5B shapes with {layers} layers, fp32",
-                weights_bytes = fileBytes,
-                window,
-                chunk_bytes = chunkMb << 20,
-                trainer_load_s = trainerLoad,
-                engine_load_s = engineLoad,
-                trainer_capture_s = reports.Values.SelectMany(x => x).Select(r => r.TrainerCaptureSeconds).DefaultIfEmpty(0).Max(),
-                rss_after_load_trainer_bytes = trainerRssLoaded,
-                rss_after_load_engine_bytes = engineRssLoaded,
-                paths = summary,
-                median_s = best,
-                goal_s = 2.0,
-            });
-            AnsiConsole.MarkupLine(Markup.Escape($"wrote {written}"));
             await trainer.CloseAsync();
-            return 0;
+            return new Measured(trainerLoad, engineLoad, trainerRssLoaded, engineRssLoaded);
         }
         catch (Exception e) when (e is TimeoutException or InvalidOperationException)
         {
             AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]" + (e.InnerException is { } inner ? Markup.Escape(": " + inner.GetBaseException().Message) : ""));
             AnsiConsole.WriteLine($"--- engine silo\n{engineSilo.Tail(20)}");
-            return 3;
+            return null;
         }
         finally
         {
             engineSilo.Kill();
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             try { await host.StopAsync(stop.Token); } catch (OperationCanceledException) { }
-            if (keep.Length == 0) try { Directory.Delete(modelDir, true); } catch (IOException) { }
         }
     }
 }

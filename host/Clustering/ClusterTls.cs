@@ -55,6 +55,24 @@ public sealed class ClusterTls
         o.HandshakeTimeout = TimeSpan.FromSeconds(10);
     }
 
+    /// <summary>A self-signed cluster certificate made in process, as scripts/make-dev-cert.sh makes one (EC P-256,
+    /// server and client use, localhost and 127.0.0.1), for tests and benchmarks; write it out as a .pfx to use it.</summary>
+    public static X509Certificate2 CreateSelfSigned(string name, TimeSpan lifetime)
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={name}", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName("localhost");
+        san.AddDnsName(name);
+        san.AddIpAddress(System.Net.IPAddress.Loopback);
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
+            [new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.1"), new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.2")], critical: false));
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow + lifetime);
+        return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pkcs12), null);   // a key SslStream can serve with, as Load does
+    }
+
     /// <summary>The same certificate and checks for the weight stream beside Orleans (mutual, as <see cref="Configure"/>).</summary>
     public TreePO.Grains.Training.WeightStreamTls ForWeightStream() => new(Certificate, Trusts, requireClientCertificate: true);
 
