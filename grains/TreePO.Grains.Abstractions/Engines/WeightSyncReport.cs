@@ -3,14 +3,17 @@ namespace TreePO.Grains.Engines;
 /// <summary>How an engine pulls weights. "socket": one plain TCP stream from the trainer's silo (handshake through
 /// Orleans), read straight into staging buffers, then copied into the parameters in place. "chunks": the trainer's
 /// prepared chunks through Orleans, <paramref name="Window"/> pulls in flight, into the same staging. "auto" (the
-/// default): socket when the trainer offers one (not under TLS), chunks otherwise. "legacy": the older path (4 MB
-/// chunks one at a time into one array, then a safetensors load), kept to compare against.</summary>
+/// default): a plain copy from the trainer's snapshot when the trainer lives in the engine's own silo ("local";
+/// <paramref name="AllowLocal"/>), else socket when the trainer offers one, chunks otherwise. "legacy": the older path
+/// (4 MB chunks one at a time into one array, then a safetensors load), kept to compare against.</summary>
 [GenerateSerializer, Immutable, Alias("treepo.weight-sync-options")]
 public sealed record WeightSyncOptions(
     [property: Id(0)] bool Force = false,
     [property: Id(1)] string Path = WeightSyncOptions.Auto,
-    [property: Id(2)] int Window = 4)
+    [property: Id(2)] int Window = 4,
+    [property: Id(3)] bool AllowLocal = true)
 {
+    public const string Local = "local";
     public const string Auto = "auto";
     public const string Socket = "socket";
     public const string Chunks = "chunks";

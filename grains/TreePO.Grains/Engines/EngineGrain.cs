@@ -151,9 +151,15 @@ public sealed class EngineGrain(
         var offer = options.Path is WeightSyncOptions.Auto or WeightSyncOptions.Socket ? await source.OfferWeightStreamAsync(version) : null;
         if (offer is null && options.Path == WeightSyncOptions.Socket)
             throw new InvalidOperationException("the trainer's silo offers no weight stream (the server is off, or could not listen); use the chunks path");
+        // The trainer in this very silo: its token redeems here, and the bytes are a memory copy away.
+        var local = offer is not null && options.Path == WeightSyncOptions.Auto && options.AllowLocal
+            ? ServiceProvider.GetService<TreePO.Grains.Training.WeightStreamServer>()?.RedeemLocal(offer.Token) : null;
         using var sink = await engine.BeginWeightsAsync(version, manifest.Header, manifest.TotalBytes, ct);
         double handshake = clock.Elapsed.TotalSeconds;
-        if (offer is not null)
+        if (local is not null)
+            await Task.Run(() => Parallel.For(0, local.ChunkCount, new ParallelOptions { CancellationToken = ct },
+                i => sink.Write((long)i * local.ChunkBytes, local.Chunk(i))), ct);
+        else if (offer is not null)
         {
             try
             {
@@ -175,8 +181,8 @@ public sealed class EngineGrain(
         double transfer = clock.Elapsed.TotalSeconds - handshake;
         await engine.CommitWeightsAsync(sink, ct);   // swaps between steps, drops all KV
         double total = clock.Elapsed.TotalSeconds;
-        return new WeightSyncReport(key, version, offer is null ? WeightSyncOptions.Chunks : WeightSyncOptions.Socket, manifest.TotalBytes,
-            offer is null ? manifest.ChunkCount : 1, handshake, transfer, sink.WriteTime.TotalSeconds, total - handshake - transfer, total, manifest.CaptureSeconds);
+        string path = local is not null ? WeightSyncOptions.Local : offer is null ? WeightSyncOptions.Chunks : WeightSyncOptions.Socket;
+        return new WeightSyncReport(key, version, path, manifest.TotalBytes, path == WeightSyncOptions.Chunks ? manifest.ChunkCount : 1, handshake, transfer, sink.WriteTime.TotalSeconds, total - handshake - transfer, total, manifest.CaptureSeconds);
     }
 
     /// <summary>The older path: 4 MB chunks one at a time into one array, then a safetensors load of it.</summary>

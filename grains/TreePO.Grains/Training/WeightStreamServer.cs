@@ -41,6 +41,11 @@ public sealed class WeightStreamServer(
     /// <summary>The bound endpoint once the first offer started the listener.</summary>
     public IPEndPoint? Endpoint => listener?.LocalEndpoint as IPEndPoint;
 
+    /// <summary>The snapshot behind a token this server issued, taken as a socket would take it (once, unexpired): an
+    /// engine in the trainer's own silo copies from it directly. Null for a token of another silo's server.</summary>
+    public WeightSnapshot? RedeemLocal(byte[] token) =>
+        offers.TryRemove(Convert.ToHexString(token), out var offer) && offer.Expires >= DateTime.UtcNow ? offer.Snapshot : null;
+
     /// <summary>A one-time token for <paramref name="snapshot"/> and where to use it; null when the server is off.</summary>
     public (IPEndPoint Endpoint, byte[] Token)? Offer(WeightSnapshot snapshot)
     {

@@ -40,8 +40,11 @@ public sealed class WeightPullTests
         var report = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Chunks, Window: 8));
         Assert.Equal((0, WeightSyncOptions.Chunks, manifest.TotalBytes, manifest.ChunkCount, false),
             (report.Version, report.Path, report.Bytes, report.Chunks, report.Skipped));
-        var socket = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(Force: true));   // auto: the TCP stream
+        var socket = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Socket));
         Assert.Equal((0, WeightSyncOptions.Socket, manifest.TotalBytes), (socket.Version, socket.Path, socket.Bytes));
+        // auto, with the trainer in the engine's own silo: a memory copy from the trainer's snapshot, no socket.
+        var local = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(Force: true));
+        Assert.Equal((0, WeightSyncOptions.Local, manifest.TotalBytes), (local.Version, local.Path, local.Bytes));
         var old = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Legacy));
         Assert.Equal(manifest.TotalBytes, old.Bytes);
         var skipped = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions());
@@ -49,7 +52,7 @@ public sealed class WeightPullTests
 
         byte[] published = await PublishedAsync(trainer, 0);
         var loads = factories.Values.Single().Created.Single().Loads;
-        Assert.Equal(3, loads.Count);
+        Assert.Equal(4, loads.Count);
         Assert.All(loads, l => Assert.Equal(published, l.Weights));
         await Assert.ThrowsAnyAsync<Exception>(() => engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(true, "carrier-pigeon")));
         var badIndex = await Assert.ThrowsAnyAsync<Exception>(() => trainer.GetWeightChunkAsync(0, manifest.ChunkCount));
@@ -141,7 +144,7 @@ public sealed class WeightPullTests
         var trainer = cluster.Client.GetGrain<ITrainerGrain>("tls");
         await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, Small));
         var engine = cluster.Client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0));
-        var report = await engine.SyncWeightsWithReportAsync("tls", 0, new WeightSyncOptions(Force: true));
+        var report = await engine.SyncWeightsWithReportAsync("tls", 0, new WeightSyncOptions(Force: true, AllowLocal: false));   // as from another silo
         Assert.Equal((WeightSyncOptions.Socket, 1), (report.Path, report.Chunks));
         Assert.Equal(await PublishedAsync(trainer, 0), factories.Values.Single().Created.Single().Loads[^1].Weights);
     }
@@ -156,7 +159,7 @@ public sealed class WeightPullTests
         var trainer = cluster.Client.GetGrain<ITrainerGrain>("distrust");
         await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, Small));
         var engine = cluster.Client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0));
-        var report = await engine.SyncWeightsWithReportAsync("distrust", 0, new WeightSyncOptions(Force: true));
+        var report = await engine.SyncWeightsWithReportAsync("distrust", 0, new WeightSyncOptions(Force: true, AllowLocal: false));
         Assert.Equal(WeightSyncOptions.Chunks, report.Path);
         Assert.Equal(await PublishedAsync(trainer, 0), gate.Engines.Single().Loads[^1].Weights);
         var socket = await Assert.ThrowsAnyAsync<Exception>(() => engine.SyncWeightsWithReportAsync("distrust", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Socket)));
@@ -175,7 +178,7 @@ public sealed class WeightPullTests
         await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, Small));
         var engine = cluster.Client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0));
         Assert.NotNull(await trainer.OfferWeightStreamAsync(0));
-        var report = await engine.SyncWeightsWithReportAsync("firewalled", 0, new WeightSyncOptions(Force: true));
+        var report = await engine.SyncWeightsWithReportAsync("firewalled", 0, new WeightSyncOptions(Force: true, AllowLocal: false));
         Assert.Equal(WeightSyncOptions.Chunks, report.Path);
         Assert.Equal(await PublishedAsync(trainer, 0), gate.Engines.Single().Loads[^1].Weights);
         await Assert.ThrowsAnyAsync<Exception>(() => engine.SyncWeightsWithReportAsync("firewalled", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Socket)));
