@@ -23,7 +23,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
-        [CommandOption("--model <DIR>"), Description("Model folder (HF layout with tokenizer), e.g. a checkpoint.")] public string Model { get; init; } = D.Model;
+        [CommandOption("--model <DIR>"), Description("Model folder (HF layout with tokenizer), e.g. a checkpoint. Default: Model:Path, else the built-in model.")] public string? Model { get; init; }
         [CommandOption("--data <FILE>"), Description("JSONL held-out set (question, answer); default: the built-in task's test split.")] public string? Data { get; init; }
         [CommandOption("--level <N>"), Description("Built-in task difficulty 1-4.")] public int Level { get; init; } = D.TaskLevel;
         [CommandOption("--queries <N>")] public int Queries { get; init; } = D.EvalQueries;
@@ -44,24 +44,31 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         if (!(s.Temperature >= 0)) problems.Add($"--temperature must be 0 or more, got {s.Temperature}");
         if (s.Data is not null && !File.Exists(s.Data)) problems.Add($"--data {s.Data} does not exist");
         if (s.Data is null && s.Level is < 1 or > 4) problems.Add($"--level must be 1 to 4, got {s.Level}");
-        try { ModelFolder.Resolve(s.Model); }
+        // The options tree as `treepo rollout` reads it (--section.key=value: engine, prompt, sampling), under the flags.
+        TreePOOptions options = new();
+        string modelDir = "";
+        try
+        {
+            options = CommandOptions.ForEval();
+            // --model, else Model:Path (appsettings, TREEPO__MODEL__PATH, --model.path=), else the built-in model
+            // found from any folder of the repository.
+            modelDir = ModelFolder.Resolve(s.Model ?? (options.Model.Path is { Length: > 0 } configured ? configured : null));
+        }
+        catch (TreePOOptionsException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return 2; }
         catch (ModelFolderException e) { problems.Add(e.Message); }
         if (problems.Count > 0)
         {
             foreach (string p in problems) AnsiConsole.MarkupLine($"[red]{Markup.Escape(p)}[/]");
             return 2;
         }
-        // The options tree as `treepo rollout` reads it (--section.key=value: engine, prompt, sampling), under the flags.
-        TreePOOptions options;
         ModelText text;
         try
         {
-            options = CommandOptions.ForEval();
-            options.Model.Path = s.Model;
+            options.Model.Path = modelDir;
             if (s.SystemPrompt is not null) options.Prompt.SystemPrompt = s.SystemPrompt;
-            text = ModelText.Load(ModelFolder.Resolve(s.Model), options);
+            text = ModelText.Load(modelDir, options);
         }
-        catch (Exception e) when (e is TreePOOptionsException or InvalidDataException or FileNotFoundException)
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
         {
             AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
             return 2;
@@ -86,7 +93,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         await AnsiConsole.Status().StartAsync($"sampling {s.K} answers for each of {queries.Count} queries...", async _ =>
             report = await evaluator.RunAsync(queries, settings, s.Seed, "eval", cancellationToken: cancellationToken));
         var sc = report.Scores;
-        var table = new Table().Title($"{Markup.Escape(s.Model)}: {sc.Queries} queries, k = {sc.K}, temperature {s.Temperature}")
+        var table = new Table().Title($"{Markup.Escape(modelDir)}: {sc.Queries} queries, k = {sc.K}, temperature {s.Temperature}")
             .AddColumns("mean@k", "maj@k", "pass@k", "tokens", "tokens/s");
         table.AddRow($"{sc.MeanAtK:P1}", $"{sc.MajAtK:P1}", $"{sc.PassAtK:P1}", $"{report.GeneratedTokens:N0}",
             $"{report.GeneratedTokens / Math.Max(report.WallSeconds, 1e-9):F0}");
@@ -94,7 +101,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         if (skipped.Count > 0) AnsiConsole.MarkupLine($"[yellow]{skipped.Count} row(s) skipped[/]");
         var json = new JsonObject
         {
-            ["model"] = Path.GetFullPath(s.Model), ["data"] = s.Data ?? $"built-in test split (level {s.Level})",
+            ["model"] = modelDir, ["data"] = s.Data ?? $"built-in test split (level {s.Level})",
             ["queries"] = sc.Queries, ["k"] = sc.K, ["temperature"] = s.Temperature, ["max_tokens"] = s.MaxTokens, ["seed"] = s.Seed,
             ["mean_at_k"] = sc.MeanAtK, ["maj_at_k"] = sc.MajAtK, ["pass_at_k"] = sc.PassAtK,
             ["generated_tokens"] = report.GeneratedTokens, ["wall_s"] = report.WallSeconds, ["skipped"] = skipped.Count,
