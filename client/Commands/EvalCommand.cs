@@ -50,9 +50,8 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         try
         {
             options = CommandOptions.ForEval();
-            // --model, else Model:Path (appsettings, TREEPO__MODEL__PATH, --model.path=), else the built-in model
-            // found from any folder of the repository.
-            modelDir = ModelFolder.Resolve(s.Model ?? (options.Model.Path is { Length: > 0 } configured ? configured : null));
+            // --model, else Model:Path; empty: the built-in model, found from any folder of the repository.
+            modelDir = ModelFolder.Resolve(s.Model ?? options.Model.Path);
         }
         catch (TreePOOptionsException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return 2; }
         catch (ModelFolderException e) { problems.Add(e.Message); }

@@ -25,7 +25,7 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
 
     public sealed class Settings : CommandSettings
     {
-        [CommandOption("--model <DIR>"), Description("Base model folder (HF layout with tokenizer).")] public string Model { get; init; } = D.Model;
+        [CommandOption("--model <DIR>"), Description("Base model folder (HF layout with tokenizer). Default: Model:Path, else models/builtin.")] public string? Model { get; init; }
         [CommandOption("--name <NAME>"), Description("Run name: the folder runs/NAME and the run grain's key.")] public string? Name { get; init; }
         [CommandOption("--runs <DIR>"), Description("Where run folders go.")] public string RunsDir { get; init; } = D.RunsDir;
         [CommandOption("--resume <RUNDIR>"), Description("Continue runs/NAME from its latest checkpoint.")] public string? Resume { get; init; }
@@ -129,10 +129,9 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         t.Mode = algo == "grpo" ? SamplingMode.Sequential : SamplingMode.Tree;
         if (algo == "grpo") t.Branch = t.Width;
         var tree = options.TreeConfig();
-        // --model, else Model:Path (appsettings, TREEPO__MODEL__PATH, --model.path=), else the built-in model found from
-        // any folder of the repository.
-        string? given = s.Model != D.Model ? s.Model : options.Model.Path is { Length: > 0 } configured ? configured : null;
-        string model = TreePO.Hosting.Models.ModelFolder.Resolve(given);
+        // --model, else Model:Path (appsettings, TREEPO__MODEL__PATH, --model.path=); empty: the built-in model, found
+        // from any folder of the repository (as `rollout` does).
+        string model = TreePO.Hosting.Models.ModelFolder.Resolve(s.Model ?? options.Model.Path);
         return new RunSpec(name, runDir, model, Full(s.Data), Full(s.EvalData), s.Level, s.Steps ?? D.Steps, s.Queries,
             s.ExtraRounds, JsonSerializer.Serialize(tree, TreeJson.Options),
             new TrainerSettings(LearningRate: s.LearningRate, WeightDecay: D.WeightDecay, WarmupSteps: s.Warmup, MiniBatches: s.MiniBatches, Algo: algo),

@@ -17,9 +17,6 @@ public sealed class RunSupervisor(IRunGrain run, RunSpec spec, Action<string> no
     /// <summary>Polls in a row that may fail (about 2 minutes) before the cluster counts as gone.</summary>
     public const int MaxFailures = 24;
 
-    /// <summary>Times the run was started again after losing its silo.</summary>
-    public int Restarts { get; private set; }
-
     public async Task<RunStatus> PollAsync(RunStatus last)
     {
         for (int failures = 0; ; )
@@ -39,7 +36,6 @@ public sealed class RunSupervisor(IRunGrain run, RunSpec spec, Action<string> no
 
     async Task<RunStatus> RestartAsync(RunStatus last)
     {
-        Restarts++;
         string? latest = RunState.Latest(spec.RunDir);
         notice(latest is null
             ? $"the run's silo {last.Silo} is gone (at step {last.Step}) and no checkpoint was written yet: starting the run over"

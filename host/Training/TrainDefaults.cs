@@ -4,7 +4,6 @@ namespace TreePO.Hosting.Training;
 /// model: held-out mean@k +20 points within 10 minutes on 2 cores).</summary>
 public static class TrainDefaults
 {
-    public const string Model = "models/builtin";
     public const string RunsDir = "runs";
     public const string Algo = "treepo";
     public const int Steps = 100;

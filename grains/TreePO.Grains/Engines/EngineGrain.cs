@@ -151,9 +151,9 @@ public sealed class EngineGrain(
         var offer = options.Path is WeightSyncOptions.Auto or WeightSyncOptions.Socket ? await source.OfferWeightStreamAsync(version) : null;
         if (offer is null && options.Path == WeightSyncOptions.Socket)
             throw new InvalidOperationException("the trainer's silo offers no weight stream (the server is off, or could not listen); use the chunks path");
+        var server = ServiceProvider.GetService<TreePO.Grains.Training.WeightStreamServer>();   // this silo's
         // The trainer in this very silo: its token redeems here, and the bytes are a memory copy away.
-        var local = offer is not null && options.Path == WeightSyncOptions.Auto && options.AllowLocal
-            ? ServiceProvider.GetService<TreePO.Grains.Training.WeightStreamServer>()?.RedeemLocal(offer.Token) : null;
+        var local = offer is not null && options.Path == WeightSyncOptions.Auto && options.AllowLocal ? server?.RedeemLocal(offer.Token) : null;
         using var sink = await engine.BeginWeightsAsync(version, manifest.Header, manifest.TotalBytes, ct);
         double handshake = clock.Elapsed.TotalSeconds;
         if (local is not null)
@@ -163,7 +163,7 @@ public sealed class EngineGrain(
         {
             try
             {
-                var tls = ServiceProvider.GetService<TreePO.Grains.Training.WeightStreamServer>()?.Tls;   // the cluster's certificate, under TLS
+                var tls = server?.Tls;   // the cluster's certificate, under TLS
                 await Task.Run(() => WeightStreamClient.RunAsync(offer, manifest, sink, tls, ct), ct);   // off the grain's turn: only the sink and the socket
             }
             catch (Exception e) when (e is System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException

@@ -22,9 +22,7 @@ public sealed class EngineDirectory(IClusterMembershipService membership, ISiloM
         {
             if (member.Status != SiloStatus.Active) continue;
             // Metadata arrives shortly after a silo joins; until then it offers no engines.
-            if (!metadata.GetSiloMetadata(silo).Metadata.TryGetValue(DevicesMetadataKey, out var value)
-                || !int.TryParse(value, out int devices)) continue;
-            for (int d = 0; d < devices; d++) engines.Add(new EngineAddress(silo, d));
+            for (int d = 0; d < (DevicesOf(silo) ?? 0); d++) engines.Add(new EngineAddress(silo, d));
         }
         engines.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
         return engines;

@@ -18,7 +18,6 @@ public sealed class EngineSync(EngineDirectory directory, IGrainFactory grains, 
     async Task SyncAsync(EngineAddress address, string trainer, int version, bool force, CancellationToken ct)
     {
         var engine = grains.GetGrain<IEngineGrain>(address.Key);
-        var delay = TimeSpan.FromMilliseconds(500);
         for (int attempt = 1; ; attempt++)
         {
             try
@@ -35,8 +34,7 @@ public sealed class EngineSync(EngineDirectory directory, IGrainFactory grains, 
                     return;
                 }
                 if (attempt == TreeAsk.Default.Attempts) throw;
-                await Task.Delay(delay, ct);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(8).Ticks));
+                await Task.Delay(TreeAsk.Default.DelayAfter(attempt), ct);   // spaced as tree asks are
             }
         }
     }

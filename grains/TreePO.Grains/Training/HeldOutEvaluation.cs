@@ -14,10 +14,11 @@ namespace TreePO.Grains.Training;
 public sealed class HeldOutEvaluation(IGrainFactory grains, IRewardFunction reward, TreeText text, RunSpec spec,
     SamplingParams rolloutSampling, IReadOnlyList<QueryItem> queries)
 {
+    readonly TreeConfig config = new EvalSettings(spec.EvalK, spec.EvalMaxTokens,
+        new SamplingParams(spec.EvalTemperature, rolloutSampling.TopP, rolloutSampling.TopK)).ToTreeConfig();
+
     public async Task<EvalPoint> RunAsync(int atStep, int policyVersion, CancellationToken ct)
     {
-        var settings = new EvalSettings(spec.EvalK, spec.EvalMaxTokens, new SamplingParams(spec.EvalTemperature, rolloutSampling.TopP, rolloutSampling.TopK));
-        var config = settings.ToTreeConfig();
         var results = await Task.WhenAll(queries.Select(q => TreeAsk.Default.RunAsync(grains, $"{spec.RunId}-eval{atStep}/{q.Id}",
             TreeJob.For(q, config, SeedMix.Derive(spec.Seed, "eval", q.Id), policyVersion, spec.RunId), cancellationToken: ct)));
         var samples = results.Select(r =>

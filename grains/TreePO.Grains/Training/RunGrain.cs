@@ -194,7 +194,8 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         skippedPrompts += newSkipped;
         Warn(data.SkippedPrompts.Skip(skippedBefore));
 
-        var row = StepMetrics.Rollout(all, filter.Counts, version, newSkipped);
+        var rolloutMetrics = BatchMetrics.Of(all);
+        var row = StepMetrics.Rollout(rolloutMetrics, all, filter.Counts, version, newSkipped);
         var batch = filter.Batch;
         double trainSeconds = 0, syncSeconds = 0;
         if (batch.Count > 0)
@@ -216,7 +217,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         }
         step = n;
         row["rollout_s"] = rolloutSeconds;
-        row["tokens_per_s"] = rolloutSeconds > 0 ? BatchMetrics.Of(all).GeneratedTokens / rolloutSeconds : 0.0;
+        row["tokens_per_s"] = rolloutSeconds > 0 ? rolloutMetrics.GeneratedTokens / rolloutSeconds : 0.0;
         row["train_s"] = trainSeconds;
         row["sync_s"] = syncSeconds;
 

@@ -6,10 +6,8 @@ namespace TreePO.Grains.Training;
 /// <summary>The fields of one metrics.jsonl line, by phase of the step that produces them.</summary>
 public static class StepMetrics
 {
-    public static Dictionary<string, object?> Rollout(IReadOnlyCollection<SegmentTree> trees, QueryFilterCounts counts, int policyVersion, int skippedPrompts)
-    {
-        var m = BatchMetrics.Of(trees);
-        return new Dictionary<string, object?>
+    /// <param name="m">The metrics of <paramref name="trees"/> (the caller needs them too).</param>
+    public static Dictionary<string, object?> Rollout(BatchMetrics m, IReadOnlyCollection<SegmentTree> trees, QueryFilterCounts counts, int policyVersion, int skippedPrompts) => new Dictionary<string, object?>
         {
             ["policy_version"] = policyVersion,
             ["reward_mean"] = Mean(trees.SelectMany(t => t.Trajectories).Select(t => t.Reward)),
@@ -28,7 +26,6 @@ public static class StepMetrics
             ["filter_empty"] = counts.DroppedEmpty,
             ["skipped_prompts"] = skippedPrompts,
         };
-    }
 
     public static void AddTraining(Dictionary<string, object?> row, TrainStepReport report)
     {

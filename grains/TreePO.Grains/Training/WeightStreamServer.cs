@@ -43,7 +43,10 @@ public sealed class WeightStreamServer(
 
     /// <summary>The snapshot behind a token this server issued, taken as a socket would take it (once, unexpired): an
     /// engine in the trainer's own silo copies from it directly. Null for a token of another silo's server.</summary>
-    public WeightSnapshot? RedeemLocal(byte[] token) =>
+    public WeightSnapshot? RedeemLocal(byte[] token) => Take(token);
+
+    /// <summary>The snapshot of an unexpired offer, removed so that its token works once; null otherwise.</summary>
+    WeightSnapshot? Take(byte[] token) =>
         offers.TryRemove(Convert.ToHexString(token), out var offer) && offer.Expires >= DateTime.UtcNow ? offer.Snapshot : null;
 
     /// <summary>A one-time token for <paramref name="snapshot"/> and where to use it; null when the server is off.</summary>
@@ -115,7 +118,7 @@ public sealed class WeightStreamServer(
             }
             var token = new byte[TokenBytes];
             await TreePO.Grains.Engines.WeightStreamClient.ReceiveExactlyAsync(stream, token, timeout.Token);
-            if (!offers.TryRemove(Convert.ToHexString(token), out var offer) || offer.Expires < DateTime.UtcNow)
+            if (Take(token) is not { } snapshot)
             {
                 await stream.WriteAsync(new byte[] { 1 }, stop.Token);
                 await stream.FlushAsync(stop.Token);
@@ -123,10 +126,10 @@ public sealed class WeightStreamServer(
                 return;
             }
             var head = new byte[9];
-            BinaryPrimitives.WriteInt64LittleEndian(head.AsSpan(1), offer.Snapshot.TotalBytes);
+            BinaryPrimitives.WriteInt64LittleEndian(head.AsSpan(1), snapshot.TotalBytes);
             await stream.WriteAsync(head, stop.Token);
-            for (int i = 0; i < offer.Snapshot.ChunkCount; i++)
-                await stream.WriteAsync(offer.Snapshot.Chunk(i), stop.Token);
+            for (int i = 0; i < snapshot.ChunkCount; i++)
+                await stream.WriteAsync(snapshot.Chunk(i), stop.Token);
             await stream.FlushAsync(stop.Token);
             if (stream is System.Net.Security.SslStream ssl) await ssl.ShutdownAsync();   // close_notify: the end is the end
             socket.Shutdown(SocketShutdown.Send);

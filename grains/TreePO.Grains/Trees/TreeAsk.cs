@@ -45,11 +45,18 @@ public sealed record TreeAsk
             catch (Exception e) when (++failures < Attempts && !cancellationToken.IsCancellationRequested && IsSiloLoss(e))
             {
                 onRestart?.Invoke(e);
-                var wait = FirstDelay * Math.Pow(2, failures - 1);
-                await Task.Delay(wait < MaxDelay ? wait : MaxDelay, cancellationToken);
+                await Task.Delay(DelayAfter(failures), cancellationToken);
                 start = true;   // starting is idempotent: a live activation that runs the job ignores it
             }
         }
+    }
+
+    /// <summary>The wait after the given number of failed asks in a row: doubling from <see cref="FirstDelay"/>, at
+    /// most 8 s.</summary>
+    public TimeSpan DelayAfter(int failures)
+    {
+        var wait = FirstDelay * Math.Pow(2, failures - 1);
+        return wait < MaxDelay ? wait : MaxDelay;
     }
 
     /// <summary>The call, not the tree, failed: silo unavailable, connection lost, no answer in time.</summary>

@@ -38,9 +38,7 @@ public sealed class WeightStreamTests
         await Task.Run(() => WeightStreamClient.RunAsync(offer, manifest, staged, null, CancellationToken.None));
         Assert.True(staged.IsComplete);
         staged.CopyInto(engineModel);
-        var got = engineModel.state_dict();
-        foreach (var (name, t) in trained.state_dict())
-            Assert.True(t.bytes.SequenceEqual(got[name].bytes), $"{name} differs");
+        AssertSameWeights(trained, engineModel);
     }
 
     [Fact]
@@ -102,9 +100,7 @@ public sealed class WeightStreamTests
         await Task.Run(() => WeightStreamClient.RunAsync(offer, manifest, staged, engineTls, CancellationToken.None));
         Assert.True(staged.IsComplete);
         staged.CopyInto(engineModel);
-        var got = engineModel.state_dict();
-        foreach (var (name, t) in trained.state_dict())
-            Assert.True(t.bytes.SequenceEqual(got[name].bytes), $"{name} differs");
+        AssertSameWeights(trained, engineModel);
     }
 
     [Fact]
@@ -168,5 +164,13 @@ public sealed class WeightStreamTests
         }
         catch (Exception e) when (e is AuthenticationException or IOException) { }
         return got;
+    }
+
+    /// <summary>Bit for bit, every parameter.</summary>
+    static void AssertSameWeights(Qwen2Model expected, Qwen2Model actual)
+    {
+        var got = actual.state_dict();
+        foreach (var (name, t) in expected.state_dict())
+            Assert.True(t.bytes.SequenceEqual(got[name].bytes), $"{name} differs");
     }
 }
