@@ -93,13 +93,6 @@ public sealed class TrainerHost : IAsyncDisposable
     /// <summary>The current snapshot, or null while an update is writing the next one.</summary>
     public WeightSnapshot? Published => snapshot;
 
-    /// <summary>The current version's weights as one safetensors array (a copy: tests and small models).</summary>
-    public (int Version, byte[] Weights) CurrentWeights()
-    {
-        var s = Snapshot;
-        return (s.Version, s.ToArray());
-    }
-
     /// <summary>Writes the model in HF layout plus the optimiser state: a checkpoint any HF tool and the engine load.</summary>
     public Task SaveAsync(string dir, CancellationToken cancellationToken = default) => thread.RunAsync(() =>
     {

@@ -21,7 +21,7 @@ public sealed class TrainerHostTests
     {
         await using var host = await TrainerHost.StartAsync(TinyModelDir(1),
             new TrainerOptions { LearningRate = 5e-3, WarmupSteps = 0, MiniBatches = 1 }, version: 3);
-        var (v0, w0) = host.CurrentWeights();
+        var (v0, w0) = (host.Snapshot.Version, host.Snapshot.ToArray());
         Assert.Equal(3, v0);
         var before = await host.ResponseLogProbsAsync(new[] { Up, Down });
 
@@ -30,7 +30,7 @@ public sealed class TrainerHostTests
         var after = await host.ResponseLogProbsAsync(new[] { Up, Down });
         Assert.True(after[0].Average() > before[0].Average());
         Assert.True(after[1].Average() < before[1].Average());
-        var (v1, w1) = host.CurrentWeights();
+        var (v1, w1) = (host.Snapshot.Version, host.Snapshot.ToArray());
         Assert.Equal(4, v1);
         Assert.NotEqual(w0, w1);
 
@@ -53,7 +53,7 @@ public sealed class TrainerHostTests
         {
             await host.TrainAsync(new[] { Up, Down }, 1);
             await host.TrainAsync(new[] { Up, Down }, 2);
-            straight = host.CurrentWeights().Weights;
+            straight = host.Snapshot.ToArray();
         }
         string ckpt = Directory.CreateTempSubdirectory("treepo-ckpt-").FullName;
         await using (var host = await TrainerHost.StartAsync(dir, options))
@@ -68,7 +68,7 @@ public sealed class TrainerHostTests
         {
             await host.TrainAsync(new[] { Up, Down }, 2);
             Assert.Equal(2, host.Version);
-            Assert.Equal(straight, host.CurrentWeights().Weights);
+            Assert.Equal(straight, host.Snapshot.ToArray());
         }
     }
 
