@@ -22,6 +22,8 @@ public sealed class KvCache : IDisposable
     public int HeadDim { get; }
     public int Layers => keys.Length;
     public long BytesPerToken { get; }
+    /// <summary>Prefix copies made so far (forks, and reuse of a prefix another slot holds).</summary>
+    public long Copies { get; private set; }
 
     public KvCache(Qwen2Config config, int slots, int maxLength, Device? device = null)
     {
@@ -56,6 +58,7 @@ public sealed class KvCache : IDisposable
     {
         if (source == target || length == 0) return;
         if (length < 0 || length > MaxLength) throw new ArgumentOutOfRangeException(nameof(length), length, $"must be in [0, {MaxLength}]");
+        Copies++;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         for (int l = 0; l < keys.Length; l++)

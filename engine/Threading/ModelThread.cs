@@ -6,14 +6,24 @@ namespace TreePO.Engine.Threading;
 /// <summary>
 /// One dedicated OS thread that runs every TorchSharp call for one model. TorchSharp's dispose scopes and grad mode
 /// are thread-local and do not follow an await onto another thread, so all work is queued here and callers await.
+/// An optional <em>pump</em> runs background work between queued items (the inference engine's steps): after the
+/// queue is drained the thread calls it, and it answers how long the thread may wait for the next item before
+/// calling it again (<see cref="Timeout.InfiniteTimeSpan"/>: nothing to do until an item arrives).
 /// </summary>
 public sealed class ModelThread : IDisposable
 {
+    /// <summary>Background work between queued items. Its argument is true when the thread waited the time the
+    /// previous call asked for and no item arrived; it returns how long to wait next.</summary>
+    public delegate TimeSpan Pump(bool waitedInVain);
+
     readonly BlockingCollection<Action> queue = new();
     readonly Thread thread;
+    readonly Pump? pump;
+    readonly TaskCompletionSource exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public ModelThread(string name, int torchThreads = 0)
+    public ModelThread(string name, int torchThreads = 0, Pump? pump = null)
     {
+        this.pump = pump;
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         thread = new Thread(() =>
         {
@@ -26,12 +36,57 @@ public sealed class ModelThread : IDisposable
             catch (Exception e)
             {
                 started.SetException(e);
+                exited.TrySetResult();
                 return;
             }
-            foreach (var work in queue.GetConsumingEnumerable()) work();
+            try { Loop(); }
+            finally { exited.TrySetResult(); }
         }) { IsBackground = true, Name = name };
         thread.Start();
         started.Task.GetAwaiter().GetResult(); // constructor: surface a native load failure to the creator at once
+    }
+
+    /// <summary>Completes when the thread has stopped (after <see cref="Complete"/> or <see cref="Dispose"/> and the
+    /// items queued before it).</summary>
+    public Task Exited => exited.Task;
+
+    /// <summary>True on the model thread itself.</summary>
+    public bool IsCurrent => Thread.CurrentThread == thread;
+
+    void Loop()
+    {
+        if (pump is null)
+        {
+            foreach (var work in queue.GetConsumingEnumerable()) work();
+            return;
+        }
+        bool waitedInVain = false;
+        while (true)
+        {
+            var wait = pump(waitedInVain);
+            if (queue.TryTake(out var work, wait))
+            {
+                work();
+                while (queue.TryTake(out work)) work();
+                waitedInVain = false;
+            }
+            else if (queue.IsCompleted) return;
+            else waitedInVain = wait > TimeSpan.Zero;
+        }
+    }
+
+    /// <summary>Queues <paramref name="work"/> as is: it must not throw. False once the thread no longer takes work.</summary>
+    public bool Post(Action work)
+    {
+        try
+        {
+            queue.Add(work, CancellationToken.None);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     public Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken = default)
@@ -42,24 +97,21 @@ public sealed class ModelThread : IDisposable
             tcs.SetCanceled(cancellationToken);
             return tcs.Task;
         }
-        try
-        {
-            queue.Add(() =>
+        if (!Post(() =>
             {
                 if (cancellationToken.IsCancellationRequested) { tcs.TrySetCanceled(cancellationToken); return; }
                 try { tcs.TrySetResult(work()); }
                 catch (Exception e) { tcs.TrySetException(e); }
-            }, CancellationToken.None);
-        }
-        catch (InvalidOperationException)
-        {
+            }))
             tcs.SetException(new ObjectDisposedException(thread.Name, "the model thread has stopped"));
-        }
         return tcs.Task;
     }
 
     public Task RunAsync(Action work, CancellationToken cancellationToken = default) =>
         RunAsync(() => { work(); return true; }, cancellationToken);
+
+    /// <summary>Takes no more work; the thread stops once the items already queued have run. Safe on the thread itself.</summary>
+    public void Complete() => queue.CompleteAdding();
 
     public void Dispose()
     {

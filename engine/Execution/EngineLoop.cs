@@ -1,0 +1,145 @@
+using TorchSharp;
+using TreePO.Engine.Kv;
+using TreePO.Engine.Model;
+using TreePO.Engine.Scheduling;
+using TreePO.Engine.Threading;
+
+namespace TreePO.Engine.Execution;
+
+/// <summary>
+/// The request loop on the engine's model thread (<see cref="ModelThread"/>): callers post commands (a new request, a
+/// release, a cancellation, a weight swap); between commands the loop admits waiting requests
+/// (<see cref="SegmentScheduler"/>), runs one step over the running batch (<see cref="StepRunner"/>) and hands finished
+/// requests back. It owns the KV storage and the model, and frees them when it stops.
+/// </summary>
+internal sealed class EngineLoop
+{
+    /// <summary>How long a stalled loop (nothing runs, nothing fits) waits for trees to release before forcing the
+    /// first request in.</summary>
+    static readonly TimeSpan StallWait = TimeSpan.FromMilliseconds(50);
+
+    readonly Qwen2Model model;
+    readonly KvCache cache;
+    readonly KvPool pool;
+    readonly StepRunner runner;
+    readonly object postGate = new();
+    readonly ModelThread thread;
+    volatile EngineStats stats;
+    bool closed, shutDown;
+    int disposed;
+
+    public EngineLoop(Qwen2Model model, EngineOptions options, int maxLength, IReadOnlySet<int> eos)
+    {
+        this.model = model;
+        cache = new KvCache(model.Config, options.MaxSlots, maxLength, model.Device);
+        pool = new KvPool(options.MaxSlots, options.KvBudgetBytes, cache.BytesPerToken);
+        Scheduler = new SegmentScheduler(pool, cache, maxLength, Publish);
+        runner = new StepRunner(model, cache, pool, eos, options.PrefillChunk);
+        Weights = new WeightSwap(model, Scheduler, Post, Publish);
+        stats = Snapshot();
+        // Last: the thread calls Pump as soon as it runs.
+        thread = new ModelThread("treepo-engine", pump: Pump);
+        thread.Post(() => torch.set_grad_enabled(false));
+    }
+
+    public SegmentScheduler Scheduler { get; }
+    public WeightSwap Weights { get; }
+    public long KvBytesPerToken => cache.BytesPerToken;
+    public EngineStats Stats => stats;
+
+    /// <summary>Queues a command for the model thread; false once the engine is stopping.</summary>
+    public bool Post(Action command)
+    {
+        lock (postGate)
+        {
+            if (closed) return false;
+            return thread.Post(() =>
+            {
+                try { command(); }
+                catch (Exception) { /* commands complete their own callers; one that throws must not stop the loop */ }
+            });
+        }
+    }
+
+    /// <summary>Fails every request still queued or running, frees the cache and the model, and stops the thread.</summary>
+    public async ValueTask StopAsync()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
+        {
+            lock (postGate)
+            {
+                closed = true;
+                // Behind every command posted before: they run first, and the requests they added fail below.
+                thread.Post(Shutdown);
+            }
+        }
+        await thread.Exited;
+    }
+
+    TimeSpan Pump(bool waitedInVain)
+    {
+        if (shutDown) return Timeout.InfiniteTimeSpan;
+        try
+        {
+            Scheduler.Admit(Weights.Version);
+            if (Scheduler.Running.Count > 0)
+            {
+                Step();
+                return TimeSpan.Zero;
+            }
+            if (!Scheduler.Stalled) return Timeout.InfiniteTimeSpan;
+            // Nothing fits and nothing runs: the trees whose nodes fill the cache are about to send their next round
+            // or release. Give them a moment; then the first request goes in at any cost.
+            if (!waitedInVain) return StallWait;
+            Scheduler.Force();
+            return TimeSpan.Zero;
+        }
+        catch (Exception e)
+        {
+            // A bug or a native failure in one step: fail what was running, keep serving.
+            Scheduler.FailRunning(new InvalidOperationException($"engine step failed: {e.Message}", e));
+            return TimeSpan.Zero;
+        }
+        finally
+        {
+            Publish();
+        }
+    }
+
+    void Step()
+    {
+        var finished = runner.Step(Scheduler.Running);
+        if (finished.Count == 0) return;
+        Scheduler.Retire(finished);
+        // Publish the counters before callers wake up, so a caller that reads them after its await sees its own work.
+        Publish();
+        foreach (var r in finished) Scheduler.Complete(r, Weights.Version);
+    }
+
+    void Shutdown()
+    {
+        var gone = new ObjectDisposedException(nameof(InferenceEngine));
+        Scheduler.FailRunning(gone);
+        Scheduler.FailWaiting(gone);
+        Publish();
+        shutDown = true;
+        cache.Dispose();
+        model.Dispose();
+        thread.Complete();
+    }
+
+    public void Publish() => stats = Snapshot();
+
+    EngineStats Snapshot()
+    {
+        var running = Scheduler.Running;
+        return new(
+            Weights.Version, cache.Slots, pool.LiveSlots,
+            running.Sum(r => r.Branches.Count(b => !b.Done)), running.Count, pool.NodeCount,
+            pool.UsedBytes, pool.BudgetBytes, Scheduler.Waiting.Count,
+            runner.Prefilled, runner.Decoded, Scheduler.Reused, runner.Steps,
+            runner.Steps == 0 ? 0 : (double)runner.BatchSum / runner.Steps, runner.MaxBatch,
+            cache.Copies, pool.Evictions, Scheduler.Completed, Scheduler.Failed,
+            DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+}
