@@ -30,6 +30,9 @@ public sealed record EngineOptions
     /// <summary>EOS ids; null = from the model folder (generation_config.json and config.json <c>eos_token_id</c>).</summary>
     public IReadOnlyList<int>? EosTokenIds { get; init; }
 
+    /// <summary>Tests only: called with each step's items before its forward; what it throws, the step throws.</summary>
+    internal Action<IReadOnlyList<Model.StepItem>>? StepFault { get; init; }
+
     internal void Validate()
     {
         if (KvBudgetBytes <= 0) throw new ArgumentException($"EngineOptions.KvBudgetBytes must be positive, got {KvBudgetBytes}");

@@ -10,6 +10,9 @@ namespace TreePO.Engine;
 /// <param name="MeanBatchSize">Sequences per step, averaged over steps.</param>
 /// <param name="LiveTensors">Tensors alive on the model thread (TorchSharp's per-thread statistics): flat in steady state.</param>
 /// <param name="ForkCopies">Prefix copies between slots (forks, and reuse of a prefix another slot holds).</param>
+/// <param name="StepsRetried">Steps that threw and were run again.</param>
+/// <param name="StepsFailed">Steps that threw twice: the requests that failed alone (or all of the step's, when none
+/// did) failed with the error; the engine went on with the rest.</param>
 public sealed record EngineStats(
     int PolicyVersion,
     int Slots,
@@ -30,4 +33,6 @@ public sealed record EngineStats(
     long Evictions,
     long RequestsCompleted,
     long RequestsFailed,
-    long LiveTensors);
+    long LiveTensors,
+    long StepsRetried = 0,
+    long StepsFailed = 0);

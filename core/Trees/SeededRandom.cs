@@ -17,6 +17,16 @@ public sealed class SeededRandom(ulong seed)
     /// <summary>Uniform in [0, 1).</summary>
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
 
+    /// <summary>The value <see cref="NextDouble"/> returns next, without drawing it (a step that may be retried
+    /// reads its draws first and takes them only once it succeeds).</summary>
+    public double PeekDouble()
+    {
+        ulong saved = _state;
+        double value = NextDouble();
+        _state = saved;
+        return value;
+    }
+
     /// <summary>Uniform integer in [min, max], both inclusive.</summary>
     public int NextInclusive(int min, int max)
     {

@@ -27,6 +27,7 @@ internal sealed class EngineLoop
     volatile EngineStats stats;
     bool closed, shutDown;
     int disposed;
+    long stepsRetried, stepsFailed;
 
     public EngineLoop(Qwen2Model model, EngineOptions options, int maxLength, IReadOnlySet<int> eos)
     {
@@ -34,7 +35,7 @@ internal sealed class EngineLoop
         cache = new KvCache(model.Config, options.MaxSlots, maxLength, model.Device);
         pool = new KvPool(options.MaxSlots, options.KvBudgetBytes, cache.BytesPerToken);
         Scheduler = new SegmentScheduler(pool, cache, maxLength, Publish);
-        runner = new StepRunner(model, cache, pool, eos, options.PrefillChunk);
+        runner = new StepRunner(model, cache, pool, eos, options.PrefillChunk, options.StepFault);
         Weights = new WeightSwap(model, Scheduler, Post, Publish);
         stats = Snapshot();
         // Last: the thread calls Pump as soon as it runs.
@@ -106,9 +107,32 @@ internal sealed class EngineLoop
         }
     }
 
+    /// <summary>One step. One that throws runs again once (it left nothing half done); one that throws twice fails the
+    /// requests whose work fails alone, or every request of the step when none does, and the loop goes on.</summary>
     void Step()
     {
-        var finished = runner.Step(Scheduler.Running);
+        List<RequestState> finished;
+        try
+        {
+            finished = runner.Step(Scheduler.Running);
+        }
+        catch (Exception)
+        {
+            stepsRetried++;
+            try
+            {
+                finished = runner.Step(Scheduler.Running);
+            }
+            catch (Exception again)
+            {
+                stepsFailed++;
+                var culprits = runner.Culprits(Scheduler.Running);
+                var error = new InvalidOperationException($"engine step failed twice: {again.Message}", again);
+                if (culprits.Count == 0) Scheduler.FailRunning(error);
+                else foreach (var r in culprits) Scheduler.Fail(r, error);
+                return;
+            }
+        }
         if (finished.Count == 0) return;
         Scheduler.Retire(finished);
         // Publish the counters before callers wake up, so a caller that reads them after its await sees its own work.
@@ -140,6 +164,6 @@ internal sealed class EngineLoop
             runner.Prefilled, runner.Decoded, Scheduler.Reused, runner.Steps,
             runner.Steps == 0 ? 0 : (double)runner.BatchSum / runner.Steps, runner.MaxBatch,
             cache.Copies, pool.Evictions, Scheduler.Completed, Scheduler.Failed,
-            DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+            DisposeScopeManager.Statistics.ThreadTotalLiveCount, stepsRetried, stepsFailed);
     }
 }

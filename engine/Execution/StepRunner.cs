@@ -8,13 +8,28 @@ using static TorchSharp.torch;
 namespace TreePO.Engine.Execution;
 
 /// <summary>
-/// Runs one step over the running batch: builds it (the next token of every decoding branch, then up to
-/// <c>prefillChunk</c> context tokens of the requests still prefilling), runs the cached forward, forks requests whose
-/// context is complete, samples every branch at once and ends the branches that hit EOS or their length. Model-thread
-/// only.
+/// Runs one step over the running batch in three parts: <em>build</em> it (the next token of every decoding branch,
+/// then up to <c>prefillChunk</c> context tokens of the requests still prefilling), <em>compute</em> it (the cached
+/// forward and the sampling of every row at once), and <em>apply</em> it (forks of requests whose context is complete,
+/// the sampled tokens, and the end of branches that hit EOS or their length). Building reads the requests without
+/// changing them and computing writes only K/V rows that a repeat writes again with the same values, so a step that
+/// throws can be run again as it was. Model-thread only.
 /// </summary>
-internal sealed class StepRunner(Qwen2Model model, KvCache cache, KvPool pool, IReadOnlySet<int> eos, int prefillChunk)
+internal sealed class StepRunner(Qwen2Model model, KvCache cache, KvPool pool, IReadOnlySet<int> eos, int prefillChunk,
+    Action<IReadOnlyList<StepItem>>? fault = null)
 {
+    /// <summary>A built step: forward items, the rows to sample and whom they belong to.</summary>
+    sealed class Batch
+    {
+        public List<StepItem> Items { get; } = [];
+        /// <summary>One per item that wants logits, in order: a decoding branch, or a request whose prefill ends (null).</summary>
+        public List<(RequestState Request, BranchState? Branch)> Sinks { get; } = [];
+        public List<(RequestState Request, int Start, int Count)> Prefills { get; } = [];
+        public List<SampleRow> Rows { get; } = [];
+        /// <summary>The branch each row samples for, in row order.</summary>
+        public List<(RequestState Request, BranchState Branch)> Targets { get; } = [];
+    }
+
     /// <summary>Context tokens computed (not found in the cache).</summary>
     public long Prefilled { get; private set; }
     /// <summary>Forward positions computed while sampling.</summary>
@@ -23,21 +38,41 @@ internal sealed class StepRunner(Qwen2Model model, KvCache cache, KvPool pool, I
     public long BatchSum { get; private set; }
     public int MaxBatch { get; private set; }
 
-    /// <summary>One step; returns the requests whose branches have all finished (still in <paramref name="running"/>).</summary>
+    /// <summary>One step; returns the requests whose branches have all finished (still in <paramref name="running"/>).
+    /// When it throws, nothing but K/V rows past every sequence's length has changed.</summary>
     public List<RequestState> Step(IReadOnlyList<RequestState> running)
     {
-        using var scope = NewDisposeScope();
-        var items = new List<StepItem>();
-        var sinks = new List<(RequestState Request, BranchState? Branch)>(); // one per item that wants logits, in order
-        var prefills = new List<(RequestState Request, int Start, int Count)>();
+        var batch = Build(running);
+        if (batch.Items.Count == 0) return [];
+        var (tokens, logProbs) = Compute(batch);
+        return Apply(batch, tokens, logProbs, running);
+    }
+
+    /// <summary>After a step failed twice: the requests of that step whose work fails when computed alone. Empty when
+    /// each succeeds alone (the failure is not one request's).</summary>
+    public List<RequestState> Culprits(IReadOnlyList<RequestState> running)
+    {
+        var culprits = new List<RequestState>();
+        var inStep = Build(running).Items.Count == 0 ? [] : running.Where(r => Build([r]).Items.Count > 0).ToList();
+        foreach (var r in inStep)
+        {
+            try { Compute(Build([r])); }
+            catch (Exception) { culprits.Add(r); }
+        }
+        return culprits;
+    }
+
+    Batch Build(IReadOnlyList<RequestState> running)
+    {
+        var batch = new Batch();
         foreach (var r in running)
         {
             if (r.Prefilling) continue;
             foreach (var br in r.Branches)
             {
                 if (br.Done) continue;
-                items.Add(new StepItem(br.Slot.Index, br.Slot.Tokens.Count, [br.Tokens[^1]]));
-                sinks.Add((r, br));
+                batch.Items.Add(new StepItem(br.Slot.Index, br.Slot.Tokens.Count, [br.Tokens[^1]]));
+                batch.Sinks.Add((r, br));
             }
         }
         int budget = prefillChunk;
@@ -49,51 +84,59 @@ internal sealed class StepRunner(Qwen2Model model, KvCache cache, KvPool pool, I
             int[] ctx = r.Request.Context;
             int start = lead.Tokens.Count, take = Math.Min(budget, ctx.Length - start);
             bool last = start + take == ctx.Length;
-            items.Add(new StepItem(lead.Index, start, ctx[start..(start + take)], WantLogits: last));
-            if (last) sinks.Add((r, null));
-            prefills.Add((r, start, take));
+            batch.Items.Add(new StepItem(lead.Index, start, ctx[start..(start + take)], WantLogits: last));
+            if (last) batch.Sinks.Add((r, null));
+            batch.Prefills.Add((r, start, take));
             budget -= take;
         }
-        if (items.Count == 0) return [];
+        // Each branch's uniform is read now and drawn in Apply, so that a repeated step samples the same tokens.
+        for (int k = 0; k < batch.Sinks.Count; k++)
+        {
+            var (r, br) = batch.Sinks[k];
+            foreach (var target in br is null ? r.Branches : [br])
+            {
+                batch.Rows.Add(new SampleRow(k, r.Request.Sampling, target.Rng.PeekDouble()));
+                batch.Targets.Add((r, target));
+            }
+        }
+        return batch;
+    }
 
-        var logits = model.Step(cache, items);
+    (int[] Tokens, float[] LogProbs) Compute(Batch batch)
+    {
+        using var scope = NewDisposeScope();
+        fault?.Invoke(batch.Items);
+        var logits = model.Step(cache, batch.Items);
+        return TokenSampler.Sample(logits, batch.Rows);
+    }
+
+    List<RequestState> Apply(Batch batch, int[] tokens, float[] logProbs, IReadOnlyList<RequestState> running)
+    {
         Steps++;
-        BatchSum += items.Count;
-        MaxBatch = Math.Max(MaxBatch, items.Count);
+        BatchSum += batch.Items.Count;
+        MaxBatch = Math.Max(MaxBatch, batch.Items.Count);
 
-        foreach (var (r, start, count) in prefills)
+        foreach (var (r, start, count) in batch.Prefills)
         {
             r.Branches[0].Slot.Tokens.AddRange(r.Request.Context.AsSpan(start, count));
             r.Prefilled += count;
             Prefilled += count;
         }
-
-        var rows = new List<SampleRow>();
-        var targets = new List<(RequestState Request, BranchState Branch)>();
-        for (int k = 0; k < sinks.Count; k++)
+        foreach (var (r, br) in batch.Sinks)
         {
-            var (r, br) = sinks[k];
-            if (br is not null)
+            if (br is null)
             {
-                br.Slot.Tokens.Add(br.Tokens[^1]);
-                r.Decoded++;
-                Decoded++;
-                rows.Add(new SampleRow(k, r.Request.Sampling, br.Rng.NextDouble()));
-                targets.Add((r, br));
+                Fork(r);
                 continue;
             }
-            Fork(r);
-            foreach (var child in r.Branches)
-            {
-                rows.Add(new SampleRow(k, r.Request.Sampling, child.Rng.NextDouble()));
-                targets.Add((r, child));
-            }
+            br.Slot.Tokens.Add(br.Tokens[^1]);
+            r.Decoded++;
+            Decoded++;
         }
-
-        var (tokens, logProbs) = TokenSampler.Sample(logits, rows);
-        for (int j = 0; j < targets.Count; j++)
+        for (int j = 0; j < batch.Targets.Count; j++)
         {
-            var (r, br) = targets[j];
+            var (r, br) = batch.Targets[j];
+            br.Rng.NextDouble();
             br.Tokens.Add(tokens[j]);
             br.LogProbs.Add(logProbs[j]);
             if (eos.Contains(tokens[j])) Finish(r, br, SegmentFinish.Eos);

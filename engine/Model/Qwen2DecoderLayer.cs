@@ -1,5 +1,6 @@
 using TorchSharp;
 using TreePO.Engine.Kv;
+using TreePO.Engine.Native;
 using static TorchSharp.torch;
 
 namespace TreePO.Engine.Model;
@@ -26,14 +27,14 @@ public sealed class Qwen2DecoderLayer : nn.Module
     public Tensor ForwardFull(Tensor x, Tensor cos, Tensor sin)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.ForwardFull(input_layernorm.forward(x), cos, sin);
-        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+        var h = x.Plus(self_attn.ForwardFull(input_layernorm.forward(x), cos, sin));
+        return h.Plus(mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
     }
 
     internal Tensor ForwardStep(Tensor x, Tensor cos, Tensor sin, StepPlan plan, KvCache cache, int layer)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.ForwardStep(input_layernorm.forward(x), cos, sin, plan, cache, layer);
-        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+        var h = x.Plus(self_attn.ForwardStep(input_layernorm.forward(x), cos, sin, plan, cache, layer));
+        return h.Plus(mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
     }
 }

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using TreePO.Engine.Kv;
+using TreePO.Engine.Native;
 using static TorchSharp.torch;
 
 namespace TreePO.Engine.Model;
@@ -50,8 +51,8 @@ public sealed class Qwen2Model : nn.Module
         double std = Config.InitializerRange;
         foreach (var (name, p) in named_parameters())
         {
-            var r = randn(p.shape, ScalarType.Float32, Device, generator: gen) * std;
-            p.copy_(name.EndsWith("norm.weight") ? r + 1 : r);
+            var r = randn(p.shape, ScalarType.Float32, Device, generator: gen).Times(std);
+            p.copy_(name.EndsWith("norm.weight") ? r.Plus(1) : r);
         }
     }
 
@@ -108,7 +109,7 @@ public sealed class Qwen2Model : nn.Module
             long n = Math.Min(chunk, t - s);
             var logits = nn.functional.linear(h.narrow(1, s, n), OutputWeight);
             var picked = logits.gather(-1, tg.narrow(1, s, n).unsqueeze(-1)).squeeze(-1);
-            parts.Add(picked - logits.logsumexp(-1));
+            parts.Add(picked.Minus(logits.logsumexp(-1)));
         }
         return cat(parts, 1).MoveToOuterDisposeScope();
     }

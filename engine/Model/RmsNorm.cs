@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using TreePO.Engine.Native;
 using static TorchSharp.torch;
 
 namespace TreePO.Engine.Model;
@@ -22,7 +23,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var variance = x.pow(2).mean([-1], keepdim: true);
-        return (weight * (x * rsqrt(variance + eps))).MoveToOuterDisposeScope();
+        var variance = x.square().mean([-1], keepdim: true);
+        return (weight * (x * rsqrt(variance.Plus(eps)))).MoveToOuterDisposeScope();
     }
 }

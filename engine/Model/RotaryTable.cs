@@ -1,3 +1,4 @@
+using TreePO.Engine.Native;
 using static TorchSharp.torch;
 
 namespace TreePO.Engine.Model;
@@ -17,9 +18,9 @@ public sealed class RotaryTable : IDisposable
         Length = length;
         using (var scope = NewDisposeScope())
         {
-            var exponents = arange(0, headDim, 2, dtype: ScalarType.Int64).to(ScalarType.Float32) / headDim;
-            var invFreq = 1.0f / pow(tensor((float)theta), exponents);
-            var positions = arange(0, length, dtype: ScalarType.Int64).to(ScalarType.Float32);
+            var exponents = TensorArithmetic.Range(0, headDim, 2).to(ScalarType.Float32).DividedBy(headDim);
+            var invFreq = pow(tensor((float)theta), exponents).reciprocal();
+            var positions = TensorArithmetic.Range(0, length).to(ScalarType.Float32);
             var freqs = outer(positions, invFreq);
             var emb = cat([freqs, freqs], -1);
             Cos = emb.cos().to(device).DetachFromDisposeScope();
@@ -33,7 +34,7 @@ public sealed class RotaryTable : IDisposable
         using var scope = NewDisposeScope();
         long half = x.shape[^1] / 2;
         var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
-        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+        return (x * cos).Plus(rotated * sin).MoveToOuterDisposeScope();
     }
 
     public void Dispose()

@@ -1,4 +1,5 @@
 using TreePO.Engine.Kv;
+using TreePO.Engine.Native;
 using static TorchSharp.torch;
 
 namespace TreePO.Engine.Model;
@@ -76,7 +77,7 @@ internal sealed class StepPlan
             }
             // Query j (at position Start + j) sees keys 0..Start + j. Rows are laid out group-major (g * T + j) to match
             // the grouped-query view of the queries.
-            var causal = arange(len, device: device).unsqueeze(0) <= (arange(t, device: device) + it.Start).unsqueeze(1);
+            var causal = TensorArithmetic.Range(0, len, device: device).unsqueeze(0) <= TensorArithmetic.Range(it.Start, it.Start + t, device: device).unsqueeze(1);
             groupList.Add(new Chunk(row, t, it.Slot, it.Start, causal.repeat(groups, 1)));
             row += t;
         }

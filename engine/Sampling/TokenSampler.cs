@@ -1,5 +1,6 @@
 using TreePO.Core.Trees;
 using TreePO.Core.Protocol;
+using TreePO.Engine.Native;
 using static TorchSharp.torch;
 
 namespace TreePO.Engine.Sampling;
@@ -36,7 +37,7 @@ public static class TokenSampler
             }
             else
             {
-                z = z / p.Temperature;
+                z = z.DividedBy(p.Temperature);
                 Tensor? ids = null;
                 if (p.TopK > 0 && p.TopK < vocab) (z, ids) = z.topk(p.TopK, -1);
                 else if (p.TopP < 1) (z, ids) = z.sort(-1, descending: true);
@@ -44,19 +45,19 @@ public static class TokenSampler
                 if (p.TopP < 1)
                 {
                     // Sorted descending: keep a token while the mass before it is below top_p (the first always stays).
-                    var before = probs.cumsum(-1) - probs;
-                    probs = probs.masked_fill(before >= p.TopP, 0);
+                    var before = probs.cumsum(-1).Minus(probs);
+                    probs = probs.FilledWhere(before.AtLeast(p.TopP), 0);
                 }
                 var cdf = probs.cumsum(-1);
                 var u = tensor(members.Select(i => (float)rows[i].Uniform).ToArray(), device: logits.device).unsqueeze(1);
                 var target = u * cdf.narrow(1, cdf.shape[1] - 1, 1);
-                var j = searchsorted(cdf, target, right: true).clamp_max(cdf.shape[1] - 1);
+                var j = searchsorted(cdf, target, right: true).ClampedAbove(cdf.shape[1] - 1);
                 token = ids is null ? j : ids.gather(1, j);
             }
             chosen.index_copy_(0, index, token);
         }
 
-        var logProbs = source.gather(1, chosen).squeeze(1) - source.logsumexp(-1);
+        var logProbs = source.gather(1, chosen).squeeze(1).Minus(source.logsumexp(-1));
         long[] tokens = chosen.squeeze(1).cpu().data<long>().ToArray();
         float[] lp = logProbs.cpu().data<float>().ToArray();
         return (tokens.Select(t => (int)t).ToArray(), lp);
