@@ -10,6 +10,10 @@ namespace TreePO.Engine;
 /// <param name="MeanBatchSize">Sequences per step, averaged over steps.</param>
 /// <param name="LiveTensors">Tensors alive on the model thread (TorchSharp's per-thread statistics): flat in steady state.</param>
 /// <param name="ForkCopies">Prefix copies between slots (forks, and reuse of a prefix another slot holds).</param>
+/// <param name="TokensRecomputed">Of <paramref name="TokensPrefilled"/>, positions whose K/V had been computed before
+/// under the same weights (lost to eviction, given up after a release, or other); 0 while the KV fits.</param>
+/// <param name="RecomputedEvicted">Of those, positions lost when their node's slot was evicted.</param>
+/// <param name="RecomputedReleased">Of those, positions given up after their node was released.</param>
 /// <param name="StepsRetried">Steps that threw and were run again.</param>
 /// <param name="StepsFailed">Steps that threw twice: the requests that failed alone (or all of the step's, when none
 /// did) failed with the error; the engine went on with the rest.</param>
@@ -35,4 +39,7 @@ public sealed record EngineStats(
     long RequestsFailed,
     long LiveTensors,
     long StepsRetried = 0,
-    long StepsFailed = 0);
+    long StepsFailed = 0,
+    long TokensRecomputed = 0,
+    long RecomputedEvicted = 0,
+    long RecomputedReleased = 0);

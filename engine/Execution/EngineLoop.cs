@@ -33,7 +33,7 @@ internal sealed class EngineLoop
     {
         this.model = model;
         cache = new KvCache(model.Config, options.MaxSlots, maxLength, model.Device);
-        pool = new KvPool(options.MaxSlots, options.KvBudgetBytes, cache.BytesPerToken);
+        pool = new KvPool(options.MaxSlots, options.KvBudgetBytes, cache.BytesPerToken, new PrefixLedger());
         Scheduler = new SegmentScheduler(pool, cache, maxLength, Publish);
         runner = new StepRunner(model, cache, pool, eos, options.PrefillChunk, options.StepFault);
         Weights = new WeightSwap(model, Scheduler, Post, Publish);
@@ -164,6 +164,7 @@ internal sealed class EngineLoop
             runner.Prefilled, runner.Decoded, Scheduler.Reused, runner.Steps,
             runner.Steps == 0 ? 0 : (double)runner.BatchSum / runner.Steps, runner.MaxBatch,
             cache.Copies, pool.Evictions, Scheduler.Completed, Scheduler.Failed,
-            DisposeScopeManager.Statistics.ThreadTotalLiveCount, stepsRetried, stepsFailed);
+            DisposeScopeManager.Statistics.ThreadTotalLiveCount, stepsRetried, stepsFailed,
+            runner.Recomputed, runner.RecomputedEvicted, runner.RecomputedReleased);
     }
 }

@@ -37,6 +37,11 @@ internal sealed class StepRunner(Qwen2Model model, KvCache cache, KvPool pool, I
     public long Steps { get; private set; }
     public long BatchSum { get; private set; }
     public int MaxBatch { get; private set; }
+    /// <summary>Prefilled positions whose K/V had been computed before under the same weights, and of those, the ones
+    /// lost to eviction and the ones given up after a release.</summary>
+    public long Recomputed { get; private set; }
+    public long RecomputedEvicted { get; private set; }
+    public long RecomputedReleased { get; private set; }
 
     /// <summary>One step; returns the requests whose branches have all finished (still in <paramref name="running"/>).
     /// When it throws, nothing but K/V rows past every sequence's length has changed.</summary>
@@ -121,6 +126,19 @@ internal sealed class StepRunner(Qwen2Model model, KvCache cache, KvPool pool, I
             r.Branches[0].Slot.Tokens.AddRange(r.Request.Context.AsSpan(start, count));
             r.Prefilled += count;
             Prefilled += count;
+            var hashes = r.ContextHashes;
+            int last = hashes.Length - 1;
+            for (int i = start; i < start + count; i++)
+            {
+                // When all the context before it is cached, its last token is fed again for its logits (the cache
+                // keeps K/V, not logits, as vLLM's prefix cache does): the price of a full hit, not a recomputation.
+                bool forLogits = i == last && r.Reused == last;
+                if (!pool.Ledger.Compute(hashes[i], out var lostBy) || forLogits) continue;
+                r.Recomputed++;
+                Recomputed++;
+                if (lostBy == KvLoss.Evicted) RecomputedEvicted++;
+                else if (lostBy == KvLoss.Released) RecomputedReleased++;
+            }
         }
         foreach (var (r, br) in batch.Sinks)
         {
@@ -130,6 +148,8 @@ internal sealed class StepRunner(Qwen2Model model, KvCache cache, KvPool pool, I
                 continue;
             }
             br.Slot.Tokens.Add(br.Tokens[^1]);
+            br.PathHash = PrefixLedger.Extend(br.PathHash, br.Tokens[^1]);
+            pool.Ledger.Compute(br.PathHash, out _);
             r.Decoded++;
             Decoded++;
         }
@@ -151,6 +171,7 @@ internal sealed class StepRunner(Qwen2Model model, KvCache cache, KvPool pool, I
         var req = r.Request;
         var lead = r.Branches[0].Slot;
         int n = req.Context.Length;
+        foreach (var br in r.Branches) br.PathHash = r.ContextHashes[n - 1];
         for (int i = 1; i < r.Branches.Length; i++)
         {
             var slot = r.Branches[i].Slot;

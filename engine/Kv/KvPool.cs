@@ -3,7 +3,9 @@ namespace TreePO.Engine.Kv;
 /// <summary>
 /// Which slot holds what: slots, named nodes, LRU order and the KV budget (rows in use or reserved, times the bytes of
 /// one token's K/V). Eviction drops whole slots that no sequence writes to, in an order the engine's scheduler gives
-/// (tree priority, then pins of waiting requests, then least recently used). Model-thread only.
+/// (tree priority, then pins of waiting requests, then least recently used). A slot whose nodes are all released keeps
+/// its rows (retained, as vLLM and SGLang keep freed blocks) until new work takes the slot or needs the room; retained
+/// rows count against the budget and go first. Model-thread only.
 /// </summary>
 internal sealed class KvPool
 {
@@ -11,19 +13,26 @@ internal sealed class KvPool
     readonly Dictionary<string, KvNode> nodes = new(StringComparer.Ordinal);
     long clock;
 
-    public KvPool(int slotCount, long budgetBytes, long bytesPerToken)
+    public KvPool(int slotCount, long budgetBytes, long bytesPerToken, PrefixLedger ledger)
     {
         slots = Enumerable.Range(0, slotCount).Select(i => new KvSlot(i)).ToArray();
         BudgetBytes = budgetBytes;
         BytesPerToken = bytesPerToken;
+        Ledger = ledger;
     }
+
+    /// <summary>What was computed under the current weights and how it was lost.</summary>
+    public PrefixLedger Ledger { get; }
 
     public long BudgetBytes { get; }
     public long BytesPerToken { get; }
     public long Evictions { get; private set; }
     public IReadOnlyList<KvSlot> Slots => slots;
     public int NodeCount => nodes.Count;
-    public long UsedBytes => slots.Sum(s => (long)s.AccountedRows) * BytesPerToken;
+    /// <summary>Rows in use or reserved (running sequences and cached nodes), in bytes.</summary>
+    public long UsedBytes => slots.Where(s => !s.IsRetained).Sum(s => (long)s.AccountedRows) * BytesPerToken;
+    /// <summary>Rows of released nodes still held, in bytes: given up first when room is needed.</summary>
+    public long RetainedBytes => slots.Where(s => s.IsRetained).Sum(s => (long)s.Tokens.Count) * BytesPerToken;
     public int FreeSlots => slots.Count(s => s.IsFree);
     public int LiveSlots => slots.Length - FreeSlots;
 
@@ -54,17 +63,43 @@ internal sealed class KvPool
         return (best, bestLength);
     }
 
-    /// <summary>Free slots in ascending order, preferring a block of <paramref name="count"/> consecutive ones that
-    /// starts at <paramref name="after"/> + 1 (consecutive slots at equal lengths attend in one batched call).</summary>
+    /// <summary>Free slots, emptied, in ascending order, preferring a block of <paramref name="count"/> consecutive
+    /// ones that starts at <paramref name="after"/> + 1 (consecutive slots at equal lengths attend in one batched call),
+    /// and empty slots over retained ones (the least recently used retained rows go first). Never
+    /// <paramref name="after"/> itself.</summary>
     public List<KvSlot> TakeFree(int count, int after = -1)
     {
         if (count == 0) return [];
-        bool Block(int start) => start >= 0 && start + count <= slots.Length && Enumerable.Range(start, count).All(i => slots[i].IsFree);
+        bool Empty(int i) => slots[i].IsFree && !slots[i].IsRetained && i != after;
+        bool Block(int start) => start >= 0 && start + count <= slots.Length && Enumerable.Range(start, count).All(Empty);
         int begin = Block(after + 1) ? after + 1 : Enumerable.Range(0, slots.Length).FirstOrDefault(Block, -1);
-        if (begin >= 0) return Enumerable.Range(begin, count).Select(i => slots[i]).ToList();
-        var free = slots.Where(s => s.IsFree).Take(count).ToList();
-        if (free.Count < count) throw new InvalidOperationException($"asked for {count} free slots, {free.Count} free");
-        return free;
+        var taken = begin >= 0
+            ? Enumerable.Range(begin, count).Select(i => slots[i]).ToList()
+            : slots.Where(s => Empty(s.Index))
+                .Concat(slots.Where(s => s.IsRetained && s.Index != after).OrderBy(s => s.LastUse))
+                .Take(count).ToList();
+        if (taken.Count < count) throw new InvalidOperationException($"asked for {count} free slots, {taken.Count} free");
+        foreach (var s in taken) Drop(s);
+        return taken;
+    }
+
+    /// <summary>Gives up the retained rows of a free slot.</summary>
+    void Drop(KvSlot slot)
+    {
+        if (!slot.IsRetained) return;
+        Ledger.Lose(slot.Tokens, 0, KvLoss.Released);
+        slot.Tokens.Clear();
+        RetainedDropped++;
+    }
+
+    /// <summary>Retained slots whose rows were given up for new work.</summary>
+    public long RetainedDropped { get; private set; }
+
+    /// <summary>Cuts a slot that new work extends in place back to the <paramref name="rows"/> it shares.</summary>
+    public void Truncate(KvSlot slot, int rows)
+    {
+        Ledger.Lose(slot.Tokens, rows, KvLoss.Released);
+        slot.Truncate(rows);
     }
 
     /// <summary>Evicts slots that nobody writes (never <paramref name="keep"/>) and that <paramref name="evictable"/>
@@ -74,11 +109,15 @@ internal sealed class KvPool
     public bool MakeRoom(int slotsNeeded, long bytesNeeded, KvSlot? keep, Func<KvSlot, bool> evictable, Func<KvSlot, long> rank)
     {
         int free = FreeSlots;
-        long used = UsedBytes;
+        long used = UsedBytes + RetainedBytes;
         if (free >= slotsNeeded && used + bytesNeeded <= BudgetBytes) return true;
+        // Retained rows first (least recently used first): giving them up frees bytes, not slots (they are free).
+        var retained = slots.Where(s => s.IsRetained && s != keep).OrderBy(s => s.LastUse).ToList();
         var candidates = slots.Where(s => s.Writer is null && !s.IsFree && s != keep && evictable(s))
             .OrderByDescending(rank).ThenBy(s => s.Pinned).ThenBy(s => s.LastUse).ToList();
-        int take = 0;
+        int dropped = 0, take = 0;
+        while (used + bytesNeeded > BudgetBytes && dropped < retained.Count)
+            used -= retained[dropped++].Tokens.Count * BytesPerToken;
         while ((free < slotsNeeded || used + bytesNeeded > BudgetBytes) && take < candidates.Count)
         {
             free++;
@@ -86,12 +125,14 @@ internal sealed class KvPool
             take++;
         }
         if (free < slotsNeeded || used + bytesNeeded > BudgetBytes) return false;
+        for (int i = 0; i < dropped; i++) Drop(retained[i]);
         for (int i = 0; i < take; i++) Evict(candidates[i]);
         return true;
     }
 
     public void Evict(KvSlot slot)
     {
+        Ledger.Lose(slot.Tokens, 0, KvLoss.Evicted);
         foreach (var n in slot.Nodes) nodes.Remove(n.Id);
         slot.Nodes.Clear();
         slot.Tokens.Clear();
@@ -123,17 +164,24 @@ internal sealed class KvPool
         Trim(node.Slot);
     }
 
-    /// <summary>After a writer leaves or a node goes: keep only the rows some node still needs.</summary>
+    /// <summary>After a writer leaves or a node goes: a slot with nodes keeps only the rows they need; one without keeps
+    /// its rows, retained until the room is needed.</summary>
     public void Trim(KvSlot slot)
     {
         if (slot.Writer is not null) return;
         slot.Reserved = 0;
-        slot.Truncate(slot.DeepestNodeRows);
+        if (slot.Nodes.Count == 0)
+        {
+            slot.LastUse = Touch();
+            return;
+        }
+        Truncate(slot, slot.DeepestNodeRows);
     }
 
     /// <summary>Drops every node and every cached row (the weights changed). Writers must be gone already.</summary>
     public void Clear()
     {
+        Ledger.Clear();
         nodes.Clear();
         foreach (var s in slots)
         {

@@ -16,7 +16,12 @@ internal sealed class KvSlot(int index)
     public int Reserved { get; set; }
     public long LastUse { get; set; }
 
+    /// <summary>Nobody writes it and it holds no node: it can be given to new work (any rows it still holds are
+    /// retained K/V that new work may reuse, or drop).</summary>
     public bool IsFree => Writer is null && Nodes.Count == 0;
+    /// <summary>Free, but still holding the rows of released nodes: kept until the room is needed, so that a request
+    /// continuing the same tokens (a fallback from a finished path, a prompt asked again) reuses them.</summary>
+    public bool IsRetained => IsFree && Tokens.Count > 0;
     public int AccountedRows => Writer is null ? Tokens.Count : Math.Max(Tokens.Count, Reserved);
     public int DeepestNodeRows => Nodes.Count == 0 ? 0 : Nodes.Max(n => n.Rows);
     /// <summary>A waiting request continues one of its nodes.</summary>

@@ -13,6 +13,8 @@ internal sealed class BranchState(int index, KvSlot slot, SeededRandom rng)
     public SeededRandom Rng { get; } = rng;
     public List<int> Tokens { get; } = [];
     public List<float> LogProbs { get; } = [];
+    /// <summary>The prefix hash (<see cref="PrefixLedger"/>) of the path up to the last token fed.</summary>
+    public ulong PathHash { get; set; }
     public bool Done { get; set; }
     public SegmentFinish Finish { get; set; }
 }
@@ -39,11 +41,16 @@ internal sealed class RequestState(SegmentRequest request, CancellationToken can
     public int Prefilled { get; set; }
     public int Decoded { get; set; }
     public int Reused { get; set; }
+    /// <summary>Context positions prefilled although their K/V had been computed before under the same weights.</summary>
+    public int Recomputed { get; set; }
+    /// <summary>Prefix hashes of the context (<see cref="PrefixLedger.PrefixHashes"/>), computed on first use.</summary>
+    public ulong[] ContextHashes => contextHashes ??= PrefixLedger.PrefixHashes(Request.Context);
+    ulong[]? contextHashes;
 
     public void Reset()
     {
         Branches = [];
         ParentNode = null;
-        Prefilled = Decoded = Reused = 0;
+        Prefilled = Decoded = Reused = Recomputed = 0;
     }
 }

@@ -98,7 +98,7 @@ internal sealed class SegmentScheduler(KvPool pool, KvCache cache, int maxLength
         var branches = r.Branches.Select(b => new SegmentBranch(req.ChildNodeIds[b.Index], [.. b.Tokens], [.. b.LogProbs], b.Finish)).ToArray();
         priority.Touch(req.TreeId);
         r.Registration.Dispose();
-        r.Completion.TrySetResult(new SegmentResult(branches, policyVersion, r.Prefilled, r.Decoded, r.Reused));
+        r.Completion.TrySetResult(new SegmentResult(branches, policyVersion, r.Prefilled, r.Decoded, r.Reused, r.Recomputed));
     }
 
     public void Fail(RequestState r, Exception e)
@@ -211,8 +211,8 @@ internal sealed class SegmentScheduler(KvPool pool, KvCache cache, int maxLength
         List<KvSlot> slots;
         if (takeover)
         {
-            source!.Truncate(m);
-            slots = [source, .. pool.TakeFree(b - 1, source.Index)];
+            pool.Truncate(source!, m);
+            slots = [source!, .. pool.TakeFree(b - 1, source!.Index)];
         }
         else
         {

@@ -1,0 +1,72 @@
+using TreePO.Core.Protocol;
+using TreePO.Core.Trees;
+using TreePO.Engine.Model;
+using static TreePO.Engine.Tests.Engine.EngineFixture;
+
+namespace TreePO.Engine.Tests.Engine;
+
+/// <summary>Context the engine computes twice under the same weights is counted, by cause, and while the KV fits a
+/// tree never recomputes any: released rows stay until the room is needed.</summary>
+public sealed class RecomputedContextTests
+{
+    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+
+    sealed class NoText : ITextDecoder
+    {
+        public string Decode(IReadOnlyList<int> tokens) => "";
+    }
+
+    [Fact]
+    public async Task A_prompt_asked_again_after_its_release_reuses_the_retained_rows()
+    {
+        await using var engine = Start();
+        int[] prompt = TestModels.RandomTokens(20, 31);
+        var first = await engine.GenerateAsync(Request(prompt, branches: 2, maxTokens: 6, parent: "p1")).WaitAsync(Timeout);
+        await engine.ReleaseAsync([.. first.Branches.Select(b => b.NodeId), "p1"]).WaitAsync(Timeout);
+        Assert.Equal(0, engine.GetStats().CachedNodes);
+        Assert.Equal(0, engine.GetStats().KvBytesUsed);
+
+        var again = await engine.GenerateAsync(Request(prompt, branches: 2, maxTokens: 6, parent: "p2")).WaitAsync(Timeout);
+        Assert.Equal(prompt.Length - 1, again.ReusedTokens);
+        Assert.Equal(1, again.PrefillTokens);
+        Assert.Equal(0, again.RecomputedTokens);
+    }
+
+    [Fact]
+    public async Task Context_prefilled_again_after_eviction_is_counted_as_recomputed()
+    {
+        long perToken = Qwen2Config.Tiny().KvBytesPerToken;
+        await using var engine = Start(budget: 90 * perToken, slots: 8);
+        int[] prompt = TestModels.RandomTokens(12, 4);
+        var r1 = await engine.GenerateAsync(Request(prompt, branches: 2, maxTokens: 6, seed: 1)).WaitAsync(Timeout);
+        for (int i = 0; i < 3; i++)
+            await engine.GenerateAsync(Request(TestModels.RandomTokens(14, 50 + i), branches: 2, maxTokens: 6, seed: 2)).WaitAsync(Timeout);
+        Assert.Equal(0, engine.GetStats().TokensRecomputed);
+
+        int[] ctx = [.. prompt, .. r1.Branches[0].Tokens];
+        var result = await engine.GenerateAsync(Request(ctx, branches: 2, maxTokens: 5, seed: 7, parent: r1.Branches[0].NodeId)).WaitAsync(Timeout);
+        // Every context position but the last sampled token (which had no K/V yet) was computed before.
+        Assert.Equal(ctx.Length, result.PrefillTokens);
+        Assert.Equal(ctx.Length - 1, result.RecomputedTokens);
+        var stats = engine.GetStats();
+        Assert.Equal(ctx.Length - 1, stats.TokensRecomputed);
+        Assert.Equal(ctx.Length - 1, stats.RecomputedEvicted + stats.RecomputedReleased);
+    }
+
+    /// <summary>The default tree shape (w = 8, d = 4, l = 16, b = 2, random fallback) over several queries at once, with
+    /// an EOS id so that paths end early and fallback runs: with room for everything, nothing is computed twice.</summary>
+    [Fact]
+    public async Task Trees_recompute_nothing_while_the_kv_fits()
+    {
+        var config = new TreeConfig { Width = 8, Depth = 4, SegmentLength = 16, Branch = 2 };
+        var queries = Enumerable.Range(0, 6).Select(i => new QueryItem($"q{i}", "", "", TestModels.RandomTokens(12 + i, 600 + i))).ToList();
+        int[] eos = [.. Enumerable.Range(0, 30).Select(i => 3 + 10 * i)];
+        await using var engine = Start(slots: 64, eos: eos);
+        var sampler = new TreeSampler(config, engine, new NoText(), eos.ToHashSet());
+        var trees = await Task.WhenAll(queries.Select(q => sampler.RunAsync(q, $"t-{q.Id}", seed: 9, policyVersion: -1))).WaitAsync(Timeout);
+        Assert.True(trees.Sum(t => t.Stats.FallbackRequests) > 0, "the workload must exercise fallback");
+        var stats = engine.GetStats();
+        Assert.Equal(0, stats.Evictions);
+        Assert.Equal(0, stats.TokensRecomputed);
+    }
+}
