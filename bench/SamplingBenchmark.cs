@@ -117,11 +117,12 @@ public static class SamplingBenchmark
     static void Print(IReadOnlyList<RunRecord> runs, SamplingSummary s)
     {
         var table = new Table().AddColumns("mode", "rep", "traj", "wall s", "traj/s", "gen tok/s", "computed", "prefill", "decode",
-            "reused", "unique", "calls", "paper TokenPS", "batch", "peak RSS MiB");
+            "reused", "recomputed", "unique", "calls", "steps", "paper TokenPS", "batch", "peak RSS MiB");
         foreach (var r in runs)
             table.AddRow(r.Mode, r.Repetition.ToString(), r.Trajectories.ToString(), r.WallSeconds.ToString("F2"), r.TrajPerSecond.ToString("F1"),
                 r.GeneratedTokensPerSecond.ToString("F0"), r.ComputedTokens.ToString(), r.PrefillTokens.ToString(), r.DecodeTokens.ToString(),
-                r.ReusedTokens.ToString(), r.UniqueTokens.ToString(), r.InferenceCalls.ToString(), r.PaperTokenPs.ToString("F0"),
+                r.ReusedTokens.ToString(), r.RecomputedTokens.ToString(), r.UniqueTokens.ToString(), r.InferenceCalls.ToString(),
+                r.Steps.ToString(), r.PaperTokenPs.ToString("F0"),
                 r.MeanBatchSize.ToString("F1"), (r.PeakRssBytes >> 20).ToString());
         AnsiConsole.Write(table);
         var goals = new Table().AddColumns("tree / sequential (median of paired ratios)", "value");

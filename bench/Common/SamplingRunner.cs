@@ -41,7 +41,7 @@ public static class SamplingRunner
         foreach (SegmentTree t in trees) t.Score(MathReward.OneZero, w.Model.Tokenizer);
         var m = BatchMetrics.Of(trees);
         return new RunRecord(mode.Wire(), repetition, m.Trajectories, wall, m.GeneratedTokens, stats.TokensPrefilled,
-            stats.TokensDecoded, stats.TokensReused, m.UniqueTokens, queries.Sum(q => (long)q.PromptTokens.Length), counting.Calls, counting.PaperTokens, peak,
+            stats.TokensDecoded, stats.TokensReused, stats.TokensRecomputed, m.UniqueTokens, queries.Sum(q => (long)q.PromptTokens.Length), counting.Calls, counting.PaperTokens, peak,
             stats.ForkCopies, stats.Steps, stats.MeanBatchSize, stats.Evictions, m.Correct, m.FinishCounts);
     }
 }

@@ -160,6 +160,7 @@ public sealed class RolloutCommand : AsyncCommand<RolloutCommand.Settings>
         Row("decoded tokens (tree nodes), per s", $"{s.DecodedTokens:N0}, {s.DecodedTokensPerSecond:F0}");
         Row("computed tokens (prefill + decode)", $"{s.ComputedTokens:N0}");
         Row("reused context tokens (KV)", $"{s.ReusedTokens:N0}");
+        Row("recomputed context tokens (computed before, no longer held)", $"{s.RecomputedContextTokens:N0}");
         Row("token savings (1 - decoded/generated)", $"{s.TokenSavings:P1}");
         Row("accuracy (trajectories)", $"{s.Accuracy:P1} ({s.Correct}/{s.Trajectories})");
         Row($"mean@{s.K} / maj@{s.K} / pass@{s.K}", $"{s.MeanAtK:F3} / {s.MajAtK:F3} / {s.PassAtK:F3}");

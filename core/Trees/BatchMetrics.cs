@@ -22,7 +22,8 @@ public sealed record BatchMetrics(
     int Correct,
     long PrefillTokens,
     long DecodeTokens,
-    long ReusedTokens)
+    long ReusedTokens,
+    long RecomputedTokens = 0)
 {
     public static BatchMetrics Of(IEnumerable<SegmentTree> trees)
     {
@@ -55,6 +56,7 @@ public sealed record BatchMetrics(
             list.Sum(m => m.Correct),
             list.Sum(m => m.PrefillTokens),
             list.Sum(m => m.DecodeTokens),
-            list.Sum(m => m.ReusedTokens));
+            list.Sum(m => m.ReusedTokens),
+            list.Sum(m => m.RecomputedTokens));
     }
 }

@@ -8,6 +8,8 @@ namespace TreePO.Core.Trees;
 /// <param name="PrefillTokens">Context tokens the engines had to compute (reported by the engine).</param>
 /// <param name="DecodeTokens">Tokens the engines decoded.</param>
 /// <param name="ReusedTokens">Context tokens served from KV caches.</param>
+/// <param name="RecomputedTokens">Of <paramref name="PrefillTokens"/>, those an engine had computed before under the
+/// same weights and no longer held (reported by the engine; 0 while its KV fits).</param>
 public sealed record SamplingStats(
     int InferenceCalls = 0,
     int Rounds = 0,
@@ -15,4 +17,5 @@ public sealed record SamplingStats(
     int FinishedAtFirstFallback = -1,
     long PrefillTokens = 0,
     long DecodeTokens = 0,
-    long ReusedTokens = 0);
+    long ReusedTokens = 0,
+    long RecomputedTokens = 0);

@@ -23,7 +23,8 @@ public sealed record TreeMetrics(
     int Correct,
     long PrefillTokens,
     long DecodeTokens,
-    long ReusedTokens)
+    long ReusedTokens,
+    long RecomputedTokens = 0)
 {
     public static TreeMetrics Of(SegmentTree tree)
     {
@@ -52,6 +53,7 @@ public sealed record TreeMetrics(
             tree.Trajectories.Count(t => t.Correct),
             tree.Stats.PrefillTokens,
             tree.Stats.DecodeTokens,
-            tree.Stats.ReusedTokens);
+            tree.Stats.ReusedTokens,
+            tree.Stats.RecomputedTokens);
     }
 }

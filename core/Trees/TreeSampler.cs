@@ -183,7 +183,7 @@ public sealed class TreeSampler
             var active = new List<TreeNode>();
             int finishedThisRound = 0;
             int fallbacks = 0;
-            long prefill = 0, decode = 0, reused = 0;
+            long prefill = 0, decode = 0, reused = 0, recomputed = 0;
             for (int r = 0; r < requests.Count; r++)
             {
                 var (plan, request, parent) = requests[r];
@@ -192,6 +192,7 @@ public sealed class TreeSampler
                 prefill += result.PrefillTokens;
                 decode += result.DecodeTokens;
                 reused += result.ReusedTokens;
+                recomputed += result.RecomputedTokens;
                 if (result.Branches is null || result.Branches.Length != request.Branches)
                     throw Bad(request, $"expected {request.Branches} branches, got {result.Branches?.Length ?? 0}");
                 for (int i = 0; i < request.Branches; i++)
@@ -215,6 +216,7 @@ public sealed class TreeSampler
                 PrefillTokens = _stats.PrefillTokens + prefill,
                 DecodeTokens = _stats.DecodeTokens + decode,
                 ReusedTokens = _stats.ReusedTokens + reused,
+                RecomputedTokens = _stats.RecomputedTokens + recomputed,
             };
 
             Pending = tree ? Branch(active, finishedThisRound) : active.Select(n => new PendingRequest(n.Id, 1, null)).ToList();

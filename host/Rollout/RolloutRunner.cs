@@ -134,6 +134,7 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
             ComputedTokens: m.PrefillTokens + m.DecodeTokens,
             PrefillTokens: m.PrefillTokens,
             ReusedTokens: m.ReusedTokens,
+            RecomputedContextTokens: m.RecomputedTokens,
             TokenSavings: m.TokenSavings,
             Correct: m.Correct,
             Accuracy: m.Trajectories > 0 ? (double)m.Correct / m.Trajectories : 0,

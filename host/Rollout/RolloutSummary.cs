@@ -6,7 +6,9 @@ namespace TreePO.Hosting.Rollout;
 /// <summary>
 /// What a rollout did and cost: summary.json (snake_case) and the command's table. Token counts: generated = every
 /// trajectory's response in full (what sequential sampling would decode); decoded = each tree node once (what the
-/// engines sampled); computed = prefill plus decode positions the engines ran; reused = context served from KV.
+/// engines sampled); computed = prefill plus decode positions the engines ran; reused = context served from KV;
+/// recomputed context = prefilled positions an engine had computed before under the same weights and no longer held
+/// (evicted, or given up after a release: 0 while the KV fits).
 /// Failovers: a tree moved to another engine (its own engine's silo went away); recomputed tokens: the context the new
 /// engine prefilled again. Tree restarts: a tree's own silo went away and it was asked again, activating elsewhere;
 /// resumed trees continued from their stored snapshot (resumed segments: finished segments not generated again;
@@ -33,6 +35,7 @@ public sealed record RolloutSummary(
     long ComputedTokens,
     long PrefillTokens,
     long ReusedTokens,
+    long RecomputedContextTokens,
     double TokenSavings,
     int Correct,
     double Accuracy,

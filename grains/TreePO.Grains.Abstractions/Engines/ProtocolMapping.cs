@@ -34,8 +34,8 @@ public static class ProtocolMapping
     public static SegmentBranch ToCore(this SegmentBranchMessage m) => new(m.NodeId, m.Tokens, m.LogProbs, m.Finish.ToCore());
 
     public static SegmentResultMessage ToMessage(this SegmentResult r) => new(
-        Array.ConvertAll(r.Branches, b => b.ToMessage()), r.PolicyVersion, r.PrefillTokens, r.DecodeTokens, r.ReusedTokens);
+        Array.ConvertAll(r.Branches, b => b.ToMessage()), r.PolicyVersion, r.PrefillTokens, r.DecodeTokens, r.ReusedTokens, r.RecomputedTokens);
 
     public static SegmentResult ToCore(this SegmentResultMessage m) => new(
-        Array.ConvertAll(m.Branches, b => b.ToCore()), m.PolicyVersion, m.PrefillTokens, m.DecodeTokens, m.ReusedTokens);
+        Array.ConvertAll(m.Branches, b => b.ToCore()), m.PolicyVersion, m.PrefillTokens, m.DecodeTokens, m.ReusedTokens, m.RecomputedTokens);
 }

@@ -44,4 +44,5 @@ public sealed record SegmentResultMessage(
     [property: Id(1)] int PolicyVersion,
     [property: Id(2)] int PrefillTokens,
     [property: Id(3)] int DecodeTokens,
-    [property: Id(4)] int ReusedTokens);
+    [property: Id(4)] int ReusedTokens,
+    [property: Id(5)] int RecomputedTokens = 0);
