@@ -21,7 +21,7 @@ public sealed class TreePOOptions
     public PromptOptions Prompt { get; set; } = new();
     public RoutingOptions Routing { get; set; } = new();
     public ClusterOptions Cluster { get; set; } = new();
-    public TrainOptions Train { get; set; } = new();
+    public TrainingOptions Training { get; set; } = new();
 
     /// <summary>The run seed every random choice derives from.</summary>
     public ulong Seed { get; set; } = 1;
@@ -181,7 +181,7 @@ public sealed class TreeOptions
 }
 
 /// <summary>`treepo train` settings that have an options-tree key besides their flag (the flag wins when given).</summary>
-public sealed class TrainOptions
+public sealed class TrainingOptions
 {
     /// <summary>Write each step's trained trees, with rewards and advantages, to runs/NAME/trees/step-N.jsonl
     /// (`--save-trees`).</summary>
