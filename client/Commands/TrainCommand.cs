@@ -17,7 +17,8 @@ namespace TreePO.Client.Commands;
 /// <summary>
 /// `treepo train`: TreePO (or `--algo grpo`) on the built-in model and task in an embedded silo, with live progress,
 /// a before/after table, and the run folder runs/NAME/ (metrics.jsonl, TensorBoard, curves.png, summary.json,
-/// checkpoints, and the trained trees under trees/ with --save-trees). `--resume runs/NAME` continues from the latest checkpoint with the saved spec.
+/// checkpoints, and the trained trees under trees/ with --save-trees). `--resume runs/NAME` continues from the latest
+/// checkpoint with the saved spec.
 /// </summary>
 public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
 {

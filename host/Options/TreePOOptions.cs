@@ -180,11 +180,11 @@ public sealed class TreeOptions
     public SamplingMode Mode { get; set; } = SamplingMode.Tree;
 }
 
-/// <summary>`treepo train` settings that have an options-tree key besides their flag (the flag wins when given).</summary>
+/// <summary>`treepo train` settings that have an options-tree key besides their flag.</summary>
 public sealed class TrainingOptions
 {
     /// <summary>Write each step's trained trees, with rewards and advantages, to runs/NAME/trees/step-N.jsonl
-    /// (`--save-trees`).</summary>
+    /// (`--save-trees` turns it on too).</summary>
     public bool SaveTrees { get; set; }
 }
 

@@ -2,9 +2,10 @@ namespace TreePO.Grains.Training;
 
 /// <summary>
 /// Everything a training run is: where it writes (<see cref="RunDir"/>: metrics.jsonl, TensorBoard, checkpoints,
-/// summary.json, trees/ with <see cref="SaveTrees"/>), the model it starts from, the data, the tree sampling (<see cref="TreeConfigJson"/>: the core
-/// TreeConfig in trees.jsonl JSON form, Mode "sequential" for GRPO), the update, and the schedule of evaluations and
-/// checkpoints. Every random choice derives from <see cref="Seed"/>, the step and the query.
+/// summary.json, trees/ with <see cref="SaveTrees"/>), the model it starts from, the data, the tree sampling
+/// (<see cref="TreeConfigJson"/>: the core TreeConfig in trees.jsonl JSON form, Mode "sequential" for GRPO), the
+/// update, and the schedule of evaluations and checkpoints. Every random choice derives from <see cref="Seed"/>, the
+/// step and the query.
 /// </summary>
 /// <param name="DataPath">A JSONL dataset (question/answer fields); null: the built-in arithmetic task's train split.</param>
 /// <param name="EvalDataPath">A JSONL held-out set; null: the built-in task's test split.</param>
