@@ -7,6 +7,7 @@ var app = new CommandApp();
 app.Configure(config =>
 {
     config.SetApplicationName("treepo");
+    config.Settings.StrictParsing = true;   // a mistyped option is refused, never taken as a stray argument
     config.AddCommand<DoctorCommand>("doctor")
         .WithDescription("Check .NET, TorchSharp and its native library, and an embedded Orleans silo.");
     config.AddCommand<ScoreCommand>("score").WithDescription("Score JSON lines {response, answer} from stdin with the math reward.");

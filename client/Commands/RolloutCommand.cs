@@ -51,6 +51,10 @@ public sealed class RolloutCommand : AsyncCommand<RolloutCommand.Settings>
         [Description("tree (segment trees) or sequential (w independent samples); default: Tree:Mode.")]
         public string? Mode { get; init; }
 
+        [CommandOption("--algo <ALGO>")]
+        [Description("Advantage estimator written into trees.jsonl, as train --algo: treepo (tree advantage, whitened over the batch) or grpo (group advantage); default: treepo for tree mode, grpo for sequential.")]
+        public string? Algo { get; init; }
+
         [CommandOption("--cluster")]
         [Description("Join a running localhost cluster instead of starting an embedded silo.")]
         public bool Cluster { get; init; }
@@ -80,6 +84,7 @@ public sealed class RolloutCommand : AsyncCommand<RolloutCommand.Settings>
 
         public override ValidationResult Validate() =>
             Mode is not null && !Enum.TryParse<SamplingMode>(Mode, ignoreCase: true, out _) ? ValidationResult.Error($"--mode: '{Mode}' is not tree or sequential")
+            : Algo is not null && Algo.ToLowerInvariant() is not ("treepo" or "grpo") ? ValidationResult.Error($"--algo: '{Algo}' is not treepo or grpo")
             : Queries is < 1 ? ValidationResult.Error($"--queries must be at least 1, got {Queries}")
             : Gateway is not null and not (> 0 and < 65536) ? ValidationResult.Error($"--gateway: {Gateway} is not a TCP port")
             : Concurrency < 1 ? ValidationResult.Error($"--concurrency must be at least 1, got {Concurrency}")
@@ -124,6 +129,7 @@ public sealed class RolloutCommand : AsyncCommand<RolloutCommand.Settings>
             BatchId = settings.Batch,
             Concurrency = settings.Concurrency,
             ClusterDescription = connection.Description,
+            Algo = settings.Algo,
         };
         RolloutResult result = null!;
         await AnsiConsole.Progress()
@@ -163,6 +169,7 @@ public sealed class RolloutCommand : AsyncCommand<RolloutCommand.Settings>
         Row("recomputed context tokens (computed before, no longer held)", $"{s.RecomputedContextTokens:N0}");
         Row("token savings (1 - decoded/generated)", $"{s.TokenSavings:P1}");
         Row("accuracy (trajectories)", $"{s.Accuracy:P1} ({s.Correct}/{s.Trajectories})");
+        Row("advantages in trees.jsonl", s.Algo == "grpo" ? "grpo (group advantage)" : "treepo (tree advantage, batch-whitened)");
         Row($"mean@{s.K} / maj@{s.K} / pass@{s.K}", $"{s.MeanAtK:F3} / {s.MajAtK:F3} / {s.PassAtK:F3}");
         Row("fallback ratio (trees, trajectories)", $"{s.FallbackTreeRatio:P1}, {s.FallbackTrajectoryRatio:P1}");
         Row("failovers, recomputed tokens, tree restarts", $"{s.Failovers}, {s.RecomputedTokens:N0}, {s.TreeRestarts}");

@@ -17,7 +17,8 @@ namespace TreePO.Client.Commands;
 /// <summary>
 /// `treepo train`: TreePO (or `--algo grpo`) on the built-in model and task in an embedded silo, with live progress,
 /// a before/after table, and the run folder runs/NAME/ (metrics.jsonl, TensorBoard, curves.png, summary.json,
-/// checkpoints). `--resume runs/NAME` continues from the latest checkpoint with the saved spec.
+/// checkpoints, and the trained trees under trees/ with --save-trees). `--resume runs/NAME` continues from the latest
+/// checkpoint with the saved spec.
 /// </summary>
 public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
 {
@@ -53,6 +54,8 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         [CommandOption("--eval-data <FILE>"), Description("JSONL held-out set; default: the built-in task's test split.")] public string? EvalData { get; init; }
         [CommandOption("--level <N>"), Description("Built-in task difficulty 1-4.")] public int Level { get; init; } = D.TaskLevel;
         [CommandOption("--system-prompt <TEXT>"), Description("System turn of the chat format (Prompt:SystemPrompt); empty: none.")] public string? SystemPrompt { get; init; }
+        [CommandOption("--save-trees"), Description("Write each step's trained trees with their rewards and advantages to runs/NAME/trees/step-N.jsonl (Training:SaveTrees).")]
+        public bool SaveTrees { get; init; }
         [CommandOption("--cluster"), Description("Join a running localhost cluster (Cluster:GatewayPort) instead of starting an embedded silo; its silos must serve the same model.")]
         public bool Cluster { get; init; }
     }
@@ -67,6 +70,7 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
             options = CommandOptions.ForTrain();
             if (s.SystemPrompt is not null) options.Prompt.SystemPrompt = s.SystemPrompt;
             spec = s.Resume is not null ? ResumeSpec(s) : NewSpec(s, options);
+            if (s.SaveTrees || options.Training.SaveTrees) spec = spec with { SaveTrees = true };   // on --resume too
             options.Model.Path = spec.ModelDir;   // the silo serves exactly the run's model
         }
         catch (Exception e) when (e is ArgumentException or IOException or JsonException or TreePO.Hosting.Models.ModelFolderException or TreePOOptionsException)

@@ -21,6 +21,7 @@ public sealed class TreePOOptions
     public PromptOptions Prompt { get; set; } = new();
     public RoutingOptions Routing { get; set; } = new();
     public ClusterOptions Cluster { get; set; } = new();
+    public TrainingOptions Training { get; set; } = new();
 
     /// <summary>The run seed every random choice derives from.</summary>
     public ulong Seed { get; set; } = 1;
@@ -177,6 +178,14 @@ public sealed class TreeOptions
 
     /// <summary>Tree, or Sequential (w independent samples sharing only the prompt).</summary>
     public SamplingMode Mode { get; set; } = SamplingMode.Tree;
+}
+
+/// <summary>`treepo train` settings that have an options-tree key besides their flag.</summary>
+public sealed class TrainingOptions
+{
+    /// <summary>Write each step's trained trees, with rewards and advantages, to runs/NAME/trees/step-N.jsonl
+    /// (`--save-trees` turns it on too).</summary>
+    public bool SaveTrees { get; set; }
 }
 
 /// <summary>How a question becomes a prompt: one place, shared by every process that tokenizes.</summary>

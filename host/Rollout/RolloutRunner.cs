@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using TreePO.Core.Advantage;
 using TreePO.Core.Eval;
 using TreePO.Core.Protocol;
 using TreePO.Core.Reward;
 using TreePO.Core.Trees;
+using TreePO.Engine.Training;
 using TreePO.Grains.Engines;
 using TreePO.Grains.Trees;
 using TreePO.Hosting.Models;
@@ -16,8 +18,8 @@ public sealed record RolloutResult(RolloutSummary Summary, IReadOnlyList<Segment
 /// <summary>
 /// `treepo rollout` without the console: tokenizes each question in the model's prompt format, starts one
 /// <see cref="IQueryTreeGrain"/> per query (key "{batch}/{query}", at most <see cref="Concurrency"/> at once, so their
-/// segment requests share engine batches), and writes trees.jsonl (one TreeJson line per tree, input order) and
-/// summary.json to the output folder. A query whose prompt plus response budget does not fit the model's context is
+/// segment requests share engine batches), computes the batch's advantages (<see cref="Algo"/>), and writes
+/// trees.jsonl (one TreeJson line per tree, input order) and summary.json to the output folder. A query whose prompt plus response budget does not fit the model's context is
 /// skipped before it starts; a tree that fails is reported; either way the rest complete and the summary counts them.
 /// </summary>
 public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOptions options, IRewardFunction? reward = null)
@@ -40,6 +42,14 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
 
     /// <summary>What the trees run on, for the summary.</summary>
     public string ClusterDescription { get; init; } = "";
+
+    /// <summary>The advantage estimator written into trees.jsonl, named as `train --algo` names it: "treepo" (tree
+    /// advantage, whitened over the batch) or "grpo" (group advantage per query). Null: the one training pairs with
+    /// the sampling mode (tree: treepo, sequential: grpo).</summary>
+    public string? Algo { get; init; }
+
+    /// <summary>The estimator this runner uses for <paramref name="mode"/>.</summary>
+    public string AlgoFor(SamplingMode mode) => Algo?.ToLowerInvariant() ?? (mode == SamplingMode.Sequential ? "grpo" : "treepo");
 
     public async Task<RolloutResult> RunAsync(RolloutInput input, string outDir, Action<RolloutProgress>? progress = null,
         CancellationToken cancellationToken = default)
@@ -98,9 +108,18 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
         Directory.CreateDirectory(outDir);
         string treesPath = Path.Combine(outDir, TreesFile), summaryPath = Path.Combine(outDir, SummaryFile);
         var finished = results.OfType<TreeResult>().ToList();
-        await File.WriteAllLinesAsync(treesPath, finished.Select(r => r.TreeLine), cancellationToken);
         var trees = finished.Select(r => TreeJson.Read(r.TreeLine)).ToList();
-        var summary = Summarize(input, config, skipped, trees, finished, wall, restarts, await EnginesAsync(finished));
+        // The batch's advantages as a training step computes them (the trainer's own estimator options), over the
+        // trees that finished: what an update on this batch would learn from.
+        string algo = AlgoFor(config.Mode);
+        var advantage = TrajectorySamples.AdvantageFor(algo);
+        TreeAdvantage.Compute(trees, advantage);
+        await File.WriteAllLinesAsync(treesPath, trees.Select(TreeJson.Write), cancellationToken);
+        var summary = Summarize(input, config, skipped, trees, finished, wall, restarts, await EnginesAsync(finished)) with
+        {
+            Algo = algo,
+            Advantage = advantage,
+        };
         await File.WriteAllTextAsync(summaryPath, summary.ToJson(), cancellationToken);
         return new RolloutResult(summary, trees, treesPath, summaryPath);
     }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using TreePO.Core.Advantage;
 using TreePO.Core.Trees;
 
 namespace TreePO.Hosting.Rollout;
@@ -13,6 +14,8 @@ namespace TreePO.Hosting.Rollout;
 /// engine prefilled again. Tree restarts: a tree's own silo went away and it was asked again, activating elsewhere;
 /// resumed trees continued from their stored snapshot (resumed segments: finished segments not generated again;
 /// recomputed segments: the round in flight when the silo died, requested again); trees started over had no snapshot.
+/// Algo and Advantage: the estimator (as `train --algo` names it) and every option of it that filled the trajectories'
+/// raw_advantage and advantage in trees.jsonl.
 /// </summary>
 public sealed record RolloutSummary(
     string Model,
@@ -53,7 +56,9 @@ public sealed record RolloutSummary(
     int ResumedTrees = 0,
     int ResumedSegments = 0,
     int RecomputedSegments = 0,
-    int TreesStartedOver = 0)
+    int TreesStartedOver = 0,
+    string Algo = "",
+    AdvantageOptions? Advantage = null)
 {
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 

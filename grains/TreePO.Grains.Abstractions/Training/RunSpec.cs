@@ -2,9 +2,10 @@ namespace TreePO.Grains.Training;
 
 /// <summary>
 /// Everything a training run is: where it writes (<see cref="RunDir"/>: metrics.jsonl, TensorBoard, checkpoints,
-/// summary.json), the model it starts from, the data, the tree sampling (<see cref="TreeConfigJson"/>: the core
-/// TreeConfig in trees.jsonl JSON form, Mode "sequential" for GRPO), the update, and the schedule of evaluations and
-/// checkpoints. Every random choice derives from <see cref="Seed"/>, the step and the query.
+/// summary.json, trees/ with <see cref="SaveTrees"/>), the model it starts from, the data, the tree sampling
+/// (<see cref="TreeConfigJson"/>: the core TreeConfig in trees.jsonl JSON form, Mode "sequential" for GRPO), the
+/// update, and the schedule of evaluations and checkpoints. Every random choice derives from <see cref="Seed"/>, the
+/// step and the query.
 /// </summary>
 /// <param name="DataPath">A JSONL dataset (question/answer fields); null: the built-in arithmetic task's train split.</param>
 /// <param name="EvalDataPath">A JSONL held-out set; null: the built-in task's test split.</param>
@@ -12,6 +13,7 @@ namespace TreePO.Grains.Training;
 /// <param name="MaxExtraRounds">Extra sampling rounds the query filter may ask for per step.</param>
 /// <param name="EvalEvery">Evaluate held-out every this many steps (and before the first and after the last); 0: only those two.</param>
 /// <param name="CheckpointEvery">Checkpoint every this many steps (and after the last); 0: only after the last.</param>
+/// <param name="SaveTrees">Write each step's trained trees, with their advantages, to trees/step-N.jsonl in the run folder.</param>
 [GenerateSerializer, Immutable, Alias("treepo.run-spec")]
 public sealed record RunSpec(
     [property: Id(0)] string RunId,
@@ -31,4 +33,5 @@ public sealed record RunSpec(
     [property: Id(14)] float EvalTemperature,
     [property: Id(15)] int EvalMaxTokens,
     [property: Id(16)] int CheckpointEvery,
-    [property: Id(17)] ulong Seed);
+    [property: Id(17)] ulong Seed,
+    [property: Id(18)] bool SaveTrees = false);

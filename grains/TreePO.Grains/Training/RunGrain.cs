@@ -18,7 +18,8 @@ namespace TreePO.Grains.Training;
 /// <summary>
 /// The training loop of one run. Per step: draw queries (seeded, cursor saved in checkpoints), sample their trees
 /// on the cluster (query-tree grains "{run}-s{step}/{query}", asking for the current policy version), apply the
-/// query filter with extra rounds, train, make every engine pull the new version, log, evaluate, checkpoint.
+/// query filter with extra rounds, train, make every engine pull the new version, log (and, with
+/// <see cref="RunSpec.SaveTrees"/>, write the trained trees with their advantages), evaluate, checkpoint.
 /// The loop runs as the grain's own task; callers poll <see cref="GetStatusAsync"/> (the grain is reentrant so
 /// status never waits on the loop).
 /// </summary>
@@ -209,11 +210,17 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             await SyncEnginesAsync(force: false, ct);
             syncSeconds = stepClock.Elapsed.TotalSeconds - t0 - trainSeconds;
             StepMetrics.AddTraining(row, report);
+            if (s.SaveTrees)
+            {
+                StepTrees.Apply(batch, report);
+                await StepTrees.WriteAsync(s.RunDir, n, batch, ct);
+            }
         }
         else
         {
             row["trained"] = false;   // every query was all-correct or all-wrong: nothing to learn from this step
             log.LogWarning("run {Run} step {Step}: the filter kept no query; no update", s.RunId, n);
+            if (s.SaveTrees) await StepTrees.WriteAsync(s.RunDir, n, [], ct);
         }
         step = n;
         row["rollout_s"] = rolloutSeconds;

@@ -51,7 +51,9 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
             var stats = await h.TrainAsync(samples, seed, cancellationToken);
             return new TrainStepReport(h.Version, stats.Samples, stats.Tokens, stats.OptimizerSteps, stats.Loss, stats.ClipFraction,
                 stats.DualClipFraction, stats.ApproxKl, stats.GradNorm, stats.LearningRate,
-                samples.Average(s => (double)s.Advantage), samples.Average(s => Math.Abs((double)s.Advantage)), empty);
+                samples.Average(s => (double)s.Advantage), samples.Average(s => Math.Abs((double)s.Advantage)), empty,
+                [.. trees.SelectMany(t => t.Trajectories).Select(t => t.RawAdvantage)],
+                [.. trees.SelectMany(t => t.Trajectories).Select(t => t.Advantage)]);
         }
         finally { training = false; }
     }

@@ -1,0 +1,44 @@
+using TreePO.Core.Trees;
+
+namespace TreePO.Grains.Training;
+
+/// <summary>
+/// runs/NAME/trees/step-N.jsonl (<c>train --save-trees</c>): the trees step N trained on, in trees.jsonl form, with
+/// the rewards they were scored with and the advantages the trainer computed for the update (docs/trees-format.md).
+/// Written by the run grain, which holds the trees already; the trainer sends back only the advantages.
+/// </summary>
+public static class StepTrees
+{
+    public const string Folder = "trees";
+
+    public static string PathOf(string runDir, int step) => Path.Combine(runDir, Folder, $"step-{step}.jsonl");
+
+    /// <summary>Puts the advantages of <paramref name="report"/> (trajectory order within tree order) into
+    /// <paramref name="trees"/>, the batch the update was given.</summary>
+    public static void Apply(IReadOnlyList<SegmentTree> trees, TrainStepReport report)
+    {
+        var trajectories = trees.SelectMany(t => t.Trajectories).ToList();
+        if (report.RawAdvantages is not { } raw || report.Advantages is not { } final
+            || raw.Length != trajectories.Count || final.Length != trajectories.Count)
+            throw new InvalidOperationException(
+                $"the trainer reported {report.RawAdvantages?.Length ?? 0} raw and {report.Advantages?.Length ?? 0} normalised advantages " +
+                $"for a batch of {trajectories.Count} trajectories");
+        for (int i = 0; i < trajectories.Count; i++)
+        {
+            trajectories[i].RawAdvantage = raw[i];
+            trajectories[i].Advantage = final[i];
+        }
+    }
+
+    /// <summary>Writes the step's file whole (a step that trained on nothing gets an empty file); a resumed run
+    /// replaces the files of the steps it redoes.</summary>
+    public static async Task<string> WriteAsync(string runDir, int step, IReadOnlyList<SegmentTree> trees, CancellationToken ct = default)
+    {
+        string path = PathOf(runDir, step), partial = path + ".partial";
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await using (var writer = new StreamWriter(partial))
+            await TreeJson.WriteAllAsync(writer, trees, ct);
+        File.Move(partial, path, overwrite: true);   // a reader never sees half a step
+        return path;
+    }
+}
