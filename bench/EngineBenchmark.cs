@@ -13,18 +13,25 @@ namespace TreePO.Bench;
 
 /// <summary>
 /// `bench engine`: for each model shape (random weights), the cached decode step at several batch sizes with the same
-/// context length, next to the same step's matrix products alone (measured in the same process), plus prefill rate,
+/// context length, next to the same step's matrix products alone (measured in the same process) and the machine's
+/// roofline (measured in the same run: a large square GEMM's rate and a large matrix-vector product's bandwidth; a
+/// decode step can go no faster than max(its matmul FLOPs / GEMM rate, its weight bytes / bandwidth)); a least-squares
+/// line through step time against batch gives the fixed cost of a step and the cost per sequence. Also prefill rate,
 /// fork copy time and KV bytes per token. Options: --steps N (timed decode steps per batch size, default 8),
-/// --batches 1,8,32,64, --context 512, --shapes qwen2.5-0.5b,small, --vocab N (override the 0.5B vocabulary),
+/// --batches 1,4,16,64,256, --context 512 (capped by a shape's max_position_embeddings), --shapes
+/// builtin,small,qwen2.5-0.5b (builtin = the built-in model's shape), --vocab N (override the 0.5B vocabulary),
 /// --threads N (default all cores), --out engine.json.
 /// </summary>
 public static class EngineBenchmark
 {
     sealed record Row(string Shape, int Batch, int Context, double StepMs, double DecodeTokensPerSecond,
-        double MatmulMs, double MatmulTokensPerSecond, double Ratio);
+        double MatmulMs, double MatmulTokensPerSecond, double Ratio, double RooflineMs, double RooflineFraction, string Bound);
 
     sealed record ShapeResult(string Shape, Qwen2Config Config, long Parameters, long KvBytesPerToken, double PrefillTokensPerSecond,
-        double ForkCopyMsPerChild, int ForkCopyTokens, List<Row> Decode);
+        double ForkCopyMsPerChild, int ForkCopyTokens, List<Row> Decode, double FixedMs, double PerSequenceMs);
+
+    /// <summary>The machine, measured: fp32 GEMM rate and the bandwidth of reading a large weight matrix.</summary>
+    sealed record Hardware(double GemmGflops, double MatVecGBps, double CopyGBps);
 
     public static Task<int> RunAsync(string[] args)
     {
@@ -34,11 +41,14 @@ public static class EngineBenchmark
         set_num_threads(opts.Threads > 0 ? opts.Threads : Environment.ProcessorCount);
         AnsiConsole.MarkupLine($"engine benchmark: {get_num_threads()} threads, context {opts.Context}, {opts.Steps} timed steps per batch size, fp32 CPU");
 
+        var hw = MeasureHardware();
+        AnsiConsole.MarkupLine($"machine: GEMM {hw.GemmGflops:F1} GFLOP/s (2048 x 2048 fp32), matrix-vector {hw.MatVecGBps:F1} GB/s (256 MiB of weights), copy {hw.CopyGBps:F1} GB/s");
         var results = new List<ShapeResult>();
         foreach (string shape in opts.Shapes)
         {
             var config = shape switch
             {
+                "builtin" => Qwen2Config.Load(Path.Combine(TreePO.Hosting.Models.ModelFolder.Resolve(null), "config.json")),
                 "qwen2.5-0.5b" => Qwen2Config.Qwen25_0_5B with { VocabSize = opts.Vocab ?? Qwen2Config.Qwen25_0_5B.VocabSize },
                 // A small model of the kind the built-in model is (its final shape is decided by `treepo pretrain`).
                 "small" => new Qwen2Config
@@ -50,22 +60,24 @@ public static class EngineBenchmark
             };
             if (config is null)
             {
-                AnsiConsole.MarkupLine($"[red]unknown shape '{Markup.Escape(shape)}'[/] (qwen2.5-0.5b, small)");
+                AnsiConsole.MarkupLine($"[red]unknown shape '{Markup.Escape(shape)}'[/] (builtin, small, qwen2.5-0.5b)");
                 return Task.FromResult(1);
             }
-            results.Add(RunShape(shape, config, opts));
+            results.Add(RunShape(shape, config, opts, hw));
         }
 
-        var table = new Table().AddColumns("shape", "batch", "step ms", "decode tok/s", "matmuls ms", "matmuls tok/s", "ratio");
+        var table = new Table().AddColumns("shape", "batch", "step ms", "decode tok/s", "matmuls ms", "matmuls / step",
+            "roofline ms", "step / roofline", "bound");
         foreach (var s in results)
             foreach (var r in s.Decode)
-                table.AddRow(s.Shape, r.Batch.ToString(), r.StepMs.ToString("F1"), r.DecodeTokensPerSecond.ToString("F1"),
-                    r.MatmulMs.ToString("F1"), r.MatmulTokensPerSecond.ToString("F1"), r.Ratio.ToString("P0"));
+                table.AddRow(s.Shape, r.Batch.ToString(), r.StepMs.ToString("F2"), r.DecodeTokensPerSecond.ToString("F1"),
+                    r.MatmulMs.ToString("F2"), r.Ratio.ToString("P0"), r.RooflineMs.ToString("F3"), r.RooflineFraction.ToString("P1"), r.Bound);
         AnsiConsole.Write(table);
-        var other = new Table().AddColumns("shape", "parameters", "prefill tok/s", "fork copy ms / child", "KV bytes / token");
+        var other = new Table().AddColumns("shape", "parameters", "fixed ms / step", "ms / sequence", "prefill tok/s",
+            "fork copy ms / child", "KV bytes / token");
         foreach (var s in results)
-            other.AddRow(s.Shape, s.Parameters.ToString("N0"), s.PrefillTokensPerSecond.ToString("F1"),
-                $"{s.ForkCopyMsPerChild:F2} ({s.ForkCopyTokens} tokens)", s.KvBytesPerToken.ToString("N0"));
+            other.AddRow(s.Shape, s.Parameters.ToString("N0"), s.FixedMs.ToString("F2"), s.PerSequenceMs.ToString("F3"),
+                s.PrefillTokensPerSecond.ToString("F1"), $"{s.ForkCopyMsPerChild:F2} ({s.ForkCopyTokens} tokens)", s.KvBytesPerToken.ToString("N0"));
         AnsiConsole.Write(other);
 
         var json = new
@@ -73,6 +85,7 @@ public static class EngineBenchmark
             threads = get_num_threads(),
             context = opts.Context,
             steps = opts.Steps,
+            machine = new { gemm_gflops = hw.GemmGflops, matvec_gb_per_s = hw.MatVecGBps, copy_gb_per_s = hw.CopyGBps },
             shapes = results.Select(s => new
             {
                 shape = s.Shape,
@@ -83,10 +96,13 @@ public static class EngineBenchmark
                 prefill_tokens_per_s = s.PrefillTokensPerSecond,
                 fork_copy_ms_per_child = s.ForkCopyMsPerChild,
                 fork_copy_tokens = s.ForkCopyTokens,
+                fixed_ms_per_step = s.FixedMs,
+                ms_per_sequence = s.PerSequenceMs,
                 decode = s.Decode.Select(r => new
                 {
-                    batch = r.Batch, step_ms = r.StepMs, decode_tokens_per_s = r.DecodeTokensPerSecond,
+                    batch = r.Batch, context = r.Context, step_ms = r.StepMs, decode_tokens_per_s = r.DecodeTokensPerSecond,
                     matmul_ms = r.MatmulMs, matmul_tokens_per_s = r.MatmulTokensPerSecond, ratio = r.Ratio,
+                    roofline_ms = r.RooflineMs, roofline_fraction = r.RooflineFraction, bound = r.Bound,
                 }),
             }),
         };
@@ -95,16 +111,19 @@ public static class EngineBenchmark
         return Task.FromResult(0);
     }
 
-    static ShapeResult RunShape(string shape, Qwen2Config config, Options opts)
+    static ShapeResult RunShape(string shape, Qwen2Config config, Options opts, Hardware hw)
     {
         AnsiConsole.MarkupLine($"[bold]{shape}[/]: building random weights ...");
         using var model = Qwen2Model.Random(config, 1234);
         long parameters = model.parameters().Sum(p => p.NumberOfElements);
         int maxBatch = opts.Batches.Max();
-        using var cache = new KvCache(config, maxBatch, opts.Context + opts.Steps + 2);
+        int contextLength = Math.Min(opts.Context, config.MaxPositionEmbeddings - opts.Steps - 2);
+        if (contextLength < opts.Context)
+            AnsiConsole.MarkupLine($"  context {contextLength} (max_position_embeddings {config.MaxPositionEmbeddings})");
+        using var cache = new KvCache(config, maxBatch, contextLength + opts.Steps + 2);
         using var noGrad = no_grad();
         var rng = new Random(5);
-        int[] context = Enumerable.Range(0, opts.Context).Select(_ => rng.Next(config.VocabSize)).ToArray();
+        int[] context = Enumerable.Range(0, contextLength).Select(_ => rng.Next(config.VocabSize)).ToArray();
 
         // Prefill one context in the engine's default chunks (a first, untimed pass warms the allocator and the pages).
         const int Chunk = 256;
@@ -135,15 +154,65 @@ public static class EngineBenchmark
 
         var rows = new List<Row>();
         var weights = model.MatmulWeights.ToList();
+        long weightElements = weights.Sum(w => w.NumberOfElements);
         foreach (int batch in opts.Batches)
         {
-            double step = TimeDecode(model, cache, batch, opts.Context, opts.Steps, config.VocabSize);
+            double step = TimeDecode(model, cache, batch, contextLength, opts.Steps, config.VocabSize);
             double matmul = TimeMatmuls(weights, batch, config, opts.Steps);
-            var row = new Row(shape, batch, opts.Context, step * 1000, batch / step, matmul * 1000, batch / matmul, matmul / step);
+            // The roofline of the step's matrix products: every weight read once (fp32), 2 FLOPs per weight and sequence.
+            double compute = 2.0 * weightElements * batch / (hw.GemmGflops * 1e9);
+            double memory = 4.0 * weightElements / (hw.MatVecGBps * 1e9);
+            double roof = Math.Max(compute, memory);
+            var row = new Row(shape, batch, contextLength, step * 1000, batch / step, matmul * 1000, batch / matmul, matmul / step,
+                roof * 1000, roof / step, compute >= memory ? "compute" : "bandwidth");
             rows.Add(row);
-            AnsiConsole.MarkupLine($"  batch {batch}: step {row.StepMs:F1} ms ({row.DecodeTokensPerSecond:F1} tok/s), matmuls alone {row.MatmulMs:F1} ms, ratio {row.Ratio:P0}");
+            AnsiConsole.MarkupLine($"  batch {batch}: step {row.StepMs:F2} ms ({row.DecodeTokensPerSecond:F1} tok/s), matmuls alone {row.MatmulMs:F2} ms, " +
+                $"roofline {row.RooflineMs:F3} ms ({row.Bound}): {row.RooflineFraction:P1} of it");
         }
-        return new ShapeResult(shape, config, parameters, config.KvBytesPerToken, prefillRate, forkMs, context.Length, rows);
+        var (fixedMs, perSequenceMs) = Line(rows.Select(r => ((double)r.Batch, r.StepMs)).ToList());
+        AnsiConsole.MarkupLine($"  step time ~ {fixedMs:F2} ms fixed + {perSequenceMs:F3} ms per sequence (least squares over the batches)");
+        return new ShapeResult(shape, config, parameters, config.KvBytesPerToken, prefillRate, forkMs, context.Length, rows, fixedMs, perSequenceMs);
+    }
+
+    /// <summary>Intercept and slope of the least-squares line through the points (the intercept alone with one point).</summary>
+    static (double Intercept, double Slope) Line(List<(double X, double Y)> points)
+    {
+        if (points.Count < 2) return (points.Count == 1 ? points[0].Y : 0, 0);
+        double mx = points.Average(p => p.X), my = points.Average(p => p.Y);
+        double sxx = points.Sum(p => (p.X - mx) * (p.X - mx)), sxy = points.Sum(p => (p.X - mx) * (p.Y - my));
+        double slope = sxx == 0 ? 0 : sxy / sxx;
+        return (my - slope * mx, slope);
+    }
+
+    /// <summary>Medians of a few repetitions after a warm-up: fp32 GEMM of 2048 x 2048 matrices; a 8192 x 8192 weight
+    /// matrix times a vector (how a decode step at batch 1 reads its weights); a 256 MiB copy (read + write).</summary>
+    static Hardware MeasureHardware()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        double Time(Action action, int reps = 5)
+        {
+            action();
+            var times = new List<double>();
+            for (int i = 0; i < reps; i++)
+            {
+                var watch = Stopwatch.StartNew();
+                action();
+                times.Add(watch.Elapsed.TotalSeconds);
+            }
+            return Median(times);
+        }
+        const int N = 2048, M = 8192;
+        var a = randn(N, N);
+        var b = randn(N, N);
+        double gemm = Time(() => { using var c = a.matmul(b); });
+        var w = randn(M, M);
+        var x = randn(M);
+        double matvec = Time(() => { using var y = w.matmul(x); });
+        var src = randn(64L << 20);
+        var dst = empty(64L << 20);
+        double copy = Time(() => dst.copy_(src));
+        return new Hardware(2.0 * N * N * N / gemm / 1e9, 4.0 * M * M / matvec / 1e9, 2.0 * 4 * (64L << 20) / copy / 1e9);
     }
 
     /// <summary>Median seconds per decode step (forward over the cache, then sampling) of <paramref name="batch"/>
@@ -197,7 +266,7 @@ public static class EngineBenchmark
 
     static Options? Parse(string[] args)
     {
-        var o = new Options(8, [1, 8, 32, 64], 512, ["qwen2.5-0.5b", "small"], null, 0, "engine.json");
+        var o = new Options(8, [1, 4, 16, 64, 256], 512, ["builtin", "small", "qwen2.5-0.5b"], null, 0, "engine.json");
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
