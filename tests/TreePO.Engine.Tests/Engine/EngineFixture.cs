@@ -10,6 +10,12 @@ namespace TreePO.Engine.Tests.Engine;
 /// log-probs of a path computed by the full (uncached) forward.</summary>
 internal static class EngineFixture
 {
+    /// <summary>A decoder for trees whose text does not matter (stops come from EOS, length and depth only).</summary>
+    public sealed class NoText : TreePO.Core.Trees.ITextDecoder
+    {
+        public string Decode(IReadOnlyList<int> tokens) => "";
+    }
+
     static readonly Lazy<string> tinyDir = new(() => TestModels.WriteTiny(seed: 77));
     public static string TinyDir => tinyDir.Value;
 

@@ -11,11 +11,6 @@ public sealed class RecomputedContextTests
 {
     static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
-    sealed class NoText : ITextDecoder
-    {
-        public string Decode(IReadOnlyList<int> tokens) => "";
-    }
-
     [Fact]
     public async Task A_prompt_asked_again_after_its_release_reuses_the_retained_rows()
     {

@@ -20,17 +20,7 @@ public sealed class ScalarLifetimeStressTests
     {
         await using var a = Start(slots: 8);
         await using var b = Start(slots: 8);
-        using var stop = new CancellationTokenSource();
-        var collector = new Thread(() =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
-        }) { IsBackground = true };
-        collector.Start();
-        try
+        using (new CollectionPressure())
         {
             // Rounds until the time is up: the steps' methods are then optimised (tier 1), where an argument's
             // lifetime ends at its last use.
@@ -46,11 +36,6 @@ public sealed class ScalarLifetimeStressTests
                 }
                 await Task.WhenAll(work).WaitAsync(TimeSpan.FromSeconds(120));
             }
-        }
-        finally
-        {
-            stop.Cancel();
-            collector.Join();
         }
         Assert.Equal(0, a.GetStats().RequestsFailed);
         Assert.Equal(0, b.GetStats().RequestsFailed);

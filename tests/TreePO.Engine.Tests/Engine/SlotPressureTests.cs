@@ -10,11 +10,6 @@ public sealed class SlotPressureTests
 {
     static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
-    sealed class NoText : ITextDecoder
-    {
-        public string Decode(IReadOnlyList<int> tokens) => "";
-    }
-
     /// <summary>Eight sequential-mode trees (w = 2 chains of d = 4 segments each) at once on 4 slots: all eight need 16
     /// slots, any one tree needs 2. A scheduler that finishes trees instead of spreading the slots over all of them
     /// recomputes nothing, so the bound asserted is the unavoidable minimum itself: each prompt prefilled once, and

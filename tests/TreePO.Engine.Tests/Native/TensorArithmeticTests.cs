@@ -33,16 +33,7 @@ public sealed class TensorArithmeticTests
     public void Survives_collections_on_another_thread()
     {
         TorchRuntime.EnsureLoaded();
-        using var stop = new CancellationTokenSource();
-        var collector = new Thread(() =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
-        }) { IsBackground = true };
-        collector.Start();
+        var pressure = new CollectionPressure();
         Exception? error = null;
         var workers = Enumerable.Range(0, 2).Select(w => new Thread(() =>
         {
@@ -69,8 +60,7 @@ public sealed class TensorArithmeticTests
         })).ToList();
         workers.ForEach(t => t.Start());
         workers.ForEach(t => t.Join());
-        stop.Cancel();
-        collector.Join();
+        pressure.Dispose();
         Assert.Null(error);
     }
 }
