@@ -15,6 +15,12 @@ public sealed record TrainerOptions
     /// <summary>Upper bound on tokens per forward pass; a mini-batch is split into micro-batches under it.</summary>
     public int MicroBatchTokens { get; init; } = 4096;
     public PolicyLossOptions Loss { get; init; } = new();
+    /// <summary>Tree-packed update (<see cref="PackedBatch"/>): every shared prefix computed once, mini-batches made
+    /// of whole trees. Off: one right-padded row per trajectory, mini-batches of shuffled trajectories.</summary>
+    public bool Pack { get; init; }
+    /// <summary>Recompute the old policy's log-probs with the trainer's forward instead of using the engine's
+    /// (<see cref="TrainingSample.OldLogProbs"/>). Samples without them are always recomputed.</summary>
+    public bool RecomputeOldLogProbs { get; init; }
 
     public IReadOnlyList<string> Validate()
     {
