@@ -21,6 +21,7 @@ public sealed class TreePOOptions
     public PromptOptions Prompt { get; set; } = new();
     public RoutingOptions Routing { get; set; } = new();
     public ClusterOptions Cluster { get; set; } = new();
+    public PolicyUpdateOptions Trainer { get; set; } = new();
 
     /// <summary>The run seed every random choice derives from.</summary>
     public ulong Seed { get; set; } = 1;
@@ -89,6 +90,21 @@ public sealed class TreePOOptions
         return error[..end];
     }
 }
+
+/// <summary>How `treepo train`'s trainer runs the policy update (docs/training.md).</summary>
+public sealed class PolicyUpdateOptions
+{
+    /// <summary>Auto: tree-packed for treepo (each shared prefix computed once), padded rows for grpo. On / Off: always.</summary>
+    public UpdatePacking Packing { get; set; } = UpdatePacking.Auto;
+
+    /// <summary>Engine: the log-probs the engine returned with the samples are the old policy's (no second forward).
+    /// Recompute: the trainer's own forward before the first update.</summary>
+    public OldLogProbSource OldLogProbs { get; set; } = OldLogProbSource.Engine;
+}
+
+public enum UpdatePacking { Auto, On, Off }
+
+public enum OldLogProbSource { Engine, Recompute }
 
 /// <summary>The policy model every engine loads at activation.</summary>
 public sealed class ModelOptions

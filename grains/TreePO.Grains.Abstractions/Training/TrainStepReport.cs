@@ -1,6 +1,9 @@
 namespace TreePO.Grains.Training;
 
-/// <summary>What one policy update did; <see cref="Version"/> is the weight version it published.</summary>
+/// <summary>What one policy update did; <see cref="Version"/> is the weight version it published. Tokens: what the
+/// loss counted (a shared token once per trajectory); UpdateTokens: what the update's passes computed (no padding;
+/// UpdatePaddedTokens with it) against UnpackedTokens (prompt + response of every trajectory, what the unpacked update
+/// computes); OldLogProbTokens: recomputed for the old log-probs (0 with the engine's).</summary>
 [GenerateSerializer, Immutable, Alias("treepo.train-step-report")]
 public sealed record TrainStepReport(
     [property: Id(0)] int Version,
@@ -15,4 +18,11 @@ public sealed record TrainStepReport(
     [property: Id(9)] double LearningRate,
     [property: Id(10)] double AdvantageMean,
     [property: Id(11)] double AdvantageAbsMean,
-    [property: Id(12)] int SkippedEmpty);
+    [property: Id(12)] int SkippedEmpty,
+    [property: Id(13)] bool Packed = false,
+    [property: Id(14)] bool EngineOldLogProbs = false,
+    [property: Id(15)] long UpdateTokens = 0,
+    [property: Id(16)] long UpdatePaddedTokens = 0,
+    [property: Id(17)] long UnpackedTokens = 0,
+    [property: Id(18)] long OldLogProbTokens = 0,
+    [property: Id(19)] double UpdateSeconds = 0);

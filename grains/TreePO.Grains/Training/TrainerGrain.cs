@@ -22,6 +22,8 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
     public async Task<int> InitializeAsync(TrainerSetup setup)
     {
         if (training) throw new InvalidOperationException("the trainer is updating; it cannot be re-initialised now");
+        var settingErrors = SettingErrors(setup.Settings);
+        if (settingErrors.Count > 0) throw new ArgumentException(string.Join("; ", settingErrors));
         var options = ToOptions(setup.Settings);
         var errors = options.Validate();
         if (errors.Count > 0) throw new ArgumentException(string.Join("; ", errors));
@@ -51,7 +53,9 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
             var stats = await h.TrainAsync(samples, seed, cancellationToken);
             return new TrainStepReport(h.Version, stats.Samples, stats.Tokens, stats.OptimizerSteps, stats.Loss, stats.ClipFraction,
                 stats.DualClipFraction, stats.ApproxKl, stats.GradNorm, stats.LearningRate,
-                samples.Average(s => (double)s.Advantage), samples.Average(s => Math.Abs((double)s.Advantage)), empty);
+                samples.Average(s => (double)s.Advantage), samples.Average(s => Math.Abs((double)s.Advantage)), empty,
+                stats.Packed, stats.EngineOldLogProbs, stats.UpdateTokens, stats.UpdatePaddedTokens, stats.UnpackedTokens,
+                stats.OldLogProbTokens, stats.Seconds);
         }
         finally { training = false; }
     }
@@ -134,5 +138,28 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
         GradClip = s.GradClip,
         MicroBatchTokens = s.MicroBatchTokens,
         Loss = new PolicyLossOptions(s.EpsLow, s.EpsHigh, s.DualClip),
+        Pack = Packs(s),
+        RecomputeOldLogProbs = s.OldLogProbs.Equals("recompute", StringComparison.OrdinalIgnoreCase),
     };
+
+    /// <summary>Whether the update is tree-packed: "auto" packs TreePO's trees and leaves GRPO's padded rows (its
+    /// samples share only the prompt; see docs/training.md).</summary>
+    public static bool Packs(TrainerSettings s) => s.Packing.ToLowerInvariant() switch
+    {
+        "on" => true,
+        "off" => false,
+        "auto" => s.Algo.Equals("treepo", StringComparison.OrdinalIgnoreCase),
+        _ => throw new ArgumentException($"Trainer:Packing must be auto, on or off, got '{s.Packing}'"),
+    };
+
+    /// <summary>The settings' own errors beyond the engine options': packing and old log-prob source.</summary>
+    public static IReadOnlyList<string> SettingErrors(TrainerSettings s)
+    {
+        var errors = new List<string>();
+        if (s.Packing.ToLowerInvariant() is not ("auto" or "on" or "off"))
+            errors.Add($"Trainer:Packing must be auto, on or off, got '{s.Packing}'");
+        if (s.OldLogProbs.ToLowerInvariant() is not ("engine" or "recompute"))
+            errors.Add($"Trainer:OldLogProbs must be engine or recompute, got '{s.OldLogProbs}'");
+        return errors;
+    }
 }
