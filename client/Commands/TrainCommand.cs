@@ -42,9 +42,9 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         [CommandOption("--lr <LR>")] public double LearningRate { get; init; } = D.LearningRate;
         [CommandOption("--mini-batches <N>")] public int MiniBatches { get; init; } = D.MiniBatches;
         [CommandOption("--warmup <N>"), Description("Optimiser steps of linear warm-up.")] public int Warmup { get; init; } = D.WarmupSteps;
-        [CommandOption("--packing <MODE>"), Description("Policy update layout, Trainer:Packing: auto (tree-packed for treepo, padded rows for grpo), on, off.")]
+        [CommandOption("--packing <MODE>"), Description("Policy update layout, Trainer:Packing: on (tree-packed, default) or off (a padded row per trajectory).")]
         public string? Packing { get; init; }
-        [CommandOption("--old-logprobs <SOURCE>"), Description("Old policy log-probs, Trainer:OldLogProbs: engine (as sampled) or recompute (trainer forward).")]
+        [CommandOption("--old-logprobs <SOURCE>"), Description("Old policy log-probs, Trainer:OldLogProbs: recompute (trainer forward, default) or engine (as sampled).")]
         public string? OldLogProbs { get; init; }
         [CommandOption("--eval-every <N>")] public int EvalEvery { get; init; } = D.EvalEvery;
         [CommandOption("--eval-queries <N>")] public int EvalQueries { get; init; } = D.EvalQueries;

@@ -36,10 +36,10 @@ public sealed record PolicyStepStats(
 
 /// <summary>
 /// The policy update: several optimiser steps over mini-batches with the clipped-ratio token-mean loss, AdamW with
-/// weight decay, gradient clipping and linear warm-up. Old log-probs are the engine's
-/// (<see cref="TrainingSample.OldLogProbs"/>) unless <see cref="TrainerOptions.RecomputeOldLogProbs"/>; recomputed
-/// ones come, before the first optimiser step, from one pass without gradient over mini-batches 2..M, while the first
-/// mini-batch takes its own (detached) log-probs from its training pass, which runs before any weight changes.
+/// weight decay, gradient clipping and linear warm-up. Old log-probs are recomputed without a separate pass for the
+/// first mini-batch, which takes its own (detached) log-probs from its training pass (it runs before any weight
+/// changes), and with one pass without gradient over mini-batches 2..M before the first optimiser step; with
+/// <see cref="TrainerOptions.EngineOldLogProbs"/> they are the engine's (<see cref="TrainingSample.OldLogProbs"/>).
 /// With <see cref="TrainerOptions.Pack"/> every forward is tree-packed and mini-batches hold whole trees.
 /// Not thread-safe: call it from the one thread that owns the model (TorchSharp scopes and grad mode are per thread).
 /// </summary>
@@ -120,7 +120,7 @@ public sealed class PolicyTrainer : IDisposable
         var rng = new Random(TreePO.Core.Protocol.SeedMix.ToInt32(seed));
         var plan = MiniBatches(samples, pack, rng).Select(mb => MicroBatches(mb, samples, pack).ToList()).ToList();
         var all = plan.SelectMany(m => m).ToList();
-        bool engineOld = !options.RecomputeOldLogProbs && all.All(b => b.OldLogProbs is not null);
+        bool engineOld = options.EngineOldLogProbs && all.All(b => b.OldLogProbs is not null);
         long oldTokens = 0;
         model.train();
         if (!engineOld)

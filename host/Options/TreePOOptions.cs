@@ -94,17 +94,18 @@ public sealed class TreePOOptions
 /// <summary>How `treepo train`'s trainer runs the policy update (docs/training.md).</summary>
 public sealed class PolicyUpdateOptions
 {
-    /// <summary>Auto: tree-packed for treepo (each shared prefix computed once), padded rows for grpo. On / Off: always.</summary>
-    public UpdatePacking Packing { get; set; } = UpdatePacking.Auto;
+    /// <summary>On: tree-packed (every shared token prefix computed once, for treepo and grpo alike). Off: one padded
+    /// row per trajectory.</summary>
+    public UpdatePacking Packing { get; set; } = UpdatePacking.On;
 
-    /// <summary>Engine: the log-probs the engine returned with the samples are the old policy's (no second forward).
-    /// Recompute: the trainer's own forward before the first update.</summary>
-    public OldLogProbSource OldLogProbs { get; set; } = OldLogProbSource.Engine;
+    /// <summary>Recompute: the trainer's own forward before the first update (the first mini-batch's from its own
+    /// training pass; deterministic). Engine: the log-probs the engine returned with the samples (no pass at all).</summary>
+    public OldLogProbSource OldLogProbs { get; set; } = OldLogProbSource.Recompute;
 }
 
-public enum UpdatePacking { Auto, On, Off }
+public enum UpdatePacking { On, Off }
 
-public enum OldLogProbSource { Engine, Recompute }
+public enum OldLogProbSource { Recompute, Engine }
 
 /// <summary>The policy model every engine loads at activation.</summary>
 public sealed class ModelOptions

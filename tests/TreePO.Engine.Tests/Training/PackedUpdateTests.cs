@@ -240,14 +240,17 @@ public sealed class PackedUpdateTests
         Assert.True(stats.OldLogProbTokens > 0 && stats.OldLogProbTokens < stats.UpdateTokens,
             $"recomputed {stats.OldLogProbTokens} of {stats.UpdateTokens} tokens");
 
-        var engineOld = RandomSamples(8, trees: 4, masks: false);
+        // Samples that carry the engine's log-probs: used only when asked, and then no pass recomputes anything.
+        var withEngine = RandomSamples(8, trees: 4, masks: false);
         using var model2 = Qwen2Model.Random(Qwen2Config.Tiny(), 6);
-        using var trainer2 = Trainer(model2, new TrainerOptions { MiniBatches = 4, Pack = true });
-        var s2 = trainer2.Step(engineOld, 3);
+        using var trainer2 = Trainer(model2, new TrainerOptions { MiniBatches = 4, Pack = true, EngineOldLogProbs = true });
+        var s2 = trainer2.Step(withEngine, 3);
         Assert.True(s2.EngineOldLogProbs);
         Assert.Equal(0, s2.OldLogProbTokens);
         using var model3 = Qwen2Model.Random(Qwen2Config.Tiny(), 6);
-        using var trainer3 = Trainer(model3, new TrainerOptions { MiniBatches = 4, Pack = true, RecomputeOldLogProbs = true });
-        Assert.False(trainer3.Step(engineOld, 3).EngineOldLogProbs);
+        using var trainer3 = Trainer(model3, new TrainerOptions { MiniBatches = 4, Pack = true });
+        var s3 = trainer3.Step(withEngine, 3);
+        Assert.False(s3.EngineOldLogProbs);
+        Assert.Equal(stats.OldLogProbTokens, s3.OldLogProbTokens);
     }
 }
