@@ -143,7 +143,7 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
     };
 
     /// <summary>Whether the update is tree-packed (both algorithms: GRPO's samples share their prompt and often
-    /// their first tokens, and packing them measured 2.4x faster; see docs/training.md).</summary>
+    /// their first tokens, and packing them measured about 3x faster; see docs/training.md).</summary>
     public static bool Packs(TrainerSettings s) => s.Packing.ToLowerInvariant() switch
     {
         "on" => true,
