@@ -43,6 +43,10 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         [CommandOption("--lr <LR>")] public double LearningRate { get; init; } = D.LearningRate;
         [CommandOption("--mini-batches <N>")] public int MiniBatches { get; init; } = D.MiniBatches;
         [CommandOption("--warmup <N>"), Description("Optimiser steps of linear warm-up.")] public int Warmup { get; init; } = D.WarmupSteps;
+        [CommandOption("--packing <MODE>"), Description("Policy update layout, Trainer:Packing: on (tree-packed, default) or off (a padded row per trajectory).")]
+        public string? Packing { get; init; }
+        [CommandOption("--old-logprobs <SOURCE>"), Description("Old policy log-probs, Trainer:OldLogProbs: recompute (trainer forward, default) or engine (as sampled).")]
+        public string? OldLogProbs { get; init; }
         [CommandOption("--eval-every <N>")] public int EvalEvery { get; init; } = D.EvalEvery;
         [CommandOption("--eval-queries <N>")] public int EvalQueries { get; init; } = D.EvalQueries;
         [CommandOption("-k|--samples <K>"), Description("Samples per held-out query (the k of mean@k).")] public int K { get; init; } = D.EvalK;
@@ -138,7 +142,8 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         string model = TreePO.Hosting.Models.ModelFolder.Resolve(s.Model ?? options.Model.Path);
         return new RunSpec(name, runDir, model, Full(s.Data), Full(s.EvalData), s.Level, s.Steps ?? D.Steps, s.Queries,
             s.ExtraRounds, JsonSerializer.Serialize(tree, TreeJson.Options),
-            new TrainerSettings(LearningRate: s.LearningRate, WeightDecay: D.WeightDecay, WarmupSteps: s.Warmup, MiniBatches: s.MiniBatches, Algo: algo),
+            new TrainerSettings(LearningRate: s.LearningRate, WeightDecay: D.WeightDecay, WarmupSteps: s.Warmup, MiniBatches: s.MiniBatches, Algo: algo,
+                Packing: Choice(s.Packing, "--packing", options.Trainer.Packing), OldLogProbs: Choice(s.OldLogProbs, "--old-logprobs", options.Trainer.OldLogProbs)),
             s.EvalEvery, s.EvalQueries, s.K, s.EvalTemperature, s.EvalMaxTokens, s.CheckpointEvery, s.Seed ?? options.Seed);
     }
 
@@ -149,6 +154,15 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         var spec = JsonSerializer.Deserialize<RunSpec>(File.ReadAllText(path)) ?? throw new ArgumentException($"{path}: empty");
         if (RunState.Latest(spec.RunDir) is null) throw new ArgumentException($"cannot resume: {spec.RunDir} has no complete checkpoint yet");
         return s.Steps is { } steps ? spec with { Steps = steps } : spec;
+    }
+
+    /// <summary>The flag's value if given (checked against the enum's names), else the options tree's; lower case.</summary>
+    static string Choice<TEnum>(string? flag, string name, TEnum fromOptions) where TEnum : struct, Enum
+    {
+        if (flag is null) return fromOptions.ToString().ToLowerInvariant();
+        string? known = Enum.GetNames<TEnum>().FirstOrDefault(n => n.Equals(flag, StringComparison.OrdinalIgnoreCase));
+        return known?.ToLowerInvariant()
+            ?? throw new ArgumentException($"{name} must be one of {string.Join(", ", Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}, got '{flag}'");
     }
 
     static string? Full(string? path) => path is null ? null : Path.GetFullPath(path);

@@ -45,7 +45,8 @@ public static class TrainProgress
         string F(string key, string format) => m is not null && RunReport.Number(m, key) is { } v ? v.ToString(format) : "-";
         string eval = s.Evals.Length > 0 ? $" held-out {s.Evals[^1].MeanAtK:P1}" : "";
         return $"step {s.Step}/{s.Steps} {s.Phase.ToString().ToLowerInvariant()}: reward {F("reward_mean", "F3")} acc {F("accuracy", "P1")} " +
-               $"len {F("response_length", "F1")} tok/s {F("tokens_per_s", "F0")}{eval}";
+               $"len {F("response_length", "F1")} tok/s {F("tokens_per_s", "F0")} " +
+               $"update {F("update_s", "F2")} s on {F("update_tokens", "F0")}/{F("unpacked_tokens", "F0")} tok{eval}";
     }
 
     public static void FinalTable(RunSpec spec, RunStatus status, string? curves)

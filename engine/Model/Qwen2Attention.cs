@@ -9,7 +9,8 @@ namespace TreePO.Engine.Model;
 /// Grouped-query self-attention with q/k/v bias and rotary embeddings. The cached path writes the new K/V rows into
 /// the slot-major cache and attends over <c>narrow</c> views of it, viewing the queries of one KV head's group as extra
 /// query rows so that K/V are never repeated. The full path (training, no cache) repeats K/V and uses the causal flag,
-/// which is only correct there because queries and keys cover the same positions.
+/// which is only correct there because queries and keys cover the same positions, or, for tree-packed rows, an
+/// explicit mask (a token sees itself and its ancestors).
 /// </summary>
 public sealed class Qwen2Attention : nn.Module
 {
@@ -33,21 +34,25 @@ public sealed class Qwen2Attention : nn.Module
 
     internal IEnumerable<Tensor> Weights => [q_proj.weight!, k_proj.weight!, v_proj.weight!, o_proj.weight!];
 
-    /// <summary>x <c>[B, T, hidden]</c>, cos/sin <c>[T, D]</c>: causal attention over the same T positions.</summary>
-    public Tensor ForwardFull(Tensor x, Tensor cos, Tensor sin)
+    /// <summary>x <c>[B, T, hidden]</c>, cos/sin broadcastable to <c>[B, T, 1, D]</c> (<c>[T, 1, D]</c> for positions
+    /// 0..T-1, <c>[B, T, 1, D]</c> for explicit position ids). Without <paramref name="mask"/>: causal attention over
+    /// the same T positions; with it (<c>[B, T, T]</c> bool, true = may attend): exactly the keys it allows.</summary>
+    public Tensor ForwardFull(Tensor x, Tensor cos, Tensor sin, Tensor? mask = null)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
         int g = heads / kvHeads;
-        var c = cos.unsqueeze(1);
-        var s = sin.unsqueeze(1);
+        var c = cos;
+        var s = sin;
         var q = RotaryTable.Apply(q_proj.forward(x).view(b, t, heads, headDim), c, s).transpose(1, 2);
         var k = RotaryTable.Apply(k_proj.forward(x).view(b, t, kvHeads, headDim), c, s).transpose(1, 2);
         var v = v_proj.forward(x).view(b, t, kvHeads, headDim).transpose(1, 2);
         // Query head h uses KV head h / g, as HF's repeat_kv.
         k = k.unsqueeze(2).expand(b, kvHeads, g, t, headDim).reshape(b, heads, t, headDim);
         v = v.unsqueeze(2).expand(b, kvHeads, g, t, headDim).reshape(b, heads, t, headDim);
-        var o = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true);
+        var o = mask is null
+            ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true)
+            : nn.functional.scaled_dot_product_attention(q, k, v, mask.unsqueeze(1));
         return o_proj.forward(o.transpose(1, 2).reshape(b, t, heads * headDim)).MoveToOuterDisposeScope();
     }
 

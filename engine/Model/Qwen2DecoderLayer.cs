@@ -24,10 +24,10 @@ public sealed class Qwen2DecoderLayer : nn.Module
 
     internal IEnumerable<Tensor> MatmulWeights => self_attn.Weights.Concat(mlp.Weights);
 
-    public Tensor ForwardFull(Tensor x, Tensor cos, Tensor sin)
+    public Tensor ForwardFull(Tensor x, Tensor cos, Tensor sin, Tensor? mask = null)
     {
         using var scope = NewDisposeScope();
-        var h = x.Plus(self_attn.ForwardFull(input_layernorm.forward(x), cos, sin));
+        var h = x.Plus(self_attn.ForwardFull(input_layernorm.forward(x), cos, sin, mask));
         return h.Plus(mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
     }
 

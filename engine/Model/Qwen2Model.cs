@@ -10,8 +10,9 @@ namespace TreePO.Engine.Model;
 /// Qwen2ForCausalLM. Its state-dict keys are Hugging Face's (<c>model.layers.0.self_attn.q_proj.weight</c>, ...,
 /// <c>lm_head.weight</c> only when untied). Tied embeddings stay tied: the output projection is
 /// <c>linear(h, model.embed_tokens.weight)</c>, never a copy. Two forward paths share the weights: <see cref="Step"/>
-/// (cached, batched, for generation) and <see cref="Forward"/> / <see cref="TokenLogProbs"/> (full causal, no cache,
-/// autograd-friendly, for the policy update).
+/// (cached, batched, for generation) and <see cref="Forward"/> / <see cref="HiddenStates(Tensor)"/> /
+/// <see cref="TokenLogProbs(Tensor, Tensor, int)"/> (full causal, no cache, autograd-friendly, for the policy update),
+/// the latter two also with explicit position ids and attention mask (tree-packed rows).
 /// </summary>
 public sealed class Qwen2Model : nn.Module
 {
@@ -80,11 +81,54 @@ public sealed class Qwen2Model : nn.Module
         long t = inputIds.shape[^1];
         EnsureRope(t);
         var ids = inputIds.dim() == 1 ? inputIds.unsqueeze(0) : inputIds;
-        var cos = rope.Cos.narrow(0, 0, t);
-        var sin = rope.Sin.narrow(0, 0, t);
+        var cos = rope.Cos.narrow(0, 0, t).unsqueeze(1);
+        var sin = rope.Sin.narrow(0, 0, t).unsqueeze(1);
         var x = model.embed_tokens.forward(ids);
         foreach (var layer in model.layers) x = layer.ForwardFull(x, cos, sin);
         return model.norm.forward(x).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Final-norm hidden states <c>[B, T, hidden]</c> of a pass with explicit position ids
+    /// <paramref name="positions"/> <c>[B, T]</c> (int64) and attention mask <paramref name="mask"/> <c>[B, T, T]</c>
+    /// (bool, true where query row i may attend key column j): the tree-packed layout of the policy update, where a
+    /// token sees only itself and its ancestors and its position is its depth on its own path. Every row of the mask
+    /// must allow at least one key (padding attends to itself).</summary>
+    public Tensor HiddenStates(Tensor inputIds, Tensor positions, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        long b = inputIds.shape[0], t = inputIds.shape[1];
+        if (positions.shape[0] != b || positions.shape[1] != t)
+            throw new ArgumentException($"positions [{string.Join(", ", positions.shape)}] do not match the ids [{b}, {t}]");
+        if (mask.dim() != 3 || mask.shape[0] != b || mask.shape[1] != t || mask.shape[2] != t)
+            throw new ArgumentException($"mask [{string.Join(", ", mask.shape)}] must be [{b}, {t}, {t}]");
+        EnsureRope(positions.max().item<long>() + 1);
+        var flat = positions.reshape(b * t);
+        var cos = rope.Cos.index_select(0, flat).view(b, t, 1, Config.HeadDim);
+        var sin = rope.Sin.index_select(0, flat).view(b, t, 1, Config.HeadDim);
+        var x = model.embed_tokens.forward(inputIds);
+        foreach (var layer in model.layers) x = layer.ForwardFull(x, cos, sin, mask);
+        return model.norm.forward(x).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Log-probs <c>[N]</c> of <paramref name="targets"/> <c>[N]</c>, target n predicted from the hidden state
+    /// at flat index <paramref name="rows"/>[n] (row-major over <c>[B, T]</c>) of the masked pass
+    /// <see cref="HiddenStates(Tensor, Tensor, Tensor)"/>: only the positions that predict a scored token are projected
+    /// to the vocabulary, <paramref name="chunk"/> at a time.</summary>
+    public Tensor TokenLogProbs(Tensor inputIds, Tensor positions, Tensor mask, Tensor rows, Tensor targets, int chunk = 256)
+    {
+        if (chunk <= 0) throw new ArgumentOutOfRangeException(nameof(chunk), chunk, "must be positive");
+        using var scope = NewDisposeScope();
+        var h = HiddenStates(inputIds, positions, mask);
+        var picked = h.reshape(h.shape[0] * h.shape[1], h.shape[2]).index_select(0, rows);
+        long n = picked.shape[0];
+        var parts = new List<Tensor>();
+        for (long s = 0; s < n; s += chunk)
+        {
+            long m = Math.Min(chunk, n - s);
+            var logits = nn.functional.linear(picked.narrow(0, s, m), OutputWeight);
+            parts.Add(logits.gather(-1, targets.narrow(0, s, m).unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1));
+        }
+        return (parts.Count == 1 ? parts[0] : cat(parts, 0)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Logits <c>[B, T, vocab]</c> of a full causal pass (no cache; autograd follows the grad mode).</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,30 +10,57 @@ namespace TreePO.Engine.Training;
 /// whole batch.</summary>
 public delegate Tensor NextTokenLogProbs(Tensor inputIds);
 
-/// <summary>What one training step did.</summary>
+/// <summary>The tree-packed pass: ids and position ids [B, T] (int64), attention mask [B, T, T] (bool, true = may
+/// attend), and for each scored token the flat index (b * T + t) of the position that predicts it and its id, both
+/// [N]; returns the [N] log-probs (see <see cref="PackedBatch"/>).</summary>
+public delegate Tensor PackedTokenLogProbs(Tensor inputIds, Tensor positions, Tensor mask, Tensor rows, Tensor targets);
+
+/// <summary>What one training step did. <see cref="Tokens"/>: trajectory tokens the loss counted (a shared token
+/// once per trajectory). <see cref="UpdateTokens"/>: tokens the update's forward/backward passes computed (no
+/// padding; <see cref="UpdatePaddedTokens"/> with it), against <see cref="UnpackedTokens"/>, the prompt + response
+/// tokens of every sample (what the unpacked update computes). <see cref="OldLogProbTokens"/>: tokens run without
+/// gradient to recompute old log-probs (0 when the engine's are used).</summary>
 public sealed record PolicyStepStats(
     int Samples, int Tokens, int OptimizerSteps, double Loss, double ClipFraction, double DualClipFraction,
-    double ApproxKl, double GradNorm, double LearningRate);
+    double ApproxKl, double GradNorm, double LearningRate)
+{
+    public bool Packed { get; init; }
+    public bool EngineOldLogProbs { get; init; }
+    public long UpdateTokens { get; init; }
+    public long UpdatePaddedTokens { get; init; }
+    public long UnpackedTokens { get; init; }
+    public long OldLogProbTokens { get; init; }
+    /// <summary>Wall time of the update on the model thread.</summary>
+    public double Seconds { get; init; }
+}
 
 /// <summary>
-/// The policy update: recompute the old log-probs with the current weights, then several optimiser steps over
-/// mini-batches with the clipped-ratio token-mean loss, AdamW with weight decay, gradient clipping and linear warm-up.
+/// The policy update: several optimiser steps over mini-batches with the clipped-ratio token-mean loss, AdamW with
+/// weight decay, gradient clipping and linear warm-up. Old log-probs are recomputed without a separate pass for the
+/// first mini-batch, which takes its own (detached) log-probs from its training pass (it runs before any weight
+/// changes), and with one pass without gradient over mini-batches 2..M before the first optimiser step; with
+/// <see cref="TrainerOptions.EngineOldLogProbs"/> they are the engine's (<see cref="TrainingSample.OldLogProbs"/>).
+/// With <see cref="TrainerOptions.Pack"/> every forward is tree-packed and mini-batches hold whole trees.
 /// Not thread-safe: call it from the one thread that owns the model (TorchSharp scopes and grad mode are per thread).
 /// </summary>
 public sealed class PolicyTrainer : IDisposable
 {
     readonly nn.Module model;
     readonly NextTokenLogProbs logProbs;
+    readonly PackedTokenLogProbs? packedLogProbs;
     readonly TrainerOptions options;
     readonly AdamW optimizer;
     readonly Parameter[] parameters;
 
-    public PolicyTrainer(nn.Module model, NextTokenLogProbs logProbs, TrainerOptions options)
+    public PolicyTrainer(nn.Module model, NextTokenLogProbs logProbs, TrainerOptions options, PackedTokenLogProbs? packedLogProbs = null)
     {
         var errors = options.Validate();
         if (errors.Count > 0) throw new ArgumentException(string.Join("; ", errors), nameof(options));
+        if (options.Pack && packedLogProbs is null)
+            throw new ArgumentException("Trainer:Pack needs a model with a tree-packed forward", nameof(packedLogProbs));
         this.model = model;
         this.logProbs = logProbs;
+        this.packedLogProbs = packedLogProbs;
         this.options = options;
         parameters = model.parameters().ToArray();
         optimizer = optim.AdamW(parameters, options.LearningRate, options.Beta1, options.Beta2,
@@ -42,26 +70,146 @@ public sealed class PolicyTrainer : IDisposable
     /// <summary>Optimiser steps taken so far (drives the warm-up; saved with the optimiser state).</summary>
     public int OptimizerSteps { get; private set; }
 
-    /// <summary>The log-prob of every response token under the current weights, per sample.</summary>
-    public float[][] ResponseLogProbs(IReadOnlyList<TrainingSample> samples)
+    /// <summary>The log-prob of every response token under the current weights, per sample (packed as the options
+    /// say, or as <paramref name="packed"/> says).</summary>
+    public float[][] ResponseLogProbs(IReadOnlyList<TrainingSample> samples, bool? packed = null)
     {
+        bool pack = Packing(packed);
         var result = new float[samples.Count][];
         using var _ = no_grad();
-        foreach (var micro in MicroBatches(Enumerable.Range(0, samples.Count).ToArray(), samples))
+        foreach (var batch in MicroBatches(Enumerable.Range(0, samples.Count).ToArray(), samples, pack))
         {
             using var scope = NewDisposeScope();
-            var batch = SequenceBatch.Build(micro.Select(i => samples[i]).ToArray());
-            var lp = logProbs(batch.InputIds);
-            for (int row = 0; row < micro.Length; row++)
-            {
-                var s = samples[micro[row]];
-                result[micro[row]] = lp[row].narrow(0, s.Prompt.Length - 1, s.Response.Length).data<float>().ToArray();
-            }
+            float[] lp = Forward(batch, samples).data<float>().ToArray();
+            for (int k = 0; k < batch.Samples.Length; k++)
+                result[batch.Samples[k]] = batch.ResponseIndex[k].Select(i => lp[i]).ToArray();
         }
         return result;
     }
 
+    /// <summary>The token-mean loss of <paramref name="samples"/> as one mini-batch, with its gradients left in the
+    /// parameters (zeroed first) and no optimiser step: for tests that compare the packed and unpacked layouts. Old
+    /// log-probs: the samples' own, else the current ones.</summary>
+    public (double Loss, PolicyLossStats Stats) LossAndGradients(IReadOnlyList<TrainingSample> samples, bool packed)
+    {
+        Check(samples);
+        bool pack = Packing(packed);
+        var batches = MicroBatches(Enumerable.Range(0, samples.Count).ToArray(), samples, pack).ToList();
+        double counted = batches.Sum(b => b.CountedTokens);
+        optimizer.zero_grad();
+        double loss = 0, n = 0, clip = 0, dual = 0, ratio = 0, kl = 0;
+        foreach (var b in batches)
+        {
+            var (l, st) = Backward(b, samples, counted);
+            loss += l;
+            n += st.Tokens;
+            clip += st.ClipFraction * st.Tokens;
+            dual += st.DualClipFraction * st.Tokens;
+            ratio += st.RatioMean * st.Tokens;
+            kl += st.ApproxKl * st.Tokens;
+        }
+        double d = Math.Max(n, 1);
+        return (loss, new PolicyLossStats(n, clip / d, dual / d, ratio / d, kl / d));
+    }
+
     public PolicyStepStats Step(IReadOnlyList<TrainingSample> samples, ulong seed)
+    {
+        Check(samples);
+        var clock = Stopwatch.StartNew();
+        bool pack = Packing(null);
+        var rng = new Random(TreePO.Core.Protocol.SeedMix.ToInt32(seed));
+        var plan = MiniBatches(samples, pack, rng).Select(mb => MicroBatches(mb, samples, pack).ToList()).ToList();
+        var all = plan.SelectMany(m => m).ToList();
+        bool engineOld = options.EngineOldLogProbs && all.All(b => b.OldLogProbs is not null);
+        long oldTokens = 0;
+        model.train();
+        if (!engineOld)
+        {
+            foreach (var b in all) b.OldLogProbs = null;
+            // Before any update: mini-batches 2..M without gradient; the first takes its own in its training pass.
+            using var _ = no_grad();
+            foreach (var b in plan.Skip(1).SelectMany(m => m))
+            {
+                using var scope = NewDisposeScope();
+                b.OldLogProbs = Forward(b, samples).data<float>().ToArray();
+                oldTokens += b.Tokens;
+            }
+        }
+
+        double lossSum = 0, clip = 0, dual = 0, kl = 0, gradNorm = 0, lr = 0;
+        int tokens = 0, steps = 0;
+        foreach (var mini in plan)
+        {
+            double mbTokens = mini.Sum(b => b.CountedTokens);
+            if (mbTokens == 0) continue;
+            optimizer.zero_grad();
+            foreach (var b in mini)
+            {
+                var (loss, st) = Backward(b, samples, mbTokens);
+                lossSum += loss;
+                clip += st.ClipFraction * st.Tokens;
+                dual += st.DualClipFraction * st.Tokens;
+                kl += st.ApproxKl * st.Tokens;
+            }
+            tokens += (int)mbTokens;
+            gradNorm += nn.utils.clip_grad_norm_(parameters, options.GradClip);
+            lr = CurrentLearningRate();
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+            optimizer.step();
+            OptimizerSteps++;
+            steps++;
+        }
+        model.eval();
+        int m = Math.Max(steps, 1);
+        return new PolicyStepStats(samples.Count, tokens, steps, lossSum / m,
+            clip / Math.Max(tokens, 1), dual / Math.Max(tokens, 1), kl / Math.Max(tokens, 1), gradNorm / m, lr)
+        {
+            Packed = pack,
+            EngineOldLogProbs = engineOld,
+            UpdateTokens = all.Sum(b => (long)b.Tokens),
+            UpdatePaddedTokens = all.Sum(b => (long)b.PaddedTokens),
+            UnpackedTokens = samples.Sum(s => (long)s.Length),
+            OldLogProbTokens = oldTokens,
+            Seconds = clock.Elapsed.TotalSeconds,
+        };
+    }
+
+    // One micro-batch's loss (divided by the mini-batch's counted tokens) and backward; old log-probs not yet known
+    // are the current ones, detached (only the first mini-batch, before any update).
+    (double Loss, PolicyLossStats Stats) Backward(PolicyBatch b, IReadOnlyList<TrainingSample> samples, double mbTokens)
+    {
+        using var scope = NewDisposeScope();
+        var lp = Forward(b, samples);
+        var old = b.OldLogProbs is { } o ? tensor(o) : lp.detach();
+        var w = b.Weights;
+        var loss = PolicyLoss.WeightedSum(lp, old, tensor(w.AdvantagePositive), tensor(w.AdvantageNegative),
+            tensor(w.CountPositive), tensor(w.CountNegative), tensor(w.Count), options.Loss, out var st) / mbTokens;
+        loss.backward();
+        return (loss.item<float>(), st);
+    }
+
+    // Log-probs of the batch's scored positions, flat [N].
+    Tensor Forward(PolicyBatch b, IReadOnlyList<TrainingSample> samples)
+    {
+        using var scope = NewDisposeScope();
+        Tensor lp;
+        if (b.Packed is { } p)
+            lp = packedLogProbs!(
+                tensor(p.Ids).reshape(p.Rows, p.Length), tensor(p.Positions).reshape(p.Rows, p.Length),
+                tensor(p.Mask).reshape(p.Rows, p.Length, p.Length), tensor(p.ScoredRows), tensor(p.Targets));
+        else
+            lp = logProbs(SequenceBatch.Build(b.Samples.Select(i => samples[i]).ToArray()).InputIds).reshape(-1);
+        return lp.MoveToOuterDisposeScope();
+    }
+
+    bool Packing(bool? packed)
+    {
+        bool pack = packed ?? options.Pack;
+        if (pack && packedLogProbs is null) throw new InvalidOperationException("this trainer has no tree-packed forward");
+        return pack;
+    }
+
+    static void Check(IReadOnlyList<TrainingSample> samples)
     {
         if (samples.Count == 0) throw new ArgumentException("a training step needs at least one sample", nameof(samples));
         foreach (var s in samples)
@@ -69,45 +217,9 @@ public sealed class PolicyTrainer : IDisposable
             if (s.Prompt.Length == 0) throw new ArgumentException("a training sample has an empty prompt");
             if (s.ResponseMask is not null && s.ResponseMask.Length != s.Response.Length)
                 throw new ArgumentException("a training sample's response mask does not match its response length");
+            if (s.OldLogProbs is not null && s.OldLogProbs.Length != s.Response.Length)
+                throw new ArgumentException("a training sample's old log-probs do not match its response length");
         }
-        model.train();
-        float[][] old = ResponseLogProbs(samples);
-
-        int[] order = Enumerable.Range(0, samples.Count).ToArray();
-        new Random(TreePO.Core.Protocol.SeedMix.ToInt32(seed)).Shuffle(order);
-        int miniBatches = Math.Min(options.MiniBatches, samples.Count);
-
-        double lossSum = 0, clip = 0, dual = 0, kl = 0, gradNorm = 0, lr = 0;
-        int tokens = 0;
-        for (int m = 0; m < miniBatches; m++)
-        {
-            int[] mb = order.Where((_, i) => i % miniBatches == m).ToArray();
-            int mbTokens = mb.Sum(i => CountedTokens(samples[i]));
-            if (mbTokens == 0) continue;
-            optimizer.zero_grad();
-            foreach (var micro in MicroBatches(mb, samples))
-            {
-                using var scope = NewDisposeScope();
-                var rows = micro.Select(i => samples[i]).ToArray();
-                var batch = SequenceBatch.Build(rows, micro.Select(i => old[i]).ToArray());
-                var lp = logProbs(batch.InputIds);
-                var loss = PolicyLoss.TokenSum(lp, batch.OldLogProbs!, batch.Advantages, batch.Mask, options.Loss, out var st) / mbTokens;
-                loss.backward();
-                lossSum += loss.item<float>();
-                clip += st.ClipFraction * st.Tokens;
-                dual += st.DualClipFraction * st.Tokens;
-                kl += st.ApproxKl * st.Tokens;
-            }
-            tokens += mbTokens;
-            gradNorm += nn.utils.clip_grad_norm_(parameters, options.GradClip);
-            lr = CurrentLearningRate();
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-            optimizer.step();
-            OptimizerSteps++;
-        }
-        model.eval();
-        return new PolicyStepStats(samples.Count, tokens, miniBatches, lossSum / miniBatches,
-            clip / Math.Max(tokens, 1), dual / Math.Max(tokens, 1), kl / Math.Max(tokens, 1), gradNorm / miniBatches, lr);
     }
 
     double CurrentLearningRate() =>
@@ -128,26 +240,83 @@ public sealed class PolicyTrainer : IDisposable
         OptimizerSteps = File.Exists(steps) ? int.Parse(File.ReadAllText(steps), System.Globalization.CultureInfo.InvariantCulture) : 0;
     }
 
-    static int CountedTokens(TrainingSample s) => s.ResponseMask?.Count(m => m) ?? s.Response.Length;
-
-    // Groups samples (in the given order) so that rows x longest length stays under the token budget.
-    IEnumerable<int[]> MicroBatches(int[] indices, IReadOnlyList<TrainingSample> samples)
+    // Unpacked: shuffled trajectories dealt round-robin (as before packing existed). Packed: whole trees (samples
+    // sharing a prompt) in shuffled order, each to the mini-batch with the fewest trajectories so far, so that no
+    // tree's shared prefixes are split across optimiser steps.
+    List<int[]> MiniBatches(IReadOnlyList<TrainingSample> samples, bool pack, Random rng)
     {
-        var current = new List<int>();
+        if (!pack)
+        {
+            int[] order = Enumerable.Range(0, samples.Count).ToArray();
+            rng.Shuffle(order);
+            int count = Math.Min(options.MiniBatches, samples.Count);
+            return Enumerable.Range(0, count).Select(m => order.Where((_, i) => i % count == m).ToArray()).ToList();
+        }
+        var trees = Trees(samples);
+        rng.Shuffle(trees);
+        int n = Math.Min(options.MiniBatches, trees.Length);
+        var result = Enumerable.Range(0, n).Select(_ => new List<int>()).ToArray();
+        foreach (var tree in trees)
+        {
+            int m = 0;
+            for (int k = 1; k < n; k++) if (result[k].Count < result[m].Count) m = k;
+            result[m].AddRange(tree);
+        }
+        return result.Select(r => r.ToArray()).ToList();
+    }
+
+    static int[][] Trees(IReadOnlyList<TrainingSample> samples)
+    {
+        var trees = new List<List<int>>();
+        var byPrompt = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < samples.Count; i++)
+        {
+            string key = string.Join(',', samples[i].Prompt);
+            if (!byPrompt.TryGetValue(key, out int t)) { t = trees.Count; byPrompt[key] = t; trees.Add([]); }
+            trees[t].Add(i);
+        }
+        return trees.Select(t => t.ToArray()).ToArray();
+    }
+
+    // Unpacked: samples in the given order, rows x longest length under the token budget. Packed: whole trees, their
+    // packed tokens under the budget (a tree larger than the budget goes alone).
+    IEnumerable<PolicyBatch> MicroBatches(int[] indices, IReadOnlyList<TrainingSample> samples, bool pack)
+    {
+        if (pack)
+        {
+            var subset = indices.Select(i => samples[i]).ToArray();
+            var current = new List<int>();
+            int used = 0;
+            foreach (var tree in Trees(subset))
+            {
+                int size = PackedBatch.TreeTokens(tree.Select(k => subset[k]));
+                if (current.Count > 0 && used + size > options.MicroBatchTokens)
+                {
+                    yield return PolicyBatch.Pack([.. current], samples);
+                    current.Clear();
+                    used = 0;
+                }
+                current.AddRange(tree.Select(k => indices[k]));
+                used += size;
+            }
+            if (current.Count > 0) yield return PolicyBatch.Pack([.. current], samples);
+            yield break;
+        }
+        var rows = new List<int>();
         int longest = 0;
         foreach (int i in indices)
         {
             int len = samples[i].Length;
-            if (current.Count > 0 && Math.Max(longest, len) * (current.Count + 1) > options.MicroBatchTokens)
+            if (rows.Count > 0 && Math.Max(longest, len) * (rows.Count + 1) > options.MicroBatchTokens)
             {
-                yield return current.ToArray();
-                current.Clear();
+                yield return PolicyBatch.Padded([.. rows], samples);
+                rows.Clear();
                 longest = 0;
             }
-            current.Add(i);
+            rows.Add(i);
             longest = Math.Max(longest, len);
         }
-        if (current.Count > 0) yield return current.ToArray();
+        if (rows.Count > 0) yield return PolicyBatch.Padded([.. rows], samples);
     }
 
     public void Dispose() => optimizer.Dispose();

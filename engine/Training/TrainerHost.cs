@@ -46,7 +46,8 @@ public sealed class TrainerHost : IAsyncDisposable
             {
                 var model = Qwen2Checkpoint.Load(modelDir);
                 model.eval();
-                var trainer = new PolicyTrainer(model, ids => NextTokenLogProbs(model, ids), options);
+                var trainer = new PolicyTrainer(model, ids => NextTokenLogProbs(model, ids), options,
+                    (ids, positions, mask, rows, targets) => model.TokenLogProbs(ids, positions, mask, rows, targets));
                 string opt = Path.Combine(modelDir, OptimizerFile);
                 if (File.Exists(opt)) trainer.LoadOptimizer(opt);
                 return new TrainerHost(thread, model, trainer, version, weightChunkBytes);
@@ -100,9 +101,10 @@ public sealed class TrainerHost : IAsyncDisposable
         trainer.SaveOptimizer(Path.Combine(dir, OptimizerFile));
     }, cancellationToken);
 
-    /// <summary>Response log-probs under the current weights (for tests and diagnostics).</summary>
-    public Task<float[][]> ResponseLogProbsAsync(IReadOnlyList<TrainingSample> samples) =>
-        thread.RunAsync(() => trainer.ResponseLogProbs(samples));
+    /// <summary>Response log-probs under the current weights (for tests and diagnostics), laid out as the options say
+    /// or as <paramref name="packed"/> says.</summary>
+    public Task<float[][]> ResponseLogProbsAsync(IReadOnlyList<TrainingSample> samples, bool? packed = null) =>
+        thread.RunAsync(() => trainer.ResponseLogProbs(samples, packed));
 
     void Serialize()
     {

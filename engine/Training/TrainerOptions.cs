@@ -15,6 +15,14 @@ public sealed record TrainerOptions
     /// <summary>Upper bound on tokens per forward pass; a mini-batch is split into micro-batches under it.</summary>
     public int MicroBatchTokens { get; init; } = 4096;
     public PolicyLossOptions Loss { get; init; } = new();
+    /// <summary>Tree-packed update (<see cref="PackedBatch"/>): every shared prefix computed once, mini-batches made
+    /// of whole trees. Off: one right-padded row per trajectory, mini-batches of shuffled trajectories.</summary>
+    public bool Pack { get; init; }
+    /// <summary>Take the old policy's log-probs from the samples (<see cref="TrainingSample.OldLogProbs"/>, the
+    /// engine's) instead of recomputing them: saves the pass without gradient over mini-batches 2..M, but the result
+    /// then depends, at float rounding level, on how the engine batched the rollout, so a resumed run no longer
+    /// repeats an uninterrupted one bit for bit. Samples without them are always recomputed.</summary>
+    public bool EngineOldLogProbs { get; init; }
 
     public IReadOnlyList<string> Validate()
     {

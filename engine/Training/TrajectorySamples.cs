@@ -5,8 +5,9 @@ namespace TreePO.Engine.Training;
 
 /// <summary>
 /// A step's scored trees as training samples: the advantage of every trajectory (tree advantage, or the GRPO group
-/// advantage), then one sample per trajectory with the prompt, the response tokens and a mask over every response
-/// token. A trajectory with a segment from another policy version than the trainer's refuses the whole step: a step
+/// advantage), then one sample per trajectory with the prompt, the response tokens, a mask over every response
+/// token and the engine's log-prob of each response token (the old policy's, when the trainer does not recompute
+/// them). A trajectory with a segment from another policy version than the trainer's refuses the whole step: a step
 /// never mixes versions silently.
 /// </summary>
 public static class TrajectorySamples
@@ -40,7 +41,9 @@ public static class TrajectorySamples
             {
                 int[] response = tree.ResponseTokens(t);
                 if (response.Length == 0) { skippedEmpty++; continue; }
-                samples.Add(new TrainingSample(tree.Root.Tokens, response, (float)t.Advantage));
+                float[] old = tree.ResponseLogProbs(t);
+                samples.Add(new TrainingSample(tree.Root.Tokens, response, (float)t.Advantage,
+                    OldLogProbs: old.Length == response.Length ? old : null));
             }
         return samples;
     }

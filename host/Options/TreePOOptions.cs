@@ -22,6 +22,7 @@ public sealed class TreePOOptions
     public RoutingOptions Routing { get; set; } = new();
     public ClusterOptions Cluster { get; set; } = new();
     public TrainingOptions Training { get; set; } = new();
+    public PolicyUpdateOptions Trainer { get; set; } = new();
 
     /// <summary>The run seed every random choice derives from.</summary>
     public ulong Seed { get; set; } = 1;
@@ -90,6 +91,22 @@ public sealed class TreePOOptions
         return error[..end];
     }
 }
+
+/// <summary>How `treepo train`'s trainer runs the policy update (docs/training.md).</summary>
+public sealed class PolicyUpdateOptions
+{
+    /// <summary>On: tree-packed (every shared token prefix computed once, for treepo and grpo alike). Off: one padded
+    /// row per trajectory.</summary>
+    public UpdatePacking Packing { get; set; } = UpdatePacking.On;
+
+    /// <summary>Recompute: the trainer's own forward before the first update (the first mini-batch's from its own
+    /// training pass; deterministic). Engine: the log-probs the engine returned with the samples (no pass at all).</summary>
+    public OldLogProbSource OldLogProbs { get; set; } = OldLogProbSource.Recompute;
+}
+
+public enum UpdatePacking { On, Off }
+
+public enum OldLogProbSource { Recompute, Engine }
 
 /// <summary>The policy model every engine loads at activation.</summary>
 public sealed class ModelOptions

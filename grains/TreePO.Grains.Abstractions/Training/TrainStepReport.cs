@@ -1,6 +1,9 @@
 namespace TreePO.Grains.Training;
 
-/// <summary>What one policy update did; <see cref="Version"/> is the weight version it published.
+/// <summary>What one policy update did; <see cref="Version"/> is the weight version it published. Tokens: what the
+/// loss counted (a shared token once per trajectory); UpdateTokens: what the update's passes computed (no padding;
+/// UpdatePaddedTokens with it) against UnpackedTokens (prompt + response of every trajectory, what the unpacked update
+/// computes); OldLogProbTokens: recomputed for the old log-probs (0 with the engine's).
 /// <see cref="RawAdvantages"/> and <see cref="Advantages"/>: the advantage of every trajectory the update computed
 /// (before and after batch normalisation), trajectory order within tree order of the trees it was given; the run
 /// grain puts them back into its copy of the trees (runs/NAME/trees/) instead of receiving the trees again.</summary>
@@ -20,4 +23,11 @@ public sealed record TrainStepReport(
     [property: Id(11)] double AdvantageAbsMean,
     [property: Id(12)] int SkippedEmpty,
     [property: Id(13)] double[]? RawAdvantages = null,
-    [property: Id(14)] double[]? Advantages = null);
+    [property: Id(14)] double[]? Advantages = null,
+    [property: Id(15)] bool Packed = false,
+    [property: Id(16)] bool EngineOldLogProbs = false,
+    [property: Id(17)] long UpdateTokens = 0,
+    [property: Id(18)] long UpdatePaddedTokens = 0,
+    [property: Id(19)] long UnpackedTokens = 0,
+    [property: Id(20)] long OldLogProbTokens = 0,
+    [property: Id(21)] double UpdateSeconds = 0);

@@ -2,7 +2,11 @@ namespace TreePO.Grains.Training;
 
 /// <summary>The policy update's settings on the wire (engine's TrainerOptions, reference section 4) plus the
 /// advantage estimator: "treepo" (tree advantage, batch-whitened) or "grpo" (group advantage per query).
-/// <c>WeightChunkBytes</c>: the size of the chunks engines pull weights in (under Orleans' 100 MiB message limit).</summary>
+/// <c>WeightChunkBytes</c>: the size of the chunks engines pull weights in (under Orleans' 100 MiB message limit).
+/// <c>Packing</c>: "on" (tree-packed update: every shared token prefix computed once) or "off" (one padded row
+/// per trajectory).
+/// <c>OldLogProbs</c>: "recompute" (the trainer's own forward before the first update, folded into the first
+/// mini-batch's pass) or "engine" (the log-probs the engine returned with the samples).</summary>
 [GenerateSerializer, Immutable, Alias("treepo.trainer-settings")]
 public sealed record TrainerSettings(
     [property: Id(0)] double LearningRate = 1e-4,
@@ -16,4 +20,6 @@ public sealed record TrainerSettings(
     [property: Id(8)] double DualClip = 10.0,
     [property: Id(9)] string Algo = "treepo",
     [property: Id(10)] int TorchThreads = 0,
-    [property: Id(11)] int WeightChunkBytes = 16 << 20);
+    [property: Id(11)] int WeightChunkBytes = 16 << 20,
+    [property: Id(12)] string Packing = "on",
+    [property: Id(13)] string OldLogProbs = "recompute");

@@ -28,7 +28,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     : Grain, IRunGrain
 {
     /// <summary>Timing keys of a metrics line: the only ones that differ between two runs of the same seed.</summary>
-    public static readonly string[] TimingKeys = ["tokens_per_s", "rollout_s", "train_s", "sync_s", "eval_s", "wall_s"];
+    public static readonly string[] TimingKeys = ["tokens_per_s", "rollout_s", "train_s", "update_s", "sync_s", "eval_s", "wall_s"];
 
     RunSpec? spec;
     TreeConfig config = new();

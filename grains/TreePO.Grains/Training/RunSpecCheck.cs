@@ -40,7 +40,9 @@ public static class RunSpecCheck
         Check(spec.EvalMaxTokens >= 1, $"eval max tokens must be at least 1, got {spec.EvalMaxTokens}");
         Check(spec.CheckpointEvery >= 0, $"checkpoint-every must be 0 (last step only) or more, got {spec.CheckpointEvery}");
         Check(spec.Trainer.Algo is "treepo" or "grpo", $"algo must be treepo or grpo, got '{spec.Trainer.Algo}'");
-        errors.AddRange(TrainerGrain.ToOptions(spec.Trainer).Validate());
+        var settingErrors = TrainerGrain.SettingErrors(spec.Trainer);
+        errors.AddRange(settingErrors);
+        if (settingErrors.Count == 0) errors.AddRange(TrainerGrain.ToOptions(spec.Trainer).Validate());
 
         TreeConfig config;
         try { config = TreeConfigOf(spec); }

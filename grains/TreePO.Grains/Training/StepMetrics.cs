@@ -32,6 +32,14 @@ public static class StepMetrics
         row["trained"] = true;
         row["samples"] = report.Samples;
         row["train_tokens"] = report.Tokens;
+        row["packed"] = report.Packed;
+        row["engine_old_logprobs"] = report.EngineOldLogProbs;
+        row["update_tokens"] = report.UpdateTokens;
+        row["update_padded_tokens"] = report.UpdatePaddedTokens;
+        row["unpacked_tokens"] = report.UnpackedTokens;
+        row["update_token_ratio"] = report.UnpackedTokens == 0 ? 0.0 : (double)report.UpdateTokens / report.UnpackedTokens;
+        row["old_logprob_tokens"] = report.OldLogProbTokens;
+        row["update_s"] = report.UpdateSeconds;
         row["loss"] = report.Loss;
         row["clip_fraction"] = report.ClipFraction;
         row["dual_clip_fraction"] = report.DualClipFraction;

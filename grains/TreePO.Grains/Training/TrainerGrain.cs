@@ -22,6 +22,8 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
     public async Task<int> InitializeAsync(TrainerSetup setup)
     {
         if (training) throw new InvalidOperationException("the trainer is updating; it cannot be re-initialised now");
+        var settingErrors = SettingErrors(setup.Settings);
+        if (settingErrors.Count > 0) throw new ArgumentException(string.Join("; ", settingErrors));
         var options = ToOptions(setup.Settings);
         var errors = options.Validate();
         if (errors.Count > 0) throw new ArgumentException(string.Join("; ", errors));
@@ -53,7 +55,9 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
                 stats.DualClipFraction, stats.ApproxKl, stats.GradNorm, stats.LearningRate,
                 samples.Average(s => (double)s.Advantage), samples.Average(s => Math.Abs((double)s.Advantage)), empty,
                 [.. trees.SelectMany(t => t.Trajectories).Select(t => t.RawAdvantage)],
-                [.. trees.SelectMany(t => t.Trajectories).Select(t => t.Advantage)]);
+                [.. trees.SelectMany(t => t.Trajectories).Select(t => t.Advantage)],
+                stats.Packed, stats.EngineOldLogProbs, stats.UpdateTokens, stats.UpdatePaddedTokens, stats.UnpackedTokens,
+                stats.OldLogProbTokens, stats.Seconds);
         }
         finally { training = false; }
     }
@@ -136,5 +140,27 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
         GradClip = s.GradClip,
         MicroBatchTokens = s.MicroBatchTokens,
         Loss = new PolicyLossOptions(s.EpsLow, s.EpsHigh, s.DualClip),
+        Pack = Packs(s),
+        EngineOldLogProbs = s.OldLogProbs.Equals("engine", StringComparison.OrdinalIgnoreCase),
     };
+
+    /// <summary>Whether the update is tree-packed (both algorithms: GRPO's samples share their prompt and often
+    /// their first tokens, and packing them measured about 3x faster; see docs/training.md).</summary>
+    public static bool Packs(TrainerSettings s) => s.Packing.ToLowerInvariant() switch
+    {
+        "on" => true,
+        "off" => false,
+        _ => throw new ArgumentException($"Trainer:Packing must be on or off, got '{s.Packing}'"),
+    };
+
+    /// <summary>The settings' own errors beyond the engine options': packing and old log-prob source.</summary>
+    public static IReadOnlyList<string> SettingErrors(TrainerSettings s)
+    {
+        var errors = new List<string>();
+        if (s.Packing.ToLowerInvariant() is not ("on" or "off"))
+            errors.Add($"Trainer:Packing must be on or off, got '{s.Packing}'");
+        if (s.OldLogProbs.ToLowerInvariant() is not ("engine" or "recompute"))
+            errors.Add($"Trainer:OldLogProbs must be engine or recompute, got '{s.OldLogProbs}'");
+        return errors;
+    }
 }

@@ -58,6 +58,11 @@ public sealed class RunGrainTests
             foreach (string key in new[] { "reward_mean", "accuracy", "response_length", "tokens_per_s", "trajectories", "fallback_ratio",
                          "filter_kept", "filter_all_correct", "filter_all_wrong", "loss", "clip_fraction", "grad_norm", "lr", "wall_s" })
                 Assert.True(lines[1].ContainsKey(key), $"metrics line of step 1 has no {key}");
+            // The default update is tree-packed with recomputed old log-probs, and says what it computed.
+            Assert.True(lines[1]["packed"]!.GetValue<bool>());
+            Assert.False(lines[1]["engine_old_logprobs"]!.GetValue<bool>());
+            Assert.True(lines[1]["update_tokens"]!.GetValue<long>() < lines[1]["unpacked_tokens"]!.GetValue<long>(), lines[1].ToJsonString());
+            Assert.True(lines[1]["update_s"]!.GetValue<double>() > 0);
             Assert.NotEmpty(Directory.GetFiles(Path.Combine(straight, "tensorboard"), "events.out.tfevents.*"));
             for (int k = 1; k <= 3; k++)
                 foreach (string file in new[] { "config.json", "model.safetensors", "optimizer.bin", "tokenizer.json", "tokenizer_config.json", RunState.FileName })

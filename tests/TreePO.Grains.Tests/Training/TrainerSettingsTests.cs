@@ -1,0 +1,36 @@
+using System.Text.Json;
+using TreePO.Core.Trees;
+using TreePO.Grains.Tests.Support;
+using TreePO.Grains.Training;
+
+namespace TreePO.Grains.Tests.Training;
+
+public sealed class TrainerSettingsTests
+{
+    static RunSpec Spec(TrainerSettings trainer) => new(
+        "r", Path.GetTempPath(), TinyModelFolder.Path, null, null, TaskLevel: 1, Steps: 1, QueriesPerStep: 1, MaxExtraRounds: 0,
+        TreeConfigJson: JsonSerializer.Serialize(new TreeConfig { Width = 4, Depth = 2, SegmentLength = 4, Branch = 2 }, TreeJson.Options),
+        Trainer: trainer, EvalEvery: 0, EvalQueries: 1, EvalK: 1, EvalTemperature: 1f, EvalMaxTokens: 8, CheckpointEvery: 0, Seed: 1);
+
+    [Fact]
+    public void Packing_and_old_log_probs_default_to_packed_and_recomputed_and_map_onto_the_trainer()
+    {
+        var defaults = TrainerGrain.ToOptions(new TrainerSettings());
+        Assert.True(defaults.Pack);
+        Assert.False(defaults.EngineOldLogProbs);
+        var grpo = TrainerGrain.ToOptions(new TrainerSettings(Algo: "grpo"));
+        Assert.True(grpo.Pack);
+        var off = TrainerGrain.ToOptions(new TrainerSettings(Packing: "OFF", OldLogProbs: "engine"));
+        Assert.False(off.Pack);
+        Assert.True(off.EngineOldLogProbs);
+        Assert.Empty(RunSpecCheck.Validate(Spec(new TrainerSettings()), 0));
+    }
+
+    [Fact]
+    public void Unknown_packing_or_old_log_prob_source_is_refused_by_name()
+    {
+        var errors = RunSpecCheck.Validate(Spec(new TrainerSettings(Packing: "auto", OldLogProbs: "cache")), 0);
+        Assert.Contains(errors, e => e.Contains("Trainer:Packing") && e.Contains("'auto'"));
+        Assert.Contains(errors, e => e.Contains("Trainer:OldLogProbs") && e.Contains("'cache'"));
+    }
+}
