@@ -83,6 +83,43 @@ public sealed class SiloStopTests
         foreach (int port in new[] { cluster.SiloPort(victim), cluster.GatewayPort(victim) })
             Assert.True(IsFree(port), $"port {port} is still taken after the silo exited");
         Assert.False(survivor.HasExited, $"the other silo stopped:\n{survivor.Tail()}");
+
+        // A second SIGTERM does not wait for the limit: the other silo, stuck on the same store, exits at once.
+        survivor.Terminate();
+        await survivor.WaitForOutputAsync("shutdown: SIGTERM: stopping", TimeSpan.FromSeconds(2));
+        clock.Restart();
+        survivor.Terminate();
+        rc = await survivor.WaitForExitAsync(Limit + Slack);
+        Assert.True(rc == 128 + 15, $"exit code {rc} after a second SIGTERM:\n{survivor.Tail()}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"exited {clock.Elapsed.TotalSeconds:F1} s after the second SIGTERM");
+        Assert.Contains("shutdown: SIGTERM again during the graceful stop: exiting now with code 143", survivor.Output);
+    }
+
+    [Fact]
+    public async Task Rollout_with_its_embedded_silo_stops_on_SIGTERM_within_its_limit()
+    {
+        // Before, the embedded host's console lifetime took the signal and the command ran on to its end.
+        string work = Directory.CreateTempSubdirectory("treepo-stop-rollout-").FullName;
+        try
+        {
+            using var rollout = ChildProcess.Dotnet("rollout", Repo.ClientDll,
+                ["rollout", "--model", Repo.BuiltinModel, "--queries", "400", "--out", Path.Combine(work, "out"), $"--cluster.shutdownTimeout={Limit:hh\\:mm\\:ss}"],
+                new Dictionary<string, string> { ["TREEPO__ENGINE__THREADS"] = "1" }, work);
+            await rollout.WaitForOutputAsync("running on embedded silo", TimeSpan.FromSeconds(90));
+            await Task.Delay(TimeSpan.FromSeconds(2));   // trees in flight
+            Assert.False(rollout.HasExited, rollout.Tail());
+            var clock = Stopwatch.StartNew();
+            rollout.Terminate();
+            int rc = await rollout.WaitForExitAsync(Limit + Slack);
+            Assert.True(clock.Elapsed <= Limit + Slack, $"exited {clock.Elapsed.TotalSeconds:F1} s after SIGTERM:\n{rollout.Tail()}");
+            Assert.True(rc != 0, $"a rollout cut short exited 0:\n{rollout.Tail()}");
+            Assert.Contains("shutdown: SIGTERM: stopping", rollout.Output);
+            Assert.DoesNotContain("wrote ", rollout.Output);   // it did not run to its end
+        }
+        finally
+        {
+            try { Directory.Delete(work, recursive: true); } catch (IOException) { }
+        }
     }
 
     /// <summary>Free for a restarted silo: a listener can bind it on loopback.</summary>
