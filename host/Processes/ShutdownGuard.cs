@@ -28,6 +28,7 @@ public sealed class ShutdownGuard : IDisposable
     readonly List<PosixSignalRegistration> signals = [];
     readonly CancellationTokenSource stopping = new(), graceful = new();
     readonly ManualResetEventSlim finished = new();
+    readonly TaskCompletionSource signalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
     readonly Stopwatch clock = new();
     int signalCount, begun;
     volatile string step = "graceful stop";
@@ -100,7 +101,10 @@ public sealed class ShutdownGuard : IDisposable
             catch (OperationCanceledException) when (Stopping.IsCancellationRequested) { Step("start, cancelled, then its stop"); }
             await stopRequested.Task;
         }
-        Begin("the host is stopping");
+        // The console lifetime handles the same signal and may have stopped the host before this guard's handler ran:
+        // give that handler a moment, so that the clock starts (and the line names the signal) there.
+        if (!HasBegun) await Task.WhenAny(signalled.Task, Task.Delay(500));
+        Begin("stop requested inside the process");
         try { await host.StopAsync(Graceful); }
         catch (Exception e) { Print($"the {step} failed: {e.GetBaseException().Message}"); }
         Step("disposal");
@@ -123,6 +127,7 @@ public sealed class ShutdownGuard : IDisposable
     void OnSignal(PosixSignalContext context)
     {
         context.Cancel = true;   // the process ends here, not by the runtime's default action
+        signalled.TrySetResult();
         if (Interlocked.Increment(ref signalCount) == 1)
         {
             Begin(Name(context.Signal));
