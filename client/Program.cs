@@ -1,3 +1,4 @@
+using TreePO.Hosting.Processes;
 using TreePO.Hosting.Options;
 using TreePO.Hosting.Training;
 using Spectre.Console.Cli;
@@ -18,4 +19,7 @@ app.Configure(config =>
     config.AddCommand<TrainCommand>("train").WithDescription("TreePO (or --algo grpo) training in an embedded silo; writes runs/NAME/.");
     config.AddCommand<EvalCommand>("eval").WithDescription("Held-out mean@k, maj@k and pass@k of a model folder.");
 });
-return await app.RunAsync(OptionOverrides.Capture(args));   // --a.b=v overrides: Spectre rejects dotted names
+int rc = await app.RunAsync(OptionOverrides.Capture(args));   // --a.b=v overrides: Spectre rejects dotted names
+// A command stopped by a signal (rollout, train): a stop that overran its graceful share decides the exit code.
+if (ShutdownGuard.Current is { HasBegun: true } guard && guard.Finish() is var stopCode and not 0) rc = stopCode;
+return rc;

@@ -15,8 +15,13 @@ namespace TreePO.Hosting;
 public sealed class EmbeddedSilo : IAsyncDisposable
 {
     readonly IHost host;
+    readonly TimeSpan shutdownTimeout;
 
-    EmbeddedSilo(IHost host) => this.host = host;
+    EmbeddedSilo(IHost host, TimeSpan shutdownTimeout)
+    {
+        this.host = host;
+        this.shutdownTimeout = shutdownTimeout;
+    }
 
     public IClusterClient Client => host.Services.GetRequiredService<IClusterClient>();
     public IServiceProvider Services => host.Services;
@@ -38,6 +43,8 @@ public sealed class EmbeddedSilo : IAsyncDisposable
         builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
         builder.Logging.AddFilter("Orleans.Runtime.Scheduler", LogLevel.Error);   // "turn took longer than 1 s": the same starvation
         builder.Logging.AddFilter(typeof(Clustering.DashboardHosting).FullName, LogLevel.Information);   // its URL, once
+        // The stop is bounded by DisposeAsync's token (Cluster:ShutdownTimeout), not the host's own 30 s.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Processes.ShutdownGuard.GracefulShare(options.Cluster.ShutdownTimeout));
         int siloPort = FreeTcpPort(), gatewayPort = FreeTcpPort();
         builder.UseOrleans(silo =>
         {
@@ -48,7 +55,7 @@ public sealed class EmbeddedSilo : IAsyncDisposable
         });
         var host = Clustering.DashboardHosting.Build(builder, options);
         await host.StartAsync(cancellationToken);
-        return new EmbeddedSilo(host);
+        return new EmbeddedSilo(host, options.Cluster.ShutdownTimeout);
     }
 
     public static int FreeTcpPort()
@@ -58,9 +65,13 @@ public sealed class EmbeddedSilo : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>Stops the silo: gracefully for two thirds of Cluster:ShutdownTimeout at most, or until the
+    /// process's <see cref="Processes.ShutdownGuard"/> (armed by a signal) ends the graceful share, then ungracefully;
+    /// the guard ends the process if that hangs too.</summary>
     public async ValueTask DisposeAsync()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Processes.ShutdownGuard.Current?.Graceful ?? CancellationToken.None);
+        cts.CancelAfter(Processes.ShutdownGuard.GracefulShare(shutdownTimeout));
         try { await host.StopAsync(cts.Token); }
         finally { host.Dispose(); }
     }

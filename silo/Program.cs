@@ -4,12 +4,15 @@ using Microsoft.Extensions.Logging;
 using TreePO.Hosting;
 using TreePO.Hosting.Clustering;
 using TreePO.Hosting.Options;
+using TreePO.Hosting.Processes;
 
 // A silo that joins a TreePO cluster: `dotnet run --project silo -- [--key=value ...]`. Options come from
 // appsettings.json in the working directory, TREEPO__* environment variables and --key=value overrides
 // (docs/configuration.md); a bad key stops the silo before it starts, with every problem named.
 // Ctrl+C (SIGINT) or SIGTERM stops it gracefully: the host leaves the membership table before exiting, so the rest
-// of the cluster does not wait for a failure detection. With --cluster.dashboard.enabled=true it also serves the
+// of the cluster does not wait for a failure detection. That stop is bounded (Cluster:ShutdownTimeout, ShutdownGuard):
+// a silo whose membership store is gone stops ungracefully, then exits anyway, with code 4; a second signal exits
+// at once. With --cluster.dashboard.enabled=true it also serves the
 // Orleans Dashboard on 127.0.0.1:8080 (Cluster:Dashboard; docs/deploy.md).
 TreePOOptions options;
 var (_, stray) = TreePOConfiguration.SplitOverrides(args);
@@ -32,13 +35,13 @@ builder.Logging.SetMinimumLevel(LogLevel.Information);
 builder.Logging.AddFilter("Orleans", LogLevel.Warning);
 builder.Logging.AddFilter("Polly", LogLevel.Warning);   // Orleans' placement retries log every attempt at Information
 builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);   // the ServerGC note is noise here
-builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+var guard = ShutdownGuard.Install(options.Cluster.ShutdownTimeout);   // not disposed: it bounds the process to its exit
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownGuard.GracefulShare(options.Cluster.ShutdownTimeout));
 builder.UseOrleans(silo =>
 {
     silo.UseTreePOClustering(options);
     silo.AddTreePO(options);
     DashboardHosting.AddDashboard(silo, options);
 });
-using var host = DashboardHosting.Build(builder, options);
-await host.RunAsync();   // console lifetime: Ctrl+C / SIGTERM start a graceful stop
-return 0;
+var host = DashboardHosting.Build(builder, options);
+return await guard.RunAsync(host);   // starts, waits for a signal, stops within the limit, disposes

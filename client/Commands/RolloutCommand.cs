@@ -1,4 +1,5 @@
 using TreePO.Hosting.Training;
+using TreePO.Hosting.Processes;
 using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -121,6 +122,10 @@ public sealed class RolloutCommand : AsyncCommand<RolloutCommand.Settings>
             $"model {text.Folder}; {input.Items.Count} queries from {input.Source}; {config.Mode.ToString().ToLowerInvariant()} " +
             $"w={config.Width} d={config.Depth} l={config.SegmentLength} b={config.Branch}"));
 
+        // Ctrl+C / SIGTERM cancel the command, then the silo (or the client) stops within Cluster:ShutdownTimeout.
+        using var guard = ShutdownGuard.Install(options.Cluster.ShutdownTimeout);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, guard.Stopping);
+        cancellationToken = stop.Token;
         if (await CommandCluster.ConnectAsync(options, settings.Cluster, cancellationToken) is not { } connection) return 3;
         await using var _ = connection;
 

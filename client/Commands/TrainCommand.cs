@@ -1,4 +1,5 @@
 using TreePO.Hosting.Training;
+using TreePO.Hosting.Processes;
 using System.ComponentModel;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -93,6 +94,10 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         if (s.Resume is null) File.WriteAllText(Path.Combine(spec.RunDir, SpecFile), JsonSerializer.Serialize(spec, new JsonSerializerOptions { WriteIndented = true }));
 
         AnsiConsole.MarkupLine($"run [bold]{Markup.Escape(spec.RunId)}[/] ({spec.Trainer.Algo}) in {Markup.Escape(spec.RunDir)}; model {Markup.Escape(spec.ModelDir)}");
+        // Ctrl+C / SIGTERM cancel the command, then the silo (or the client) stops within Cluster:ShutdownTimeout.
+        using var guard = ShutdownGuard.Install(options.Cluster.ShutdownTimeout);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, guard.Stopping);
+        cancellationToken = stop.Token;
         if (await CommandCluster.ConnectAsync(options, s.Cluster, cancellationToken) is not { } connection) return 3;
         await using var _ = connection;
         var run = connection.Client.GetGrain<IRunGrain>(spec.RunId);

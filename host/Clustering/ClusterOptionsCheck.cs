@@ -35,6 +35,8 @@ public static class ClusterOptionsCheck
             $"{c.WeightStreamPort} is already this silo's {(c.WeightStreamPort == c.SiloPort ? "Cluster:SiloPort" : "Cluster:GatewayPort")}");
         Check(c.ProbeTimeout > TimeSpan.Zero, "ProbeTimeout", $"must be positive, got {c.ProbeTimeout}");
         Check(c.MissedProbesLimit > 0, "MissedProbesLimit", $"must be positive, got {c.MissedProbesLimit}");
+        Check(c.ShutdownTimeout >= TimeSpan.FromSeconds(1) && c.ShutdownTimeout <= TimeSpan.FromHours(1), "ShutdownTimeout",
+            $"must be between 00:00:01 and 01:00:00, got {c.ShutdownTimeout}");
 
         var d = c.Dashboard;
         Check(d.Port is > 0 and < 65536, "Dashboard:Port", $"must be a TCP port, got {d.Port}");

@@ -273,6 +273,11 @@ public sealed class ClusterOptions
 
     public int MissedProbesLimit { get; set; } = 3;
 
+    /// <summary>How long a silo process (or `rollout`/`train` with its embedded silo) takes at most to exit after
+    /// SIGTERM or Ctrl+C: the graceful stop gets two thirds of it, the ungraceful stop the rest, then the process
+    /// exits anyway (<see cref="Processes.ShutdownGuard"/>), whatever its membership store does.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     public ClusterTlsOptions Tls { get; set; } = new();
 
     public ClusterDashboardOptions Dashboard { get; set; } = new();

@@ -86,6 +86,17 @@ public sealed class ChildProcess : IDisposable
         return process.ExitCode;
     }
 
+    /// <summary>SIGTERM, what `kill PID`, systemd and container runtimes send to stop a process: it may take its time.</summary>
+    public void Terminate()
+    {
+        if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("SIGTERM is a POSIX signal");
+        if (SysKill(process.Id, 15) != 0)
+            throw new InvalidOperationException($"SIGTERM to {Name} (pid {process.Id}) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    static extern int SysKill(int pid, int signal);
+
     /// <summary>SIGKILL: no goodbye to the cluster, exactly like a crashed machine.</summary>
     public void Kill()
     {

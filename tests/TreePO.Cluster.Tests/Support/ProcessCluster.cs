@@ -8,7 +8,7 @@ namespace TreePO.Cluster.Tests.Support;
 public abstract class ProcessCluster : IDisposable
 {
     readonly List<ChildProcess> processes = [];
-    readonly Dictionary<ChildProcess, int> siloPorts = [];
+    readonly Dictionary<ChildProcess, int[]> siloPorts = [];
 
     protected ProcessCluster(string workDir, IDictionary<string, string> clustering)
     {
@@ -33,7 +33,7 @@ public abstract class ProcessCluster : IDisposable
         var silo = ChildProcess.Dotnet(name, Repo.SiloDll,
             [$"--cluster.siloPort={ports[0]}", $"--cluster.gatewayPort={ports[1]}", .. overrides], Environment, WorkDir);
         processes.Add(silo);
-        siloPorts[silo] = ports[0];
+        siloPorts[silo] = ports;
         return silo;
     }
 
@@ -45,7 +45,10 @@ public abstract class ProcessCluster : IDisposable
     }
 
     /// <summary>The silo-to-silo port of a silo started here: its address in membership, logs and run status.</summary>
-    public int SiloPort(ChildProcess silo) => siloPorts[silo];
+    public int SiloPort(ChildProcess silo) => siloPorts[silo][0];
+
+    /// <summary>The client gateway port of a silo started here.</summary>
+    public int GatewayPort(ChildProcess silo) => siloPorts[silo][1];
 
     public ChildProcess StartClient(string name, params string[] args)
     {

@@ -51,6 +51,18 @@ public sealed class TreePOConfigurationTests
     }
 
     [Fact]
+    public void Shutdown_timeout_defaults_to_30_s_and_a_value_out_of_range_is_refused()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(30), Bind([]).Cluster.ShutdownTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(5), Bind(new() { ["TreePO:Cluster:ShutdownTimeout"] = "00:00:05" }).Cluster.ShutdownTimeout);
+        foreach (string bad in new[] { "00:00:00", "-00:00:05", "02:00:00" })
+        {
+            var e = Assert.Throws<TreePOOptionsException>(() => Bind(new() { ["TreePO:Cluster:ShutdownTimeout"] = bad }));
+            Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Cluster:ShutdownTimeout: must be between 00:00:01 and 01:00:00"));
+        }
+    }
+
+    [Fact]
     public void Every_bad_key_is_named_at_once()
     {
         var e = Assert.Throws<TreePOOptionsException>(() => Bind(new()
