@@ -126,7 +126,7 @@ public sealed class Qwen2Model : nn.Module
         {
             long m = Math.Min(chunk, n - s);
             var logits = nn.functional.linear(picked.narrow(0, s, m), OutputWeight);
-            parts.Add(logits.gather(-1, targets.narrow(0, s, m).unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1));
+            parts.Add(logits.gather(-1, targets.narrow(0, s, m).unsqueeze(-1)).squeeze(-1).Minus(logits.logsumexp(-1)));
         }
         return (parts.Count == 1 ? parts[0] : cat(parts, 0)).MoveToOuterDisposeScope();
     }

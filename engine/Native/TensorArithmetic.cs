@@ -66,6 +66,33 @@ public static class TensorArithmetic
         return a.clamp_max(s);
     }
 
+    public static Tensor ClampedAbove(this Tensor a, double max)
+    {
+        using var s = max.ToScalar();
+        return a.clamp_max(s);
+    }
+
+    public static Tensor Clamped(this Tensor a, double min, double max)
+    {
+        using var lo = min.ToScalar();
+        using var hi = max.ToScalar();
+        return a.clamp(lo, hi);
+    }
+
+    /// <summary><c>a &gt; b</c> element-wise.</summary>
+    public static Tensor Above(this Tensor a, double b)
+    {
+        using var s = b.ToScalar();
+        return a.gt(s);
+    }
+
+    /// <summary><c>a &lt; b</c> element-wise.</summary>
+    public static Tensor Below(this Tensor a, double b)
+    {
+        using var s = b.ToScalar();
+        return a.lt(s);
+    }
+
     public static Tensor ClampedBelow(this Tensor a, double min)
     {
         using var s = min.ToScalar();

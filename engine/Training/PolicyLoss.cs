@@ -1,3 +1,4 @@
+using TreePO.Engine.Native;
 using static TorchSharp.torch;
 
 namespace TreePO.Engine.Training;
@@ -24,8 +25,8 @@ public static class PolicyLoss
     {
         using var scope = NewDisposeScope();
         var a = advantages * mask;
-        return WeightedSum(logProbs, oldLogProbs, a.clamp_min(0), a.clamp_max(0),
-                advantages.gt(0).to_type(ScalarType.Float32) * mask, advantages.lt(0).to_type(ScalarType.Float32) * mask, mask,
+        return WeightedSum(logProbs, oldLogProbs, a.ClampedBelow(0.0), a.ClampedAbove(0.0),
+                advantages.Above(0.0).to_type(ScalarType.Float32) * mask, advantages.Below(0.0).to_type(ScalarType.Float32) * mask, mask,
                 options, out stats)
             .MoveToOuterDisposeScope();
     }
@@ -39,10 +40,11 @@ public static class PolicyLoss
         Tensor countPositive, Tensor countNegative, Tensor count, PolicyLossOptions options, out PolicyLossStats stats)
     {
         using var scope = NewDisposeScope();
-        var ratio = exp(logProbs - oldLogProbs);
-        var positive = -advantagePositive * ratio.clamp_max(1 + options.EpsHigh);
-        var negative = -advantageNegative * ratio.clamp(1 - options.EpsLow, options.DualClip);
-        var sum = (positive + negative).sum();
+        // Scalar-taking operations through TensorArithmetic: see engine/README.md, Scalars.
+        var ratio = exp(logProbs.Minus(oldLogProbs));
+        var positive = -advantagePositive * ratio.ClampedAbove(1 + options.EpsHigh);
+        var negative = -advantageNegative * ratio.Clamped(1 - options.EpsLow, options.DualClip);
+        var sum = positive.Plus(negative).sum();
 
         using (no_grad())
         {
@@ -51,13 +53,13 @@ public static class PolicyLoss
             var f = ScalarType.Float32;
             // Clipped: a positive advantage above 1 + eps_high, a negative one below 1 - eps_low (where the clipped
             // term is the pessimistic one); dual clip: a negative advantage above the dual bound.
-            var clipped = countPositive * ratio.gt(1 + options.EpsHigh).to_type(f) + countNegative * ratio.lt(1 - options.EpsLow).to_type(f);
+            var clipped = (countPositive * ratio.Above(1 + options.EpsHigh).to_type(f)).Plus(countNegative * ratio.Below(1 - options.EpsLow).to_type(f));
             stats = new PolicyLossStats(
                 n,
                 clipped.sum().item<float>() / denom,
-                (countNegative * ratio.gt(options.DualClip).to_type(f)).sum().item<float>() / denom,
+                (countNegative * ratio.Above(options.DualClip).to_type(f)).sum().item<float>() / denom,
                 (ratio * count).sum().item<float>() / denom,
-                ((oldLogProbs - logProbs) * count).sum().item<float>() / denom);
+                (oldLogProbs.Minus(logProbs) * count).sum().item<float>() / denom);
         }
         return sum.MoveToOuterDisposeScope();
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using TorchSharp;
 using TorchSharp.Modules;
+using TreePO.Engine.Native;
 using static TorchSharp.torch;
 
 namespace TreePO.Engine.Training;
@@ -183,7 +184,7 @@ public sealed class PolicyTrainer : IDisposable
         var old = b.OldLogProbs is { } o ? tensor(o) : lp.detach();
         var w = b.Weights;
         var loss = PolicyLoss.WeightedSum(lp, old, tensor(w.AdvantagePositive), tensor(w.AdvantageNegative),
-            tensor(w.CountPositive), tensor(w.CountNegative), tensor(w.Count), options.Loss, out var st) / mbTokens;
+            tensor(w.CountPositive), tensor(w.CountNegative), tensor(w.Count), options.Loss, out var st).DividedBy(mbTokens);
         loss.backward();
         return (loss.item<float>(), st);
     }

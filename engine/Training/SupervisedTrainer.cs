@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using TreePO.Engine.Native;
 using static TorchSharp.torch;
 
 namespace TreePO.Engine.Training;
@@ -59,7 +60,7 @@ public sealed class SupervisedTrainer : IDisposable
             var batch = SequenceBatch.Build(samples);
             var lp = logProbs(batch.InputIds);
             var count = batch.Mask.sum();
-            var l = -(lp * batch.Mask).sum() / count.clamp_min(1);
+            var l = -(lp * batch.Mask).sum() / count.ClampedBelow(1);
             l.backward();
             loss = l.item<float>();
             tokens = (int)count.item<float>();
