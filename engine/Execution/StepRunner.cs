@@ -121,6 +121,9 @@ internal sealed class StepRunner(Qwen2Model model, KvCache cache, KvPool pool, I
         BatchSum += batch.Items.Count;
         MaxBatch = Math.Max(MaxBatch, batch.Items.Count);
 
+        // Two requests that prefill the same tokens in one step both compute them, neither twice: only positions
+        // computed before this step count as recomputed.
+        var thisStep = new HashSet<ulong>();
         foreach (var (r, start, count) in batch.Prefills)
         {
             r.Branches[0].Slot.Tokens.AddRange(r.Request.Context.AsSpan(start, count));
@@ -133,7 +136,7 @@ internal sealed class StepRunner(Qwen2Model model, KvCache cache, KvPool pool, I
                 // When all the context before it is cached, its last token is fed again for its logits (the cache
                 // keeps K/V, not logits, as vLLM's prefix cache does): the price of a full hit, not a recomputation.
                 bool forLogits = i == last && r.Reused == last;
-                if (!pool.Ledger.Compute(hashes[i], out var lostBy) || forLogits) continue;
+                if (!thisStep.Add(hashes[i]) || !pool.Ledger.Compute(hashes[i], out var lostBy) || forLogits) continue;
                 r.Recomputed++;
                 Recomputed++;
                 if (lostBy == KvLoss.Evicted) RecomputedEvicted++;

@@ -27,8 +27,10 @@ namespace TreePO.Grains.Training;
 public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFunction reward, IPromptEncoder encoder, ILogger<RunGrain> log)
     : Grain, IRunGrain
 {
-    /// <summary>Timing keys of a metrics line: the only ones that differ between two runs of the same seed.</summary>
-    public static readonly string[] TimingKeys = ["tokens_per_s", "rollout_s", "train_s", "update_s", "sync_s", "eval_s", "wall_s"];
+    /// <summary>Keys of a metrics line that differ between two runs of the same seed: timings, and what the engines
+    /// found in their caches (a resumed run starts with cold caches).</summary>
+    public static readonly string[] RunDependentKeys = ["tokens_per_s", "rollout_s", "train_s", "update_s", "sync_s", "eval_s", "wall_s",
+        "prefill_tokens", "reused_tokens", "recomputed_tokens"];
 
     RunSpec? spec;
     TreeConfig config = new();

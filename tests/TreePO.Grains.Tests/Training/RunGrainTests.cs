@@ -34,7 +34,7 @@ public sealed class RunGrainTests
         File.ReadAllLines(Path.Combine(dir, "metrics.jsonl")).Select(line =>
         {
             var obj = JsonNode.Parse(line)!.AsObject();
-            foreach (string key in RunGrain.TimingKeys) obj.Remove(key);
+            foreach (string key in RunGrain.RunDependentKeys) obj.Remove(key);
             return obj.ToJsonString();
         }).ToList();
 
@@ -63,6 +63,12 @@ public sealed class RunGrainTests
             Assert.False(lines[1]["engine_old_logprobs"]!.GetValue<bool>());
             Assert.True(lines[1]["update_tokens"]!.GetValue<long>() < lines[1]["unpacked_tokens"]!.GetValue<long>(), lines[1].ToJsonString());
             Assert.True(lines[1]["update_s"]!.GetValue<double>() > 0);
+            // While the KV fits, no step's rollout computes any context twice.
+            foreach (var line in lines.Skip(1))
+            {
+                Assert.True(line["prefill_tokens"]!.GetValue<long>() > 0, line.ToJsonString());
+                Assert.Equal(0, line["recomputed_tokens"]!.GetValue<long>());
+            }
             Assert.NotEmpty(Directory.GetFiles(Path.Combine(straight, "tensorboard"), "events.out.tfevents.*"));
             for (int k = 1; k <= 3; k++)
                 foreach (string file in new[] { "config.json", "model.safetensors", "optimizer.bin", "tokenizer.json", "tokenizer_config.json", RunState.FileName })
