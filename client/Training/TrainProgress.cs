@@ -14,13 +14,13 @@ public static class TrainProgress
         {
             // Logs and CI: one whole line per step.
             int shown = -1;
-            while (!status.Done)
+            while (true)
             {
+                if (status.Step != shown && status.LastMetrics is not null) { shown = status.Step; PlainOutput.Line(Line(status)); }
+                if (status.Done) return status;
                 await Task.Delay(500);
                 status = await run.PollAsync(status);
-                if (status.Step != shown && status.LastMetrics is not null) { shown = status.Step; PlainOutput.Line(Line(status)); }
             }
-            return status;
         }
         await AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
