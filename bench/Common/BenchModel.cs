@@ -10,8 +10,8 @@ using TreePO.Hosting.Models;
 namespace TreePO.Bench.Common;
 
 /// <summary>
-/// The model a sampling benchmark runs: a Hugging Face folder (--model DIR, else Model:Path's default, the built-in
-/// model found as every command finds it), or, only when asked with --random-weights, random weights of the built-in
+/// The model a sampling benchmark runs: a Hugging Face folder (--model DIR, else the built-in model, found as every
+/// command finds it), or, only when asked with --random-weights, random weights of the built-in
 /// recipe's shape with a tokenizer trained on the task text. Random weights never learn to stop, so every path runs to
 /// the budget: the benchmark says so in its header, in every table and in its JSON.
 /// </summary>
