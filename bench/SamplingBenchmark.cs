@@ -65,7 +65,6 @@ public static class SamplingBenchmark
         var o = Options.Parse(new BenchArgs(args), "sampling.json", defaultReps: 5);
         if (o is null) return 2;
         var w = o.Workload;
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200; // keep the tables readable in logs
         set_num_threads(w.Threads);
         var machine = Machine.Describe(w.Threads);
         AnsiConsole.MarkupLine($"[bold]sampling benchmark[/] on {Markup.Escape(machine.ToString())}");

@@ -61,7 +61,6 @@ public static class SweepBenchmark
             return 2;
         }
 
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
         set_num_threads(w.Threads);
         var machine = Machine.Describe(w.Threads);
         AnsiConsole.MarkupLine($"[bold]sweep benchmark[/] on {Markup.Escape(machine.ToString())}");

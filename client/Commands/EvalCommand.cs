@@ -72,7 +72,15 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
             AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
             return 2;
         }
-        await using var engine = InferenceEngine.Load(InferenceEngineBackendFactory.EngineOptionsFor(options, text, 0));
+        InferenceEngine loaded;
+        try { loaded = InferenceEngine.Load(InferenceEngineBackendFactory.EngineOptionsFor(options, text, 0)); }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            // A damaged weights file: the message names it and what is wrong.
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+            return 2;
+        }
+        await using var engine = loaded;
         int room = engine.MaxSequenceLength - s.MaxTokens;
         if (room < 1)
         {
