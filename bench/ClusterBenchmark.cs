@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
+using TreePO.Bench.Common;
 using TreePO.Core.Protocol;
 using TreePO.Core.Reward;
 using TreePO.Core.Trees;
@@ -21,7 +22,8 @@ namespace TreePO.Bench;
 /// TreeSampler calling an InferenceEngine directly, with identical engine options, alternating repetitions after one
 /// untimed warm-up of each. Both paths must produce the same trees. Reports trajectories/s and decoded tokens/s of
 /// each and their ratio (goal: grains at least 0.95 of direct). Options: --queries N (16), --reps N (5),
-/// --model DIR (default models/builtin, else a random tiny model), --out cluster.json, and --section.key=value overrides.
+/// --model DIR (default: Model:Path, else the built-in model), --random-weights (a random tiny model instead, said in
+/// every table), --out cluster.json, and --section.key=value overrides.
 /// </summary>
 public static class ClusterBenchmark
 {
@@ -32,6 +34,7 @@ public static class ClusterBenchmark
         var (overrides, rest) = TreePOConfiguration.SplitOverrides(args);
         int queries = 16, reps = 5;
         string? model = null;
+        bool randomWeights = false;
         string outPath = "cluster.json";
         for (int i = 0; i < rest.Length; i++)
         {
@@ -41,9 +44,10 @@ public static class ClusterBenchmark
                 case "--queries": queries = int.Parse(Next()); break;
                 case "--reps": reps = int.Parse(Next()); break;
                 case "--model": model = Next(); break;
+                case "--random-weights": randomWeights = true; break;
                 case "--out": outPath = Next(); break;
                 default:
-                    AnsiConsole.MarkupLine($"[red]unknown option {Markup.Escape(rest[i])}[/] (--queries N, --reps N, --model DIR, --out FILE, --section.key=value)");
+                    AnsiConsole.MarkupLine($"[red]unknown option {Markup.Escape(rest[i])}[/] (--queries N, --reps N, --model DIR, --random-weights, --out FILE, --section.key=value)");
                     return 1;
             }
         }
@@ -52,15 +56,22 @@ public static class ClusterBenchmark
         catch (TreePOOptionsException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return 2; }
 
         string modelNote;
-        if (model is not null) { options.Model.Path = model; modelNote = $"model {model}"; }
+        if (randomWeights && model is not null) { AnsiConsole.MarkupLine("[red]--random-weights and --model name two different models: give one[/]"); return 1; }
+        if (randomWeights)
+        {
+            options.Model.Path = RandomTinyModel.Write(Directory.CreateTempSubdirectory("treepo-bench-model-").FullName);
+            modelNote = $"{BenchModel.RandomWeightsLabel}: a random tiny model written to {options.Model.Path}";
+        }
         else
         {
-            try { options.Model.Path = ModelFolder.Resolve(null); modelNote = $"built-in model {options.Model.Path}"; }
-            catch (ModelFolderException)
+            if (model is not null) options.Model.Path = model;
+            try { options.Model.Path = ModelFolder.Resolve(options.Model.Path); }
+            catch (ModelFolderException e)
             {
-                options.Model.Path = RandomTinyModel.Write(Directory.CreateTempSubdirectory("treepo-bench-model-").FullName);
-                modelNote = $"random tiny model (models/builtin is not installed), written to {options.Model.Path}";
+                AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/] (or --random-weights to measure a random tiny model)");
+                return 2;
             }
+            modelNote = $"model {options.Model.Path}";
         }
         var text = ModelText.Load(ModelFolder.Resolve(options.Model.Path), options);
         options.Model.Path = text.Folder;
@@ -135,6 +146,7 @@ public static class ClusterBenchmark
         double ratio = direct / grains, bestRatio = Best("direct") / Best("grains");
 
         var table = new Table().AddColumns("path", "median s", "best s", "trajectories/s (median)", "decoded tokens/s (median)");
+        if (randomWeights) table.Title($"[red]{BenchModel.RandomWeightsLabel}[/]");
         foreach (var (name, path, s) in new[] { ("grains (embedded silo)", "grains", grains), ("direct InferenceEngine", "direct", direct) })
             table.AddRow(name, s.ToString("F2"), Best(path).ToString("F2"), (work.Trajectories / s).ToString("F1"), (work.UniqueTokens / s).ToString("F0"));
         AnsiConsole.Write(table);
@@ -145,6 +157,7 @@ public static class ClusterBenchmark
         {
             model = text.Folder,
             model_note = modelNote,
+            random_weights = randomWeights,
             queries,
             reps,
             config,

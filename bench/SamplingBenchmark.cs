@@ -30,11 +30,18 @@ public static class SamplingBenchmark
             ulong seed = (ulong)a.Int("seed", 7, 0), taskSeed = (ulong)a.Int("task-seed", 1, 0);
             int difficulty = a.Int("difficulty", 2, 1);
             string model = a.String("model", "");
+            bool randomWeights = a.Flag("random-weights");
             bool noLower = a.Flag("no-lower-bound");
             string output = a.String("out", defaultOut);
             if (!Report(a.Errors)) return null;
 
-            var bench = BenchModel.Resolve(model, seed);
+            BenchModel bench;
+            try { bench = BenchModel.Resolve(model, randomWeights, seed); }
+            catch (TreePO.Hosting.Models.ModelFolderException e)
+            {
+                AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/] (or --random-weights to measure a random-weights model of the built-in shape)");
+                return null;
+            }
             var items = bench.HeldOutQueries(queries, taskSeed, difficulty);
             int maxPrompt = items.Max(q => q.PromptTokens.Length);
             if (maxPrompt + depth * segment > bench.Config.MaxPositionEmbeddings)
@@ -58,7 +65,6 @@ public static class SamplingBenchmark
         var o = Options.Parse(new BenchArgs(args), "sampling.json", defaultReps: 5);
         if (o is null) return 2;
         var w = o.Workload;
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200; // keep the tables readable in logs
         set_num_threads(w.Threads);
         var machine = Machine.Describe(w.Threads);
         AnsiConsole.MarkupLine($"[bold]sampling benchmark[/] on {Markup.Escape(machine.ToString())}");
@@ -81,7 +87,7 @@ public static class SamplingBenchmark
         }
 
         var summary = SamplingSummary.Of(runs);
-        Print(runs, summary);
+        Print(w.Model, runs, summary);
         string path = BenchJson.Write(o.Out, new
         {
             benchmark = "sampling",
@@ -114,9 +120,9 @@ public static class SamplingBenchmark
         return 0;
     }
 
-    static void Print(IReadOnlyList<RunRecord> runs, SamplingSummary s)
+    static void Print(BenchModel model, IReadOnlyList<RunRecord> runs, SamplingSummary s)
     {
-        var table = new Table().AddColumns("mode", "rep", "traj", "wall s", "traj/s", "gen tok/s", "computed", "prefill", "decode",
+        var table = model.Table("mode", "rep", "traj", "wall s", "traj/s", "gen tok/s", "computed", "prefill", "decode",
             "reused", "recomputed", "unique", "calls", "steps", "paper TokenPS", "batch", "peak RSS MiB");
         foreach (var r in runs)
             table.AddRow(r.Mode, r.Repetition.ToString(), r.Trajectories.ToString(), r.WallSeconds.ToString("F2"), r.TrajPerSecond.ToString("F1"),
@@ -125,7 +131,7 @@ public static class SamplingBenchmark
                 r.Steps.ToString(), r.PaperTokenPs.ToString("F0"),
                 r.MeanBatchSize.ToString("F1"), (r.PeakRssBytes >> 20).ToString());
         AnsiConsole.Write(table);
-        var goals = new Table().AddColumns("tree / sequential (median of paired ratios)", "value");
+        var goals = model.Table("tree / sequential (median of paired ratios)", "value");
         goals.AddRow("trajectories/s", $"{s.TrajPerSecond:F2}x");
         goals.AddRow("generated tokens/s", $"{s.GeneratedTokensPerSecond:F2}x");
         goals.AddRow("computed tokens (prefill + decode)", $"{s.ComputedTokens:F2}x");

@@ -14,8 +14,8 @@ namespace TreePO.Bench;
 /// code (a client joined to the cluster, <see cref="RolloutRunner"/>) against one silo process with one compute thread
 /// and against two silo processes with one thread each (localhost clustering, each silo its own engine). Reports
 /// trajectories/s of each and their ratio (goal >= 1.8). The silo processes are started and killed here, with bounded
-/// waits. Options: --queries N (128), --reps N (3), --silo PATH (default silo/bin/Release/net10.0/treepo-silo.dll
-/// found from the working directory up), --out scaleout.json, and --section.key=value overrides for the workload.
+/// waits. Options: --queries N (128), --reps N (3), --silo PATH (default: the silo program built with
+/// the benchmarks, see <see cref="SiloProgram"/>), --out scaleout.json, and --section.key=value overrides for the workload.
 /// </summary>
 public static class ScaleoutBenchmark
 {
@@ -26,14 +26,11 @@ public static class ScaleoutBenchmark
         var (overrides, rest) = TreePOConfiguration.SplitOverrides(args);
         var a = new BenchArgs(rest);
         int queries = a.Int("queries", 128, 1), reps = a.Int("reps", 3, 1);
-        string? siloDll = a.String("silo", "") is { Length: > 0 } s ? s : FindSilo();
+        string siloOption = a.String("silo", "");
         string outPath = a.String("out", "scaleout.json");
         if (a.Errors.Count > 0) { foreach (var e in a.Errors) AnsiConsole.MarkupLine($"[red]{Markup.Escape(e)}[/]"); return 1; }
-        if (siloDll is null || !File.Exists(siloDll))
-        {
-            AnsiConsole.MarkupLine("[red]the silo program is missing: `dotnet build silo -c Release` first, or give --silo PATH[/]");
-            return 2;
-        }
+        string? siloDll = SiloProgram.Locate(siloOption);
+        if (siloDll is null) return 2;
         TreePOOptions options;
         try { options = TreePOConfiguration.Bind(new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddTreePOSources(overrides).Build()); }
         catch (TreePOOptionsException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return 2; }
@@ -134,16 +131,5 @@ public static class ScaleoutBenchmark
         int[] ports = [.. listeners.Select(l => ((System.Net.IPEndPoint)l.LocalEndpoint).Port)];
         listeners.ForEach(l => l.Stop());
         return ports;
-    }
-
-    internal static string? FindSilo()
-    {
-        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
-            foreach (string c in new[] { "Release", "Debug" })
-            {
-                string path = Path.Combine(dir.FullName, "silo", "bin", c, "net10.0", "treepo-silo.dll");
-                if (File.Exists(path)) return path;
-            }
-        return null;
     }
 }

@@ -61,7 +61,6 @@ public static class SweepBenchmark
             return 2;
         }
 
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
         set_num_threads(w.Threads);
         var machine = Machine.Describe(w.Threads);
         AnsiConsole.MarkupLine($"[bold]sweep benchmark[/] on {Markup.Escape(machine.ToString())}");
@@ -83,7 +82,7 @@ public static class SweepBenchmark
             points.Add(await MeasureAsync("width", point, o.Repetitions));
         }
 
-        var table = new Table().AddColumns("sweep", "d", "l", "w", "tree traj/s", "seq traj/s", "traj/s ratio", "tree TokenPS", "seq TokenPS",
+        var table = w.Model.Table("sweep", "d", "l", "w", "tree traj/s", "seq traj/s", "traj/s ratio", "tree TokenPS", "seq TokenPS",
             "computed ratio", "token_bound", "tree steps", "seq steps");
         foreach (var p in points)
             table.AddRow(p.Sweep, p.Depth.ToString(), p.SegmentLength.ToString(), p.Width.ToString(), p.TreeTrajPs.ToString("F1"),
@@ -102,7 +101,7 @@ public static class SweepBenchmark
             points = points.Select(p => p.ToJson()),
         });
         AnsiConsole.MarkupLine($"wrote {Markup.Escape(path)}");
-        SavePlot(png, points, budget);
+        SavePlot(png, points, budget, w.Model.IsStandIn ? "RANDOM WEIGHTS: " : "");
         AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.GetFullPath(png))}");
         return 0;
     }
@@ -118,7 +117,7 @@ public static class SweepBenchmark
         return point;
     }
 
-    static void SavePlot(string path, IReadOnlyList<Point> points, int budget)
+    static void SavePlot(string path, IReadOnlyList<Point> points, int budget, string prefix)
     {
         var depth = points.Where(p => p.Sweep == "depth").ToList();
         var width = points.Where(p => p.Sweep == "width").ToList();
@@ -127,23 +126,23 @@ public static class SweepBenchmark
         double Log2(int v) => Math.Log2(v);
         PanelPlot.SavePng(path,
         [
-            new Panel($"Trajectories/s vs depth (d x l = {budget})", "log2 depth d", "trajectories / s",
+            new Panel(prefix + $"Trajectories/s vs depth (d x l = {budget})", "log2 depth d", "trajectories / s",
                 [S("tree", depth, p => Log2(p.Depth), p => p.TreeTrajPs), S("sequential", depth, p => Log2(p.Depth), p => p.SeqTrajPs)]),
-            new Panel("Paper TokenPS vs depth", "log2 depth d", "tokens / s",
+            new Panel(prefix + "Paper TokenPS vs depth", "log2 depth d", "tokens / s",
                 [S("tree", depth, p => Log2(p.Depth), p => p.TreeTokenPs), S("sequential", depth, p => Log2(p.Depth), p => p.SeqTokenPs)]),
-            new Panel("Tree / sequential vs depth", "log2 depth d", "ratio",
+            new Panel(prefix + "Tree / sequential vs depth", "log2 depth d", "ratio",
                 [S("traj/s", depth, p => Log2(p.Depth), p => p.Summary.TrajPerSecond),
                  S("computed tokens", depth, p => Log2(p.Depth), p => p.Summary.ComputedTokens),
                  S("token_bound", depth, p => Log2(p.Depth), p => p.Summary.TokenBound),
                  S("token_bound with prompt", depth, p => Log2(p.Depth), p => p.Summary.TokenBoundWithPrompt)]),
-            new Panel("Trajectories/s vs rollouts per query", "log2 w", "trajectories / s",
+            new Panel(prefix + "Trajectories/s vs rollouts per query", "log2 w", "trajectories / s",
                 [S("tree", width, p => Log2(p.Width), p => p.TreeTrajPs), S("sequential", width, p => Log2(p.Width), p => p.SeqTrajPs)]),
-            new Panel("Tree / sequential vs rollouts per query", "log2 w", "ratio",
+            new Panel(prefix + "Tree / sequential vs rollouts per query", "log2 w", "ratio",
                 [S("traj/s", width, p => Log2(p.Width), p => p.Summary.TrajPerSecond),
                  S("computed tokens", width, p => Log2(p.Width), p => p.Summary.ComputedTokens),
                  S("token_bound", width, p => Log2(p.Width), p => p.Summary.TokenBound),
                  S("token_bound with prompt", width, p => Log2(p.Width), p => p.Summary.TokenBoundWithPrompt)]),
-            new Panel("Engine steps vs depth (the critical path)", "log2 depth d", "model steps per run",
+            new Panel(prefix + "Engine steps vs depth (the critical path)", "log2 depth d", "model steps per run",
                 [S("tree", depth, p => Log2(p.Depth), p => p.TreeSteps), S("sequential", depth, p => Log2(p.Depth), p => p.SeqSteps)]),
         ], columns: 3);
     }

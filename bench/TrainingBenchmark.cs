@@ -53,7 +53,6 @@ public static class TrainingBenchmark
     {
         var o = Options.Parse(new BenchArgs(args));
         if (o is null) return 2;
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
         string model;
         try { model = ModelFolder.Resolve(o.Model.Length == 0 ? null : o.Model); }
         catch (ModelFolderException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return 2; }

@@ -38,7 +38,7 @@ public static class WeightSyncBenchmark
         var a = new BenchArgs(args);
         int layers = a.Int("layers", 24, 1), pulls = a.Int("pulls", 3, 1), window = a.Int("window", 4, 1), chunkMb = a.Int("chunkmb", 16, 1);
         string[] paths = a.String("paths", $"{WeightSyncOptions.Socket},{WeightSyncOptions.Chunks},{WeightSyncOptions.Legacy}").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        string? siloDll = a.String("silo", "") is { Length: > 0 } s ? s : ScaleoutBenchmark.FindSilo();
+        string siloOption = a.String("silo", "");
         string keep = a.String("keep", ""), outPath = a.String("out", "weightsync.json");
         bool tls = a.Flag("tls");
         var errors = a.Errors.ToList();
@@ -46,11 +46,8 @@ public static class WeightSyncBenchmark
             if (p is not (WeightSyncOptions.Socket or WeightSyncOptions.Chunks or WeightSyncOptions.Legacy)) errors.Add($"--paths: unknown path '{p}' (socket, chunks, legacy)");
         if (chunkMb > 64) errors.Add($"--chunkmb: at most 64 (Orleans' message limit is 100 MiB), got {chunkMb}");
         if (errors.Count > 0) { foreach (var e in errors) AnsiConsole.MarkupLine($"[red]{Markup.Escape(e)}[/]"); return 1; }
-        if (siloDll is null || !File.Exists(siloDll))
-        {
-            AnsiConsole.MarkupLine("[red]the silo program is missing: `dotnet build silo -c Release` first, or give --silo PATH[/]");
-            return 2;
-        }
+        string? siloDll = SiloProgram.Locate(siloOption);
+        if (siloDll is null) return 2;
         // The built-in tokenizer names the stop ids (its eos ids); the rest of the shapes are 0.5B's.
         var config = Qwen2Config.Qwen25_0_5B with { NumHiddenLayers = layers, MaxPositionEmbeddings = 256, EosTokenIds = [397, 395], BosTokenId = null };
         string modelDir = keep.Length > 0 ? keep : Directory.CreateTempSubdirectory("treepo-weightsync-").FullName;

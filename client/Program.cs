@@ -1,9 +1,11 @@
 using TreePO.Hosting.Processes;
+using TreePO.Client;
 using TreePO.Hosting.Options;
 using TreePO.Hosting.Training;
 using Spectre.Console.Cli;
 using TreePO.Client.Commands;
 
+PlainOutput.Configure();   // before any output: plain lines when stdout is not a terminal
 var app = new CommandApp();
 app.Configure(config =>
 {

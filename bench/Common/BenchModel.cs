@@ -4,35 +4,44 @@ using TreePO.Engine.Checkpoint;
 using TreePO.Engine.Model;
 using TreePO.Engine.Tokenizer;
 using TreePO.Engine.Training;
+using Spectre.Console;
+using TreePO.Hosting.Models;
 
 namespace TreePO.Bench.Common;
 
 /// <summary>
-/// The model a sampling benchmark runs: a Hugging Face folder (the built-in model by default), or, when that folder
-/// does not exist yet, random weights of the built-in recipe's shape with a tokenizer trained on the task text. The
-/// stand-in never learns to stop, so every path runs to the budget: the output says which one was used.
+/// The model a sampling benchmark runs: a Hugging Face folder (--model DIR, else the built-in model, found as every
+/// command finds it), or, only when asked with --random-weights, random weights of the built-in
+/// recipe's shape with a tokenizer trained on the task text. Random weights never learn to stop, so every path runs to
+/// the budget: the benchmark says so in its header, in every table and in its JSON.
 /// </summary>
 public sealed record BenchModel(string Dir, string Description, bool IsStandIn, HfTokenizer Tokenizer, ChatFormat Chat,
     IReadOnlySet<int> StopIds, Qwen2Config Config)
 {
-    public const string BuiltinDir = "models/builtin";
+    /// <summary>The words every table of a random-weights run carries.</summary>
+    public const string RandomWeightsLabel = "RANDOM WEIGHTS (--random-weights): not the built-in model";
 
-    public static BenchModel Resolve(string? modelDir, ulong seed)
+    /// <summary>The model to run; throws <see cref="ModelFolderException"/> with what to pass when there is none.</summary>
+    public static BenchModel Resolve(string? modelDir, bool randomWeights, ulong seed)
     {
-        if (!string.IsNullOrEmpty(modelDir))
+        if (randomWeights)
         {
-            if (!File.Exists(Path.Combine(modelDir, Qwen2Checkpoint.ConfigFile)))
-                throw new ArgumentException($"--model {modelDir}: no {Qwen2Checkpoint.ConfigFile} there");
-            return Open(modelDir, $"{modelDir}", standIn: false);
+            if (!string.IsNullOrEmpty(modelDir))
+                throw new ModelFolderException("--random-weights and --model name two different models: give one");
+            string dir = Path.Combine(Path.GetTempPath(), $"treepo-bench-standin-{seed}");
+            if (!File.Exists(Path.Combine(dir, Qwen2Checkpoint.WeightsFile))) WriteStandIn(dir, seed);
+            return Open(dir, $"{RandomWeightsLabel}; the built-in shape, BPE tokenizer trained on the task text, in {dir}", standIn: true);
         }
-        string builtin = Path.Combine(RepoRoot(), BuiltinDir);
-        if (File.Exists(Path.Combine(builtin, Qwen2Checkpoint.ConfigFile)))
-            return Open(builtin, $"built-in model ({BuiltinDir})", standIn: false);
+        string resolved = ModelFolder.Resolve(string.IsNullOrEmpty(modelDir) ? null : modelDir);
+        return Open(resolved, string.IsNullOrEmpty(modelDir) ? $"built-in model ({resolved})" : resolved, standIn: false);
+    }
 
-        string dir = Path.Combine(Path.GetTempPath(), $"treepo-bench-standin-{seed}");
-        if (!File.Exists(Path.Combine(dir, Qwen2Checkpoint.WeightsFile))) WriteStandIn(dir, seed);
-        return Open(dir, $"STAND-IN: random weights of the built-in shape, BPE tokenizer trained on the task text ({BuiltinDir} not found)",
-            standIn: true);
+    /// <summary>A table, titled <see cref="RandomWeightsLabel"/> when the model is random weights.</summary>
+    public Table Table(params string[] columns)
+    {
+        var table = new Table().AddColumns(columns);
+        if (IsStandIn) table.Title($"[red]{RandomWeightsLabel}[/]");
+        return table;
     }
 
     static BenchModel Open(string dir, string description, bool standIn)
@@ -70,12 +79,4 @@ public sealed record BenchModel(string Dir, string Description, bool IsStandIn, 
     public IReadOnlyList<QueryItem> HeldOutQueries(int count, ulong taskSeed, int difficulty) =>
         new ArithmeticTask(taskSeed, ArithmeticDifficulty.Level(difficulty)).Enumerate(TaskSplit.Test).Take(count)
             .Select(p => new QueryItem(p.Id, p.Question, p.Answer, Chat.PromptIds(p.Question))).ToList();
-
-    /// <summary>The folder holding TreePO.sln (benchmarks run from the repository or from bench/).</summary>
-    public static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "TreePO.sln"))) return d.FullName;
-        return Directory.GetCurrentDirectory();
-    }
 }

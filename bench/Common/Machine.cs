@@ -54,7 +54,12 @@ public sealed record Machine(string Cpu, int LogicalCores, long MemoryBytes, str
     {
         try
         {
-            var psi = new ProcessStartInfo("git", arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            // In the program's folder (inside the checkout it was built from), so the commit is the benchmark's own
+            // whatever folder it runs from.
+            var psi = new ProcessStartInfo("git", arguments)
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = AppContext.BaseDirectory,
+            };
             using var p = Process.Start(psi);
             if (p is null) return null;
             string output = p.StandardOutput.ReadToEnd().Trim();

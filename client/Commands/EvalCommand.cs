@@ -72,7 +72,15 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
             AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
             return 2;
         }
-        await using var engine = InferenceEngine.Load(InferenceEngineBackendFactory.EngineOptionsFor(options, text, 0));
+        InferenceEngine loaded;
+        try { loaded = InferenceEngine.Load(InferenceEngineBackendFactory.EngineOptionsFor(options, text, 0)); }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            // A damaged weights file: the message names it and what is wrong.
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+            return 2;
+        }
+        await using var engine = loaded;
         int room = engine.MaxSequenceLength - s.MaxTokens;
         if (room < 1)
         {
@@ -89,8 +97,15 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         var settings = new EvalSettings(s.K, s.MaxTokens, new SamplingParams(s.Temperature, options.Sampling.TopP, options.Sampling.TopK));
         var evaluator = new Evaluator(engine, text.Decoder, text.StopIds, MathReward.PlusMinusOne);
         EvalReport report = null!;
-        await AnsiConsole.Status().StartAsync($"sampling {s.K} answers for each of {queries.Count} queries...", async _ =>
-            report = await evaluator.RunAsync(queries, settings, s.Seed, "eval", cancellationToken: cancellationToken));
+        string doing = $"sampling {s.K} answers for each of {queries.Count} queries...";
+        if (PlainOutput.IsPlain)
+        {
+            PlainOutput.Line(doing);
+            report = await evaluator.RunAsync(queries, settings, s.Seed, "eval", cancellationToken: cancellationToken);
+        }
+        else
+            await AnsiConsole.Status().StartAsync(doing, async _ =>
+                report = await evaluator.RunAsync(queries, settings, s.Seed, "eval", cancellationToken: cancellationToken));
         var sc = report.Scores;
         var table = new Table().Title($"{Markup.Escape(modelDir)}: {sc.Queries} queries, k = {sc.K}, temperature {s.Temperature}")
             .AddColumns("mean@k", "maj@k", "pass@k", "tokens", "tokens/s");

@@ -137,19 +137,26 @@ public sealed class RolloutCommand : AsyncCommand<RolloutCommand.Settings>
             Algo = settings.Algo,
         };
         RolloutResult result = null!;
-        await AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-            .StartAsync(async ctx =>
+        static string Describe(RolloutProgress p) => $"trees {p.TreesDone}/{p.TreesTotal}" + (p.TreesFailed > 0 ? $" ({p.TreesFailed} failed)" : "") +
+            $"  trajectories {p.Trajectories}  {p.TokensPerSecond:F0} tokens/s";
+        if (PlainOutput.IsPlain)
+            result = await runner.RunAsync(input, settings.Out, p =>
             {
-                var task = ctx.AddTask("starting the trees", maxValue: Math.Max(1, input.Items.Count));
-                result = await runner.RunAsync(input, settings.Out, p =>
+                if (PlainOutput.Due(p.TreesDone + p.TreesFailed, p.TreesTotal)) PlainOutput.Line($"{Describe(p)}  {p.Elapsed.TotalSeconds:F1} s");
+            }, cancellationToken);
+        else
+            await AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .StartAsync(async ctx =>
                 {
-                    task.Value = p.TreesDone + p.TreesFailed;
-                    task.Description = $"trees {p.TreesDone}/{p.TreesTotal}" + (p.TreesFailed > 0 ? $" ({p.TreesFailed} failed)" : "") +
-                        $"  trajectories {p.Trajectories}  {p.TokensPerSecond:F0} tokens/s";
-                }, cancellationToken);
-                task.Value = task.MaxValue;
-            });
+                    var task = ctx.AddTask("starting the trees", maxValue: Math.Max(1, input.Items.Count));
+                    result = await runner.RunAsync(input, settings.Out, p =>
+                    {
+                        task.Value = p.TreesDone + p.TreesFailed;
+                        task.Description = Describe(p);
+                    }, cancellationToken);
+                    task.Value = task.MaxValue;
+                });
 
         var summary = result.Summary;
         foreach (string reason in summary.SkippedReasons.Skip(input.Skipped.Count))

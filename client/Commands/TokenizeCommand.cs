@@ -1,24 +1,23 @@
 using System.ComponentModel;
 using System.Text;
-using Spectre.Console;
 using Spectre.Console.Cli;
 using TreePO.Engine.Tokenizer;
+using TreePO.Hosting.Models;
+using TreePO.Hosting.Options;
+using TreePO.Hosting.Training;
 
 namespace TreePO.Client.Commands;
 
-/// <summary>`treepo tokenize --model DIR`: JSON string lines on stdin, JSON id arrays on stdout (see <see cref="TokenizeLines"/>).</summary>
+/// <summary>`treepo tokenize [--model DIR]`: JSON string lines on stdin, JSON id arrays on stdout (see <see cref="TokenizeLines"/>).
+/// The tokenizer is --model's, else Model:Path's, else the built-in model's. Only JSON reaches stdout: every
+/// problem goes to stderr.</summary>
 public sealed class TokenizeCommand : AsyncCommand<TokenizeCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--model <DIR>")]
-        [Description("Model folder holding tokenizer.json (and optionally tokenizer_config.json, config.json).")]
+        [Description("Model folder holding tokenizer.json (and optionally tokenizer_config.json, config.json). Default: Model:Path, else the built-in model.")]
         public string? Model { get; init; }
-
-        public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(Model) ? ValidationResult.Error("--model DIR is required")
-            : !Directory.Exists(Model) ? ValidationResult.Error($"--model: folder '{Model}' does not exist")
-            : ValidationResult.Success();
     }
 
     public override Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -26,9 +25,13 @@ public sealed class TokenizeCommand : AsyncCommand<TokenizeCommand.Settings>
         HfTokenizer tokenizer;
         try
         {
-            tokenizer = HfTokenizer.Load(settings.Model!);
+            string? dir = settings.Model is { Length: > 0 } given ? given : CommandOptions.Load([]).Model.Path;
+            dir = string.IsNullOrWhiteSpace(dir) ? ModelFolder.Resolve(null) : dir;
+            if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"model folder {Path.GetFullPath(dir)} does not exist");
+            tokenizer = HfTokenizer.Load(dir);
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or PlatformNotSupportedException)
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or PlatformNotSupportedException
+            or ModelFolderException or TreePOOptionsException)
         {
             Console.Error.WriteLine($"treepo tokenize: {e.Message}");
             return Task.FromResult(2);

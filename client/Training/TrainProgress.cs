@@ -10,17 +10,17 @@ public static class TrainProgress
 {
     public static async Task<RunStatus> FollowAsync(RunSupervisor run, RunStatus status)
     {
-        if (!AnsiConsole.Profile.Capabilities.Interactive)
+        if (PlainOutput.IsPlain)
         {
-            // Logs and CI: one line per step.
+            // Logs and CI: one whole line per step.
             int shown = -1;
-            while (!status.Done)
+            while (true)
             {
+                if (status.Step != shown && status.LastMetrics is not null) { shown = status.Step; PlainOutput.Line(Line(status)); }
+                if (status.Done) return status;
                 await Task.Delay(500);
                 status = await run.PollAsync(status);
-                if (status.Step != shown && status.LastMetrics is not null) { shown = status.Step; AnsiConsole.WriteLine(Line(status)); }
             }
-            return status;
         }
         await AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
@@ -39,7 +39,7 @@ public static class TrainProgress
         return status;
     }
 
-    static string Line(RunStatus s)
+    internal static string Line(RunStatus s)
     {
         var m = s.LastMetrics is null ? null : JsonNode.Parse(s.LastMetrics)?.AsObject();
         string F(string key, string format) => m is not null && RunReport.Number(m, key) is { } v ? v.ToString(format) : "-";

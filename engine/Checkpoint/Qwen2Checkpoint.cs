@@ -154,7 +154,7 @@ public static class Qwen2Checkpoint
             if (!shape.SequenceEqual(e.Shape))
                 throw new InvalidDataException($"{file}: '{e.Name}' has shape [{string.Join(", ", e.Shape)}], the config implies [{string.Join(", ", shape)}]");
             if (!FloatTypes.Contains(e.DType))
-                throw new InvalidDataException($"{file}: '{e.Name}' has dtype {e.DType}; expected a floating-point type");
+                throw new InvalidDataException($"{file}: '{e.Name}' has dtype '{e.DType}', not a floating-point safetensors dtype ({string.Join(", ", FloatTypes)})");
             long bytes = e.Shape.Aggregate(1L, (a, b) => a * b) * SafetensorsHeader.ElementSize(e.DType);
             if (e.End - e.Begin != bytes)
                 throw new InvalidDataException($"{file}: '{e.Name}' spans {e.End - e.Begin} bytes, its shape and dtype need {bytes}");

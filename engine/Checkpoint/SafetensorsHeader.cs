@@ -17,36 +17,59 @@ public static class SafetensorsHeader
         return Read(stream, path);
     }
 
-    /// <summary>Reads the header and leaves the stream at the start of the data.</summary>
-    public static IReadOnlyDictionary<string, SafetensorsEntry> Read(Stream stream, string source)
+    /// <summary>Reads the header and leaves the stream at the start of the data. Every problem names
+    /// <paramref name="source"/> and what is wrong: too short, a header that is not JSON or lacks a field, offsets
+    /// past the end of a seekable stream (a truncated file). <paramref name="headerOnly"/>: the stream holds the
+    /// header alone (staged transfers bring the data separately), so its length says nothing about the data.</summary>
+    public static IReadOnlyDictionary<string, SafetensorsEntry> Read(Stream stream, string source, bool headerOnly = false)
     {
+        long? remaining = stream.CanSeek && !headerOnly ? stream.Length - stream.Position : null;
         Span<byte> lengthBytes = stackalloc byte[8];
         if (stream.ReadAtLeast(lengthBytes, 8, throwOnEndOfStream: false) < 8)
-            throw new InvalidDataException($"{source}: not a safetensors file (shorter than 8 bytes)");
+            throw new InvalidDataException($"{source}: not a safetensors file: {remaining ?? 0} bytes, shorter than the 8-byte header length (truncated or empty)");
         ulong length = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
         if (length == 0 || length > 100_000_000)
-            throw new InvalidDataException($"{source}: not a safetensors file (header length {length})");
+            throw new InvalidDataException($"{source}: not a safetensors file: its first 8 bytes give a header length of {length} bytes");
+        if (remaining is long total && (long)length > total - 8)
+            throw new InvalidDataException($"{source}: truncated: its header should be {length} bytes but only {total - 8} bytes follow the length");
         var json = new byte[length];
         if (stream.ReadAtLeast(json, json.Length, throwOnEndOfStream: false) < json.Length)
-            throw new InvalidDataException($"{source}: truncated safetensors header");
+            throw new InvalidDataException($"{source}: truncated: the stream ended inside its {length}-byte header");
 
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(json); }
+        catch (JsonException e) { throw new InvalidDataException($"{source}: the safetensors header is not JSON: {e.Message}", e); }
         var result = new Dictionary<string, SafetensorsEntry>(StringComparer.Ordinal);
-        try
+        using (doc)
         {
-            using var doc = JsonDocument.Parse(json);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new InvalidDataException($"{source}: the safetensors header is a JSON {doc.RootElement.ValueKind}, not an object of tensors");
             foreach (var p in doc.RootElement.EnumerateObject())
             {
                 if (p.Name == "__metadata__") continue;
-                string dtype = p.Value.GetProperty("dtype").GetString() ?? "";
-                long[] shape = p.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-                long[] offsets = p.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-                if (offsets.Length != 2) throw new InvalidDataException($"{source}: '{p.Name}' has {offsets.Length} data offsets");
-                result[p.Name] = new SafetensorsEntry(p.Name, dtype, shape, offsets[0], offsets[1]);
+                try
+                {
+                    string dtype = p.Value.GetProperty("dtype").GetString() ?? "";
+                    long[] shape = p.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                    long[] offsets = p.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                    if (offsets.Length != 2) throw new InvalidDataException($"{source}: tensor '{p.Name}' has {offsets.Length} data offsets, not 2");
+                    if (offsets[0] < 0 || offsets[1] < offsets[0])
+                        throw new InvalidDataException($"{source}: tensor '{p.Name}' has data offsets [{offsets[0]}, {offsets[1]}], not a byte range");
+                    result[p.Name] = new SafetensorsEntry(p.Name, dtype, shape, offsets[0], offsets[1]);
+                }
+                catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
+                {
+                    throw new InvalidDataException($"{source}: bad safetensors header entry for tensor '{p.Name}' (it needs dtype, shape and data_offsets): {e.Message}", e);
+                }
             }
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        if (remaining is long size && result.Count > 0)
         {
-            throw new InvalidDataException($"{source}: bad safetensors header: {e.Message}", e);
+            long data = size - 8 - (long)length;
+            var last = result.Values.MaxBy(e => e.End)!;
+            if (last.End > data)
+                throw new InvalidDataException($"{source}: truncated: tensor '{last.Name}' ends at byte {last.End} of the data but the file holds only " +
+                    $"{data} bytes of data ({last.End - data} bytes missing)");
         }
         return result;
     }

@@ -28,7 +28,7 @@ public sealed class StagedWeights : WeightSink
         string source = $"weights of version {version}";
         if (header.Length < 8 || (ulong)header.Length != System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(header) + 8)
             throw new InvalidDataException($"{source}: the header's length field does not match its {header.Length} bytes");
-        var entries = SafetensorsHeader.Read(new MemoryStream(header.ToArray(), writable: false), source);
+        var entries = SafetensorsHeader.Read(new MemoryStream(header.ToArray(), writable: false), source, headerOnly: true);
         long dataStart = header.Length;
         long end = entries.Values.Select(e => e.End).DefaultIfEmpty(0).Max();
         if (dataStart + end != totalBytes)

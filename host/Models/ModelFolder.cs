@@ -1,15 +1,19 @@
 namespace TreePO.Hosting.Models;
 
 /// <summary>
-/// Where the policy model lives. <c>Model:Path</c> names a Hugging Face folder; empty means the built-in model,
-/// <see cref="BuiltIn"/> under the working directory or a folder above it (so `dotnet run --project client` finds it
-/// from anywhere in the repository).
+/// Where the policy model lives. <c>Model:Path</c> (or a command's --model) names a Hugging Face folder; empty means
+/// the built-in model: <see cref="BuiltIn"/> under the working folder or a folder above it (a model just made there by
+/// `treepo pretrain`, or the repository's own when run from inside it), else the copy that the build ships next to
+/// the program, so a command finds it from any folder.
 /// </summary>
 public static class ModelFolder
 {
     public const string BuiltIn = "models/builtin";
 
     static readonly string[] Required = ["config.json", "tokenizer.json"];
+
+    /// <summary>The built-in model's copy in the program's own folder (written by the build).</summary>
+    public static string BesideProgram => Path.Combine(AppContext.BaseDirectory, BuiltIn);
 
     /// <summary>The model folder to load, checked: it exists and holds config.json, tokenizer.json and weights.
     /// Throws <see cref="ModelFolderException"/> saying what is missing and what to pass instead.</summary>
@@ -26,17 +30,22 @@ public static class ModelFolder
         return dir;
     }
 
-    static string FindBuiltIn()
+    /// <summary>The built-in model's folder, or null when neither the working folder (and those above it) nor the
+    /// program's folder has one.</summary>
+    static string? FindBuiltInOrNull()
     {
         for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
         {
             string candidate = Path.Combine(d.FullName, BuiltIn);
             if (Directory.Exists(candidate)) return candidate;
         }
-        throw new ModelFolderException(
-            $"no model given and the built-in model is not installed ({BuiltIn} is not in {Directory.GetCurrentDirectory()} " +
-            "or a folder above it); pass a Hugging Face model folder with --model DIR (or --model.path=DIR)");
+        return Directory.Exists(BesideProgram) ? BesideProgram : null;
     }
+
+    static string FindBuiltIn() => FindBuiltInOrNull() ?? throw new ModelFolderException(
+        $"no model given and the built-in model is not installed ({BuiltIn} is neither in {Directory.GetCurrentDirectory()} " +
+        $"or a folder above it nor beside the program in {AppContext.BaseDirectory}); pass a Hugging Face model folder with --model DIR " +
+        "(or --model.path=DIR)");
 }
 
 /// <summary>The model folder is missing or incomplete; the message says what to pass.</summary>
