@@ -10,15 +10,20 @@ namespace TreePO.Bench;
 /// sequential baseline run on the same engine settings (one process, model, threads, KV budget, slots, sampling,
 /// budget d x l and stop rules), alternating, several repetitions, each run on a fresh engine with every query issued
 /// at once. Ratios are tree over sequential, medians over repetitions of the paired ratios. A no-sharing run is
-/// shown as a lower bound only. Options: see <see cref="Options.Parse"/>.
+/// shown as a lower bound only. Then a concurrency sweep: the same workload with 16, 64 and 256 queries in flight
+/// (--concurrency LIST, --concurrency-reps N; slots follow queries x w unless --slots is given), one tree and one
+/// sequential run each, so that a user sees where the engine saturates and what the tree buys there; and the engine's
+/// step time against batch size over every run. Options: see <see cref="Options.Parse"/>.
 /// </summary>
 public static class SamplingBenchmark
 {
-    public sealed record Options(SamplingWorkload Workload, int Repetitions, int Warmup, bool LowerBound, string Out)
+    public sealed record Options(SamplingWorkload Workload, int Repetitions, int Warmup, bool LowerBound, string Out,
+        int[] Concurrency, int ConcurrencyReps, bool SlotsGiven, ulong TaskSeed, int Difficulty)
     {
         /// <summary>The workload options shared by `sampling` and `sweep`; a caller with options of its own reads them
         /// from <paramref name="a"/> first (unknown options are reported here).</summary>
-        public static Options? Parse(BenchArgs a, string defaultOut, int defaultReps)
+        /// <param name="sweep">Whether the caller runs the concurrency sweep (reads --concurrency and --concurrency-reps).</param>
+        public static Options? Parse(BenchArgs a, string defaultOut, int defaultReps, bool sweep = false)
         {
             int queries = a.Int("queries", 16, 1), width = a.Int("w", 16, 1), branch = a.Int("b", 2, 1);
             int depth = a.Int("d", 8, 1), segment = a.Int("l", 8, 1);
@@ -32,6 +37,8 @@ public static class SamplingBenchmark
             string model = a.String("model", "");
             bool randomWeights = a.Flag("random-weights");
             bool noLower = a.Flag("no-lower-bound");
+            int[] concurrency = sweep ? a.IntList("concurrency", [16, 64, 256], 0) : [];
+            int concurrencyReps = sweep ? a.Int("concurrency-reps", 1, 1) : 0;
             string output = a.String("out", defaultOut);
             if (!Report(a.Errors)) return null;
 
@@ -56,13 +63,14 @@ public static class SamplingBenchmark
                 // Enough slots for every branch of every query at once, in either mode.
                 slots > 0 ? slots : queries * width,
                 kvMb << 20, chunk, seed);
-            return new Options(workload, reps, warmup, !noLower, output);
+            return new Options(workload, reps, warmup, !noLower, output, concurrency.Where(c => c > 0).ToArray(), concurrencyReps,
+                slots > 0, taskSeed, difficulty);
         }
     }
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var o = Options.Parse(new BenchArgs(args), "sampling.json", defaultReps: 5);
+        var o = Options.Parse(new BenchArgs(args), "sampling.json", defaultReps: 5, sweep: true);
         if (o is null) return 2;
         var w = o.Workload;
         set_num_threads(w.Threads);
@@ -88,6 +96,10 @@ public static class SamplingBenchmark
 
         var summary = SamplingSummary.Of(runs);
         Print(w.Model, runs, summary);
+        var sweep = await SweepConcurrencyAsync(o);
+        PrintSweep(w.Model, sweep);
+        var curve = StepCurve([.. runs, .. sweep.Select(x => x.Run)]);
+        PrintCurve(w.Model, curve);
         string path = BenchJson.Write(o.Out, new
         {
             benchmark = "sampling",
@@ -115,6 +127,9 @@ public static class SamplingBenchmark
                 sequential_over_no_sharing_computed_tokens = lb.ComputedTokens,
             } : null,
             goals = summary.Goals.Select(g => new { goal = g.Name, target = g.Target, measured = g.Measured, met = g.Met }),
+            concurrency_sweep = sweep.Select(x => new { queries = x.Queries, run = x.Run.ToJson() }),
+            concurrency_ratios = SweepRatios(sweep).Select(x => new { queries = x.Queries, traj_per_s = x.TrajPerSecond, computed_tokens = x.Computed, engine_steps = x.Steps }),
+            step_time_by_batch = curve.Select(c => new { mode = c.Mode, min_batch = c.MinBatch, max_batch = c.MaxBatch, steps = c.Steps, mean_ms = c.MeanMs }),
         });
         AnsiConsole.MarkupLine($"wrote {Markup.Escape(path)}");
         return 0;
@@ -144,6 +159,72 @@ public static class SamplingBenchmark
         foreach (var g in s.Goals)
             goals.AddRow($"goal: {Markup.Escape(g.Name)} ({g.Target})", g.Met ? $"[green]{g.Measured:F2} met[/]" : $"[red]{g.Measured:F2} not met[/]");
         AnsiConsole.Write(goals);
+    }
+
+    /// <summary>The workload with <c>queries</c> in flight, one tree and one sequential run per repetition (each on a
+    /// fresh engine, alternating as the main runs do).</summary>
+    static async Task<List<(int Queries, RunRecord Run)>> SweepConcurrencyAsync(Options o)
+    {
+        var result = new List<(int, RunRecord)>();
+        foreach (int queries in o.Concurrency)
+        {
+            var w = o.Workload with
+            {
+                Queries = o.Workload.Model.HeldOutQueries(queries, o.TaskSeed, o.Difficulty),
+                Slots = o.SlotsGiven ? o.Workload.Slots : queries * o.Workload.Width,
+            };
+            foreach (var (mode, rep) in RunModes.Schedule(o.ConcurrencyReps, lowerBound: false))
+            {
+                var r = await SamplingRunner.RunAsync(w, mode, rep);
+                result.Add((queries, r));
+                AnsiConsole.MarkupLine($"  {queries} queries in flight, {r.Mode,-10} rep {rep}: {r.TrajPerSecond:F1} traj/s, {r.Steps} steps of " +
+                    $"{r.MeanBatchSize:F1} sequences, computed {r.ComputedTokens}, recomputed {r.RecomputedTokens}");
+            }
+        }
+        return result;
+    }
+
+    static List<(int Queries, double TrajPerSecond, double Computed, double Steps)> SweepRatios(List<(int Queries, RunRecord Run)> sweep) =>
+        sweep.GroupBy(x => x.Queries).Select(g =>
+        {
+            var tree = g.Where(x => x.Run.Mode == RunMode.Tree.Wire()).Select(x => x.Run).OrderBy(r => r.Repetition).ToList();
+            var seq = g.Where(x => x.Run.Mode == RunMode.Sequential.Wire()).Select(x => x.Run).OrderBy(r => r.Repetition).ToList();
+            double Ratio(Func<RunRecord, double> f) => Medians.OfRatios(tree.Select(f).ToList(), seq.Select(f).ToList());
+            return (g.Key, Ratio(r => r.TrajPerSecond), Ratio(r => r.ComputedTokens), Ratio(r => r.Steps));
+        }).ToList();
+
+    static void PrintSweep(BenchModel model, List<(int Queries, RunRecord Run)> sweep)
+    {
+        if (sweep.Count == 0) return;
+        var table = model.Table("queries in flight", "mode", "traj/s", "engine steps", "mean batch", "computed", "recomputed", "evictions");
+        foreach (var (q, r) in sweep)
+            table.AddRow(q.ToString(), r.Mode, r.TrajPerSecond.ToString("F1"), r.Steps.ToString(), r.MeanBatchSize.ToString("F1"),
+                r.ComputedTokens.ToString(), r.RecomputedTokens.ToString(), r.Evictions.ToString());
+        AnsiConsole.Write(table);
+        var ratios = model.Table("queries in flight", "tree / sequential traj/s", "computed tokens", "engine steps");
+        foreach (var (q, traj, computed, steps) in SweepRatios(sweep))
+            ratios.AddRow(q.ToString(), $"{traj:F2}x", $"{computed:F2}x", $"{steps:F2}x");
+        AnsiConsole.Write(ratios);
+    }
+
+    sealed record CurvePoint(string Mode, int MinBatch, int MaxBatch, long Steps, double MeanMs);
+
+    /// <summary>Mean engine step time by batch size, per mode, over the given runs.</summary>
+    static List<CurvePoint> StepCurve(IEnumerable<RunRecord> runs) =>
+        runs.Where(r => r.StepTimes is not null)
+            .SelectMany(r => r.StepTimes!.Select(b => (r.Mode, Bucket: b)))
+            .GroupBy(x => (x.Mode, x.Bucket.MinBatch, x.Bucket.MaxBatch))
+            .Select(g => new CurvePoint(g.Key.Mode, g.Key.MinBatch, g.Key.MaxBatch, g.Sum(x => x.Bucket.Steps),
+                g.Sum(x => x.Bucket.Seconds) * 1000 / Math.Max(1, g.Sum(x => x.Bucket.Steps))))
+            .OrderBy(c => c.Mode).ThenBy(c => c.MinBatch).ToList();
+
+    static void PrintCurve(BenchModel model, List<CurvePoint> curve)
+    {
+        var table = model.Table("engine step time by batch (all runs)", "mode", "steps", "mean ms", "ms / sequence");
+        foreach (var c in curve)
+            table.AddRow(c.MinBatch == c.MaxBatch ? $"{c.MinBatch}" : $"{c.MinBatch}-{c.MaxBatch}", c.Mode, c.Steps.ToString(),
+                c.MeanMs.ToString("F2"), (c.MeanMs / ((c.MinBatch + c.MaxBatch) / 2.0)).ToString("F3"));
+        AnsiConsole.Write(table);
     }
 
     internal static bool Report(IReadOnlyList<string> errors)

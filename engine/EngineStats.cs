@@ -14,6 +14,8 @@ namespace TreePO.Engine;
 /// under the same weights (lost to eviction, given up after a release, or other); 0 while the KV fits.</param>
 /// <param name="RecomputedEvicted">Of those, positions lost when their node's slot was evicted.</param>
 /// <param name="RecomputedReleased">Of those, positions given up after their node was released.</param>
+/// <param name="StepTimes">Step wall time by batch size (<see cref="StepTimeBucket"/>); null from engines that do not
+/// measure it.</param>
 /// <param name="StepsRetried">Steps that threw and were run again.</param>
 /// <param name="StepsFailed">Steps that threw twice: the requests that failed alone (or all of the step's, when none
 /// did) failed with the error; the engine went on with the rest.</param>
@@ -42,4 +44,5 @@ public sealed record EngineStats(
     long StepsFailed = 0,
     long TokensRecomputed = 0,
     long RecomputedEvicted = 0,
-    long RecomputedReleased = 0);
+    long RecomputedReleased = 0,
+    StepTimeBucket[]? StepTimes = null);

@@ -26,7 +26,8 @@ public sealed record RunRecord(
     double MeanBatchSize,
     long Evictions,
     int Correct,
-    IReadOnlyDictionary<string, int> FinishCounts)
+    IReadOnlyDictionary<string, int> FinishCounts,
+    IReadOnlyList<TreePO.Engine.StepTimeBucket>? StepTimes = null)
 {
     public long ComputedTokens => PrefillTokens + DecodeTokens;
     public double TrajPerSecond => Trajectories / WallSeconds;
@@ -59,5 +60,6 @@ public sealed record RunRecord(
         evictions = Evictions,
         correct = Correct,
         finish = FinishCounts,
+        step_times = StepTimes?.Select(b => new { min_batch = b.MinBatch, max_batch = b.MaxBatch, steps = b.Steps, mean_ms = b.MeanMilliseconds }),
     };
 }

@@ -42,6 +42,6 @@ public static class SamplingRunner
         var m = BatchMetrics.Of(trees);
         return new RunRecord(mode.Wire(), repetition, m.Trajectories, wall, m.GeneratedTokens, stats.TokensPrefilled,
             stats.TokensDecoded, stats.TokensReused, stats.TokensRecomputed, m.UniqueTokens, queries.Sum(q => (long)q.PromptTokens.Length), counting.Calls, counting.PaperTokens, peak,
-            stats.ForkCopies, stats.Steps, stats.MeanBatchSize, stats.Evictions, m.Correct, m.FinishCounts);
+            stats.ForkCopies, stats.Steps, stats.MeanBatchSize, stats.Evictions, m.Correct, m.FinishCounts, stats.StepTimes);
     }
 }

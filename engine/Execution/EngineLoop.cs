@@ -165,6 +165,6 @@ internal sealed class EngineLoop
             runner.Steps == 0 ? 0 : (double)runner.BatchSum / runner.Steps, runner.MaxBatch,
             cache.Copies, pool.Evictions, Scheduler.Completed, Scheduler.Failed,
             DisposeScopeManager.Statistics.ThreadTotalLiveCount, stepsRetried, stepsFailed,
-            runner.Recomputed, runner.RecomputedEvicted, runner.RecomputedReleased);
+            runner.Recomputed, runner.RecomputedEvicted, runner.RecomputedReleased, runner.StepTimes());
     }
 }

@@ -43,14 +43,35 @@ internal sealed class StepRunner(Qwen2Model model, KvCache cache, KvPool pool, I
     public long RecomputedEvicted { get; private set; }
     public long RecomputedReleased { get; private set; }
 
+    readonly long[] bucketSteps = new long[16];
+    readonly double[] bucketSeconds = new double[16];
+
+    /// <summary>Step time by batch size so far (the buckets that saw a step).</summary>
+    public StepTimeBucket[] StepTimes()
+    {
+        var result = new List<StepTimeBucket>();
+        for (int i = 0; i < bucketSteps.Length; i++)
+        {
+            if (bucketSteps[i] == 0) continue;
+            var (min, max) = StepTimeBucket.RangeOf(i);
+            result.Add(new StepTimeBucket(min, max, bucketSteps[i], bucketSeconds[i]));
+        }
+        return [.. result];
+    }
+
     /// <summary>One step; returns the requests whose branches have all finished (still in <paramref name="running"/>).
     /// When it throws, nothing but K/V rows past every sequence's length has changed.</summary>
     public List<RequestState> Step(IReadOnlyList<RequestState> running)
     {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         var batch = Build(running);
         if (batch.Items.Count == 0) return [];
         var (tokens, logProbs) = Compute(batch);
-        return Apply(batch, tokens, logProbs, running);
+        var finished = Apply(batch, tokens, logProbs, running);
+        int bucket = Math.Min(StepTimeBucket.IndexOf(batch.Items.Count), bucketSteps.Length - 1);
+        bucketSteps[bucket]++;
+        bucketSeconds[bucket] += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+        return finished;
     }
 
     /// <summary>After a step failed twice: the requests of that step whose work fails when computed alone. Empty when
