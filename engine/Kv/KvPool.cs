@@ -108,7 +108,8 @@ internal sealed class KvPool
     /// least important tree) first, then unpinned before pinned, then least recently used.</summary>
     public bool MakeRoom(int slotsNeeded, long bytesNeeded, KvSlot? keep, Func<KvSlot, bool> evictable, Func<KvSlot, long> rank)
     {
-        int free = FreeSlots;
+        // A free (retained) slot that new work extends in place is not free for the rest of that work.
+        int free = FreeSlots - (keep is { IsFree: true } ? 1 : 0);
         long used = UsedBytes + RetainedBytes;
         if (free >= slotsNeeded && used + bytesNeeded <= BudgetBytes) return true;
         // Retained rows first (least recently used first): giving them up frees bytes, not slots (they are free).

@@ -63,7 +63,17 @@ internal sealed class SegmentScheduler(KvPool pool, KvCache cache, int maxLength
             n = next;
         }
         foreach (var (r, rank) in Prioritised())
-            if (TryAdmit(r, s => SlotRank(s) is long k && (k > rank || (k == rank && !s.Pinned)))) Start(r);
+        {
+            try
+            {
+                if (TryAdmit(r, s => SlotRank(s) is long k && (k > rank || (k == rank && !s.Pinned)))) Start(r);
+            }
+            catch (InvalidOperationException e)
+            {
+                // A bookkeeping fault while placing this request: it fails alone rather than being retried forever.
+                Fail(r, new InvalidOperationException($"admission failed: {e.Message}", e));
+            }
+        }
     }
 
     /// <summary>Progress when nothing runs and nothing fits (every slot pinned or held for a more important tree): the

@@ -27,6 +27,23 @@ public sealed class RecomputedContextTests
         Assert.Equal(0, again.RecomputedTokens);
     }
 
+    /// <summary>A request that extends a retained slot in place needs its other branches' slots besides that one: with
+    /// the rest of the slots held by a cached node, that node is evicted rather than the request failing.</summary>
+    [Fact]
+    public async Task Extending_a_retained_slot_still_makes_room_for_the_other_branches()
+    {
+        await using var engine = Start(slots: 3);
+        await engine.GenerateAsync(Request(TestModels.RandomTokens(10, 41), branches: 1, maxTokens: 4, parent: "q")).WaitAsync(Timeout);
+        int[] prompt = TestModels.RandomTokens(12, 42);
+        var first = await engine.GenerateAsync(Request(prompt, branches: 2, maxTokens: 4, parent: "p1")).WaitAsync(Timeout);
+        await engine.ReleaseAsync([.. first.Branches.Select(b => b.NodeId), "p1"]).WaitAsync(Timeout);
+
+        var wide = await engine.GenerateAsync(Request(prompt, branches: 3, maxTokens: 4, parent: "p2")).WaitAsync(Timeout);
+        Assert.Equal(3, wide.Branches.Length);
+        Assert.Equal(prompt.Length - 1, wide.ReusedTokens);
+        Assert.Equal(0, engine.GetStats().RequestsFailed);
+    }
+
     [Fact]
     public async Task Context_prefilled_again_after_eviction_is_counted_as_recomputed()
     {
