@@ -18,7 +18,13 @@ public static class SafetensorsHeader
     }
 
     /// <summary>Reads the header and leaves the stream at the start of the data.</summary>
-    public static IReadOnlyDictionary<string, SafetensorsEntry> Read(Stream stream, string source)
+    public static IReadOnlyDictionary<string, SafetensorsEntry> Read(Stream stream, string source) =>
+        Read(stream, source, out _);
+
+    /// <summary>Reads the header, with its <c>__metadata__</c> string entries, and leaves the stream at the start of
+    /// the data.</summary>
+    public static IReadOnlyDictionary<string, SafetensorsEntry> Read(Stream stream, string source,
+        out IReadOnlyDictionary<string, string> metadata)
     {
         Span<byte> lengthBytes = stackalloc byte[8];
         if (stream.ReadAtLeast(lengthBytes, 8, throwOnEndOfStream: false) < 8)
@@ -31,12 +37,18 @@ public static class SafetensorsHeader
             throw new InvalidDataException($"{source}: truncated safetensors header");
 
         var result = new Dictionary<string, SafetensorsEntry>(StringComparer.Ordinal);
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
+        metadata = meta;
         try
         {
             using var doc = JsonDocument.Parse(json);
             foreach (var p in doc.RootElement.EnumerateObject())
             {
-                if (p.Name == "__metadata__") continue;
+                if (p.Name == "__metadata__")
+                {
+                    foreach (var m in p.Value.EnumerateObject()) meta[m.Name] = m.Value.GetString() ?? "";
+                    continue;
+                }
                 string dtype = p.Value.GetProperty("dtype").GetString() ?? "";
                 long[] shape = p.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
                 long[] offsets = p.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
