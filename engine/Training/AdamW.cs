@@ -49,15 +49,11 @@ public sealed class AdamWOptimizer : IDisposable
         using var _ = no_grad();
         var list = new List<State>();
         var names = new HashSet<string>(StringComparer.Ordinal);
-        var storage = new Dictionary<IntPtr, string>();
         try
         {
             foreach (var (name, p) in parameters)
             {
                 if (!names.Add(name)) throw new ArgumentException($"parameter '{name}' given twice", nameof(parameters));
-                // The same tensor under two names (a tie registered twice) would be updated twice per step.
-                if (p.NumberOfElements > 0 && !storage.TryAdd((IntPtr)p.data_ptr(), name))
-                    throw new ArgumentException($"parameters '{storage[(IntPtr)p.data_ptr()]}' and '{name}' are the same tensor", nameof(parameters));
                 list.Add(new State(name, p));
             }
         }
