@@ -85,7 +85,6 @@ public sealed class AdamWOptimizer : IDisposable
     {
         double lr = LearningRate;
         using var _ = no_grad();
-        using var scope = NewDisposeScope();
         using var one = 1.0.ToScalar();
         using var decay = (1 - lr * weightDecay).ToScalar();
         using var b1 = beta1.ToScalar();
@@ -95,6 +94,7 @@ public sealed class AdamWOptimizer : IDisposable
         using var epsilon = eps.ToScalar();
         foreach (var s in states)
         {
+            using var perParameter = NewDisposeScope();   // this parameter's temporaries (sqrt(v), ...) go now
             var grad = s.Parameter.grad;
             if (grad is null) continue;
             s.Step++;
