@@ -21,8 +21,15 @@ public static class SafetensorsHeader
     /// <paramref name="source"/> and what is wrong: too short, a header that is not JSON or lacks a field, offsets
     /// past the end of a seekable stream (a truncated file). <paramref name="headerOnly"/>: the stream holds the
     /// header alone (staged transfers bring the data separately), so its length says nothing about the data.</summary>
-    public static IReadOnlyDictionary<string, SafetensorsEntry> Read(Stream stream, string source, bool headerOnly = false)
+    public static IReadOnlyDictionary<string, SafetensorsEntry> Read(Stream stream, string source, bool headerOnly = false) =>
+        Read(stream, source, out _, headerOnly);
+
+    /// <summary>As <see cref="Read(Stream, string, bool)"/>, with the header's <c>__metadata__</c> string entries.</summary>
+    public static IReadOnlyDictionary<string, SafetensorsEntry> Read(Stream stream, string source,
+        out IReadOnlyDictionary<string, string> metadata, bool headerOnly = false)
     {
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
+        metadata = meta;
         long? remaining = stream.CanSeek && !headerOnly ? stream.Length - stream.Position : null;
         Span<byte> lengthBytes = stackalloc byte[8];
         if (stream.ReadAtLeast(lengthBytes, 8, throwOnEndOfStream: false) < 8)
@@ -46,7 +53,13 @@ public static class SafetensorsHeader
                 throw new InvalidDataException($"{source}: the safetensors header is a JSON {doc.RootElement.ValueKind}, not an object of tensors");
             foreach (var p in doc.RootElement.EnumerateObject())
             {
-                if (p.Name == "__metadata__") continue;
+                if (p.Name == "__metadata__")
+                {
+                    if (p.Value.ValueKind == JsonValueKind.Object)
+                        foreach (var m in p.Value.EnumerateObject())
+                            if (m.Value.ValueKind == JsonValueKind.String) meta[m.Name] = m.Value.GetString() ?? "";
+                    continue;
+                }
                 try
                 {
                     string dtype = p.Value.GetProperty("dtype").GetString() ?? "";

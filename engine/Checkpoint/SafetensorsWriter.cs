@@ -11,16 +11,19 @@ namespace TreePO.Engine.Checkpoint;
 /// </summary>
 public static class SafetensorsWriter
 {
-    public static void Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors)
+    public static void Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors,
+        IReadOnlyDictionary<string, string>? metadata = null)
     {
         using var stream = File.Create(path);
-        Write(stream, tensors);
+        Write(stream, tensors, metadata);
     }
 
-    public static void Write(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors)
+    /// <summary><paramref name="metadata"/>: extra string entries of <c>__metadata__</c> beside <c>format</c>.</summary>
+    public static void Write(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors,
+        IReadOnlyDictionary<string, string>? metadata = null)
     {
         var list = tensors.ToList();
-        stream.Write(Header(list));
+        stream.Write(Header(list, metadata));
 
         foreach (var (_, t) in list)
         {
@@ -40,9 +43,12 @@ public static class SafetensorsWriter
 
     /// <summary>The file's first bytes (length, JSON header padded to a multiple of 8) for fp32 <paramref name="tensors"/>
     /// in this order; the data follows it.</summary>
-    public static byte[] Header(IReadOnlyList<KeyValuePair<string, Tensor>> tensors)
+    public static byte[] Header(IReadOnlyList<KeyValuePair<string, Tensor>> tensors,
+        IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var header = new JsonObject { ["__metadata__"] = new JsonObject { ["format"] = "pt" } };
+        var meta = new JsonObject { ["format"] = "pt" };
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>()) meta[key] = value;
+        var header = new JsonObject { ["__metadata__"] = meta };
         long offset = 0;
         foreach (var (name, t) in tensors)
         {

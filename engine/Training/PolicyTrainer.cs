@@ -50,7 +50,7 @@ public sealed class PolicyTrainer : IDisposable
     readonly NextTokenLogProbs logProbs;
     readonly PackedTokenLogProbs? packedLogProbs;
     readonly TrainerOptions options;
-    readonly AdamW optimizer;
+    readonly AdamWOptimizer optimizer;
     readonly Parameter[] parameters;
 
     public PolicyTrainer(nn.Module model, NextTokenLogProbs logProbs, TrainerOptions options, PackedTokenLogProbs? packedLogProbs = null)
@@ -64,8 +64,8 @@ public sealed class PolicyTrainer : IDisposable
         this.packedLogProbs = packedLogProbs;
         this.options = options;
         parameters = model.parameters().ToArray();
-        optimizer = optim.AdamW(parameters, options.LearningRate, options.Beta1, options.Beta2,
-            weight_decay: options.WeightDecay);
+        optimizer = new AdamWOptimizer(model.named_parameters(), options.LearningRate, options.Beta1, options.Beta2,
+            weightDecay: options.WeightDecay);
     }
 
     /// <summary>Optimiser steps taken so far (drives the warm-up; saved with the optimiser state).</summary>
@@ -97,7 +97,7 @@ public sealed class PolicyTrainer : IDisposable
         bool pack = Packing(packed);
         var batches = MicroBatches(Enumerable.Range(0, samples.Count).ToArray(), samples, pack).ToList();
         double counted = batches.Sum(b => b.CountedTokens);
-        optimizer.zero_grad();
+        optimizer.ZeroGrad();
         double loss = 0, n = 0, clip = 0, dual = 0, ratio = 0, kl = 0;
         foreach (var b in batches)
         {
@@ -143,7 +143,7 @@ public sealed class PolicyTrainer : IDisposable
         {
             double mbTokens = mini.Sum(b => b.CountedTokens);
             if (mbTokens == 0) continue;
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             foreach (var b in mini)
             {
                 var (loss, st) = Backward(b, samples, mbTokens);
@@ -155,8 +155,8 @@ public sealed class PolicyTrainer : IDisposable
             tokens += (int)mbTokens;
             gradNorm += nn.utils.clip_grad_norm_(parameters, options.GradClip);
             lr = CurrentLearningRate();
-            foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-            optimizer.step();
+            optimizer.LearningRate = lr;
+            optimizer.Step();
             OptimizerSteps++;
             steps++;
         }
@@ -229,14 +229,13 @@ public sealed class PolicyTrainer : IDisposable
 
     public void SaveOptimizer(string path)
     {
-        optimizer.save_state_dict(path);
+        optimizer.Save(path);
         File.WriteAllText(path + ".steps", OptimizerSteps.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     public void LoadOptimizer(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"optimiser state not found: {path}", path);
-        optimizer.load_state_dict(path);
+        optimizer.Load(path);
         string steps = path + ".steps";
         OptimizerSteps = File.Exists(steps) ? int.Parse(File.ReadAllText(steps), System.Globalization.CultureInfo.InvariantCulture) : 0;
     }

@@ -10,19 +10,23 @@ public sealed record SupervisedStepStats(int Samples, int Tokens, double Loss, d
 
 /// <summary>
 /// Supervised fine-tuning (next-token cross-entropy on response tokens only), used to make the built-in base model.
-/// AdamW, linear warm-up then cosine decay to 10% over <paramref name="totalSteps"/>, gradient clipping.
+/// AdamW (<see cref="AdamWOptimizer"/>), linear warm-up then cosine decay to 10% over <paramref name="totalSteps"/>, gradient clipping.
 /// Call it from the one thread that owns the model.
 /// </summary>
 public sealed class SupervisedTrainer : IDisposable
 {
     readonly nn.Module model;
     readonly NextTokenLogProbs logProbs;
-    readonly AdamW optimizer;
+    readonly AdamWOptimizer optimizer;
     readonly Parameter[] parameters;
     readonly double learningRate;
     readonly int warmupSteps;
     readonly int totalSteps;
     readonly double gradClip;
+
+    /// <summary>The moments' decay rates: the defaults of TorchSharp's <c>optim.AdamW</c>, which this trainer used
+    /// before the project had its own optimiser.</summary>
+    public const double Beta1 = 0.9, Beta2 = 0.999;
 
     public SupervisedTrainer(nn.Module model, NextTokenLogProbs logProbs, double learningRate, int warmupSteps,
         int totalSteps, double weightDecay = 0.1, double gradClip = 1.0)
@@ -36,7 +40,7 @@ public sealed class SupervisedTrainer : IDisposable
         this.totalSteps = totalSteps;
         this.gradClip = gradClip;
         parameters = model.parameters().ToArray();
-        optimizer = optim.AdamW(parameters, learningRate, weight_decay: weightDecay);
+        optimizer = new AdamWOptimizer(model.named_parameters(), learningRate, Beta1, Beta2, weightDecay: weightDecay);
     }
 
     public int Steps { get; private set; }
@@ -52,7 +56,7 @@ public sealed class SupervisedTrainer : IDisposable
     {
         if (samples.Count == 0) throw new ArgumentException("a step needs at least one sample", nameof(samples));
         model.train();
-        optimizer.zero_grad();
+        optimizer.ZeroGrad();
         double loss;
         int tokens;
         using (var scope = NewDisposeScope())
@@ -67,8 +71,8 @@ public sealed class SupervisedTrainer : IDisposable
         }
         double norm = nn.utils.clip_grad_norm_(parameters, gradClip);
         double lr = LearningRateAt(Steps);
-        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-        optimizer.step();
+        optimizer.LearningRate = lr;
+        optimizer.Step();
         Steps++;
         model.eval();
         return new SupervisedStepStats(samples.Count, tokens, loss, norm, lr);
