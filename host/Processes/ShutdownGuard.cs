@@ -103,7 +103,7 @@ public sealed class ShutdownGuard : IDisposable
         }
         // The console lifetime handles the same signal and may have stopped the host before this guard's handler ran:
         // give that handler a moment, so that the clock starts (and the line names the signal) there.
-        if (!HasBegun) await Task.WhenAny(signalled.Task, Task.Delay(500));
+        if (!HasBegun) await Task.WhenAny(signalled.Task, Task.Delay(2000));
         Begin("stop requested inside the process");
         try { await host.StopAsync(Graceful); }
         catch (Exception e) { Print($"the {step} failed: {e.GetBaseException().Message}"); }

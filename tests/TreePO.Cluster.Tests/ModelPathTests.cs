@@ -62,7 +62,7 @@ public sealed class ModelPathTests
             Plain(output);
             var steps = Lines(output).Where(l => l.StartsWith("step ", StringComparison.Ordinal)).ToList();
             Assert.NotEmpty(steps);
-            Assert.All(steps, l => Assert.Matches(@"^step [0-2]/2 \w+: reward \S+ acc (-|[\d.]+ ?%) len \S+ tok/s \S+ held-out [\d.]+ ?%$", l));
+            Assert.All(steps, l => Assert.Matches(@"^step [0-2]/2 \w+: reward \S+ acc (-|[\d.]+ ?%) len \S+ tok/s \S+ update \S+ s on \S+/\S+ tok held-out [\d.]+ ?%$", l));
             Assert.StartsWith("step 2/2 ", steps[^1]);
             Assert.Equal(steps.Count, steps.Distinct().Count());
         }

@@ -74,7 +74,10 @@ public sealed class SiloStopTests
 
         Assert.True(took <= Limit + Slack, $"exited {took.TotalSeconds:F1} s after SIGTERM:\n{victim.Tail()}");
         Assert.True(rc == ShutdownGuard.TimedOutExitCode, $"exit code {rc}, expected {ShutdownGuard.TimedOutExitCode}:\n{victim.Tail()}");
-        Assert.Contains("shutdown: SIGTERM: stopping", victim.Output);
+        // The first line names the signal, or (when the host's own console lifetime saw the signal first and the
+        // guard's handler ran late on a loaded machine) the stop the host started: the clock starts either way.
+        Assert.True(victim.Output.Contains("shutdown: SIGTERM: stopping", StringComparison.Ordinal)
+                    || victim.Output.Contains("shutdown: stop requested inside the process: stopping", StringComparison.Ordinal), victim.Tail());
         Assert.Contains("shutdown: the graceful stop did not finish within 3.3 s; stopping ungracefully", victim.Output);
         // Either the ungraceful stop hung on the store too (the process was ended at the limit), or it finished
         // after its graceful share ran out; both are named.
@@ -86,7 +89,7 @@ public sealed class SiloStopTests
 
         // A second SIGTERM does not wait for the limit: the other silo, stuck on the same store, exits at once.
         survivor.Terminate();
-        await survivor.WaitForOutputAsync("shutdown: SIGTERM: stopping", TimeSpan.FromSeconds(2));
+        await survivor.WaitForOutputAsync(": stopping; graceful stop up to", TimeSpan.FromSeconds(5));
         clock.Restart();
         survivor.Terminate();
         rc = await survivor.WaitForExitAsync(Limit + Slack);
