@@ -22,6 +22,7 @@ public static class CommandOptions
         ["Sampling:Temperature"] = Invariant(TrainDefaults.Temperature),
         ["Seed"] = Invariant(TrainDefaults.Seed),
         ["Engine:KvBudgetMB"] = Invariant(TrainDefaults.KvBudgetMB),
+        ["Engine:MaxSlots"] = Invariant(TrainDefaults.MaxSlots),
         ["Prompt:SystemPrompt"] = TrainDefaults.SystemPrompt,
         ["Cluster:ResponseTimeout"] = "00:10:00",
     });
@@ -29,6 +30,7 @@ public static class CommandOptions
     public static TreePOOptions ForEval() => Load(new()
     {
         ["Engine:KvBudgetMB"] = Invariant(TrainDefaults.KvBudgetMB),
+        ["Engine:MaxSlots"] = Invariant(TrainDefaults.MaxSlots),
         ["Prompt:SystemPrompt"] = TrainDefaults.SystemPrompt,
     });
 

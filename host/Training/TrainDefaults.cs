@@ -29,4 +29,8 @@ public static class TrainDefaults
     /// <summary>Empty: no system turn (the built-in model's chat format).</summary>
     public const string SystemPrompt = "";
     public const long KvBudgetMB = 512;
+    /// <summary>Sequences an engine holds at once: a step's 16 queries x w = 8 leaves (and eval's 128 x k = 4 samples)
+    /// need more than the silo default of 64; with 64, 18 % of the default run's prefill was context evicted and
+    /// computed again. 256 is vLLM's default max_num_seqs.</summary>
+    public const int MaxSlots = 256;
 }
