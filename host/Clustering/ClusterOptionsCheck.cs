@@ -87,11 +87,11 @@ public static class ClusterOptionsCheck
         try
         {
             var parsed = ConfigurationOptions.Parse(connection);
-            return parsed.EndPoints.Count == 0 ? $"'{connection}' names no host:port" : null;
+            return parsed.EndPoints.Count == 0 ? $"'{RedisConnection.Redacted(connection)}' names no host:port" : null;
         }
         catch (Exception e) when (e is ArgumentException or FormatException or NotSupportedException)
         {
-            return $"'{connection}' is not a Redis connection string: {e.Message}";
+            return $"'{RedisConnection.Redacted(connection)}' is not a Redis connection string: {RedisConnection.Masked(e.Message)}";
         }
     }
 }

@@ -64,6 +64,26 @@ public sealed class SecurityTests
         finally { await InProcessHosts.StopAsync(silo); }
     }
 
+    /// <summary>The Redis password never reaches a message: the "running on" line and summary.json (Describe) or a
+    /// validation error, whether the connection string parses or not.</summary>
+    [Fact]
+    public void The_redis_password_is_redacted_everywhere_it_is_shown()
+    {
+        const string Secret = "s3cret-pw";
+        var o = Options(11111, 30000, c => { c.Clustering = "redis"; c.Redis = $"127.0.0.1:6390,password={Secret}"; });
+        string described = TreePO.Hosting.Clustering.ClientClustering.Describe(o.Cluster);
+        Assert.Contains("127.0.0.1:6390", described);
+        Assert.DoesNotContain(Secret, described);
+
+        foreach (string bad in new[] { $"password={Secret}", $"127.0.0.1:6390,password={Secret},nosuchkey=1" })
+        {
+            var e = Assert.Throws<TreePOOptionsException>(() => TreePOConfiguration.Load(["--cluster.clustering=redis", $"--cluster.redis={bad}"]));
+            var redis = Assert.Single(e.Errors, x => x.StartsWith("TreePO:Cluster:Redis:"));
+            Assert.DoesNotContain(Secret, redis);
+            Assert.Contains("password=***", redis);
+        }
+    }
+
     [Fact]
     public void Cluster_keys_are_checked_by_name()
     {
