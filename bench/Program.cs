@@ -3,12 +3,7 @@ using Spectre.Console;
 // `dotnet run --project bench -c Release -- NAME [options]`: each benchmark measures its figures side by side in one
 // process, prints a table and writes NAME.json.
 // Logs and CI: whole lines, no escape sequences (Spectre would wrap at 80 columns without a terminal).
-if (Console.IsOutputRedirected)
-{
-    AnsiConsole.Profile.Width = 10_000;
-    AnsiConsole.Profile.Capabilities.Ansi = false;
-    AnsiConsole.Profile.Capabilities.Interactive = false;
-}
+TreePO.Client.PlainOutput.Configure();
 
 var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.OrdinalIgnoreCase)
 {

@@ -89,11 +89,7 @@ internal sealed class KvPool
         if (!slot.IsRetained) return;
         Ledger.Lose(slot.Tokens, 0, KvLoss.Released);
         slot.Tokens.Clear();
-        RetainedDropped++;
     }
-
-    /// <summary>Retained slots whose rows were given up for new work.</summary>
-    public long RetainedDropped { get; private set; }
 
     /// <summary>Cuts a slot that new work extends in place back to the <paramref name="rows"/> it shares.</summary>
     public void Truncate(KvSlot slot, int rows)

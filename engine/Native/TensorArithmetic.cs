@@ -14,97 +14,53 @@ namespace TreePO.Engine.Native;
 /// </summary>
 public static class TensorArithmetic
 {
-    public static Tensor Plus(this Tensor a, Tensor b)
-    {
-        using var one = 1.ToScalar();
-        return a.add(b, one);
-    }
+    public static Tensor Plus(this Tensor a, Tensor b) => Kept(1, one => a.add(b, one));
 
-    public static Tensor Minus(this Tensor a, Tensor b)
-    {
-        // a + (-1) b: exact, as a - b (this TorchSharp's sub takes no alpha, and its form inside is not ours to check).
-        using var minusOne = (-1).ToScalar();
-        return a.add(b, minusOne);
-    }
+    /// <summary><c>a + (-1) b</c>: exact, as <c>a - b</c> (this TorchSharp's <c>sub</c> takes no alpha, and how it makes
+    /// its own is not ours to check).</summary>
+    public static Tensor Minus(this Tensor a, Tensor b) => Kept(-1, minusOne => a.add(b, minusOne));
 
-    public static Tensor Plus(this Tensor a, double b)
-    {
-        using var s = b.ToScalar();
-        using var one = 1.ToScalar();
-        return a.add(s, one);
-    }
+    public static Tensor Plus(this Tensor a, double b) => Kept(b, s => Kept(1, one => a.add(s, one)));
 
-    public static Tensor Times(this Tensor a, double b)
-    {
-        using var s = b.ToScalar();
-        return a.mul(s);
-    }
+    public static Tensor Times(this Tensor a, double b) => Kept(b, s => a.mul(s));
 
-    public static Tensor DividedBy(this Tensor a, double b)
-    {
-        using var s = b.ToScalar();
-        return a.div(s);
-    }
+    public static Tensor DividedBy(this Tensor a, double b) => Kept(b, s => a.div(s));
 
     /// <summary><c>a &gt;= b</c> element-wise.</summary>
-    public static Tensor AtLeast(this Tensor a, double b)
-    {
-        using var s = b.ToScalar();
-        return a.ge(s);
-    }
-
-    /// <summary><c>a</c> with <paramref name="value"/> where <paramref name="mask"/> is true.</summary>
-    public static Tensor FilledWhere(this Tensor a, Tensor mask, double value)
-    {
-        using var s = value.ToScalar();
-        return a.masked_fill(mask, s);
-    }
-
-    public static Tensor ClampedAbove(this Tensor a, long max)
-    {
-        using var s = max.ToScalar();
-        return a.clamp_max(s);
-    }
-
-    public static Tensor ClampedAbove(this Tensor a, double max)
-    {
-        using var s = max.ToScalar();
-        return a.clamp_max(s);
-    }
-
-    public static Tensor Clamped(this Tensor a, double min, double max)
-    {
-        using var lo = min.ToScalar();
-        using var hi = max.ToScalar();
-        return a.clamp(lo, hi);
-    }
+    public static Tensor AtLeast(this Tensor a, double b) => Kept(b, s => a.ge(s));
 
     /// <summary><c>a &gt; b</c> element-wise.</summary>
-    public static Tensor Above(this Tensor a, double b)
-    {
-        using var s = b.ToScalar();
-        return a.gt(s);
-    }
+    public static Tensor Above(this Tensor a, double b) => Kept(b, s => a.gt(s));
 
     /// <summary><c>a &lt; b</c> element-wise.</summary>
-    public static Tensor Below(this Tensor a, double b)
-    {
-        using var s = b.ToScalar();
-        return a.lt(s);
-    }
+    public static Tensor Below(this Tensor a, double b) => Kept(b, s => a.lt(s));
 
-    public static Tensor ClampedBelow(this Tensor a, double min)
-    {
-        using var s = min.ToScalar();
-        return a.clamp_min(s);
-    }
+    /// <summary><c>a</c> with <paramref name="value"/> where <paramref name="mask"/> is true.</summary>
+    public static Tensor FilledWhere(this Tensor a, Tensor mask, double value) => Kept(value, s => a.masked_fill(mask, s));
+
+    /// <summary>Integer bound: the result keeps an integer tensor's dtype.</summary>
+    public static Tensor ClampedAbove(this Tensor a, long max) => Kept(max, s => a.clamp_max(s));
+
+    public static Tensor ClampedAbove(this Tensor a, double max) => Kept(max, s => a.clamp_max(s));
+
+    public static Tensor ClampedBelow(this Tensor a, double min) => Kept(min, s => a.clamp_min(s));
+
+    public static Tensor Clamped(this Tensor a, double min, double max) => Kept(min, lo => Kept(max, hi => a.clamp(lo, hi)));
 
     /// <summary><c>arange(start, stop, step)</c> as int64.</summary>
-    public static Tensor Range(long start, long stop, long step = 1, Device? device = null)
+    public static Tensor Range(long start, long stop, long step = 1, Device? device = null) =>
+        Kept(start, a => Kept(stop, b => Kept(step, c => arange(a, b, c, ScalarType.Int64, device))));
+
+    /// <summary>Runs <paramref name="op"/> with a Scalar of <paramref name="value"/> that lives until it returns.</summary>
+    static Tensor Kept(double value, Func<Scalar, Tensor> op)
     {
-        using var a = start.ToScalar();
-        using var b = stop.ToScalar();
-        using var c = step.ToScalar();
-        return arange(a, b, c, ScalarType.Int64, device);
+        using var s = value.ToScalar();
+        return op(s);
+    }
+
+    static Tensor Kept(long value, Func<Scalar, Tensor> op)
+    {
+        using var s = value.ToScalar();
+        return op(s);
     }
 }

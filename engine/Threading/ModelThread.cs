@@ -50,9 +50,6 @@ public sealed class ModelThread : IDisposable
     /// items queued before it).</summary>
     public Task Exited => exited.Task;
 
-    /// <summary>True on the model thread itself.</summary>
-    public bool IsCurrent => Thread.CurrentThread == thread;
-
     void Loop()
     {
         if (pump is null)

@@ -33,34 +33,22 @@ public sealed class TensorArithmeticTests
     public void Survives_collections_on_another_thread()
     {
         TorchRuntime.EnsureLoaded();
-        var pressure = new CollectionPressure();
-        Exception? error = null;
-        var workers = Enumerable.Range(0, 2).Select(w => new Thread(() =>
+        var error = CollectionPressure.OnThreads(2, worker =>
         {
-            try
+            using var x = ones(4);
+            using var y = ones(4);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromSeconds(4))
             {
-                using var x = ones(4);
-                using var y = ones(4);
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                while (clock.Elapsed < TimeSpan.FromSeconds(4))
+                using var scope = NewDisposeScope();
+                for (int i = 0; i < 100; i++)
                 {
-                    using var scope = NewDisposeScope();
-                    for (int i = 0; i < 100; i++)
-                    {
-                        var z = x.Plus(y).Times(0.5).Minus(y).Plus(1.0).DividedBy(2.0);
-                        _ = z.FilledWhere(z.AtLeast(0.5), 0).ClampedAbove(1);
-                        _ = TensorArithmetic.Range(0, 8);
-                    }
+                    var z = x.Plus(y).Times(0.5).Minus(y).Plus(1.0).DividedBy(2.0);
+                    _ = z.FilledWhere(z.AtLeast(0.5), 0).ClampedAbove(1);
+                    _ = TensorArithmetic.Range(0, 8);
                 }
             }
-            catch (Exception e)
-            {
-                error = e;
-            }
-        })).ToList();
-        workers.ForEach(t => t.Start());
-        workers.ForEach(t => t.Join());
-        pressure.Dispose();
+        });
         Assert.Null(error);
     }
 }

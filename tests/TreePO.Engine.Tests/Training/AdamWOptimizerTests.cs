@@ -185,28 +185,16 @@ public sealed class AdamWOptimizerTests
     {
         var models = new[] { new Model(10), new Model(11) };
         var counts = new int[2];
-        var pressure = new CollectionPressure();
-        Exception? error = null;
-        var workers = Enumerable.Range(0, 2).Select(w => new Thread(() =>
+        var error = CollectionPressure.OnThreads(2, w =>
         {
-            try
+            using var opt = new AdamWOptimizer(models[w].named_parameters(), 0, 0.9, 0.95, weightDecay: 0.1);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromSeconds(4))
             {
-                using var opt = new AdamWOptimizer(models[w].named_parameters(), 0, 0.9, 0.95, weightDecay: 0.1);
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                while (clock.Elapsed < TimeSpan.FromSeconds(4))
-                {
-                    Steps(models[w], opt, counts[w], counts[w] + 10);
-                    counts[w] += 10;
-                }
+                Steps(models[w], opt, counts[w], counts[w] + 10);
+                counts[w] += 10;
             }
-            catch (Exception e)
-            {
-                error = e;
-            }
-        })).ToList();
-        workers.ForEach(t => t.Start());
-        workers.ForEach(t => t.Join());
-        pressure.Dispose();
+        });
         Assert.Null(error);
 
         for (int w = 0; w < 2; w++)
