@@ -14,7 +14,7 @@ public sealed record QueryFilterCounts(int Rounds, int Generated, int Kept, int 
     int DroppedEmpty, int Surplus, int Target);
 
 /// <summary>
-/// DAPO's dynamic sampling (reference §3.3): keep a query only when its trajectories disagree on correctness (or it
+/// DAPO's dynamic sampling (docs/paper.md §3.3): keep a query only when its trajectories disagree on correctness (or it
 /// has a single trajectory); accumulate kept queries over rounds until <c>targetQueries</c>, asking for at most
 /// <c>maxExtraRounds</c> more rounds; the surplus is dropped from the end. Unlike the authors' code, running out of
 /// rounds is not an error: the batch is what was kept, and the counts say so.

@@ -3,10 +3,10 @@ using TreePO.Core.Trees;
 namespace TreePO.Core.Advantage;
 
 /// <summary>
-/// The tree advantage (reference §3.2, <c>tree_reinforce_plus_plus_baseline</c>): for trajectory i, the terms
+/// The tree advantage (docs/paper.md §3.2, <c>tree_reinforce_plus_plus_baseline</c>): for trajectory i, the terms
 /// R_i − mean(R_G) over the root group (all of the query's trajectories) and every ancestor node's subgroup with more
 /// than one trajectory, combined by mean or size-weighted mean; then whitened over all response tokens of the batch.
-/// Subgroups are keyed by node id, which is unique, so depths never get confused (bug 7 fixed).
+/// Subgroups are keyed by node id, which is unique, so depths never get confused (docs/paper.md, deviation 7).
 /// </summary>
 public static class TreeAdvantage
 {

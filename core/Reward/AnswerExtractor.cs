@@ -2,7 +2,7 @@ namespace TreePO.Core.Reward;
 
 /// <summary>
 /// Pulls the final answer out of a model response, in the order of the Qwen-Math toolkit the authors use
-/// (reference §5): the last <c>\boxed{...}</c>, else the text after "the answer is" / "final answer is", else the
+/// (docs/paper.md §5): the last <c>\boxed{...}</c>, else the text after "the answer is" / "final answer is", else the
 /// last number. Hand-written scanners, no backtracking regex: linear time on any input.
 /// </summary>
 public static class AnswerExtractor

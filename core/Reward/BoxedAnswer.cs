@@ -2,7 +2,7 @@ namespace TreePO.Core.Reward;
 
 /// <summary>
 /// Finds <c>\boxed{...}</c> with brace matching at any nesting depth (the authors' regex stops at two levels,
-/// reference §8.6). One left-to-right pass with a stack, so it is linear in the text length whatever the input.
+/// docs/paper.md, deviation 6). One left-to-right pass with a stack, so it is linear in the text length whatever the input.
 /// </summary>
 public static class BoxedAnswer
 {

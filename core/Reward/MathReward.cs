@@ -1,7 +1,7 @@
 namespace TreePO.Core.Reward;
 
 /// <summary>
-/// The rule-based math reward (reference §5): extract the answer, normalise both sides, compare exactly. Scores are
+/// The rule-based math reward (docs/paper.md §5): extract the answer, normalise both sides, compare exactly. Scores are
 /// configurable: +1 / -1 as in the authors' runs by default, or 1 / 0. Ground truths may be GSM8K style
 /// (<c>... #### 42</c>) or boxed. Never throws: any failure is a wrong answer.
 /// </summary>

@@ -9,7 +9,7 @@ public enum BoxedStopPolicy
     BoxedAsEos,
 }
 
-/// <summary>Where the repetition check sits in the classification order (reference §2.3).</summary>
+/// <summary>Where the repetition check sits in the classification order (docs/paper.md §2.3).</summary>
 public enum RepetitionPriority
 {
     /// <summary>Last, after boxed, EOS, length and depth (released run).</summary>

@@ -1,7 +1,7 @@
 namespace TreePO.Core.Trees;
 
 /// <summary>
-/// Budget transfer and the split of a root's branch budget over its active paths (reference §2.5).
+/// Budget transfer and the split of a root's branch budget over its active paths (docs/paper.md §2.5).
 /// </summary>
 public static class BranchingBudget
 {

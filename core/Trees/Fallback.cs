@@ -1,9 +1,9 @@
 namespace TreePO.Core.Trees;
 
 /// <summary>
-/// DFS fallback (reference §2.6): when a root has no active path and still misses trajectories, finished paths donate
+/// DFS fallback (docs/paper.md §2.6): when a root has no active path and still misses trajectories, finished paths donate
 /// a prefix cut at a random segment boundary, and new branches continue from there (from <c>prompt + truncated
-/// response</c>: bug 4 fixed). Cut points are always segment-aligned, so the new branch's parent is an existing node.
+/// response</c>, not the donor's old context: docs/paper.md, deviation 4). Cut points are always segment-aligned, so the new branch's parent is an existing node.
 /// </summary>
 public static class Fallback
 {

@@ -1,6 +1,6 @@
 namespace TreePO.Core.Trees;
 
-/// <summary>Whether and where a root with no active path restarts finished paths (reference §2.6).</summary>
+/// <summary>Whether and where a root with no active path restarts finished paths (docs/paper.md §2.6).</summary>
 public enum FallbackPolicy
 {
     None,

@@ -1,7 +1,7 @@
 namespace TreePO.Core.Trees;
 
 /// <summary>
-/// The authors' <c>_has_repetition(text, 32, 8)</c> (reference §2.4): slide a window of <c>window</c> characters one
+/// The authors' <c>_has_repetition(text, 32, 8)</c> (docs/paper.md §2.4): slide a window of <c>window</c> characters one
 /// character at a time over the segment's text; repetitive as soon as one substring occurs <c>count</c> times
 /// (overlaps count). Texts shorter than the window never are.
 /// </summary>

@@ -5,7 +5,7 @@ namespace TreePO.Core.Trees;
 /// <summary>
 /// Classifies a new segment, in the reference order (§2.3), first match wins: repetition (only when most
 /// prioritized), boxed stop, EOS, response budget, depth limit, repetition. Null: the path goes deeper.
-/// The boxed check runs on this segment's text only; EOS is looked for at every position (bug 5 fixed) by the caller.
+/// The boxed check runs on this segment's text only; EOS is looked for at every position (docs/paper.md, deviation 5) by the caller.
 /// </summary>
 public static class SegmentClassifier
 {

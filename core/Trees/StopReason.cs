@@ -1,6 +1,6 @@
 namespace TreePO.Core.Trees;
 
-/// <summary>Why a path stopped; the classification of its last segment (reference §2.3).</summary>
+/// <summary>Why a path stopped; the classification of its last segment (docs/paper.md §2.3).</summary>
 public enum StopReason
 {
     /// <summary>A boxed answer (with EOS under the default policy): <c>FINISHED</c>.</summary>

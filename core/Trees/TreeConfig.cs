@@ -4,9 +4,10 @@ using TreePO.Core.Protocol;
 namespace TreePO.Core.Trees;
 
 /// <summary>
-/// Everything that shapes one query's tree. Defaults are the authors' released training run (reference §1), with
-/// the six bugs of §8 fixed: width 16, depth 14, segments of 512 tokens, b = 2, budget transfer, even split, random
-/// segment-aligned fallback over boxed/EOS candidates, boxed-and-EOS first, repetition last.
+/// Everything that shapes one query's tree. Defaults are the authors' released training run (docs/paper.md §1), with
+/// the faults of its code fixed (docs/paper.md §7): width 16, depth 14, segments of 512 tokens, b = 2, budget
+/// transfer, even split, random segment-aligned fallback over boxed/EOS candidates, boxed-and-EOS first, repetition
+/// last.
 /// </summary>
 public sealed record TreeConfig
 {

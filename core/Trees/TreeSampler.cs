@@ -3,7 +3,7 @@ using TreePO.Core.Protocol;
 namespace TreePO.Core.Trees;
 
 /// <summary>
-/// Grows one query's segment tree (reference §2) against an <see cref="ISegmentGenerator"/>. Each round sends every
+/// Grows one query's segment tree (docs/paper.md §2) against an <see cref="ISegmentGenerator"/>. Each round sends every
 /// planned request at once (that is how the engine batches them), classifies the new segments in request order,
 /// then plans the next round: budget transfer and the branching split while paths are active, DFS fallback when
 /// none is. Nodes that can never be continued again are released as soon as that is known.
@@ -129,7 +129,7 @@ public sealed class TreeSampler
         TreeNode Node(string id) => _byId.TryGetValue(id, out TreeNode? n) ? n
             : throw new ArgumentException($"tree {_treeId}: unknown node \"{id}\"");
 
-        /// <summary>The first fork: b copies, or U{min..max} when the random initial divergence is on (bug 1 fixed);
+        /// <summary>The first fork: b copies, or U{min..max} when the random initial divergence is on (docs/paper.md, deviation 1);
         /// w copies in sequential mode; never more than w.</summary>
         int FirstFork()
         {
@@ -237,7 +237,8 @@ public sealed class TreeSampler
             if (logProbs.Length != tokens.Length) throw Bad(request, $"branch \"{id}\" has {tokens.Length} tokens but {logProbs.Length} log-probs");
             if (tokens.Length > request.MaxTokens) throw Bad(request, $"branch \"{id}\" has {tokens.Length} tokens, more than the {request.MaxTokens} asked for");
 
-            // EOS anywhere in the segment ends it (kept as the last token); bug 5 fixed: every position, a set of ids.
+            // EOS anywhere in the segment ends it (kept as the last token): every position, any of a set of ids
+            // (docs/paper.md, deviation 5).
             int eos = SegmentClassifier.FirstEos(tokens, _s._eosIds);
             if (eos >= 0 && eos < tokens.Length - 1)
             {

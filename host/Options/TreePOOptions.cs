@@ -152,7 +152,7 @@ public sealed class SamplingOptions
 }
 
 /// <summary>
-/// Tree sampling parameters (docs/treepo-reference.md), every field of the core <see cref="TreeConfig"/> a user sets;
+/// Tree sampling parameters (docs/paper.md), every field of the core <see cref="TreeConfig"/> a user sets;
 /// <see cref="TreePOOptions.TreeConfig"/> maps them, with Sampling, onto it. Defaults are small enough for the
 /// built-in model; the core defaults (the authors' run) are in docs/configuration.md.
 /// </summary>

@@ -10,7 +10,6 @@ namespace TreePO.Cluster.Tests;
 /// build (NuGet or compiler warnings), the runtime or the command itself may reach it. `dotnet run` builds the client
 /// first, so these run alone: nothing else starts the client while its build checks its outputs.
 /// </summary>
-[Trait("Category", "cluster")]
 [Collection(nameof(DotnetRunCollection))]
 public sealed class JsonLinesCommandsTests
 {

@@ -11,7 +11,6 @@ namespace TreePO.Cluster.Tests;
 /// program, and they name a model folder that is not there. Their standard output is redirected here, so their
 /// progress must come as whole plain lines: one per step or tree, no escape sequences, no wrapping.
 /// </summary>
-[Trait("Category", "cluster")]
 public sealed class ModelPathTests
 {
     static async Task<(int Code, string Output)> RunAsync(string cwd, Dictionary<string, string> env, params string[] args)

@@ -10,7 +10,6 @@ namespace TreePO.Cluster.Tests;
 /// the built-in model: the advantages they export agree with docs/trees-format.md, recomputed from the JSON alone;
 /// the options-tree key does what the flag does, and a mistyped option or key is refused.
 /// </summary>
-[Trait("Category", "cluster")]
 public sealed class SaveTreesTests
 {
     static async Task<(int Code, string Output)> RunAsync(string cwd, params string[] args)

@@ -12,7 +12,6 @@ namespace TreePO.Cluster.Tests;
 /// exit within its Cluster:ShutdownTimeout, with the "stop timed out" exit code and a line naming the step that
 /// overran, and free its silo and gateway ports. Redis and PostgreSQL.
 /// </summary>
-[Trait("Category", "cluster")]
 public sealed class SiloStopTests
 {
     static readonly TimeSpan Limit = TimeSpan.FromSeconds(5);

@@ -57,7 +57,7 @@ public sealed class TreeSamplerTests
     [Fact]
     public async Task A_segment_that_is_only_eos_stops_its_path_and_every_path_can_stop_at_depth_one()
     {
-        // Bug 5 fixed: EOS at index 0 is seen. Every segment is just [EOS], so every path stops at depth 1 and
+        // EOS at index 0 is seen (docs/paper.md, deviation 5). Every segment is just [EOS], so every path stops at depth 1 and
         // fallback restarts from the prompt until w trajectories exist.
         var (tree, gen) = await RunAsync(Small, _ => new Seg("", Eos: true));
         Assert.Equal(8, tree.Trajectories.Count);
@@ -95,7 +95,7 @@ public sealed class TreeSamplerTests
         var (asEos, _) = await RunAsync(config with { SegmentLength = 64, BoxedStop = BoxedStopPolicy.BoxedAsEos },
             c => new Seg("so \\boxed{\\frac{\\sqrt{\\frac{1}{2}}}{3}}"));
         Assert.All(asEos.Trajectories, t => Assert.Equal(StopReason.Finished, t.Stop));
-        Assert.All(asEos.Trajectories, t => Assert.Equal(1, t.Depth)); // three levels of nesting still count (bug 6)
+        Assert.All(asEos.Trajectories, t => Assert.Equal(1, t.Depth)); // three levels of nesting still count (docs/paper.md, deviation 6)
     }
 
     [Fact]
@@ -164,7 +164,7 @@ public sealed class TreeSamplerTests
     public async Task Fallback_continues_prompt_plus_truncated_response_from_a_segment_boundary()
     {
         // Everything ends with EOS at depth 2 (soft_boxed_and_eos candidates); w = 6 > the 4 paths of the first tree,
-        // so fallback must cut some of them. The generator checks each context is prompt + the cut prefix (bug 4).
+        // so fallback must cut some of them. The generator checks each context is prompt + the cut prefix (docs/paper.md, deviation 4).
         var config = Small with { Width = 6, Depth = 5, SegmentLength = 3 };
         var (tree, gen) = await RunAsync(config, c => c.ParentDepth == 1 ? new Seg("z", Eos: true) : new Seg(""));
         Assert.Equal(6, tree.Trajectories.Count);
