@@ -27,6 +27,8 @@ public static class SamplingBenchmark
         {
             int queries = a.Int("queries", 16, 1), width = a.Int("w", 16, 1), branch = a.Int("b", 2, 1);
             int depth = a.Int("d", 8, 1), segment = a.Int("l", 8, 1);
+            // The first fork (Tree:InitDivergenceMin/Max): -1 keeps b; a max above b draws U{min..max} per query.
+            int initMin = a.Int("init-div-min", -1, -1), initMax = a.Int("init-div-max", -1, -1);
             int reps = a.Int("reps", defaultReps, 1), warmup = a.Int("warmup", 1, 0);
             double temperature = a.Double("temperature", 1.0, 0), topP = a.Double("top-p", 1.0, 1e-6);
             int topK = a.Int("top-k", -1);
@@ -62,7 +64,12 @@ public static class SamplingBenchmark
                 threads > 0 ? threads : Environment.ProcessorCount,
                 // Enough slots for every branch of every query at once, in either mode.
                 slots > 0 ? slots : queries * width,
-                kvMb << 20, chunk, seed);
+                kvMb << 20, chunk, seed, initMin, initMax);
+            if (workload.TreeConfig(RunMode.Tree).Validate() is { Count: > 0 } treeErrors)
+            {
+                foreach (string e in treeErrors) AnsiConsole.MarkupLine($"[red]{Markup.Escape(e)}[/]");
+                return null;
+            }
             return new Options(workload, reps, warmup, !noLower, output, concurrency.Where(c => c > 0).ToArray(), concurrencyReps,
                 slots > 0, taskSeed, difficulty);
         }
@@ -77,7 +84,8 @@ public static class SamplingBenchmark
         var machine = Machine.Describe(w.Threads);
         AnsiConsole.MarkupLine($"[bold]sampling benchmark[/] on {Markup.Escape(machine.ToString())}");
         AnsiConsole.MarkupLine($"model: {Markup.Escape(w.Model.Description)}");
-        AnsiConsole.MarkupLine($"workload: {w.Queries.Count} held-out queries x w={w.Width}, b={w.Branch}, d={w.Depth} x l={w.SegmentLength} " +
+        string firstFork = w.InitDivergenceMax > w.Branch ? $", first fork U{{{(w.InitDivergenceMin > 0 ? w.InitDivergenceMin : w.Branch)}..{w.InitDivergenceMax}}}" : "";
+        AnsiConsole.MarkupLine($"workload: {w.Queries.Count} held-out queries x w={w.Width}, b={w.Branch}{Markup.Escape(firstFork)}, d={w.Depth} x l={w.SegmentLength} " +
             $"= {w.Budget} tokens per trajectory, temperature {w.Sampling.Temperature}, {w.Slots} slots, {w.KvBudgetBytes >> 20} MiB KV, " +
             $"{o.Repetitions} repetitions");
 

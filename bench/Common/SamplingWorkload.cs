@@ -57,7 +57,9 @@ public sealed record SamplingWorkload(
     int Slots,
     long KvBudgetBytes,
     int PrefillChunk,
-    ulong Seed)
+    ulong Seed,
+    int InitDivergenceMin = -1,
+    int InitDivergenceMax = -1)
 {
     public int Budget => Depth * SegmentLength;
 
@@ -78,6 +80,8 @@ public sealed record SamplingWorkload(
         Depth = Depth,
         SegmentLength = SegmentLength,
         Branch = Branch,
+        InitDivergenceMin = InitDivergenceMin,
+        InitDivergenceMax = InitDivergenceMax,
         Sampling = Sampling,
         Mode = mode == RunMode.Tree ? SamplingMode.Tree : SamplingMode.Sequential,
     };
@@ -97,6 +101,7 @@ public sealed record SamplingWorkload(
         query_ids = Queries.Select(q => q.Id),
         mean_prompt_tokens = Queries.Average(q => q.PromptTokens.Length),
         w = Width, d = Depth, l = SegmentLength, b = Branch, budget_tokens = Budget,
+        init_divergence_min = InitDivergenceMin, init_divergence_max = InitDivergenceMax,
         temperature = Sampling.Temperature, top_p = Sampling.TopP, top_k = Sampling.TopK,
         threads = Threads, slots = Slots, kv_budget_bytes = KvBudgetBytes, prefill_chunk = PrefillChunk, seed = Seed,
     };

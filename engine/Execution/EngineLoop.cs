@@ -85,6 +85,7 @@ internal sealed class EngineLoop
             Scheduler.Admit(Weights.Version);
             if (Scheduler.Running.Count > 0)
             {
+                Scheduler.ReuseLatePrefixes();
                 Step();
                 return TimeSpan.Zero;
             }

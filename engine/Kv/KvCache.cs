@@ -54,17 +54,22 @@ public sealed class KvCache : IDisposable
     internal Tensor FlatValues(int layer) => flatValues[layer];
 
     /// <summary>Copies rows <c>[0, length)</c> of <paramref name="source"/> into <paramref name="target"/> in every layer.</summary>
-    public void CopyPrefix(int source, int target, int length)
+    public void CopyPrefix(int source, int target, int length) => CopyRows(source, target, 0, length);
+
+    /// <summary>Copies rows <c>[start, start + count)</c> of every layer from slot <paramref name="source"/> to slot
+    /// <paramref name="target"/>.</summary>
+    public void CopyRows(int source, int target, int start, int count)
     {
-        if (source == target || length == 0) return;
-        if (length < 0 || length > MaxLength) throw new ArgumentOutOfRangeException(nameof(length), length, $"must be in [0, {MaxLength}]");
+        if (source == target || count == 0) return;
+        if (start < 0 || count < 0 || start + count > MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"rows [{start}, {start + count}) must lie in [0, {MaxLength}]");
         Copies++;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         for (int l = 0; l < keys.Length; l++)
         {
-            keys[l][target].narrow(1, 0, length).copy_(keys[l][source].narrow(1, 0, length));
-            values[l][target].narrow(1, 0, length).copy_(values[l][source].narrow(1, 0, length));
+            keys[l][target].narrow(1, start, count).copy_(keys[l][source].narrow(1, start, count));
+            values[l][target].narrow(1, start, count).copy_(values[l][source].narrow(1, start, count));
         }
     }
 

@@ -76,6 +76,29 @@ internal sealed class SegmentScheduler(KvPool pool, KvCache cache, int maxLength
         }
     }
 
+    /// <summary>
+    /// Requests admitted in one step may share a prefix none of them found cached (prompts behind one chat template,
+    /// a tree's first fork asked by two engines' worth of queries); the prefill budget then computes one of them in a
+    /// later step than the other. Before each step, a request that has not prefilled anything yet takes the rows
+    /// another slot has computed since its admission instead of computing them again.
+    /// </summary>
+    public void ReuseLatePrefixes()
+    {
+        foreach (var r in Running)
+        {
+            if (!r.Prefilling || r.Prefilled > 0) continue;
+            var lead = r.Branches[0].Slot;
+            int held = lead.Tokens.Count;
+            var (source, m) = pool.Match(r.Request.Context, null);
+            if (source is null || source == lead || m <= held) continue;
+            cache.CopyRows(source.Index, lead.Index, held, m - held);
+            lead.Tokens.AddRange(r.Request.Context.AsSpan(held, m - held));
+            source.LastUse = pool.Touch();
+            Reused += m - held;
+            r.Reused += m - held;
+        }
+    }
+
     /// <summary>Progress when nothing runs and nothing fits (every slot pinned or held for a more important tree): the
     /// first request by priority goes in, evicting whatever it needs.</summary>
     public void Force()

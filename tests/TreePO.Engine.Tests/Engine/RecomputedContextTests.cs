@@ -65,13 +65,32 @@ public sealed class RecomputedContextTests
         Assert.Equal(ctx.Length - 1, stats.RecomputedEvicted + stats.RecomputedReleased);
     }
 
+    /// <summary>Prompts behind one template, admitted together: the prefill budget computes the later ones in later
+    /// steps, by which time the shared rows exist in the first one's slot; they are copied, not computed again.</summary>
+    [Fact]
+    public async Task Prompts_sharing_a_prefix_admitted_together_compute_it_once()
+    {
+        await using var engine = Start(slots: 16, prefillChunk: 8);
+        int[] template = TestModels.RandomTokens(20, 70);
+        var prompts = Enumerable.Range(0, 3).Select(i => (int[])[.. template, .. TestModels.RandomTokens(6, 71 + i)]).ToList();
+        var results = await Task.WhenAll(prompts.Select((p, i) => engine.GenerateAsync(Request(p, branches: 2, maxTokens: 4, seed: (ulong)i))))
+            .WaitAsync(Timeout);
+        Assert.Equal(0, engine.GetStats().TokensRecomputed);
+        // The template's rows were computed once: the two later prompts took them from the first one's slot.
+        Assert.Equal(2 * template.Length, results.Sum(r => r.ReusedTokens));
+        Assert.Equal(prompts.Sum(p => p.Length) - 2 * template.Length, results.Sum(r => r.PrefillTokens));
+    }
+
     /// <summary>The default tree shape (w = 8, d = 4, l = 16, b = 2, random fallback) over several queries at once, with
     /// an EOS id so that paths end early and fallback runs: with room for everything, nothing is computed twice.</summary>
     [Fact]
     public async Task Trees_recompute_nothing_while_the_kv_fits()
     {
         var config = new TreeConfig { Width = 8, Depth = 4, SegmentLength = 16, Branch = 2 };
-        var queries = Enumerable.Range(0, 6).Select(i => new QueryItem($"q{i}", "", "", TestModels.RandomTokens(12 + i, 600 + i))).ToList();
+        // Prompts behind one chat template, as the built-in task's are.
+        int[] template = TestModels.RandomTokens(10, 599);
+        var queries = Enumerable.Range(0, 6)
+            .Select(i => new QueryItem($"q{i}", "", "", [.. template, .. TestModels.RandomTokens(12 + i, 600 + i)])).ToList();
         int[] eos = [.. Enumerable.Range(0, 30).Select(i => 3 + 10 * i)];
         await using var engine = Start(slots: 64, eos: eos);
         var sampler = new TreeSampler(config, engine, new NoText(), eos.ToHashSet());
