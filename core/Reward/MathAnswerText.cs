@@ -45,7 +45,10 @@ public static class MathAnswerText
         if (s.Length > 4 * MathParser.MaxLength) return s;
         string? boxed = BoxedAnswer.FindLast(s);
         if (boxed is not null) s = boxed;
+        // A matrix row break (two backslashes) must survive the spacing commands ("\\ " is not "\ ").
+        s = s.Replace("\\\\", "\u0001", StringComparison.Ordinal);
         foreach (var (from, to) in Replacements) s = s.Replace(from, to, StringComparison.Ordinal);
+        s = s.Replace("\u0001", "\\\\", StringComparison.Ordinal);
         s = UnwrapText(s);
         s = DropWords(s);
         s = s.Trim();
@@ -92,11 +95,13 @@ public static class MathAnswerText
     static string DropWords(string s)
     {
         var sb = new StringBuilder(s.Length);
+        bool seenContent = false;
         int i = 0;
         while (i < s.Length)
         {
             if (!char.IsAsciiLetter(s[i]) || (i > 0 && (s[i - 1] == '\\' || char.IsAsciiLetter(s[i - 1]))))
             {
+                seenContent |= s[i] != ' ';
                 sb.Append(s[i++]);
                 continue;
             }
@@ -104,9 +109,10 @@ public static class MathAnswerText
             while (j < s.Length && char.IsAsciiLetter(s[j])) j++;
             string word = s[i..j];
             // A unit is a whole word that follows something (a lone "cm" answer stays).
-            bool drop = DroppedWords.Contains(word) && sb.ToString().Trim().Length > 0 && !(j < s.Length && s[j] == '_');
+            bool drop = DroppedWords.Contains(word) && seenContent && !(j < s.Length && s[j] == '_');
             if (!drop) sb.Append(word);
             else sb.Append(' ');
+            seenContent = true;
             i = j;
         }
         return sb.ToString();

@@ -11,7 +11,7 @@ namespace TreePO.Core.Reward;
 /// </summary>
 public sealed class MathEvaluator(Stopwatch clock, TimeSpan limit)
 {
-    const int MaxExactExponent = 64;
+    const int MaxExactExponent = 4096;
     const int MaxExactFactorial = 200;
 
     void CheckTime()
@@ -50,12 +50,12 @@ public sealed class MathEvaluator(Stopwatch clock, TimeSpan limit)
                         case '/': return r.IsZero ? null : l / r;
                         case '^':
                             if (!r.Denominator.IsOne || BigInteger.Abs(r.Numerator) > MaxExactExponent) return null;
-                            if (l.IsZero && r.Sign <= 0) return null;
-                            int e = (int)r.Numerator;
-                            var result = Rational.One;
-                            Rational factor = e < 0 ? Rational.One / l : l;
-                            for (int i = 0; i < Math.Abs(e); i++) result *= factor;
-                            return result;
+                            if (l.IsZero) return r.Sign > 0 ? Rational.Zero : null;
+                            int e = (int)BigInteger.Abs(r.Numerator);
+                            // Refused before computing when the result would exceed the rational's size limit.
+                            if ((long)Math.Max(l.Numerator.GetBitLength(), l.Denominator.GetBitLength()) * e > Rational.MaxBits + 64) return null;
+                            var power = new Rational(BigInteger.Pow(l.Numerator, e), BigInteger.Pow(l.Denominator, e));
+                            return r.Sign < 0 ? Rational.One / power : power;
                         default: return null;
                     }
                 }

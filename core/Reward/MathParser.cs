@@ -337,10 +337,10 @@ public sealed class MathParser
         if (lower is "inf" or "infty" or "infinity") return new MathSymbol("inf");
         if (word.Length == 1) return Symbol(word);
         if (word.Length > 3 || MathAnswerText.IsAnswerWord(lower)) throw new NotMath($"word '{word}'");
-        // xy, abc: a product of variables; only the last may carry a subscript.
-        MathNode product = new MathSymbol(word[0].ToString());
-        for (int i = 1; i < word.Length - 1; i++) product = new MathBinary('*', product, new MathSymbol(word[i].ToString()));
-        return new MathBinary('*', product, Symbol(word[^1].ToString()));
+        // xy, abc: a product of one-letter variables; the next letters are read as the following implicit factors,
+        // so that a power binds to its own letter (yx^2 is y·x²).
+        _pos = start + 1;
+        return new MathSymbol(word[0].ToString());
     }
 
     /// <summary>A variable with an optional subscript (<c>a_3</c>, <c>a_{37}</c>); <c>e</c>, <c>i</c> are constants.</summary>
