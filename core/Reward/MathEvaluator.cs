@@ -7,16 +7,23 @@ namespace TreePO.Core.Reward;
 /// Values of scalar <see cref="MathNode"/>s: exact rationals where the expression allows (numbers, + - * /, integer
 /// powers, factorials, binomials), else complex doubles at given values of the free variables (so that
 /// <c>\sqrt{x^2}</c> differs from <c>x</c> at negative points and logs of negatives stay defined). Evaluation stops
-/// with a <see cref="TimeoutException"/> once the comparison's deadline has passed.
+/// with a <see cref="TimeoutException"/> once the comparison's step budget or deadline is spent.
 /// </summary>
 public sealed class MathEvaluator(Stopwatch clock, TimeSpan limit)
 {
     const int MaxExactExponent = 4096;
     const int MaxExactFactorial = 200;
 
+    /// <summary>Evaluation steps one comparison may take: the deterministic bound (the same verdict on a loaded
+    /// machine); the wall-clock limit is only a safety net.</summary>
+    public const int MaxSteps = 200_000;
+
+    int _steps;
+
     void CheckTime()
     {
-        if (clock.Elapsed > limit) throw new TimeoutException("comparison time limit");
+        if (++_steps > MaxSteps) throw new TimeoutException("comparison step limit");
+        if ((_steps & 255) == 0 && clock.Elapsed > limit) throw new TimeoutException("comparison time limit");
     }
 
     /// <summary>The exact value, or null when the expression is not a plain rational number.</summary>
