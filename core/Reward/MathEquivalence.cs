@@ -70,9 +70,11 @@ public static class MathEquivalence
             {
                 case (MathText ta, MathText tb): return ta.Text == tb.Text;
                 case (MathText, _) or (_, MathText): return false;
-                case (MathRelation ra, MathRelation rb): return Relations(ra, rb);
-                case (MathRelation ra, _): return Solved(ra) is { } va && Equal(va, b);
-                case (_, MathRelation rb): return Solved(rb) is { } vb && Equal(a, vb);
+                case (MathRelation ra, MathRelation rb):
+                    return Relations(ra, rb)
+                        || (AsInterval(ra) is { } ia && AsInterval(rb) is { } ib && ia.Variable == ib.Variable && Equal(ia.Interval, ib.Interval));
+                case (MathRelation ra, _): return (Solved(ra) ?? AsInterval(ra)?.Interval) is { } va && Equal(va, b);
+                case (_, MathRelation rb): return (Solved(rb) ?? AsInterval(rb)?.Interval) is { } vb && Equal(a, vb);
                 case (MathBracket ba, MathBracket bb):
                     return ba.Open == bb.Open && ba.Close == bb.Close && Ordered(ba.Items, bb.Items);
                 case (MathSet sa, MathSet sb): return Multiset(sa.Items, sb.Items);
@@ -117,6 +119,34 @@ public static class MathEquivalence
             if (IsUnknown(r.Terms[0])) return r.Terms[1];
             if (r.Ops[0] == "=" && IsUnknown(r.Terms[1]) && !IsUnknown(r.Terms[0])) return r.Terms[0];
             return null;
+        }
+
+        /// <summary>The interval a one-variable inequality or chain states: <c>x &lt; 1</c> is <c>(-\infty, 1)</c>,
+        /// <c>1 &lt; x \le 3</c> is <c>(1, 3]</c>, <c>x \in [1,2]</c> is <c>[1,2]</c>; null for anything else.</summary>
+        static (string Variable, MathNode Interval)? AsInterval(MathRelation r)
+        {
+            var (terms, ops) = Ascending(r);
+            MathNode inf = new MathSymbol("inf"), minusInf = new MathNegate(new MathSymbol("inf"));
+            if (terms.Count == 2 && ops[0] == "in" && terms[0] is MathSymbol { IsConstant: false } v0 && terms[1] is MathBracket)
+                return (v0.Name, terms[1]);
+            if (!ops.All(o => o is "<" or "<=")) return null;
+            char Open(string op) => op == "<" ? '(' : '[';
+            char Close(string op) => op == "<" ? ')' : ']';
+            if (terms.Count == 2 && terms[0] is MathSymbol { IsConstant: false } x && IsBound(terms[1]))
+                return (x.Name, new MathBracket('(', Close(ops[0]), [minusInf, terms[1]]));
+            if (terms.Count == 2 && terms[1] is MathSymbol { IsConstant: false } y && IsBound(terms[0]))
+                return (y.Name, new MathBracket(Open(ops[0]), ')', [terms[0], inf]));
+            if (terms.Count == 3 && terms[1] is MathSymbol { IsConstant: false } z && IsBound(terms[0]) && IsBound(terms[2]))
+                return (z.Name, new MathBracket(Open(ops[0]), Close(ops[1]), [terms[0], terms[2]]));
+            return null;
+        }
+
+        static bool IsBound(MathNode n)
+        {
+            if (!IsScalar(n)) return false;
+            var names = new SortedSet<string>(StringComparer.Ordinal);
+            Variables(n, names);
+            return names.Count == 0;
         }
 
         static bool IsUnknown(MathNode n) => n switch
