@@ -51,8 +51,9 @@ public sealed class MathParser
             MathNode node = p.ParseTop();
             return node;
         }
-        catch (Exception e) when (e is NotMath or FormatException or OverflowException or ArithmeticException or ArgumentException)
+        catch (Exception)
         {
+            // Not mathematics as far as this parser goes (NotMath), or a bug on odd input: either way, text.
             return new MathText(MathAnswerText.TextForm(cleaned));
         }
     }
