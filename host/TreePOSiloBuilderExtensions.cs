@@ -38,7 +38,7 @@ public static class TreePOSiloBuilderExtensions
         silo.Services.TryAddSingleton<EngineLoadBoard>();
         silo.Services.TryAddSingleton<EngineDirectory>();
         silo.Services.TryAddSingleton<EngineRouter>();
-        silo.Services.TryAddSingleton<TreePO.Core.Reward.IRewardFunction>(TreePO.Core.Reward.MathReward.PlusMinusOne);
+        silo.Services.TryAddSingleton<TreePO.Core.Reward.IRewardFunction>(new TreePO.Core.Reward.MathReward(options.RewardSettings()));   // Reward section
         silo.Services.TryAddSingleton(_ => ModelText.Load(ModelFolder.Resolve(options.Model.Path), options));
         silo.Services.TryAddSingleton(sp => sp.GetRequiredService<ModelText>().TreeText);
         silo.Services.TryAddSingleton<IEngineBackendFactory, InferenceEngineBackendFactory>();

@@ -95,7 +95,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
             return 2;
         }
         var settings = new EvalSettings(s.K, s.MaxTokens, new SamplingParams(s.Temperature, options.Sampling.TopP, options.Sampling.TopK));
-        var evaluator = new Evaluator(engine, text.Decoder, text.StopIds, MathReward.PlusMinusOne);
+        var evaluator = new Evaluator(engine, text.Decoder, text.StopIds, new MathReward(options.Reward.ToSettings(0)));
         EvalReport report = null!;
         string doing = $"sampling {s.K} answers for each of {queries.Count} queries...";
         if (PlainOutput.IsPlain)

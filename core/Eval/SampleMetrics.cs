@@ -1,3 +1,5 @@
+using TreePO.Core.Reward;
+
 namespace TreePO.Core.Eval;
 
 /// <summary>One query's k sampled answers, as evaluation sees them.</summary>
@@ -11,7 +13,8 @@ public sealed record EvalScores(double MeanAtK, double MajAtK, double PassAtK, i
 /// <summary>
 /// Evaluation metrics over k samples per query.
 /// mean@k: the fraction of correct samples, averaged over queries.
-/// maj@k: whether the most frequent extracted answer is correct. Samples without an answer do not vote. Tie rule:
+/// maj@k: whether the most frequent extracted answer is correct, answers counted by meaning (equivalent answers
+/// such as 0.5 and \frac12 vote together, see <see cref="MathEquivalence"/>). Samples without an answer do not vote. Tie rule:
 /// among answers with the same count, the one whose first occurrence comes earliest wins (deterministic, and the
 /// same rule a reader applies by scanning the samples in order). A query where no sample has an answer scores 0.
 /// pass@k: the unbiased estimator 1 - C(n-c, k)/C(n, k) of Chen et al. (2021) with n samples of which c are correct;
@@ -39,16 +42,25 @@ public static class SampleMetrics
 
     public static bool MajorityCorrect(QuerySamples q)
     {
-        var counts = new Dictionary<string, (int Count, int First, bool Correct)>();
+        // Votes count by meaning: 0.5, \frac12 and 1/2 are one answer. Each answer joins the first earlier group whose
+        // answer it is equivalent to (equal strings without parsing).
+        var groups = new List<(string Text, MathNode Node, int Count, int First, bool Correct)>();
         for (int i = 0; i < q.Extracted.Count; i++)
         {
             string? a = q.Extracted[i];
             if (a is null) continue;
-            counts[a] = counts.TryGetValue(a, out var e) ? (e.Count + 1, e.First, e.Correct) : (1, i, q.Correct[i]);
+            MathNode? node = null;
+            int match = groups.FindIndex(g => g.Text == a);
+            if (match < 0)
+            {
+                node = MathParser.Parse(a);
+                match = groups.FindIndex(g => MathEquivalence.AreEquivalent(g.Node, node));
+            }
+            if (match >= 0) groups[match] = groups[match] with { Count = groups[match].Count + 1 };
+            else groups.Add((a, node!, 1, i, q.Correct[i]));
         }
-        if (counts.Count == 0) return false;
-        var best = counts.Values.OrderByDescending(e => e.Count).ThenBy(e => e.First).First();
-        return best.Correct;
+        if (groups.Count == 0) return false;
+        return groups.OrderByDescending(g => g.Count).ThenBy(g => g.First).First().Correct;
     }
 
     /// <summary>1 - C(n-c, k) / C(n, k), computed as a product to stay exact-ish for large n.</summary>

@@ -5,7 +5,8 @@ namespace TreePO.Core.Reward;
 /// <summary>
 /// Canonical text of an answer, in the spirit of the Qwen-Math <c>strip_string</c>: spaces, <c>\left</c>/<c>\right</c>,
 /// <c>\dfrac</c>/<c>\tfrac</c>, degrees, percent and dollar signs, <c>\text{...}</c> units, a leading <c>x=</c>,
-/// thousands separators and trailing <c>.0</c> go; <c>\frac12</c> and <c>\sqrt2</c> get their braces.
+/// thousands separators and trailing <c>.0</c> go; <c>\frac12</c> and <c>\sqrt2</c> get their braces. Only the legacy
+/// reading uses it (<see cref="LegacyMathEquivalence"/>); the reward parses answers with <see cref="MathParser"/>.
 /// </summary>
 public static class AnswerNormalizer
 {
@@ -46,13 +47,13 @@ public static class AnswerNormalizer
         s = s.Trim();
         foreach (string w in wrappers)
         {
-            if (s.StartsWith(w, StringComparison.Ordinal) && MatchingBrace(s, w.Length - 1) == s.Length - 1)
+            if (s.StartsWith(w, StringComparison.Ordinal) && MathAnswerText.MatchingBrace(s, w.Length - 1) == s.Length - 1)
                 return StripUnits(s[w.Length..^1]);
         }
         foreach (string w in wrappers)
         {
             int i = s.LastIndexOf(w, StringComparison.Ordinal);
-            if (i > 0 && MatchingBrace(s, i + w.Length - 1) == s.Length - 1)
+            if (i > 0 && MathAnswerText.MatchingBrace(s, i + w.Length - 1) == s.Length - 1)
                 return s[..i].Trim();
         }
         return s;
@@ -82,7 +83,7 @@ public static class AnswerNormalizer
                 {
                     if (s[i] == '{')
                     {
-                        int close = MatchingBrace(s, i);
+                        int close = MathAnswerText.MatchingBrace(s, i);
                         if (close < 0) break;
                         sb.Append(s, i, close - i + 1);
                         i = close + 1;
@@ -167,18 +168,5 @@ public static class AnswerNormalizer
             else sb.Append(s[i++]);
         }
         return sb.ToString();
-    }
-
-    /// <summary>Index of the brace that closes the one at <paramref name="open"/>, or -1.</summary>
-    internal static int MatchingBrace(string s, int open)
-    {
-        if (open < 0 || open >= s.Length || s[open] != '{') return -1;
-        int depth = 0;
-        for (int i = open; i < s.Length; i++)
-        {
-            if (s[i] == '{') depth++;
-            else if (s[i] == '}' && --depth == 0) return i;
-        }
-        return -1;
     }
 }

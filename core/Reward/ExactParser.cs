@@ -3,7 +3,8 @@ namespace TreePO.Core.Reward;
 /// <summary>
 /// A small recursive-descent parser from a normalised answer to an <see cref="ExactValue"/>: numbers, + - * /,
 /// implicit products (<c>2\sqrt{3}</c>), parentheses and braces, <c>\frac{a}{b}</c>, <c>\sqrt{x}</c>, integer powers.
-/// Anything else (variables, intervals, \pi) is not a number and the caller compares text instead.
+/// Anything else (variables, intervals, \pi) is not a number and the caller compares text instead. Only the legacy
+/// reading uses it (<see cref="LegacyMathEquivalence"/>).
 /// </summary>
 public sealed class ExactParser
 {

@@ -4,7 +4,8 @@ using System.Text.Json.Serialization;
 namespace TreePO.Core.Reward;
 
 /// <summary>
-/// The line loop behind <c>treepo score</c>: each input line is <c>{"response": str, "answer": str}</c>, each output
+/// The line loop behind <c>treepo score</c>: each input line is <c>{"response": str, "answer": str}</c> with an
+/// optional <c>"response_tokens": int</c> (the response's length, for the overlong penalty), each output
 /// line <c>{"correct": bool, "extracted": str|null, "reward": float}</c>. A bad line gets an error on the error
 /// writer naming its line number, produces no output line, and the run goes on. Blank lines are skipped.
 /// </summary>
@@ -12,7 +13,8 @@ public static class ScoreLines
 {
     public sealed record Input(
         [property: JsonPropertyName("response")] string? Response,
-        [property: JsonPropertyName("answer")] string? Answer);
+        [property: JsonPropertyName("answer")] string? Answer,
+        [property: JsonPropertyName("response_tokens")] int? ResponseTokens = null);
 
     public sealed record Output(
         [property: JsonPropertyName("correct")] bool Correct,
@@ -39,7 +41,7 @@ public static class ScoreLines
                 await error.WriteLineAsync($"line {lineNumber}: {problem}");
                 continue;
             }
-            RewardResult r = reward.Score(item!.Response!, item.Answer!);
+            RewardResult r = reward.Score(item!.Response!, item.Answer!, item.ResponseTokens ?? -1);
             await output.WriteLineAsync(JsonSerializer.Serialize(new Output(r.Correct, r.Extracted, r.Reward), Json));
             scored++;
         }
@@ -59,7 +61,14 @@ public static class ScoreLines
                 if (!doc.RootElement.TryGetProperty(field, out JsonElement v)) return $"missing field \"{field}\"";
                 if (v.ValueKind != JsonValueKind.String) return $"field \"{field}\" must be a string";
             }
-            item = new Input(doc.RootElement.GetProperty("response").GetString(), doc.RootElement.GetProperty("answer").GetString());
+            int? tokens = null;
+            if (doc.RootElement.TryGetProperty("response_tokens", out JsonElement t))
+            {
+                if (t.ValueKind != JsonValueKind.Number || !t.TryGetInt32(out int n) || n < 0)
+                    return "field \"response_tokens\" must be a non-negative integer";
+                tokens = n;
+            }
+            item = new Input(doc.RootElement.GetProperty("response").GetString(), doc.RootElement.GetProperty("answer").GetString(), tokens);
             return null;
         }
         catch (JsonException e)

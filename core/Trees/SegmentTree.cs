@@ -91,7 +91,7 @@ public sealed class SegmentTree
     {
         foreach (Trajectory t in _trajectories)
         {
-            RewardResult r = reward.Score(ResponseText(t, decoder), Query.Answer);
+            RewardResult r = reward.Score(ResponseText(t, decoder), Query.Answer, t.ResponseLength);
             t.Reward = r.Reward;
             t.Correct = r.Correct;
         }

@@ -1,3 +1,4 @@
+using TreePO.Core.Reward;
 using TreePO.Core.Protocol;
 using TreePO.Core.Trees;
 using TreePO.Engine.Tokenizer;
@@ -23,6 +24,7 @@ public sealed class TreePOOptions
     public ClusterOptions Cluster { get; set; } = new();
     public TrainingOptions Training { get; set; } = new();
     public PolicyUpdateOptions Trainer { get; set; } = new();
+    public RewardOptions Reward { get; set; } = new();
 
     /// <summary>The run seed every random choice derives from.</summary>
     public ulong Seed { get; set; } = 1;
@@ -59,8 +61,12 @@ public sealed class TreePOOptions
         Check(Cluster.SiloPort != Cluster.GatewayPort, "Cluster:GatewayPort", "must differ from Cluster:SiloPort");
         Check(Cluster.ResponseTimeout > TimeSpan.Zero, "Cluster:ResponseTimeout", $"must be positive, got {Cluster.ResponseTimeout}");
         errors.AddRange(Clustering.ClusterOptionsCheck.Validate(Cluster).Select(e => $"{Section}:{e}"));
+        errors.AddRange(RewardSettings().Validate($"{Section}:Reward:"));
         return errors;
     }
+
+    /// <summary>The reward's settings: section Reward, measured against the tree's response budget.</summary>
+    public RewardSettings RewardSettings() => Reward.ToSettings(TreeConfig(check: false).ResponseBudget);
 
     /// <summary>The core tree configuration these options describe (Tree plus Sampling).</summary>
     public TreeConfig TreeConfig() => TreeConfig(check: true);

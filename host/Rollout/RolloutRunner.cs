@@ -27,7 +27,7 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
     public const string TreesFile = "trees.jsonl";
     public const string SummaryFile = "summary.json";
 
-    readonly IRewardFunction reward = reward ?? MathReward.PlusMinusOne;
+    readonly IRewardFunction reward = reward ?? new MathReward(options.RewardSettings());
 
     /// <summary>The batch part of every tree's key and id; same batch, seed and config give the same trees.</summary>
     public string BatchId { get; init; } = "rollout";

@@ -30,6 +30,14 @@ public sealed class SampleMetricsTests
     }
 
     [Fact]
+    public void Majority_votes_count_answers_by_meaning()
+    {
+        // 0.5, \frac12 and 1/2 are one answer with three votes; written as strings they would lose to 3 (two votes).
+        Assert.True(SampleMetrics.MajorityCorrect(Q("m", ("3", false), ("0.5", true), ("3", false), ("\\frac12", true), ("1/2", true))));
+        Assert.False(SampleMetrics.MajorityCorrect(Q("n", ("(1,2)", false), ("[1,2]", true), ("(1, 2)", false))));
+    }
+
+    [Fact]
     public void Scores_average_over_queries()
     {
         var s = SampleMetrics.Score(new[]

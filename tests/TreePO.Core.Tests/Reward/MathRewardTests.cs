@@ -99,38 +99,27 @@ public sealed class MathRewardTests
     }
 
     [Fact]
-    public void Pathological_inputs_neither_throw_nor_hang()
+    public void Pathological_answers_are_judged_wrong_quickly()
     {
         string[] nasty =
         [
             string.Concat(Enumerable.Repeat("\\boxed{", 50_000)),
-            string.Concat(Enumerable.Repeat("{", 100_000)) + "\\boxed{1}",
+            string.Concat(Enumerable.Repeat("{", 100_000)) + "\\boxed{2}",
             "\\boxed{" + new string('9', 5000) + "}",
             "\\boxed{9^{64}^{64}}", "\\boxed{(((((2^{64})^{64})^{64})))}", "\\boxed{\\sqrt{99999999999999999999999}}",
             "\\boxed{" + string.Concat(Enumerable.Repeat("(", 5000)) + "}", "\\boxed{1/0}", "\\boxed{0^{-1}}",
-            "\\boxed{" + string.Concat(Enumerable.Repeat("-", 399)) + "1}", "\\boxed{" + string.Concat(Enumerable.Repeat("1,", 50_000)) + "}",
+            "\\boxed{" + string.Concat(Enumerable.Repeat("-", 399)) + "2}", "\\boxed{" + string.Concat(Enumerable.Repeat("1,", 50_000)) + "}",
+            "\\boxed{" + string.Concat(Enumerable.Repeat("x^", 300)) + "2}", "\\boxed{10^{10^{10}}}", "\\boxed{(2^{4096})!}",
         ];
         foreach (string s in nasty)
         {
-            RewardResult r = MathReward.PlusMinusOne.Score(s, "1");
-            Assert.True(r.Reward is 1.0 or -1.0);
-            MathReward.PlusMinusOne.Score("\\boxed{1}", s);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            string head = s[..Math.Min(40, s.Length)];
+            Assert.False(MathReward.PlusMinusOne.Score(s, "1").Correct, head);
+            Assert.False(MathReward.PlusMinusOne.Score("\\boxed{1}", s).Correct, head);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"{clock.Elapsed} on {head}");
         }
     }
-
-    static readonly Gen<string> MathishText = Gen.OneOf(
-        Gen.String,
-        Gen.Char["\\boxed{}()[]0123456789.,/-+^_ \\frac\\sqrt{xyz}%$"].Array[0, 80].Select(c => new string(c)),
-        Gen.OneOf<string>("\\boxed{", "}", "{", "\\frac", "\\sqrt", "1", "2.5", ",", "^", "the answer is ", "-", "/", "\\text{", "#### ", "0")
-            .Array[0, 30].Select(parts => string.Concat(parts)));
-
-    [Fact]
-    public void Never_throws_and_scores_are_one_of_the_two_values() =>
-        Gen.Select(MathishText, MathishText).Sample((response, answer) =>
-        {
-            RewardResult r = MathReward.PlusMinusOne.Score(response, answer);
-            return r.Reward == (r.Correct ? 1.0 : -1.0);
-        }, iter: 2000, seed: TreePO.Core.Tests.Advantage.TreeAdvantageTests.PinnedSeed);
 
     [Fact]
     public void Equivalence_is_reflexive_on_numbers() =>

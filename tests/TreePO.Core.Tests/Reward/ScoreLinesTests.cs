@@ -41,4 +41,26 @@ public sealed class ScoreLinesTests
         Assert.Equal("line 6: field \"response\" must be a string", errors[2].TrimEnd());
         Assert.Equal("line 7: expected a JSON object", errors[3].TrimEnd());
     }
+
+    [Fact]
+    public async Task Response_tokens_feed_the_overlong_penalty_and_bad_ones_are_refused()
+    {
+        string input = string.Join('\n',
+            """{"response": "\\boxed{4}", "answer": "4", "response_tokens": 112}""",
+            """{"response": "\\boxed{4}", "answer": "4"}""",
+            """{"response": "\\boxed{4}", "answer": "4", "response_tokens": -3}""",
+            """{"response": "\\boxed{4}", "answer": "4", "response_tokens": "many"}""");
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var reward = new MathReward(new RewardSettings(OverlongBuffer: 32, ResponseBudget: 128));
+        var summary = await ScoreLines.RunAsync(new StringReader(input), output, error, reward);
+
+        Assert.Equal(new ScoreLines.Summary(2, 2), summary);
+        string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(0.5, JsonDocument.Parse(lines[0]).RootElement.GetProperty("reward").GetDouble(), 12);
+        Assert.True(JsonDocument.Parse(lines[0]).RootElement.GetProperty("correct").GetBoolean());
+        Assert.Equal(1.0, JsonDocument.Parse(lines[1]).RootElement.GetProperty("reward").GetDouble());
+        Assert.Contains("line 3: field \"response_tokens\" must be a non-negative integer", error.ToString());
+        Assert.Contains("line 4: field \"response_tokens\"", error.ToString());
+    }
 }
