@@ -98,7 +98,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
                 s.Queries, text, room, cancellationToken);
             foreach (string n in notes) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(n)}[/]");
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
         {
             AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
             return 2;

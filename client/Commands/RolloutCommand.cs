@@ -106,7 +106,7 @@ public sealed class RolloutCommand : AsyncCommand<RolloutCommand.Settings>
                 ? RolloutInput.BuiltIn(options.Seed, settings.Queries ?? 16)
                 : RolloutInput.FromDataset(settings.Data, settings.Fields(), settings.Queries ?? 0);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
         {
             AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
             return 2;

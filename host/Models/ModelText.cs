@@ -63,8 +63,8 @@ public sealed class ModelText : IPromptEncoder
     {
         if (prompt.Format == PromptFormat.Raw) return null;
         string? system = prompt.ResolvedSystemPrompt;
-        if (prompt.Format == PromptFormat.Auto)
-            system ??= ChatTemplate.Read(folder)?.DefaultSystemPrompt;
+        if (prompt.Format == PromptFormat.Auto && ChatTemplate.Read(folder) is { } template)   // read even with a system prompt: it may refuse
+            system ??= template.DefaultSystemPrompt;
         try { return new ChatFormat(tokenizer, system); }
         catch (InvalidDataException e)
         {

@@ -53,6 +53,7 @@ public sealed class ModelTextChatFormatTests : IDisposable
         var e = Assert.Throws<InvalidDataException>(() => Load(dir));
         Assert.StartsWith($"{Path.Combine(dir, "tokenizer_config.json")}: the chat_template is not ChatML-style", e.Message);
         Assert.Contains("--chat-format chatml", e.Message);
+        Assert.Throws<InvalidDataException>(() => ModelText.Load(dir, TinyModelFolder.Options(o => { o.Model.Path = dir; o.Prompt.SystemPrompt = "Think."; })));
 
         Assert.Equal("<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n", Load(dir, PromptFormat.ChatML).PromptText("2+2?"));
         var raw = Load(dir, PromptFormat.Raw);
