@@ -48,7 +48,7 @@ public static class TreePOSiloBuilderExtensions
             sp.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.Endpoint.Address, true,
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<TreePO.Grains.Training.WeightStreamServer>>(), options.Cluster.WeightStreamPort,
             options.Cluster.Tls.Enabled ? Clustering.ClusterTls.Load(options.Cluster.Tls).ForWeightStream() : null));
-        silo.Services.TryAddSingleton<TreePO.Grains.Training.IPromptEncoder>(sp => sp.GetRequiredService<ModelText>());
+        silo.Services.TryAddSingleton<TreePO.Core.Data.IPromptEncoder>(sp => sp.GetRequiredService<ModelText>());
         silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.Cluster.ResponseTimeout);
         Clustering.SiloClustering.AddTreeStorage(silo, options);   // trees keep their snapshots here
         // The strongly consistent directory: when a silo dies, the surviving silos' activations are recovered into

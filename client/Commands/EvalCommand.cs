@@ -4,7 +4,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using TreePO.Core.Data;
 using TreePO.Core.Eval;
+using TreePO.Core.Trees;
 using TreePO.Core.Protocol;
 using TreePO.Core.Reward;
 using TreePO.Engine;
@@ -21,10 +23,10 @@ namespace TreePO.Client.Commands;
 /// the unbiased pass@k; a table on the terminal and the same figures as JSON.</summary>
 public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : DatasetSettings
     {
         [CommandOption("--model <DIR>"), Description("Model folder (HF layout with tokenizer), e.g. a checkpoint. Default: Model:Path, else the built-in model.")] public string? Model { get; init; }
-        [CommandOption("--data <FILE>"), Description("JSONL held-out set (question, answer); default: the built-in task's test split.")] public string? Data { get; init; }
+        [CommandOption("--data <PATH>"), Description("Held-out set: a JSON-lines or Parquet file, or a folder of shards (--data-format, field maps); default: the built-in task's test split.")] public string? Data { get; init; }
         [CommandOption("--level <N>"), Description("Built-in task difficulty 1-4.")] public int Level { get; init; } = D.TaskLevel;
         [CommandOption("--queries <N>")] public int Queries { get; init; } = D.EvalQueries;
         [CommandOption("-k|--samples <K>"), Description("Samples per query (the k of mean@k, maj@k, pass@k).")] public int K { get; init; } = D.EvalK;
@@ -42,7 +44,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         if (s.Queries < 1) problems.Add($"--queries must be at least 1, got {s.Queries}");
         if (s.MaxTokens < 1) problems.Add($"--max-tokens must be at least 1, got {s.MaxTokens}");
         if (!(s.Temperature >= 0)) problems.Add($"--temperature must be 0 or more, got {s.Temperature}");
-        if (s.Data is not null && !File.Exists(s.Data)) problems.Add($"--data {s.Data} does not exist");
+        if (DatasetSettings.DataExists(s.Data) is { } missing) problems.Add(missing);
         if (s.Data is null && s.Level is < 1 or > 4) problems.Add($"--level must be 1 to 4, got {s.Level}");
         // The options tree as `treepo rollout` reads it (--section.key=value: engine, prompt, sampling), under the flags.
         TreePOOptions options = new();
@@ -65,6 +67,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         {
             options.Model.Path = modelDir;
             if (s.SystemPrompt is not null) options.Prompt.SystemPrompt = s.SystemPrompt;
+            s.ApplyChatFormat(options);
             text = ModelText.Load(modelDir, options);
         }
         catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
@@ -87,7 +90,19 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
             AnsiConsole.MarkupLine($"[red]--max-tokens {s.MaxTokens} leaves no room for a prompt in the model's {engine.MaxSequenceLength} tokens[/]");
             return 2;
         }
-        var (queries, skipped) = QuerySource.HeldOut(s.Data is null ? null : Path.GetFullPath(s.Data), s.Level, s.Seed, s.Queries, text, room);
+        List<QueryItem> queries;
+        List<string> skipped;
+        try
+        {
+            (queries, skipped, var notes) = await QuerySource.HeldOutAsync(s.Data is null ? null : Path.GetFullPath(s.Data), s.Fields(), s.Level, s.Seed,
+                s.Queries, text, room, cancellationToken);
+            foreach (string n in notes) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(n)}[/]");
+        }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
+        {
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+            return 2;
+        }
         foreach (string w in skipped) AnsiConsole.MarkupLine($"[yellow]skipped: {Markup.Escape(w)}[/]");
         if (queries.Count == 0)
         {

@@ -3,7 +3,6 @@ using TreePO.Hosting.Processes;
 using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using TreePO.Core.Tasks;
 using TreePO.Core.Trees;
 using TreePO.Hosting;
 using TreePO.Hosting.Models;
@@ -19,30 +18,15 @@ namespace TreePO.Client.Commands;
 /// </summary>
 public sealed class RolloutCommand : AsyncCommand<RolloutCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : DatasetSettings
     {
         [CommandOption("--model <DIR>")]
         [Description("Model folder (config.json, model.safetensors, tokenizer.json). Default: Model:Path, else models/builtin.")]
         public string? Model { get; init; }
 
-        [CommandOption("--data <FILE>")]
-        [Description("Questions as JSON lines. Default: the built-in arithmetic task's held-out split.")]
+        [CommandOption("--data <PATH>")]
+        [Description("Questions: a JSON-lines or Parquet file, or a folder of shards (--data-format, field maps). Default: the built-in arithmetic task's held-out split.")]
         public string? Data { get; init; }
-
-        [CommandOption("--question-field <NAME>")]
-        [Description("Field holding the question (default: question).")]
-        [DefaultValue("question")]
-        public string QuestionField { get; init; } = "question";
-
-        [CommandOption("--answer-field <NAME>")]
-        [Description("Field holding the reference answer, a string or a number (default: answer).")]
-        [DefaultValue("answer")]
-        public string AnswerField { get; init; } = "answer";
-
-        [CommandOption("--id-field <NAME>")]
-        [Description("Field holding the query id (default: id; rows without one are named file:line).")]
-        [DefaultValue("id")]
-        public string IdField { get; init; } = "id";
 
         [CommandOption("--queries <N>")]
         [Description("Queries to run: of the built-in task (default 16), or the first N rows of --data (default all).")]
@@ -84,12 +68,13 @@ public sealed class RolloutCommand : AsyncCommand<RolloutCommand.Settings>
         public int Concurrency { get; init; } = 64;
 
         public override ValidationResult Validate() =>
-            Mode is not null && !Enum.TryParse<SamplingMode>(Mode, ignoreCase: true, out _) ? ValidationResult.Error($"--mode: '{Mode}' is not tree or sequential")
+            base.Validate() is { Successful: false } invalid ? invalid
+            : Mode is not null && !Enum.TryParse<SamplingMode>(Mode, ignoreCase: true, out _) ? ValidationResult.Error($"--mode: '{Mode}' is not tree or sequential")
             : Algo is not null && Algo.ToLowerInvariant() is not ("treepo" or "grpo") ? ValidationResult.Error($"--algo: '{Algo}' is not treepo or grpo")
             : Queries is < 1 ? ValidationResult.Error($"--queries must be at least 1, got {Queries}")
             : Gateway is not null and not (> 0 and < 65536) ? ValidationResult.Error($"--gateway: {Gateway} is not a TCP port")
             : Concurrency < 1 ? ValidationResult.Error($"--concurrency must be at least 1, got {Concurrency}")
-            : Data is not null && !File.Exists(Data) ? ValidationResult.Error($"--data: file '{Data}' does not exist")
+            : DataExists(Data) is { } missing ? ValidationResult.Error(missing)
             : ValidationResult.Success();
     }
 
@@ -104,6 +89,7 @@ public sealed class RolloutCommand : AsyncCommand<RolloutCommand.Settings>
             if (settings.Mode is not null) options.Tree.Mode = Enum.Parse<SamplingMode>(settings.Mode, ignoreCase: true);
             if (settings.Gateway is { } port) options.Cluster.GatewayPort = port;
             if (settings.Seed is { } seed) options.Seed = seed;
+            settings.ApplyChatFormat(options);
             text = ModelText.Load(ModelFolder.Resolve(options.Model.Path), options);
         }
         catch (Exception e) when (e is TreePOOptionsException or ModelFolderException or InvalidDataException or FileNotFoundException)
@@ -113,9 +99,18 @@ public sealed class RolloutCommand : AsyncCommand<RolloutCommand.Settings>
         }
         options.Model.Path = text.Folder;   // the silo loads exactly the folder the prompts were made with
 
-        var input = settings.Data is null
-            ? RolloutInput.BuiltIn(options.Seed, settings.Queries ?? 16)
-            : RolloutInput.FromDataset(settings.Data, new DatasetFields(settings.QuestionField, settings.AnswerField, settings.IdField), settings.Queries ?? 0);
+        RolloutInput input;
+        try
+        {
+            input = settings.Data is null
+                ? RolloutInput.BuiltIn(options.Seed, settings.Queries ?? 16)
+                : RolloutInput.FromDataset(settings.Data, settings.Fields(), settings.Queries ?? 0);
+        }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException)
+        {
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+            return 2;
+        }
         foreach (string s in input.Skipped) AnsiConsole.MarkupLine($"[yellow]skipped {Markup.Escape(s)}[/]");
         var config = options.TreeConfig();
         AnsiConsole.MarkupLine(Markup.Escape(

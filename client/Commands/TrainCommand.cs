@@ -25,7 +25,7 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
 {
     public const string SpecFile = "run_spec.json";
 
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : DatasetSettings
     {
         [CommandOption("--model <DIR>"), Description("Base model folder (HF layout with tokenizer). Default: Model:Path, else models/builtin.")] public string? Model { get; init; }
         [CommandOption("--name <NAME>"), Description("Run name: the folder runs/NAME and the run grain's key.")] public string? Name { get; init; }
@@ -55,8 +55,9 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         [CommandOption("--eval-max-tokens <N>")] public int EvalMaxTokens { get; init; } = D.EvalMaxTokens;
         [CommandOption("--checkpoint-every <N>")] public int CheckpointEvery { get; init; } = D.CheckpointEvery;
         [CommandOption("--seed <SEED>"), Description("Run seed (default: Seed, 1).")] public ulong? Seed { get; init; }
-        [CommandOption("--data <FILE>"), Description("JSONL training set (question, answer); default: the built-in task.")] public string? Data { get; init; }
-        [CommandOption("--eval-data <FILE>"), Description("JSONL held-out set; default: the built-in task's test split.")] public string? EvalData { get; init; }
+        [CommandOption("--data <PATH>"), Description("Training set: a JSON-lines or Parquet file, or a folder of shards (--data-format, field maps); default: the built-in task.")]
+        public string? Data { get; init; }
+        [CommandOption("--eval-data <PATH>"), Description("Held-out set, read like --data; default: the built-in task's test split.")] public string? EvalData { get; init; }
         [CommandOption("--level <N>"), Description("Built-in task difficulty 1-4.")] public int Level { get; init; } = D.TaskLevel;
         [CommandOption("--system-prompt <TEXT>"), Description("System turn of the chat format (Prompt:SystemPrompt); empty: none.")] public string? SystemPrompt { get; init; }
         [CommandOption("--save-trees"), Description("Write each step's trained trees with their rewards and advantages to runs/NAME/trees/step-N.jsonl (Training:SaveTrees).")]
@@ -74,6 +75,7 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
             // The options tree as `treepo rollout` reads it (--section.key=value included), under this command's flags.
             options = CommandOptions.ForTrain();
             if (s.SystemPrompt is not null) options.Prompt.SystemPrompt = s.SystemPrompt;
+            s.ApplyChatFormat(options);
             spec = s.Resume is not null ? ResumeSpec(s) : NewSpec(s, options);
             if (s.SaveTrees || options.Training.SaveTrees) spec = spec with { SaveTrees = true };   // on --resume too
             options.Model.Path = spec.ModelDir;   // the silo serves exactly the run's model
@@ -149,7 +151,10 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
             s.ExtraRounds, JsonSerializer.Serialize(tree, TreeJson.Options),
             new TrainerSettings(LearningRate: s.LearningRate, WeightDecay: D.WeightDecay, WarmupSteps: s.Warmup, MiniBatches: s.MiniBatches, Algo: algo,
                 Packing: Choice(s.Packing, "--packing", options.Trainer.Packing), OldLogProbs: Choice(s.OldLogProbs, "--old-logprobs", options.Trainer.OldLogProbs)),
-            s.EvalEvery, s.EvalQueries, s.K, s.EvalTemperature, s.EvalMaxTokens, s.CheckpointEvery, s.Seed ?? options.Seed);
+            s.EvalEvery, s.EvalQueries, s.K, s.EvalTemperature, s.EvalMaxTokens, s.CheckpointEvery, s.Seed ?? options.Seed)
+        {
+            DataFormat = s.DataFormat?.ToLowerInvariant(), QuestionField = s.QuestionField, AnswerField = s.AnswerField, IdField = s.IdField,
+        };
     }
 
     static RunSpec ResumeSpec(Settings s)

@@ -1,8 +1,13 @@
+using TreePO.Core.Data;
+
 namespace TreePO.Engine.Tokenizer;
 
 /// <summary>
 /// The Qwen chat format (ChatML) for one user question:
 /// <c>&lt;|im_start|&gt;system\n{system}&lt;|im_end|&gt;\n&lt;|im_start|&gt;user\n{question}&lt;|im_end|&gt;\n&lt;|im_start|&gt;assistant\n</c>.
+/// Chat-message prompts (system, user and assistant turns) render each turn the same way, as Hugging Face renders a
+/// ChatML template with the generation prompt (<see cref="ChatTemplate"/> checks a model's template is one). The
+/// <see cref="SystemPrompt"/> is written when the messages do not start with a system turn of their own.
 /// The default system prompt is the TreePO reference's. A reply ends with <c>&lt;|im_end|&gt;</c>, so for chat
 /// prompts that token is an end of sequence even when the model's config lists only <c>&lt;|endoftext|&gt;</c>
 /// (Qwen2.5 base models do): <see cref="StopIds"/> holds both.
@@ -35,8 +40,11 @@ public sealed class ChatFormat
     /// <summary>The prompt text for <paramref name="question"/>, ending where the assistant's reply begins.</summary>
     public string Prompt(string question) => PromptText(question, SystemPrompt);
 
-    /// <summary>The token ids of <see cref="Prompt"/>.</summary>
+    /// <summary>The token ids of <see cref="Prompt(string)"/>.</summary>
     public int[] PromptIds(string question) => _tokenizer.Encode(Prompt(question));
+
+    /// <summary>The prompt text for chat messages, ending where the assistant's reply begins.</summary>
+    public string Prompt(IReadOnlyList<ChatMessage> messages) => PromptText(messages, SystemPrompt);
 
     /// <summary>The ids a reply is trained on: the reply and the <c>&lt;|im_end|&gt;</c> that ends it.</summary>
     public int[] ReplyIds(string reply) => _tokenizer.Encode(reply + ImEnd);
@@ -44,7 +52,19 @@ public sealed class ChatFormat
     public static string PromptText(string question, string? systemPrompt = DefaultSystemPrompt)
     {
         ArgumentNullException.ThrowIfNull(question);
-        string system = string.IsNullOrEmpty(systemPrompt) ? "" : $"{ImStart}system\n{systemPrompt}{ImEnd}\n";
-        return $"{system}{ImStart}user\n{question}{ImEnd}\n{ImStart}assistant\n";
+        return PromptText([new ChatMessage("user", question)], systemPrompt);
+    }
+
+    /// <summary>Each turn as <c>&lt;|im_start|&gt;role\ncontent&lt;|im_end|&gt;\n</c>, a system turn first unless the
+    /// messages have one, then the generation prompt <c>&lt;|im_start|&gt;assistant\n</c>.</summary>
+    public static string PromptText(IReadOnlyList<ChatMessage> messages, string? systemPrompt)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var text = new System.Text.StringBuilder();
+        if (!string.IsNullOrEmpty(systemPrompt) && (messages.Count == 0 || messages[0].Role != "system"))
+            text.Append($"{ImStart}system\n{systemPrompt}{ImEnd}\n");
+        foreach (var m in messages)
+            text.Append($"{ImStart}{m.Role}\n{m.Content}{ImEnd}\n");
+        return text.Append($"{ImStart}assistant\n").ToString();
     }
 }

@@ -1,7 +1,8 @@
+using TreePO.Core.Data;
+using TreePO.Core.Tasks;
 using TreePO.Core.Trees;
 using TreePO.Engine.Model;
 using TreePO.Engine.Tokenizer;
-using TreePO.Grains.Training;
 using TreePO.Grains.Trees;
 using TreePO.Hosting.Options;
 
@@ -50,24 +51,40 @@ public sealed class ModelText : IPromptEncoder
         int maxContext = options.Engine.MaxContext > 0
             ? Math.Min(options.Engine.MaxContext, config.MaxPositionEmbeddings)
             : Math.Min(config.MaxPositionEmbeddings, 4096);
-        ChatFormat? chat = null;
-        if (options.Prompt.Format == PromptFormat.Chat)
+        return new ModelText(folder, tokenizer, Chat(folder, tokenizer, options.Prompt), maxContext, config.VocabSize);
+    }
+
+    /// <summary>
+    /// Auto: the folder's chat_template must be ChatML-style (<see cref="ChatTemplate"/>; its default system turn is
+    /// used when no system prompt is configured); a folder without one gets ChatML when its tokenizer has the markers.
+    /// ChatML: ChatML whatever the template says. Raw: no chat format.
+    /// </summary>
+    static ChatFormat? Chat(string folder, HfTokenizer tokenizer, PromptOptions prompt)
+    {
+        if (prompt.Format == PromptFormat.Raw) return null;
+        string? system = prompt.ResolvedSystemPrompt;
+        if (prompt.Format == PromptFormat.Auto && ChatTemplate.Read(folder) is { } template)   // read even with a system prompt: it may refuse
+            system ??= template.DefaultSystemPrompt;
+        try { return new ChatFormat(tokenizer, system); }
+        catch (InvalidDataException e)
         {
-            try { chat = new ChatFormat(tokenizer, options.Prompt.ResolvedSystemPrompt); }
-            catch (InvalidDataException e)
-            {
-                throw new InvalidDataException($"{folder}: {e.Message}; set --prompt.format=plain for a model without a chat template", e);
-            }
+            throw new InvalidDataException($"{folder}: {e.Message}; pass --chat-format raw (--prompt.format=raw) for a model without a chat template", e);
         }
-        return new ModelText(folder, tokenizer, chat, maxContext, config.VocabSize);
     }
 
     /// <summary>The prompt text of a question (the chat template up to the assistant's turn, or the question itself).</summary>
     public string PromptText(string question) => chat?.Prompt(question) ?? question;
 
+    /// <summary>The prompt text of a dataset item: its chat messages when it has them, else its question. Raw prompts
+    /// join the messages' contents with blank lines.</summary>
+    public string PromptText(TaskItem item) => item.Messages is not { } messages ? PromptText(item.Question)
+        : chat?.Prompt(messages) ?? string.Join("\n\n", messages.Select(m => m.Content));
+
     public int[] PromptIds(string question) => Tokenizer.Encode(PromptText(question));
 
-    int[] IPromptEncoder.Encode(string question) => PromptIds(question);
+    public int[] PromptIds(TaskItem item) => Tokenizer.Encode(PromptText(item));
+
+    int[] IPromptEncoder.Encode(TaskItem item) => PromptIds(item);
 
     /// <summary>Special tokens (EOS, chat markers) are left out of the text the stop checks and the reward read.</summary>
     sealed class TokenizerDecoder(HfTokenizer tokenizer) : ITextDecoder

@@ -214,8 +214,10 @@ public sealed class TrainingOptions
 /// <summary>How a question becomes a prompt: one place, shared by every process that tokenizes.</summary>
 public sealed class PromptOptions
 {
-    /// <summary>Chat: the model's ChatML template (&lt;|im_start|&gt;user ... assistant). Plain: the question text as is.</summary>
-    public PromptFormat Format { get; set; } = PromptFormat.Chat;
+    /// <summary>Auto: the model folder's chat_template, which must be ChatML-style (refused otherwise, naming the
+    /// file); ChatML: ChatML whatever the template (`--chat-format chatml`); Raw: the question text as is
+    /// (`--chat-format raw`). Chat and Plain are the older names of ChatML and Raw.</summary>
+    public PromptFormat Format { get; set; } = PromptFormat.Auto;
 
     /// <summary>Chat only. Empty: no system turn (the built-in model). "default": the TreePO reference's
     /// "Please reason step by step ..." (Qwen math models). Anything else is used as written.</summary>
@@ -229,7 +231,7 @@ public sealed class PromptOptions
         : SystemPrompt;
 }
 
-public enum PromptFormat { Chat, Plain }
+public enum PromptFormat { Auto, ChatML, Raw, Chat = ChatML, Plain = Raw }
 
 /// <summary>How silos find each other and clients find silos (docs/deploy.md for several machines).</summary>
 public sealed class ClusterOptions

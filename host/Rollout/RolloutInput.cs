@@ -1,3 +1,4 @@
+using TreePO.Core.Data;
 using TreePO.Core.Tasks;
 
 namespace TreePO.Hosting.Rollout;
@@ -5,13 +6,13 @@ namespace TreePO.Hosting.Rollout;
 /// <summary>The questions of a rollout, and the input rows that were skipped (each with its file and line).</summary>
 public sealed record RolloutInput(string Source, IReadOnlyList<TaskItem> Items, IReadOnlyList<string> Skipped)
 {
-    /// <summary>A JSON-lines dataset with the given field names: bad rows are reported and skipped, duplicate ids too
-    /// (a query id names its tree). <paramref name="limit"/> &gt; 0 keeps the first that many good rows.</summary>
+    /// <summary>A dataset file or folder (JSON lines or Parquet) with the given fields: bad rows are reported and
+    /// skipped, duplicate ids too (a query id names its tree); the reader's notes come first.
+    /// <paramref name="limit"/> &gt; 0 keeps the first that many good rows.</summary>
     public static RolloutInput FromDataset(string path, DatasetFields fields, int limit = 0)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"dataset {path} does not exist", path);
         var read = TaskDataset.Read(path, fields);
-        var skipped = read.Errors.Select(e => e.ToString()).ToList();
+        var skipped = read.Notes.Concat(read.Errors.Select(e => e.ToString())).ToList();
         var items = new List<TaskItem>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var item in read.Items)

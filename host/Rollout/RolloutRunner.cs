@@ -59,7 +59,7 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
         var jobs = new List<TreeJob>();
         foreach (var item in input.Items)
         {
-            int[] prompt = text.PromptIds(item.Question);
+            int[] prompt = text.PromptIds(item);
             if (prompt.Length == 0) { skipped.Add($"query {item.Id}: the prompt is empty; skipped"); continue; }
             if (prompt.Length + config.ResponseBudget > text.MaxContext)
             {

@@ -7,13 +7,15 @@ namespace TreePO.Grains.Training;
 /// update, and the schedule of evaluations and checkpoints. Every random choice derives from <see cref="Seed"/>, the
 /// step and the query.
 /// </summary>
-/// <param name="DataPath">A JSONL dataset (question/answer fields); null: the built-in arithmetic task's train split.</param>
-/// <param name="EvalDataPath">A JSONL held-out set; null: the built-in task's test split.</param>
+/// <param name="DataPath">A dataset file or folder of shards (JSON lines or Parquet); null: the built-in arithmetic task's train split.</param>
+/// <param name="EvalDataPath">A held-out dataset file or folder; null: the built-in task's test split.</param>
 /// <param name="TaskLevel">Difficulty of the built-in task (1..4).</param>
 /// <param name="MaxExtraRounds">Extra sampling rounds the query filter may ask for per step.</param>
 /// <param name="EvalEvery">Evaluate held-out every this many steps (and before the first and after the last); 0: only those two.</param>
 /// <param name="CheckpointEvery">Checkpoint every this many steps (and after the last); 0: only after the last.</param>
 /// <param name="SaveTrees">Write each step's trained trees, with their advantages, to trees/step-N.jsonl in the run folder.</param>
+/// <param name="DataFormat">Field preset of both datasets (jsonl, verl, gsm8k, math; null: jsonl).</param>
+/// <param name="QuestionField">Field maps over the preset (dotted paths allowed); null: the preset's.</param>
 [GenerateSerializer, Immutable, Alias("treepo.run-spec")]
 public sealed record RunSpec(
     [property: Id(0)] string RunId,
@@ -34,4 +36,8 @@ public sealed record RunSpec(
     [property: Id(15)] int EvalMaxTokens,
     [property: Id(16)] int CheckpointEvery,
     [property: Id(17)] ulong Seed,
-    [property: Id(18)] bool SaveTrees = false);
+    [property: Id(18)] bool SaveTrees = false,
+    [property: Id(19)] string? DataFormat = null,
+    [property: Id(20)] string? QuestionField = null,
+    [property: Id(21)] string? AnswerField = null,
+    [property: Id(22)] string? IdField = null);

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using TreePO.Core.Advantage;
+using TreePO.Core.Data;
 using TreePO.Core.Eval;
 using TreePO.Core.Protocol;
 using TreePO.Core.Reward;
@@ -86,17 +87,18 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             contextLimit = Math.Min(modelContext, stats.Min(s => s.Counters.MaxContext));
             RunSpecCheck.EnsureValid(runSpec, contextLimit);
 
-            data = new QuerySource(runSpec.DataPath, runSpec.TaskLevel, runSpec.Seed, encoder, contextLimit - config.ResponseBudget)
-            {
-                Cursor = state?.DataCursor ?? 0,
-            };
+            var fields = RunSpecCheck.DataFieldsOf(runSpec);
+            data = await QuerySource.OpenAsync(runSpec.DataPath, fields, runSpec.TaskLevel, runSpec.Seed, encoder, contextLimit - config.ResponseBudget);
+            data.Cursor = state?.DataCursor ?? 0;
             skippedRows = data.RowErrors.Count;
+            Warn(data.Notes);
             Warn(data.RowErrors);
-            var (queries, problems) = QuerySource.HeldOut(runSpec.EvalDataPath, runSpec.TaskLevel, runSpec.Seed, runSpec.EvalQueries,
+            var (queries, problems, evalNotes) = await QuerySource.HeldOutAsync(runSpec.EvalDataPath, fields, runSpec.TaskLevel, runSpec.Seed, runSpec.EvalQueries,
                 encoder, contextLimit - runSpec.EvalMaxTokens);
             if (queries.Count == 0) throw new ArgumentException($"no held-out query fits ({problems.Count} skipped{(problems.Count > 0 ? "; first: " + problems[0] : "")})");
             evaluation = new HeldOutEvaluation(GrainFactory, reward, text, runSpec, config.Sampling, queries);
             skippedRows += problems.Count;
+            Warn(evalNotes);
             Warn(problems);
 
             Directory.CreateDirectory(runSpec.RunDir);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using TreePO.Core.Data;
 using TreePO.Core.Trees;
 using TreePO.Grains.Trees;
 
@@ -17,6 +18,10 @@ public static class RunSpecCheck
         catch (JsonException e) { throw new ArgumentException($"the run's tree config is not valid JSON: {e.Message}", e); }
     }
 
+    /// <summary>The field map both of the run's datasets are read with.</summary>
+    public static DatasetFields DataFieldsOf(RunSpec spec) =>
+        DatasetFields.For(DatasetFields.ParseFormat(spec.DataFormat, "data format"), spec.QuestionField, spec.AnswerField, spec.IdField);
+
     /// <param name="modelContext">The most tokens (prompt + response) the model and every engine accept; 0 skips
     /// the checks that need it.</param>
     public static IReadOnlyList<string> Validate(RunSpec spec, int modelContext)
@@ -26,8 +31,11 @@ public static class RunSpecCheck
         Check(!string.IsNullOrWhiteSpace(spec.RunId), "run id must not be empty");
         Check(!string.IsNullOrWhiteSpace(spec.RunDir), "run folder must not be empty");
         Check(File.Exists(Path.Combine(spec.ModelDir, "config.json")), $"model folder '{spec.ModelDir}' has no config.json");
-        Check(spec.DataPath is null || File.Exists(spec.DataPath), $"dataset '{spec.DataPath}' does not exist");
-        Check(spec.EvalDataPath is null || File.Exists(spec.EvalDataPath), $"held-out dataset '{spec.EvalDataPath}' does not exist");
+        Check(spec.DataPath is null || File.Exists(spec.DataPath) || Directory.Exists(spec.DataPath), $"dataset '{spec.DataPath}' does not exist");
+        Check(spec.EvalDataPath is null || File.Exists(spec.EvalDataPath) || Directory.Exists(spec.EvalDataPath),
+            $"held-out dataset '{spec.EvalDataPath}' does not exist");
+        try { DataFieldsOf(spec); }
+        catch (ArgumentException e) { errors.Add(e.Message); }
         Check(spec.DataPath is not null && spec.EvalDataPath is not null || spec.TaskLevel is >= 1 and <= 4,
             $"task level must be 1 to 4, got {spec.TaskLevel}");
         Check(spec.Steps >= 1, $"steps must be at least 1, got {spec.Steps}");

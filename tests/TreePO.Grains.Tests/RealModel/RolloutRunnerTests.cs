@@ -1,3 +1,4 @@
+using TreePO.Core.Data;
 using TreePO.Core.Tasks;
 using TreePO.Core.Trees;
 using TreePO.Grains.Tests.Support;

@@ -2,13 +2,14 @@ using TreePO.Core.Protocol;
 using TreePO.Core.Tasks;
 using TreePO.Core.Trees;
 
-namespace TreePO.Grains.Training;
+namespace TreePO.Core.Data;
 
 /// <summary>
 /// A run's stream of training queries with a cursor that a checkpoint saves. The built-in task is an endless sequence
 /// (problem i of the train split is a function of the task seed); a dataset file is read once (bad rows reported with
 /// file and line, counted, skipped) and visited epoch by epoch, each epoch in an order seeded by (run seed, epoch).
-/// Prompts that do not fit the model next to the response budget are skipped and counted.
+/// Prompts that do not fit the model next to the response budget are skipped and counted. The cursor alone fixes
+/// the rest of the stream (the rows are read in the same order on resume), so a resumed run draws what it would have.
 /// </summary>
 public sealed class QuerySource
 {
@@ -21,31 +22,35 @@ public sealed class QuerySource
     int[]? order;
     long orderEpoch = -1;
 
-    public QuerySource(string? dataPath, int taskLevel, ulong seed, IPromptEncoder encoder, int maxPromptTokens)
+    QuerySource(ArithmeticTask? task, IReadOnlyList<TaskItem> items, string origin, ulong seed, IPromptEncoder encoder, int maxPromptTokens)
     {
-        this.seed = seed;
-        this.encoder = encoder;
-        this.maxPromptTokens = maxPromptTokens;
+        (this.task, this.items, this.origin, this.seed, this.encoder, this.maxPromptTokens) = (task, items, origin, seed, encoder, maxPromptTokens);
+    }
+
+    /// <summary>The built-in task's train split (<paramref name="dataPath"/> null), or a dataset file or folder read
+    /// with <paramref name="fields"/>; a dataset with no usable row is refused with the first skipped row named.</summary>
+    public static async Task<QuerySource> OpenAsync(string? dataPath, DatasetFields? fields, int taskLevel, ulong seed, IPromptEncoder encoder,
+        int maxPromptTokens, CancellationToken cancellationToken = default)
+    {
         if (dataPath is null)
+            return new QuerySource(new ArithmeticTask(seed, ArithmeticDifficulty.Level(taskLevel)), [], $"built-in task (level {taskLevel})",
+                seed, encoder, maxPromptTokens);
+        var read = await TaskDataset.ReadAsync(dataPath, fields, cancellationToken);
+        if (read.Items.Count == 0)
+            throw new ArgumentException($"dataset {dataPath} has no usable row ({read.Errors.Count} skipped" +
+                (read.Errors.Count > 0 ? $"; first: {read.Errors[0]}" : "") + ")");
+        return new QuerySource(null, read.Items, dataPath, seed, encoder, maxPromptTokens)
         {
-            task = new ArithmeticTask(seed, ArithmeticDifficulty.Level(taskLevel));
-            items = [];
-            origin = $"built-in task (level {taskLevel})";
-        }
-        else
-        {
-            var read = TaskDataset.Read(dataPath);
-            items = read.Items;
-            RowErrors = read.Errors.Select(e => e.ToString()).ToList();
-            if (items.Count == 0)
-                throw new ArgumentException($"dataset {dataPath} has no usable row ({read.Errors.Count} skipped" +
-                    (read.Errors.Count > 0 ? $"; first: {read.Errors[0]}" : "") + ")");
-            origin = dataPath;
-        }
+            RowErrors = read.Errors.Select(e => e.ToString()).ToList(),
+            Notes = read.Notes,
+        };
     }
 
     /// <summary>Dataset rows skipped at reading, each "file:line: why".</summary>
-    public IReadOnlyList<string> RowErrors { get; } = [];
+    public IReadOnlyList<string> RowErrors { get; private init; } = [];
+
+    /// <summary>What the reader noted about the files (a Parquet file under a JSON-lines name, or the reverse).</summary>
+    public IReadOnlyList<string> Notes { get; private init; } = [];
 
     /// <summary>Position in the query stream: the next query drawn is number <see cref="Cursor"/>.</summary>
     public long Cursor { get; set; }
@@ -69,7 +74,7 @@ public sealed class QuerySource
 
     bool TryEncode(TaskItem item, string where, out QueryItem query)
     {
-        int[] tokens = encoder.Encode(item.Question);
+        int[] tokens = encoder.Encode(item);
         query = new QueryItem(item.Id, item.Question, item.Answer, tokens);
         if (tokens.Length > 0 && tokens.Length <= maxPromptTokens) return true;
         SkippedPrompts.Add($"{where}: prompt of {tokens.Length} tokens does not fit (at most {maxPromptTokens} next to the response budget)");
@@ -92,10 +97,11 @@ public sealed class QuerySource
     }
 
     /// <summary>The held-out queries: the first <paramref name="count"/> of the built-in test split, or of a file.</summary>
-    public static (List<QueryItem> Queries, List<string> Problems) HeldOut(string? evalPath, int taskLevel, ulong taskSeed, int count,
-        IPromptEncoder encoder, int maxPromptTokens)
+    public static async Task<(List<QueryItem> Queries, List<string> Problems, IReadOnlyList<string> Notes)> HeldOutAsync(string? evalPath, DatasetFields? fields, int taskLevel,
+        ulong taskSeed, int count, IPromptEncoder encoder, int maxPromptTokens, CancellationToken cancellationToken = default)
     {
         var problems = new List<string>();
+        IReadOnlyList<string> notes = [];
         IEnumerable<(TaskItem, string)> source;
         if (evalPath is null)
         {
@@ -104,7 +110,8 @@ public sealed class QuerySource
         }
         else
         {
-            var read = TaskDataset.Read(evalPath);
+            var read = await TaskDataset.ReadAsync(evalPath, fields, cancellationToken);
+            notes = read.Notes;
             problems.AddRange(read.Errors.Select(e => e.ToString()));
             source = read.Items.Select(it => (it, $"{evalPath}: row {it.Id}"));
         }
@@ -112,7 +119,7 @@ public sealed class QuerySource
         foreach (var (item, where) in source)
         {
             if (queries.Count >= count) break;
-            int[] tokens = encoder.Encode(item.Question);
+            int[] tokens = encoder.Encode(item);
             if (tokens.Length == 0 || tokens.Length > maxPromptTokens)
             {
                 problems.Add($"{where}: prompt of {tokens.Length} tokens does not fit (at most {maxPromptTokens})");
@@ -120,6 +127,6 @@ public sealed class QuerySource
             }
             queries.Add(new QueryItem(item.Id, item.Question, item.Answer, tokens));
         }
-        return (queries, problems);
+        return (queries, problems, notes);
     }
 }

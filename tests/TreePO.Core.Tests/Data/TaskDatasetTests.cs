@@ -1,7 +1,8 @@
 using System.Text;
+using TreePO.Core.Data;
 using TreePO.Core.Tasks;
 
-namespace TreePO.Core.Tests.Tasks;
+namespace TreePO.Core.Tests.Data;
 
 public sealed class TaskDatasetTests : IDisposable
 {
