@@ -13,6 +13,8 @@ namespace TreePO.Grains.Training;
 /// <param name="MaxExtraRounds">Extra sampling rounds the query filter may ask for per step.</param>
 /// <param name="EvalEvery">Evaluate held-out every this many steps (and before the first and after the last); 0: only those two.</param>
 /// <param name="CheckpointEvery">Checkpoint every this many steps (and after the last); 0: only after the last.</param>
+/// <param name="Oversample">The filter's first round samples this many times <see cref="QueriesPerStep"/> queries
+/// (rounded up); the queries after the one whose kept group filled the batch go back to the data stream.</param>
 /// <param name="SaveTrees">Write each step's trained trees, with their advantages, to trees/step-N.jsonl in the run folder.</param>
 [GenerateSerializer, Immutable, Alias("treepo.run-spec")]
 public sealed record RunSpec(
@@ -34,4 +36,5 @@ public sealed record RunSpec(
     [property: Id(15)] int EvalMaxTokens,
     [property: Id(16)] int CheckpointEvery,
     [property: Id(17)] ulong Seed,
-    [property: Id(18)] bool SaveTrees = false);
+    [property: Id(18)] bool SaveTrees = false,
+    [property: Id(19)] double Oversample = 1.0);
