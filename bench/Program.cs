@@ -17,6 +17,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringCompare
 benchmarks["sampling"] = TreePO.Bench.SamplingBenchmark.RunAsync;
 benchmarks["sweep"] = TreePO.Bench.SweepBenchmark.RunAsync;
 benchmarks["training"] = TreePO.Bench.TrainingBenchmark.RunAsync;
+benchmarks["ablation"] = TreePO.Bench.AblationBenchmark.RunAsync;
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {
