@@ -31,13 +31,21 @@ public static class CommandOptions
 
     public static TreePOOptions ForEval() => Load(EvalOverlay);
 
+    /// <summary>The defaults of a command: the options tree's under <paramref name="overlay"/>, no source read (the
+    /// `--help` list).</summary>
+    public static TreePOOptions Defaults(IReadOnlyDictionary<string, string> overlay) => TreePOConfiguration.Bind(
+        new ConfigurationBuilder().AddInMemoryCollection(Prefixed(overlay)).Build());
+
+    static Dictionary<string, string?> Prefixed(IReadOnlyDictionary<string, string> keys) =>
+        keys.ToDictionary(kv => $"{TreePOOptions.Section}:{kv.Key}", kv => (string?)kv.Value);
+
     /// <summary>Binds the sources over <paramref name="defaults"/> (keys below section TreePO); throws
     /// <see cref="TreePOOptionsException"/> naming every bad key.</summary>
     public static TreePOOptions Load(IReadOnlyDictionary<string, string> defaults)
     {
         var (overrides, _) = TreePOConfiguration.SplitOverrides(OptionOverrides.Captured);
         var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(defaults.ToDictionary(kv => $"{TreePOOptions.Section}:{kv.Key}", kv => (string?)kv.Value))
+            .AddInMemoryCollection(Prefixed(defaults))
             .AddTreePOSources(overrides)
             .Build();
         return TreePOConfiguration.Bind(configuration);
