@@ -174,7 +174,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         var all = new List<SegmentTree>();
         var used = new HashSet<string>(StringComparer.Ordinal);
         int skippedBefore = data!.SkippedPrompts.Count;
-        var stepConfig = config with { ScheduleStep = n - 1, ScheduleTotalSteps = s.Steps };
+        var stepConfig = ScheduleStep.At(config, n, s.Steps);
         int returned = 0;
         do
         {
