@@ -59,7 +59,7 @@ public sealed class TrainSpecTests
         var spec = Spec("--trainer.epslow=0.1", "--trainer.epshigh=0.3", "--trainer.dualclip=3", "--trainer.gradclip=0.5",
             "--trainer.learningrate=2e-4", "--trainer.warmupsteps=2", "--trainer.weightdecay=0", "--trainer.minibatches=2",
             "--trainer.microbatchtokens=1024", "--trainer.torchthreads=1", "--filter.oversample=1.5", "--filter.maxextrarounds=0",
-            "--run.steps=7", "--run.queriesperstep=5", "--seed=9");
+            "--run.steps=7", "--run.queriesperstep=5", "--TreePO:Seed=9");
         Assert.Equal(new TrainerSettings(LearningRate: 2e-4, WeightDecay: 0, WarmupSteps: 2, MiniBatches: 2, GradClip: 0.5, MicroBatchTokens: 1024,
             EpsLow: 0.1, EpsHigh: 0.3, DualClip: 3, Algo: "treepo", TorchThreads: 1, Advantage: "tree"), spec.Trainer);
         Assert.Equal((1.5, 0, 7, 5, 9UL), (spec.Oversample, spec.MaxExtraRounds, spec.Steps, spec.QueriesPerStep, spec.Seed));
