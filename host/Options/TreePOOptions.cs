@@ -203,7 +203,7 @@ public sealed class TreeOptions
     /// <summary>d: segments on one path at most.</summary>
     public int Depth { get; set; } = 4;
     /// <summary>l: tokens per segment.</summary>
-    public int SegmentLength { get; set; } = 16;
+    public int SegmentLength { get; set; } = 32;
     /// <summary>b: branches per fork.</summary>
     public int Branch { get; set; } = 2;
     /// <summary>Lower end of a random first fork; -1: b.</summary>

@@ -11,11 +11,13 @@ namespace TreePO.Hosting.Training;
 /// </summary>
 public static class CommandOptions
 {
-    /// <summary>Engines sized for a training step's 16 queries x 8 leaves and eval's 128 x 4 samples (with the silo's
+    /// <summary>Segments of 16 tokens (the tuned run: the built-in model's answers are about 25 tokens, so d = 4 x l = 16
+    /// leaves room and forks inside an answer; rollout and the sampling benchmarks keep the tree's 32). Engines sized for a training step's 16 queries x 8 leaves and eval's 128 x 4 samples (with the silo's
     /// 64 slots, 18 % of the default run's prefill was context evicted and computed again; 256 is vLLM's
     /// max_num_seqs), and a response timeout long enough for CPU steps.</summary>
     public static readonly IReadOnlyDictionary<string, string> TrainOverlay = new Dictionary<string, string>
     {
+        ["Tree:SegmentLength"] = "16",
         ["Engine:KvBudgetMB"] = "512",
         ["Engine:MaxSlots"] = "256",
         ["Cluster:ResponseTimeout"] = "00:10:00",
