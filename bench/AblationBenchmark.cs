@@ -1,12 +1,8 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Configuration;
 using Spectre.Console;
 using TreePO.Bench.Common;
 using TreePO.Core.Trees;
 using TreePO.Grains.Training;
-using TreePO.Hosting;
-using TreePO.Hosting.Models;
 using TreePO.Hosting.Options;
 using TreePO.Hosting.Reporting;
 using Panel = TreePO.Hosting.Reporting.Panel;
@@ -67,9 +63,7 @@ public static class AblationBenchmark
     {
         var o = Options.Parse(new BenchArgs(args));
         if (o is null) return 2;
-        string model;
-        try { model = ModelFolder.Resolve(o.Model.Length == 0 ? null : o.Model); }
-        catch (ModelFolderException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return 2; }
+        if (TrainingBenchmark.Model(o.Model) is not { } model) return 2;
         TreePOOptions siloOptions;
         var specs = new Dictionary<string, RunSpec>();
         string runsDir = Path.GetFullPath(o.RunsDir);
@@ -103,11 +97,7 @@ public static class AblationBenchmark
 
         var counter = new RolloutTokenCounter();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        await using (var silo = await EmbeddedSilo.StartAsync(siloOptions, s =>
-        {
-            s.Services.Configure<SiloMessagingOptions>(m => m.ResponseTimeout = TimeSpan.FromMinutes(10));
-            s.AddIncomingGrainCallFilter(counter);
-        }))
+        await using (var silo = await TrainingBenchmark.StartSiloAsync(siloOptions, counter))
         {
             try
             {

@@ -54,9 +54,7 @@ public static class TrainingBenchmark
     {
         var o = Options.Parse(new BenchArgs(args));
         if (o is null) return 2;
-        string model;
-        try { model = ModelFolder.Resolve(o.Model.Length == 0 ? null : o.Model); }
-        catch (ModelFolderException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return 2; }
+        if (Model(o.Model) is not { } model) return 2;
 
         TreePOOptions siloOptions;
         try { siloOptions = Silo(model, o.Slots); }
@@ -85,11 +83,7 @@ public static class TrainingBenchmark
         AnsiConsole.MarkupLine($"order: {string.Join(" ", order.Select(x => $"{x.RunId}->{x.Until}"))}");
 
         var counter = new RolloutTokenCounter();
-        await using var silo = await EmbeddedSilo.StartAsync(siloOptions, s =>
-        {
-            s.Services.Configure<SiloMessagingOptions>(m => m.ResponseTimeout = TimeSpan.FromMinutes(10));
-            s.AddIncomingGrainCallFilter(counter);
-        });
+        await using var silo = await StartSiloAsync(siloOptions, counter);
         var client = silo.Client;
         try
         {
@@ -238,6 +232,21 @@ public static class TrainingBenchmark
         if (slots > 0) options.Engine.MaxSlots = slots;
         return options;
     }
+
+    /// <summary>The model folder to train (`--model`, else the built-in one), or null after saying why not.</summary>
+    internal static string? Model(string given)
+    {
+        try { return ModelFolder.Resolve(given.Length == 0 ? null : given); }
+        catch (ModelFolderException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return null; }
+    }
+
+    /// <summary>The embedded silo the runs share, counting every tree's rollout tokens; grain calls may take 10 min.</summary>
+    internal static Task<EmbeddedSilo> StartSiloAsync(TreePOOptions options, RolloutTokenCounter counter) =>
+        EmbeddedSilo.StartAsync(options, s =>
+        {
+            s.Services.Configure<SiloMessagingOptions>(m => m.ResponseTimeout = TimeSpan.FromMinutes(10));
+            s.AddIncomingGrainCallFilter(counter);
+        });
 
     /// <summary>Chunk ends: steps split as evenly as whole steps allow, at most one chunk per step.</summary>
     internal static int[] Boundaries(int steps, int chunks)
