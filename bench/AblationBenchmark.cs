@@ -89,8 +89,9 @@ public static class AblationBenchmark
 
         var machine = Machine.Describe(Environment.ProcessorCount);
         var first = specs.Values.First();
-        var t = RunSpecCheck.TreeConfigOf(first);
-        string workload = $"{o.Steps} steps x {o.Queries} queries, w={t.Width}, d={t.Depth} x l={t.SegmentLength}, b={t.Branch}; held-out " +
+        // The tree the tree-sampling variants use (sequential ones sample w independent paths, b = w).
+        var t = specs.Values.Select(RunSpecCheck.TreeConfigOf).FirstOrDefault(c => c.Mode == SamplingMode.Tree) ?? RunSpecCheck.TreeConfigOf(first);
+        string workload = $"{o.Steps} steps x {o.Queries} queries, w={t.Width}, d={t.Depth} x l={t.SegmentLength}, b={t.Branch} (sequential: b = w); held-out " +
             $"mean@{first.EvalK} on {o.EvalQueries} queries every {o.EvalEvery} steps; seeds {string.Join(", ", o.Seeds)}";
         AnsiConsole.MarkupLine($"[bold]ablation benchmark[/] on {Markup.Escape(machine.ToString())}");
         AnsiConsole.MarkupLine($"model {Markup.Escape(model)}; {Markup.Escape(workload)}");
