@@ -18,6 +18,7 @@ benchmarks["sampling"] = TreePO.Bench.SamplingBenchmark.RunAsync;
 benchmarks["sweep"] = TreePO.Bench.SweepBenchmark.RunAsync;
 benchmarks["training"] = TreePO.Bench.TrainingBenchmark.RunAsync;
 benchmarks["reward"] = TreePO.Bench.RewardBenchmark.RunAsync;
+benchmarks["ablation"] = TreePO.Bench.AblationBenchmark.RunAsync;
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
 {

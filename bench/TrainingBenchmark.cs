@@ -12,7 +12,7 @@ using TreePO.Hosting.Models;
 using TreePO.Hosting.Options;
 using TreePO.Hosting.Reporting;
 using Panel = TreePO.Hosting.Reporting.Panel;
-using D = TreePO.Hosting.Training.TrainDefaults;
+using TreePO.Hosting.Training;
 
 namespace TreePO.Bench;
 
@@ -35,13 +35,14 @@ public static class TrainingBenchmark
     {
         public static Options? Parse(BenchArgs a)
         {
+            var D = new RunOptions();   // `treepo train`'s defaults
             int steps = a.Int("steps", D.Steps, 1);
             int evalEvery = a.Int("eval-every", Math.Max(1, steps / 10), 1);
             var o = new Options(
                 a.String("model", ""), steps, a.Int("queries", D.QueriesPerStep, 1), evalEvery,
                 a.Int("eval-queries", D.EvalQueries, 1),
                 // `treepo train`'s seed; `--seeds 1,2,3` repeats the pair per seed (the headline then averages the curves).
-                [.. a.IntList("seeds", [(int)D.Seed], 0).Distinct().Select(x => (ulong)x)],
+                [.. a.IntList("seeds", [(int)new TreePOOptions().Seed], 0).Distinct().Select(x => (ulong)x)],
                 a.Int("chunks", 2, 1), !a.Flag("no-warmup"),
                 a.Int("slots", 0, 0),   // 0: the engine's default, as `treepo train` runs it
                 a.String("runs", Path.Combine(D.RunsDir, "bench-training")), a.String("out", "training.json"), a.String("png", "training.png"));
@@ -53,9 +54,7 @@ public static class TrainingBenchmark
     {
         var o = Options.Parse(new BenchArgs(args));
         if (o is null) return 2;
-        string model;
-        try { model = ModelFolder.Resolve(o.Model.Length == 0 ? null : o.Model); }
-        catch (ModelFolderException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return 2; }
+        if (Model(o.Model) is not { } model) return 2;
 
         TreePOOptions siloOptions;
         try { siloOptions = Silo(model, o.Slots); }
@@ -84,11 +83,7 @@ public static class TrainingBenchmark
         AnsiConsole.MarkupLine($"order: {string.Join(" ", order.Select(x => $"{x.RunId}->{x.Until}"))}");
 
         var counter = new RolloutTokenCounter();
-        await using var silo = await EmbeddedSilo.StartAsync(siloOptions, s =>
-        {
-            s.Services.Configure<SiloMessagingOptions>(m => m.ResponseTimeout = TimeSpan.FromMinutes(10));
-            s.AddIncomingGrainCallFilter(counter);
-        });
+        await using var silo = await StartSiloAsync(siloOptions, counter);
         var client = silo.Client;
         try
         {
@@ -212,29 +207,46 @@ public static class TrainingBenchmark
     /// evaluation and seed; GRPO samples the same budget as w sequences that share only the prompt.</summary>
     static RunSpec Spec(Options o, string algo, ulong seed, string model, string runsDir)
     {
-        var tree = new TreeConfig
-        {
-            Width = D.Width, Depth = D.Depth, SegmentLength = D.SegmentLength, Branch = D.Branch,
-            Sampling = new SamplingParams(D.Temperature),
-            Mode = algo == "grpo" ? SamplingMode.Sequential : SamplingMode.Tree,
-        };
-        if (algo == "grpo") tree = tree with { Branch = D.Width };
         string id = RunId(algo, seed);
-        return new RunSpec(id, Path.Combine(runsDir, id), model, null, null, D.TaskLevel, o.Steps, o.Queries, D.MaxExtraRounds,
-            JsonSerializer.Serialize(tree, TreeJson.Options),
-            new TrainerSettings(LearningRate: D.LearningRate, WeightDecay: D.WeightDecay, WarmupSteps: D.WarmupSteps, MiniBatches: D.MiniBatches, Algo: algo),
-            o.EvalEvery, o.EvalQueries, D.EvalK, D.EvalTemperature, D.EvalMaxTokens, CheckpointEvery: 0, seed);
+        return TrainRun(id, Path.Combine(runsDir, id), model, seed, o.Steps, o.Queries, o.EvalEvery, o.EvalQueries, x => x.Run.Algo = algo);
+    }
+
+    /// <summary>`treepo train`'s spec from its options tree (defaults, appsettings.json, TREEPO__*), with a
+    /// benchmark's run length, evaluation and seed, after <paramref name="variant"/> changed what it compares.</summary>
+    internal static RunSpec TrainRun(string id, string runDir, string model, ulong seed, int steps, int queries, int evalEvery, int evalQueries,
+        Action<TreePOOptions> variant)
+    {
+        var options = CommandOptions.ForTrain();
+        var r = options.Run;
+        (r.Steps, r.QueriesPerStep, r.EvalEvery, r.EvalQueries, r.CheckpointEvery, options.Seed) = (steps, queries, evalEvery, evalQueries, 0, seed);
+        variant(options);
+        return TrainSpec.Build(options, id, runDir, model, null, null);
     }
 
     /// <summary>The embedded silo's options as `treepo train` reads them (its defaults under appsettings.json and
     /// TREEPO__* variables), serving the run's model.</summary>
-    static TreePOOptions Silo(string model, int slots)
+    internal static TreePOOptions Silo(string model, int slots)
     {
         var options = TreePO.Hosting.Training.CommandOptions.ForTrain();
         options.Model.Path = model;
         if (slots > 0) options.Engine.MaxSlots = slots;
         return options;
     }
+
+    /// <summary>The model folder to train (`--model`, else the built-in one), or null after saying why not.</summary>
+    internal static string? Model(string given)
+    {
+        try { return ModelFolder.Resolve(given.Length == 0 ? null : given); }
+        catch (ModelFolderException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return null; }
+    }
+
+    /// <summary>The embedded silo the runs share, counting every tree's rollout tokens; grain calls may take 10 min.</summary>
+    internal static Task<EmbeddedSilo> StartSiloAsync(TreePOOptions options, RolloutTokenCounter counter) =>
+        EmbeddedSilo.StartAsync(options, s =>
+        {
+            s.Services.Configure<SiloMessagingOptions>(m => m.ResponseTimeout = TimeSpan.FromMinutes(10));
+            s.AddIncomingGrainCallFilter(counter);
+        });
 
     /// <summary>Chunk ends: steps split as evenly as whole steps allow, at most one chunk per step.</summary>
     internal static int[] Boundaries(int steps, int chunks)
@@ -244,7 +256,7 @@ public static class TrainingBenchmark
     }
 
     /// <summary>Starts (or resumes from its latest checkpoint) a run with spec.Steps as its end and follows it to the end.</summary>
-    static async Task RunChunkAsync(IClusterClient client, RunSpec spec, bool resume, bool quiet)
+    internal static async Task RunChunkAsync(IClusterClient client, RunSpec spec, bool resume, bool quiet)
     {
         var run = client.GetGrain<IRunGrain>(spec.RunId);
         var status = await run.StartAsync(spec, resume);
@@ -274,7 +286,7 @@ public static class TrainingBenchmark
             $"{F("trajectories", "F0")} trajectories, acc {F("accuracy", "P1")}, wall {F("wall_s", "F0")} s{eval}";
     }
 
-    static void Reset(string runDir)
+    internal static void Reset(string runDir)
     {
         // Only the benchmark's own run folders; a stale checkpoint would be resumed from.
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);

@@ -18,10 +18,23 @@ app.Configure(config =>
     config.AddCommand<TokenizeCommand>("tokenize").WithDescription("Read JSON strings (one a line) on stdin, write their token ids as JSON arrays on stdout.");
     config.AddCommand<PretrainCommand>("pretrain")
         .WithDescription("Make the built-in base model: tokenizer, small Qwen2, supervised fine-tuning stopped early.");
-    config.AddCommand<TrainCommand>("train").WithDescription("TreePO (or --algo grpo) training in an embedded silo; writes runs/NAME/.");
+    config.AddCommand<TrainCommand>("train").WithDescription("TreePO (or --algo grpo) training in an embedded silo; writes runs/NAME/."
+        + Environment.NewLine + Environment.NewLine + OptionKeys.Help(CommandOptions.Defaults(CommandOptions.TrainOverlay)));
     config.AddCommand<EvalCommand>("eval").WithDescription("Held-out mean@k, maj@k and pass@k of a model folder.");
 });
-int rc = await app.RunAsync(OptionOverrides.Capture(args));   // --a.b=v overrides: Spectre rejects dotted names
+string[] rest = OptionOverrides.Capture(args);   // --a.b=v overrides: Spectre rejects dotted names
+var settingsOf = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
+{
+    ["doctor"] = typeof(DoctorCommand.Settings), ["score"] = typeof(ScoreCommand.Settings), ["rollout"] = typeof(RolloutCommand.Settings),
+    ["tokenize"] = typeof(TokenizeCommand.Settings), ["pretrain"] = typeof(PretrainCommand.Settings),
+    ["train"] = typeof(TrainCommand.Settings), ["eval"] = typeof(EvalCommand.Settings),
+};
+if (UnknownOptions.Check(rest, settingsOf) is { } unknown)
+{
+    Spectre.Console.AnsiConsole.MarkupLine($"[red]{Spectre.Console.Markup.Escape(unknown)}[/]");
+    return 2;
+}
+int rc = await app.RunAsync(rest);
 // A command stopped by a signal (rollout, train): a stop that overran its graceful share decides the exit code.
 if (ShutdownGuard.Current is { HasBegun: true } guard && guard.Finish() is var stopCode and not 0) rc = stopCode;
 return rc;

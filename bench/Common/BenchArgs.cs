@@ -83,5 +83,7 @@ public sealed class BenchArgs
 
     /// <summary>Every problem found, unknown options included; call after all getters.</summary>
     public IReadOnlyList<string> Errors =>
-        [.. _errors, .. _values.Keys.Where(k => !_known.Contains(k)).Select(k => $"unknown option --{k} (known: {string.Join(", ", _known.Order().Select(x => "--" + x))})")];
+        [.. _errors, .. _values.Keys.Where(k => !_known.Contains(k)).Select(k =>
+            $"unknown option --{k} (known: {string.Join(", ", _known.Order().Select(x => "--" + x))})" +
+            (TreePO.Hosting.Options.NearestName.Of(k, _known) is { } near ? $"; did you mean --{near}?" : ""))];
 }

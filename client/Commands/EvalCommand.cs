@@ -15,7 +15,7 @@ using TreePO.Hosting.Engines;
 using TreePO.Hosting.Models;
 using TreePO.Hosting.Options;
 using TreePO.Client.Training;
-using D = TreePO.Hosting.Training.TrainDefaults;
+
 
 namespace TreePO.Client.Commands;
 
@@ -25,14 +25,17 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
 {
     public sealed class Settings : DatasetSettings
     {
+        // `treepo train`'s held-out defaults (the options tree's Run section).
+        static readonly TreePO.Hosting.Options.RunOptions Defaults = new();
+
         [CommandOption("--model <DIR>"), Description("Model folder (HF layout with tokenizer), e.g. a checkpoint. Default: Model:Path, else the built-in model.")] public string? Model { get; init; }
         [CommandOption("--data <PATH>"), Description("Held-out set: a JSON-lines or Parquet file, or a folder of shards (--data-format, field maps); default: the built-in task's test split.")] public string? Data { get; init; }
-        [CommandOption("--level <N>"), Description("Built-in task difficulty 1-4.")] public int Level { get; init; } = D.TaskLevel;
-        [CommandOption("--queries <N>")] public int Queries { get; init; } = D.EvalQueries;
-        [CommandOption("-k|--samples <K>"), Description("Samples per query (the k of mean@k, maj@k, pass@k).")] public int K { get; init; } = D.EvalK;
-        [CommandOption("--temperature <T>")] public float Temperature { get; init; } = D.EvalTemperature;
-        [CommandOption("--max-tokens <N>")] public int MaxTokens { get; init; } = D.EvalMaxTokens;
-        [CommandOption("--seed <SEED>")] public ulong Seed { get; init; } = D.Seed;
+        [CommandOption("--level <N>"), Description("Built-in task difficulty 1-4.")] public int Level { get; init; } = Defaults.TaskLevel;
+        [CommandOption("--queries <N>")] public int Queries { get; init; } = Defaults.EvalQueries;
+        [CommandOption("-k|--samples <K>"), Description("Samples per query (the k of mean@k, maj@k, pass@k).")] public int K { get; init; } = Defaults.EvalK;
+        [CommandOption("--temperature <T>")] public float Temperature { get; init; } = Defaults.EvalTemperature;
+        [CommandOption("--max-tokens <N>")] public int MaxTokens { get; init; } = Defaults.EvalMaxTokens;
+        [CommandOption("--seed <SEED>")] public ulong Seed { get; init; } = new TreePO.Hosting.Options.TreePOOptions().Seed;
         [CommandOption("--system-prompt <TEXT>"), Description("System turn of the chat format (Prompt:SystemPrompt); empty: none.")] public string? SystemPrompt { get; init; }
         [CommandOption("--json <FILE>"), Description("Also write the results as JSON to this file ('stdout': standard output).")] public string? Json { get; init; }
     }

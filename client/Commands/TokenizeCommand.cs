@@ -25,7 +25,7 @@ public sealed class TokenizeCommand : AsyncCommand<TokenizeCommand.Settings>
         HfTokenizer tokenizer;
         try
         {
-            string? dir = settings.Model is { Length: > 0 } given ? given : CommandOptions.Load([]).Model.Path;
+            string? dir = settings.Model is { Length: > 0 } given ? given : CommandOptions.Load(new Dictionary<string, string>()).Model.Path;
             dir = string.IsNullOrWhiteSpace(dir) ? ModelFolder.Resolve(null) : dir;
             if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"model folder {Path.GetFullPath(dir)} does not exist");
             tokenizer = HfTokenizer.Load(dir);

@@ -11,7 +11,6 @@ using TreePO.Core.Trees;
 using TreePO.Grains.Training;
 using TreePO.Hosting;
 using TreePO.Hosting.Options;
-using D = TreePO.Hosting.Training.TrainDefaults;
 
 namespace TreePO.Client.Commands;
 
@@ -29,36 +28,42 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
     {
         [CommandOption("--model <DIR>"), Description("Base model folder (HF layout with tokenizer). Default: Model:Path, else models/builtin.")] public string? Model { get; init; }
         [CommandOption("--name <NAME>"), Description("Run name: the folder runs/NAME and the run grain's key.")] public string? Name { get; init; }
-        [CommandOption("--runs <DIR>"), Description("Where run folders go.")] public string RunsDir { get; init; } = D.RunsDir;
+        [CommandOption("--runs <DIR>"), Description("Where run folders go (Run:RunsDir).")] public string? RunsDir { get; init; }
         [CommandOption("--resume <RUNDIR>"), Description("Continue runs/NAME from its latest checkpoint.")] public string? Resume { get; init; }
-        [CommandOption("--algo <ALGO>"), Description("treepo (tree sampling, tree advantage) or grpo (sequential sampling, group advantage).")]
-        public string Algo { get; init; } = D.Algo;
-        [CommandOption("--steps <N>")] public int? Steps { get; init; }
-        [CommandOption("--queries <N>"), Description("Queries per step (after the filter).")] public int Queries { get; init; } = D.QueriesPerStep;
-        [CommandOption("--extra-rounds <N>"), Description("Extra sampling rounds when the filter leaves the step short.")] public int ExtraRounds { get; init; } = D.MaxExtraRounds;
-        [CommandOption("-w|--width <N>"), Description("Tree:Width (default 8).")] public int? Width { get; init; }
-        [CommandOption("-d|--depth <N>"), Description("Tree:Depth (default 4).")] public int? Depth { get; init; }
-        [CommandOption("-l|--segment <N>"), Description("Tree:SegmentLength (default 16).")] public int? Segment { get; init; }
-        [CommandOption("-b|--branch <N>"), Description("Tree:Branch (default 2).")] public int? Branch { get; init; }
-        [CommandOption("--temperature <T>"), Description("Rollout sampling temperature, Sampling:Temperature (default 1).")] public float? Temperature { get; init; }
-        [CommandOption("--lr <LR>")] public double LearningRate { get; init; } = D.LearningRate;
-        [CommandOption("--mini-batches <N>")] public int MiniBatches { get; init; } = D.MiniBatches;
-        [CommandOption("--warmup <N>"), Description("Optimiser steps of linear warm-up.")] public int Warmup { get; init; } = D.WarmupSteps;
+        [CommandOption("--algo <ALGO>"), Description("Run:Algo, a preset of both choices below: treepo (tree sampling, tree advantage) or grpo (sequential sampling, group advantage).")]
+        public string? Algo { get; init; }
+        [CommandOption("--sampling <MODE>"), Description("Run:Sampling: tree or sequential (w independent samples). Default: the --algo preset's.")]
+        public string? Sampling { get; init; }
+        [CommandOption("--advantage <ESTIMATOR>"), Description("Advantage:Estimator: tree, tree_size_weighted, tree_subgroup_reject or group. Default: the --algo preset's.")]
+        public string? Advantage { get; init; }
+        [CommandOption("--no-root"), Description("Advantage:NoRoot: the tree advantage without the root group's term.")] public bool NoRoot { get; init; }
+        [CommandOption("--steps <N>"), Description("Run:Steps.")] public int? Steps { get; init; }
+        [CommandOption("--queries <N>"), Description("Run:QueriesPerStep, queries per step after the filter.")] public int? Queries { get; init; }
+        [CommandOption("--oversample <X>"), Description("Filter:Oversample: the first round samples X times --queries queries.")] public double? Oversample { get; init; }
+        [CommandOption("--extra-rounds <N>"), Description("Filter:MaxExtraRounds, extra sampling rounds when the filter leaves the step short.")] public int? ExtraRounds { get; init; }
+        [CommandOption("-w|--width <N>"), Description("Tree:Width.")] public int? Width { get; init; }
+        [CommandOption("-d|--depth <N>"), Description("Tree:Depth.")] public int? Depth { get; init; }
+        [CommandOption("-l|--segment <N>"), Description("Tree:SegmentLength.")] public int? Segment { get; init; }
+        [CommandOption("-b|--branch <N>"), Description("Tree:Branch.")] public int? Branch { get; init; }
+        [CommandOption("--temperature <T>"), Description("Rollout sampling temperature, Sampling:Temperature.")] public float? Temperature { get; init; }
+        [CommandOption("--lr <LR>"), Description("Trainer:LearningRate.")] public double? LearningRate { get; init; }
+        [CommandOption("--mini-batches <N>"), Description("Trainer:MiniBatches.")] public int? MiniBatches { get; init; }
+        [CommandOption("--warmup <N>"), Description("Trainer:WarmupSteps, optimiser steps of linear warm-up.")] public int? Warmup { get; init; }
         [CommandOption("--packing <MODE>"), Description("Policy update layout, Trainer:Packing: on (tree-packed, default) or off (a padded row per trajectory).")]
         public string? Packing { get; init; }
         [CommandOption("--old-logprobs <SOURCE>"), Description("Old policy log-probs, Trainer:OldLogProbs: recompute (trainer forward, default) or engine (as sampled).")]
         public string? OldLogProbs { get; init; }
-        [CommandOption("--eval-every <N>")] public int EvalEvery { get; init; } = D.EvalEvery;
-        [CommandOption("--eval-queries <N>")] public int EvalQueries { get; init; } = D.EvalQueries;
-        [CommandOption("-k|--samples <K>"), Description("Samples per held-out query (the k of mean@k).")] public int K { get; init; } = D.EvalK;
-        [CommandOption("--eval-temperature <T>")] public float EvalTemperature { get; init; } = D.EvalTemperature;
-        [CommandOption("--eval-max-tokens <N>")] public int EvalMaxTokens { get; init; } = D.EvalMaxTokens;
-        [CommandOption("--checkpoint-every <N>")] public int CheckpointEvery { get; init; } = D.CheckpointEvery;
-        [CommandOption("--seed <SEED>"), Description("Run seed (default: Seed, 1).")] public ulong? Seed { get; init; }
+        [CommandOption("--eval-every <N>"), Description("Run:EvalEvery.")] public int? EvalEvery { get; init; }
+        [CommandOption("--eval-queries <N>"), Description("Run:EvalQueries.")] public int? EvalQueries { get; init; }
+        [CommandOption("-k|--samples <K>"), Description("Run:EvalK, samples per held-out query (the k of mean@k).")] public int? K { get; init; }
+        [CommandOption("--eval-temperature <T>"), Description("Run:EvalTemperature.")] public float? EvalTemperature { get; init; }
+        [CommandOption("--eval-max-tokens <N>"), Description("Run:EvalMaxTokens.")] public int? EvalMaxTokens { get; init; }
+        [CommandOption("--checkpoint-every <N>"), Description("Run:CheckpointEvery.")] public int? CheckpointEvery { get; init; }
+        [CommandOption("--seed <SEED>"), Description("Run seed, Seed.")] public ulong? Seed { get; init; }
         [CommandOption("--data <PATH>"), Description("Training set: a JSON-lines or Parquet file, or a folder of shards (--data-format, field maps); default: the built-in task.")]
         public string? Data { get; init; }
         [CommandOption("--eval-data <PATH>"), Description("Held-out set, read like --data; default: the built-in task's test split.")] public string? EvalData { get; init; }
-        [CommandOption("--level <N>"), Description("Built-in task difficulty 1-4.")] public int Level { get; init; } = D.TaskLevel;
+        [CommandOption("--level <N>"), Description("Run:TaskLevel, built-in task difficulty 1-4.")] public int? Level { get; init; }
         [CommandOption("--system-prompt <TEXT>"), Description("System turn of the chat format (Prompt:SystemPrompt); empty: none.")] public string? SystemPrompt { get; init; }
         [CommandOption("--save-trees"), Description("Write each step's trained trees with their rewards and advantages to runs/NAME/trees/step-N.jsonl (Training:SaveTrees).")]
         public bool SaveTrees { get; init; }
@@ -95,7 +100,8 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         Directory.CreateDirectory(spec.RunDir);
         if (s.Resume is null) File.WriteAllText(Path.Combine(spec.RunDir, SpecFile), JsonSerializer.Serialize(spec, new JsonSerializerOptions { WriteIndented = true }));
 
-        AnsiConsole.MarkupLine($"run [bold]{Markup.Escape(spec.RunId)}[/] ({spec.Trainer.Algo}) in {Markup.Escape(spec.RunDir)}; model {Markup.Escape(spec.ModelDir)}");
+        string sampling = RunSpecCheck.TreeConfigOf(spec).Mode.ToString().ToLowerInvariant();
+        AnsiConsole.MarkupLine($"run [bold]{Markup.Escape(spec.RunId)}[/] ({spec.Trainer.Algo}: {sampling} sampling, {spec.Trainer.ResolvedAdvantage} advantage{(spec.Trainer.NoRoot ? ", no root" : "")}) in {Markup.Escape(spec.RunDir)}; model {Markup.Escape(spec.ModelDir)}");
         // Ctrl+C / SIGTERM cancel the command, then the silo (or the client) stops within Cluster:ShutdownTimeout.
         using var guard = ShutdownGuard.Install(options.Cluster.ShutdownTimeout);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, guard.Stopping);
@@ -128,33 +134,54 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
 
     static RunSpec NewSpec(Settings s, TreePOOptions options)
     {
-        string algo = s.Algo.ToLowerInvariant();
-        if (algo is not ("treepo" or "grpo")) throw new ArgumentException($"--algo must be treepo or grpo, got '{s.Algo}'");
+        Apply(s, options);
+        string algo = options.Run.Algo.ToLowerInvariant();
         string name = s.Name ?? $"{algo}-{DateTime.Now:yyyyMMdd-HHmmss}";
-        string runDir = Path.GetFullPath(Path.Combine(s.RunsDir, name));
+        string runDir = Path.GetFullPath(Path.Combine(options.Run.RunsDir, name));
         if (File.Exists(Path.Combine(runDir, "metrics.jsonl")))
             throw new ArgumentException($"{runDir} already holds a run: pick another --name, or continue it with --resume {runDir}");
-        var t = options.Tree;
+        // --model, else Model:Path (appsettings, TREEPO__MODEL__PATH, --model.path=); empty: the built-in model, found
+        // from any folder of the repository (as `rollout` does).
+        string model = TreePO.Hosting.Models.ModelFolder.Resolve(s.Model ?? options.Model.Path);
+        return TrainSpec.Build(options, name, runDir, model, Full(s.Data), Full(s.EvalData)) with
+        {
+            DataFormat = s.DataFormat?.ToLowerInvariant(), QuestionField = s.QuestionField, AnswerField = s.AnswerField, IdField = s.IdField,
+        };
+    }
+
+    /// <summary>The command's flags over the options tree: a flag wins over its key.</summary>
+    internal static void Apply(Settings s, TreePOOptions o)
+    {
+        var r = o.Run;
+        if (s.RunsDir is { } runs) r.RunsDir = runs;
+        if (s.Algo is { } algo) r.Algo = algo;
+        if (s.Sampling is { } sampling) r.Sampling = sampling;
+        if (s.Advantage is { } advantage) o.Advantage.Estimator = advantage;
+        if (s.NoRoot) o.Advantage.NoRoot = true;
+        if (s.Steps is { } steps) r.Steps = steps;
+        if (s.Queries is { } queries) r.QueriesPerStep = queries;
+        if (s.Oversample is { } oversample) o.Filter.Oversample = oversample;
+        if (s.ExtraRounds is { } rounds) o.Filter.MaxExtraRounds = rounds;
+        var t = o.Tree;
         if (s.Width is { } w) t.Width = w;
         if (s.Depth is { } d) t.Depth = d;
         if (s.Segment is { } l) t.SegmentLength = l;
         if (s.Branch is { } b) t.Branch = b;
-        if (s.Temperature is { } temperature) options.Sampling.Temperature = temperature;
-        // GRPO baseline: the same budget sampled as w independent sequences that share only the prompt.
-        t.Mode = algo == "grpo" ? SamplingMode.Sequential : SamplingMode.Tree;
-        if (algo == "grpo") t.Branch = t.Width;
-        var tree = options.TreeConfig();
-        // --model, else Model:Path (appsettings, TREEPO__MODEL__PATH, --model.path=); empty: the built-in model, found
-        // from any folder of the repository (as `rollout` does).
-        string model = TreePO.Hosting.Models.ModelFolder.Resolve(s.Model ?? options.Model.Path);
-        return new RunSpec(name, runDir, model, Full(s.Data), Full(s.EvalData), s.Level, s.Steps ?? D.Steps, s.Queries,
-            s.ExtraRounds, JsonSerializer.Serialize(tree, TreeJson.Options),
-            new TrainerSettings(LearningRate: s.LearningRate, WeightDecay: D.WeightDecay, WarmupSteps: s.Warmup, MiniBatches: s.MiniBatches, Algo: algo,
-                Packing: Choice(s.Packing, "--packing", options.Trainer.Packing), OldLogProbs: Choice(s.OldLogProbs, "--old-logprobs", options.Trainer.OldLogProbs)),
-            s.EvalEvery, s.EvalQueries, s.K, s.EvalTemperature, s.EvalMaxTokens, s.CheckpointEvery, s.Seed ?? options.Seed)
-        {
-            DataFormat = s.DataFormat?.ToLowerInvariant(), QuestionField = s.QuestionField, AnswerField = s.AnswerField, IdField = s.IdField,
-        };
+        if (s.Temperature is { } temperature) o.Sampling.Temperature = temperature;
+        var tr = o.Trainer;
+        if (s.LearningRate is { } lr) tr.LearningRate = lr;
+        if (s.MiniBatches is { } mb) tr.MiniBatches = mb;
+        if (s.Warmup is { } warmup) tr.WarmupSteps = warmup;
+        tr.Packing = Choice(s.Packing, "--packing", tr.Packing);
+        tr.OldLogProbs = Choice(s.OldLogProbs, "--old-logprobs", tr.OldLogProbs);
+        if (s.EvalEvery is { } ee) r.EvalEvery = ee;
+        if (s.EvalQueries is { } eq) r.EvalQueries = eq;
+        if (s.K is { } k) r.EvalK = k;
+        if (s.EvalTemperature is { } et) r.EvalTemperature = et;
+        if (s.EvalMaxTokens is { } em) r.EvalMaxTokens = em;
+        if (s.CheckpointEvery is { } ce) r.CheckpointEvery = ce;
+        if (s.Level is { } level) r.TaskLevel = level;
+        if (s.Seed is { } seed) o.Seed = seed;
     }
 
     static RunSpec ResumeSpec(Settings s)
@@ -166,13 +193,12 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         return s.Steps is { } steps ? spec with { Steps = steps } : spec;
     }
 
-    /// <summary>The flag's value if given (checked against the enum's names), else the options tree's; lower case.</summary>
-    static string Choice<TEnum>(string? flag, string name, TEnum fromOptions) where TEnum : struct, Enum
+    /// <summary>The flag's value if given (checked against the enum's names), else the options tree's.</summary>
+    static TEnum Choice<TEnum>(string? flag, string name, TEnum fromOptions) where TEnum : struct, Enum
     {
-        if (flag is null) return fromOptions.ToString().ToLowerInvariant();
-        string? known = Enum.GetNames<TEnum>().FirstOrDefault(n => n.Equals(flag, StringComparison.OrdinalIgnoreCase));
-        return known?.ToLowerInvariant()
-            ?? throw new ArgumentException($"{name} must be one of {string.Join(", ", Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}, got '{flag}'");
+        if (flag is null) return fromOptions;
+        return Enum.TryParse<TEnum>(flag, ignoreCase: true, out var known) && Enum.IsDefined(known) && !int.TryParse(flag, out _) ? known
+            : throw new ArgumentException($"{name} must be one of {string.Join(", ", Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}, got '{flag}'");
     }
 
     static string? Full(string? path) => path is null ? null : Path.GetFullPath(path);

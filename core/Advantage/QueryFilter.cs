@@ -60,6 +60,22 @@ public sealed class QueryFilter(int targetQueries, int maxExtraRounds)
         return verdicts;
     }
 
+    /// <summary>Adds one round's scored trees in order until the batch is full and returns how many it took; the rest
+    /// are left unjudged, for an oversampled round to give their queries back to the data stream (DAPO's oversampling
+    /// without spending queries it did not need).</summary>
+    public int AddRoundUntilFull(IReadOnlyList<SegmentTree> trees)
+    {
+        int kept = _kept.Count, taken = 0;
+        foreach (SegmentTree tree in trees)
+        {
+            if (kept >= TargetQueries) break;
+            taken++;
+            if (Judge(tree) == QueryVerdict.Keep) kept++;
+        }
+        AddRound(trees.Take(taken));
+        return taken;
+    }
+
     public bool IsFull => _kept.Count >= TargetQueries;
     /// <summary>Kept queries still missing.</summary>
     public int Missing => Math.Max(0, TargetQueries - _kept.Count);

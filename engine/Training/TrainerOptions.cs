@@ -33,9 +33,9 @@ public sealed record TrainerOptions
         if (WarmupSteps < 0) errors.Add($"Trainer:WarmupSteps must be >= 0 (got {WarmupSteps})");
         if (MiniBatches < 1) errors.Add($"Trainer:MiniBatches must be >= 1 (got {MiniBatches})");
         if (MicroBatchTokens < 1) errors.Add($"Trainer:MicroBatchTokens must be >= 1 (got {MicroBatchTokens})");
-        if (Loss.EpsLow is <= 0 or >= 1) errors.Add($"Trainer:Loss:EpsLow must be in (0, 1) (got {Loss.EpsLow})");
-        if (Loss.EpsHigh <= 0) errors.Add($"Trainer:Loss:EpsHigh must be > 0 (got {Loss.EpsHigh})");
-        if (Loss.DualClip <= 1) errors.Add($"Trainer:Loss:DualClip must be > 1 (got {Loss.DualClip})");
+        if (Loss.EpsLow is <= 0 or >= 1) errors.Add($"Trainer:EpsLow must be in (0, 1) (got {Loss.EpsLow})");
+        if (Loss.EpsHigh <= 0) errors.Add($"Trainer:EpsHigh must be > 0 (got {Loss.EpsHigh})");
+        if (Loss.DualClip <= 1) errors.Add($"Trainer:DualClip must be > 1 (got {Loss.DualClip})");
         return errors;
     }
 }

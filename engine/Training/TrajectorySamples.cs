@@ -12,12 +12,27 @@ namespace TreePO.Engine.Training;
 /// </summary>
 public static class TrajectorySamples
 {
-    public static AdvantageOptions AdvantageFor(string algo) => algo.ToLowerInvariant() switch
+    /// <summary>The advantage estimators a run can choose (`--advantage`, Advantage:Estimator): the tree advantage with
+    /// a plain mean over the subgroup terms (the paper's default), size-weighted (Eq. 6), with subgroups of equal
+    /// rewards rejected (Eq. 7), and the GRPO group advantage over the query's trajectories.</summary>
+    public static readonly string[] Estimators = ["tree", "tree_size_weighted", "tree_subgroup_reject", "group"];
+
+    /// <summary>The advantage options of an estimator name (<see cref="Estimators"/>, or the presets "treepo" = tree and
+    /// "grpo" = group); <paramref name="noRoot"/> drops the root group's term of the tree advantage ("No Root Group").</summary>
+    public static AdvantageOptions AdvantageFor(string estimator, bool noRoot = false)
     {
-        "treepo" => AdvantageOptions.Default,
-        "grpo" => AdvantageOptions.Default with { Estimator = AdvantageEstimator.Grpo },
-        _ => throw new ArgumentException($"Algo must be \"treepo\" or \"grpo\", got \"{algo}\""),
-    };
+        var tree = AdvantageOptions.Default with { IncludeRoot = !noRoot };
+        return estimator.ToLowerInvariant() switch
+        {
+            "tree" or "treepo" => tree,
+            "tree_size_weighted" => tree with { Weighting = SubgroupWeighting.SizeWeighted },
+            "tree_subgroup_reject" => tree with { RejectZeroStdSubgroups = true },
+            "group" or "grpo" => noRoot
+                ? throw new ArgumentException("no-root drops the root group of the tree advantage; the group advantage has only that group")
+                : AdvantageOptions.Default with { Estimator = AdvantageEstimator.Grpo },
+            _ => throw new ArgumentException($"the advantage must be one of {string.Join(", ", Estimators)} (or the presets treepo, grpo), got \"{estimator}\""),
+        };
+    }
 
     /// <summary>Fills the advantages of <paramref name="trees"/> and returns their samples, trajectory order within
     /// tree order. Trajectories with an empty response carry no token to train on: they are counted, not returned.</summary>

@@ -73,7 +73,8 @@ public static class TreePOConfiguration
         {
             if (!properties.TryGetValue(child.Key, out var property))
             {
-                errors.Add($"{child.Path}: unknown key (known: {string.Join(", ", properties.Keys)})");
+                string? near = NearestName.Of(child.Key, properties.Keys);
+                errors.Add($"{child.Path}: unknown key (known: {string.Join(", ", properties.Keys)}){(near is null ? "" : $"; did you mean {section.Path}:{near}?")}");
                 continue;
             }
             if (IsScalar(property.PropertyType))

@@ -24,7 +24,10 @@ public sealed class TreePOOptions
     public ClusterOptions Cluster { get; set; } = new();
     public TrainingOptions Training { get; set; } = new();
     public PolicyUpdateOptions Trainer { get; set; } = new();
+    public AdvantageSectionOptions Advantage { get; set; } = new();
+    public FilterOptions Filter { get; set; } = new();
     public RewardOptions Reward { get; set; } = new();
+    public RunOptions Run { get; set; } = new();
 
     /// <summary>The run seed every random choice derives from.</summary>
     public ulong Seed { get; set; } = 1;
@@ -62,6 +65,13 @@ public sealed class TreePOOptions
         Check(Cluster.ResponseTimeout > TimeSpan.Zero, "Cluster:ResponseTimeout", $"must be positive, got {Cluster.ResponseTimeout}");
         errors.AddRange(Clustering.ClusterOptionsCheck.Validate(Cluster).Select(e => $"{Section}:{e}"));
         errors.AddRange(RewardSettings().Validate($"{Section}:Reward:"));
+        Check(Filter.Oversample >= 1 && double.IsFinite(Filter.Oversample), "Filter:Oversample", $"must be 1 (no oversampling) or more, got {Filter.Oversample}");
+        Check(Filter.MaxExtraRounds >= 0, "Filter:MaxExtraRounds", $"must be 0 or more, got {Filter.MaxExtraRounds}");
+        Check(Run.Algo.ToLowerInvariant() is "treepo" or "grpo", "Run:Algo", $"must be treepo or grpo, got '{Run.Algo}'");
+        Check(Advantage.Estimator.Length == 0 || TreePO.Hosting.Training.TrainSpec.Estimators.Contains(Advantage.Estimator.ToLowerInvariant()),
+            "Advantage:Estimator", $"must be one of {string.Join(", ", TreePO.Hosting.Training.TrainSpec.Estimators)} (or empty: Run:Algo's), got '{Advantage.Estimator}'");
+        // The trainer's own rules, named by their keys here (TrainerOptions names them Trainer:KEY).
+        errors.AddRange(TreePO.Grains.Training.TrainerGrain.ToOptions(Trainer.ToSettings("treepo")).Validate().Select(e => $"{Section}:{e}"));
         return errors;
     }
 
@@ -108,6 +118,35 @@ public sealed class PolicyUpdateOptions
     /// <summary>Recompute: the trainer's own forward before the first update (the first mini-batch's from its own
     /// training pass; deterministic). Engine: the log-probs the engine returned with the samples (no pass at all).</summary>
     public OldLogProbSource OldLogProbs { get; set; } = OldLogProbSource.Recompute;
+
+    // The wire record's defaults are the one source of the trainer's defaults.
+    static readonly TreePO.Grains.Training.TrainerSettings Wire = new();
+
+    /// <summary>AdamW peak learning rate, reached after <see cref="WarmupSteps"/> (constant after).</summary>
+    public double LearningRate { get; set; } = Wire.LearningRate;
+    /// <summary>Optimiser steps of linear warm-up from 0.</summary>
+    public int WarmupSteps { get; set; } = Wire.WarmupSteps;
+    public double WeightDecay { get; set; } = Wire.WeightDecay;
+    /// <summary>Optimiser steps per training step (the batch split in this many mini-batches).</summary>
+    public int MiniBatches { get; set; } = Wire.MiniBatches;
+    /// <summary>Global gradient-norm clip.</summary>
+    public double GradClip { get; set; } = Wire.GradClip;
+    /// <summary>Most tokens per forward pass; a mini-batch is split into micro-batches under it.</summary>
+    public int MicroBatchTokens { get; set; } = Wire.MicroBatchTokens;
+    /// <summary>Lower clip of the ratio: 1 - EpsLow.</summary>
+    public double EpsLow { get; set; } = Wire.EpsLow;
+    /// <summary>Upper clip of the ratio (DAPO's clip-higher): 1 + EpsHigh.</summary>
+    public double EpsHigh { get; set; } = Wire.EpsHigh;
+    /// <summary>Dual-clip bound of negative advantages.</summary>
+    public double DualClip { get; set; } = Wire.DualClip;
+    /// <summary>Torch threads of the trainer; 0: TorchSharp's default.</summary>
+    public int TorchThreads { get; set; } = Wire.TorchThreads;
+
+    /// <summary>The wire settings of these options for a run of <paramref name="algo"/>.</summary>
+    public TreePO.Grains.Training.TrainerSettings ToSettings(string algo, string advantage = "", bool noRoot = false) => new(
+        LearningRate: LearningRate, WeightDecay: WeightDecay, WarmupSteps: WarmupSteps, MiniBatches: MiniBatches, GradClip: GradClip,
+        MicroBatchTokens: MicroBatchTokens, EpsLow: EpsLow, EpsHigh: EpsHigh, DualClip: DualClip, Algo: algo, TorchThreads: TorchThreads,
+        Packing: Packing.ToString().ToLowerInvariant(), OldLogProbs: OldLogProbs.ToString().ToLowerInvariant(), Advantage: advantage, NoRoot: noRoot);
 }
 
 public enum UpdatePacking { On, Off }
@@ -186,7 +225,8 @@ public sealed class TreeOptions
     public TemperatureSchedule TemperatureSchedule { get; set; } = TemperatureSchedule.Constant;
     public double TemperatureMin { get; set; } = 1.0;
     public double TemperatureMax { get; set; } = 5.0;
-    /// <summary>The schedule's length in training steps.</summary>
+    /// <summary>The training step at which a sinusoidal schedule reaches its end (step 1 is its start); 1: the run's
+    /// last step. `treepo train` keeps a value set here (Grains.Training.ScheduleStep).</summary>
     public int ScheduleTotalSteps { get; set; } = 1;
 
     public FallbackPolicy Fallback { get; set; } = FallbackPolicy.Random;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using TreePO.Hosting.Options;
 
@@ -6,45 +5,51 @@ namespace TreePO.Hosting.Training;
 
 /// <summary>
 /// The options tree of `treepo train` and `treepo eval`, read as `treepo rollout` reads it (appsettings.json,
-/// TREEPO__* variables, then --section.key=value overrides) over the <see cref="TrainDefaults"/> of these commands,
-/// which lie underneath every source. Their own flags (--model, -w, ...) are applied by the commands on top.
+/// TREEPO__* variables, then --section.key=value overrides). Every default is the options tree's, except the few keys
+/// of <see cref="TrainOverlay"/> / <see cref="EvalOverlay"/>, which lie underneath every source (docs/configuration.md
+/// lists both, generated from here). Their own flags (--model, -w, ...) are applied by the commands on top.
 /// </summary>
 public static class CommandOptions
 {
-    /// <summary>Training's defaults where they differ from the options tree's: the tuned tree, KV budget, prompt, and
-    /// a response timeout long enough for CPU steps.</summary>
-    public static TreePOOptions ForTrain() => Load(new()
+    /// <summary>Segments of 16 tokens (the tuned run: the built-in model's answers are about 25 tokens, so d = 4 x l = 16
+    /// leaves room and forks inside an answer; rollout and the sampling benchmarks keep the tree's 32). Engines sized for a training step's 16 queries x 8 leaves and eval's 128 x 4 samples (with the silo's
+    /// 64 slots, 18 % of the default run's prefill was context evicted and computed again; 256 is vLLM's
+    /// max_num_seqs), and a response timeout long enough for CPU steps.</summary>
+    public static readonly IReadOnlyDictionary<string, string> TrainOverlay = new Dictionary<string, string>
     {
-        ["Tree:Width"] = Invariant(TrainDefaults.Width),
-        ["Tree:Depth"] = Invariant(TrainDefaults.Depth),
-        ["Tree:SegmentLength"] = Invariant(TrainDefaults.SegmentLength),
-        ["Tree:Branch"] = Invariant(TrainDefaults.Branch),
-        ["Sampling:Temperature"] = Invariant(TrainDefaults.Temperature),
-        ["Seed"] = Invariant(TrainDefaults.Seed),
-        ["Engine:KvBudgetMB"] = Invariant(TrainDefaults.KvBudgetMB),
-        ["Engine:MaxSlots"] = Invariant(TrainDefaults.MaxSlots),
-        ["Prompt:SystemPrompt"] = TrainDefaults.SystemPrompt,
+        ["Tree:SegmentLength"] = "16",
+        ["Engine:KvBudgetMB"] = "512",
+        ["Engine:MaxSlots"] = "256",
         ["Cluster:ResponseTimeout"] = "00:10:00",
-    });
+    };
 
-    public static TreePOOptions ForEval() => Load(new()
+    public static readonly IReadOnlyDictionary<string, string> EvalOverlay = new Dictionary<string, string>
     {
-        ["Engine:KvBudgetMB"] = Invariant(TrainDefaults.KvBudgetMB),
-        ["Engine:MaxSlots"] = Invariant(TrainDefaults.MaxSlots),
-        ["Prompt:SystemPrompt"] = TrainDefaults.SystemPrompt,
-    });
+        ["Engine:KvBudgetMB"] = "512",
+        ["Engine:MaxSlots"] = "256",
+    };
+
+    public static TreePOOptions ForTrain() => Load(TrainOverlay);
+
+    public static TreePOOptions ForEval() => Load(EvalOverlay);
+
+    /// <summary>The defaults of a command: the options tree's under <paramref name="overlay"/>, no source read (the
+    /// `--help` list).</summary>
+    public static TreePOOptions Defaults(IReadOnlyDictionary<string, string> overlay) => TreePOConfiguration.Bind(
+        new ConfigurationBuilder().AddInMemoryCollection(Prefixed(overlay)).Build());
+
+    static Dictionary<string, string?> Prefixed(IReadOnlyDictionary<string, string> keys) =>
+        keys.ToDictionary(kv => $"{TreePOOptions.Section}:{kv.Key}", kv => (string?)kv.Value);
 
     /// <summary>Binds the sources over <paramref name="defaults"/> (keys below section TreePO); throws
     /// <see cref="TreePOOptionsException"/> naming every bad key.</summary>
-    public static TreePOOptions Load(Dictionary<string, string?> defaults)
+    public static TreePOOptions Load(IReadOnlyDictionary<string, string> defaults)
     {
         var (overrides, _) = TreePOConfiguration.SplitOverrides(OptionOverrides.Captured);
         var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(defaults.ToDictionary(kv => $"{TreePOOptions.Section}:{kv.Key}", kv => kv.Value))
+            .AddInMemoryCollection(Prefixed(defaults))
             .AddTreePOSources(overrides)
             .Build();
         return TreePOConfiguration.Bind(configuration);
     }
-
-    static string Invariant(IFormattable value) => value.ToString(null, CultureInfo.InvariantCulture);
 }

@@ -61,10 +61,10 @@ public sealed class SaveTreesTests
             // Mistyped: refused before anything runs.
             (rc, output) = await RunAsync(work, Train(runs, "typo", 1, "--save-tree"));
             Assert.True(rc != 0, output);
-            Assert.Contains("Unknown option 'save-tree'", output);
+            Assert.Contains("Unknown option 'save-tree' for 'train'; did you mean '--save-trees'?", output);
             (rc, output) = await RunAsync(work, Train(runs, "typo", 1, "--training.savetree=true"));
             Assert.Equal(2, rc);
-            Assert.Contains("savetree: unknown key (known: SaveTrees)", output);
+            Assert.Contains("savetree: unknown key (known: SaveTrees); did you mean TreePO:training:SaveTrees?", output);
             Assert.False(Directory.Exists(Path.Combine(runs, "typo")), output);
         }
         finally

@@ -13,6 +13,8 @@ namespace TreePO.Grains.Training;
 /// <param name="MaxExtraRounds">Extra sampling rounds the query filter may ask for per step.</param>
 /// <param name="EvalEvery">Evaluate held-out every this many steps (and before the first and after the last); 0: only those two.</param>
 /// <param name="CheckpointEvery">Checkpoint every this many steps (and after the last); 0: only after the last.</param>
+/// <param name="Oversample">The filter's first round samples this many times <see cref="QueriesPerStep"/> queries
+/// (rounded up); the queries after the one whose kept group filled the batch go back to the data stream.</param>
 /// <param name="SaveTrees">Write each step's trained trees, with their advantages, to trees/step-N.jsonl in the run folder.</param>
 /// <param name="DataFormat">Field preset of both datasets (jsonl, verl, gsm8k, math; null: jsonl).</param>
 /// <param name="QuestionField">Field maps over the preset (dotted paths allowed); null: the preset's.</param>
@@ -40,4 +42,5 @@ public sealed record RunSpec(
     [property: Id(19)] string? DataFormat = null,
     [property: Id(20)] string? QuestionField = null,
     [property: Id(21)] string? AnswerField = null,
-    [property: Id(22)] string? IdField = null);
+    [property: Id(22)] string? IdField = null,
+    [property: Id(23)] double Oversample = 1.0);

@@ -6,7 +6,9 @@ namespace TreePO.Grains.Training;
 /// <c>Packing</c>: "on" (tree-packed update: every shared token prefix computed once) or "off" (one padded row
 /// per trajectory).
 /// <c>OldLogProbs</c>: "recompute" (the trainer's own forward before the first update, folded into the first
-/// mini-batch's pass) or "engine" (the log-probs the engine returned with the samples).</summary>
+/// mini-batch's pass) or "engine" (the log-probs the engine returned with the samples).
+/// <c>Advantage</c>: the estimator, chosen apart from the sampling (empty: the one <c>Algo</c> presets);
+/// <c>NoRoot</c>: the tree advantage without the root group's term.</summary>
 [GenerateSerializer, Immutable, Alias("treepo.trainer-settings")]
 public sealed record TrainerSettings(
     [property: Id(0)] double LearningRate = 1e-4,
@@ -22,4 +24,11 @@ public sealed record TrainerSettings(
     [property: Id(10)] int TorchThreads = 0,
     [property: Id(11)] int WeightChunkBytes = 16 << 20,
     [property: Id(12)] string Packing = "on",
-    [property: Id(13)] string OldLogProbs = "recompute");
+    [property: Id(13)] string OldLogProbs = "recompute",
+    [property: Id(14)] string Advantage = "",
+    [property: Id(15)] bool NoRoot = false)
+{
+    /// <summary>The advantage estimator the update uses: <see cref="Advantage"/> when set (tree, tree_size_weighted,
+    /// tree_subgroup_reject, group), else the one <see cref="Algo"/> presets (treepo: tree, grpo: group).</summary>
+    public string ResolvedAdvantage => string.IsNullOrEmpty(Advantage) ? (Algo.Equals("grpo", StringComparison.OrdinalIgnoreCase) ? "group" : "tree") : Advantage;
+}

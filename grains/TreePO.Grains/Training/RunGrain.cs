@@ -176,11 +176,21 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         var all = new List<SegmentTree>();
         var used = new HashSet<string>(StringComparer.Ordinal);
         int skippedBefore = data!.SkippedPrompts.Count;
-        var stepConfig = config with { ScheduleStep = n - 1, ScheduleTotalSteps = s.Steps };
+        var stepConfig = ScheduleStep.At(config, n, s.Steps);
+        int returned = 0;
         do
         {
-            int want = filter.Counts.Rounds == 0 ? s.QueriesPerStep : filter.Missing;
-            var queries = data.Next(want);
+            // The first round oversamples (Filter:Oversample); later rounds ask for what is missing.
+            int want = filter.Counts.Rounds == 0 ? (int)Math.Ceiling(s.QueriesPerStep * s.Oversample - 1e-9) : filter.Missing;
+            // One at a time, to know where each query ends in the stream: the ones after the query that fills the
+            // batch go back to it (the cursor a checkpoint saves), so the data is never spent on trees not trained on.
+            var queries = new List<QueryItem>(want);
+            var ends = new List<(long Cursor, int Skipped)>(want) { (data.Cursor, data.SkippedPrompts.Count) };
+            for (int i = 0; i < want; i++)
+            {
+                queries.AddRange(data.Next(1));
+                ends.Add((data.Cursor, data.SkippedPrompts.Count));
+            }
             var results = await Task.WhenAll(queries.Select(q =>
             {
                 string name = q.Id;   // a query drawn twice in one step (a small dataset) gets its own tree
@@ -192,7 +202,14 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             }));
             var trees = results.Select(r => TreeJson.Read(r.TreeLine)).ToList();
             all.AddRange(trees);
-            filter.AddRound(trees);
+            int taken = filter.AddRoundUntilFull(trees);
+            if (taken < trees.Count)
+            {
+                returned += trees.Count - taken;
+                var (cursor, skipped) = ends[taken];   // ends[0]: where the round began
+                data.Cursor = cursor;
+                data.SkippedPrompts.RemoveRange(skipped, data.SkippedPrompts.Count - skipped);
+            }
         } while (filter.ShouldSampleMore);
         double rolloutSeconds = stepClock.Elapsed.TotalSeconds;
         int newSkipped = data.SkippedPrompts.Count - skippedBefore;
@@ -201,6 +218,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
 
         var rolloutMetrics = BatchMetrics.Of(all);
         var row = StepMetrics.Rollout(rolloutMetrics, all, filter.Counts, version, newSkipped);
+        row["filter_returned"] = returned;
         var batch = filter.Batch;
         double trainSeconds = 0, syncSeconds = 0;
         if (batch.Count > 0)

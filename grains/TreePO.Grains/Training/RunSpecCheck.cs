@@ -40,6 +40,7 @@ public static class RunSpecCheck
             $"task level must be 1 to 4, got {spec.TaskLevel}");
         Check(spec.Steps >= 1, $"steps must be at least 1, got {spec.Steps}");
         Check(spec.QueriesPerStep >= 1, $"queries per step must be at least 1, got {spec.QueriesPerStep}");
+        Check(spec.Oversample >= 1 && double.IsFinite(spec.Oversample), $"oversample must be 1 or more, got {spec.Oversample}");
         Check(spec.MaxExtraRounds >= 0, $"extra sampling rounds must not be negative, got {spec.MaxExtraRounds}");
         Check(spec.EvalEvery >= 0, $"eval-every must be 0 (before and after only) or more, got {spec.EvalEvery}");
         Check(spec.EvalQueries >= 1, $"eval queries must be at least 1, got {spec.EvalQueries}");

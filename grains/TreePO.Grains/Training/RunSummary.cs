@@ -23,6 +23,8 @@ public static class RunSummary
         {
             ["run_id"] = spec.RunId,
             ["algo"] = spec.Trainer.Algo,
+            ["advantage"] = spec.Trainer.ResolvedAdvantage,
+            ["no_root"] = spec.Trainer.NoRoot,
             ["model"] = spec.ModelDir,
             ["eval_before"] = Eval(before),
             ["eval_after"] = Eval(after),

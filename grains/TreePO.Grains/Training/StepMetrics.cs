@@ -28,6 +28,8 @@ public static class StepMetrics
             ["filter_all_correct"] = counts.DroppedAllCorrect,
             ["filter_all_wrong"] = counts.DroppedAllWrong,
             ["filter_empty"] = counts.DroppedEmpty,
+            ["filter_dropped"] = counts.DroppedAllCorrect + counts.DroppedAllWrong + counts.DroppedEmpty,
+            ["filter_short"] = counts.Kept < counts.Target,
             ["skipped_prompts"] = skippedPrompts,
         };
 

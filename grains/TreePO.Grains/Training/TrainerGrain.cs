@@ -27,7 +27,6 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
         var options = ToOptions(setup.Settings);
         var errors = options.Validate();
         if (errors.Count > 0) throw new ArgumentException(string.Join("; ", errors));
-        TrajectorySamples.AdvantageFor(setup.Settings.Algo);   // fails on an unknown algorithm
         if (setup.Settings.WeightChunkBytes is < 1 or > MaxChunkBytes)
             throw new ArgumentException($"WeightChunkBytes must be in 1..{MaxChunkBytes} (Orleans' message limit is 100 MiB), got {setup.Settings.WeightChunkBytes}");
         if (!File.Exists(Path.Combine(setup.ModelDir, "config.json")))
@@ -48,7 +47,7 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
         try
         {
             var trees = treeLines.Select((line, i) => TreeJson.Read(line, i + 1)).ToList();
-            var samples = TrajectorySamples.Build(trees, h.Version, TrajectorySamples.AdvantageFor(settings.Algo), out int empty);
+            var samples = TrajectorySamples.Build(trees, h.Version, Advantage(settings), out int empty);
             if (samples.Count == 0) throw new ArgumentException("the step has no trajectory with response tokens to train on");
             var stats = await h.TrainAsync(samples, seed, cancellationToken);
             return new TrainStepReport(h.Version, stats.Samples, stats.Tokens, stats.OptimizerSteps, stats.Loss, stats.ClipFraction,
@@ -153,7 +152,10 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
         _ => throw new ArgumentException($"Trainer:Packing must be on or off, got '{s.Packing}'"),
     };
 
-    /// <summary>The settings' own errors beyond the engine options': packing and old log-prob source.</summary>
+    /// <summary>The advantage estimator of the settings (<see cref="TrainerSettings.ResolvedAdvantage"/>, no-root).</summary>
+    public static TreePO.Core.Advantage.AdvantageOptions Advantage(TrainerSettings s) => TrajectorySamples.AdvantageFor(s.ResolvedAdvantage, s.NoRoot);
+
+    /// <summary>The settings' own errors beyond the engine options': packing, old log-prob source, advantage.</summary>
     public static IReadOnlyList<string> SettingErrors(TrainerSettings s)
     {
         var errors = new List<string>();
@@ -161,6 +163,8 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
             errors.Add($"Trainer:Packing must be on or off, got '{s.Packing}'");
         if (s.OldLogProbs.ToLowerInvariant() is not ("engine" or "recompute"))
             errors.Add($"Trainer:OldLogProbs must be engine or recompute, got '{s.OldLogProbs}'");
+        try { Advantage(s); }
+        catch (ArgumentException e) { errors.Add($"Advantage:Estimator: {e.Message}"); }
         return errors;
     }
 }

@@ -35,6 +35,24 @@ public sealed class QueryFilterTests
     }
 
     [Fact]
+    public void An_oversampled_round_is_taken_until_the_batch_is_full_and_the_rest_left_unjudged()
+    {
+        var filter = new QueryFilter(2, 1);
+        // Six drawn for a batch of two: a (all correct) dropped, b kept, c dropped, d kept -> full; e, f untouched.
+        int taken = filter.AddRoundUntilFull([Tree("a", 1, 1), Tree("b", 1, -1), Tree("c", -1, -1), Tree("d", -1, 1), Tree("e", 1, -1), Tree("f", 1, 1)]);
+        Assert.Equal(4, taken);
+        Assert.True(filter.IsFull);
+        Assert.False(filter.ShouldSampleMore);
+        Assert.Equal(new QueryFilterCounts(1, 4, 2, 1, 1, 0, 0, 2), filter.Counts);
+        Assert.Equal(["q-b", "q-d"], filter.Batch.Select(t => t.Query.Id));
+
+        // A round that never fills the batch takes everything.
+        var short_ = new QueryFilter(3, 0);
+        Assert.Equal(2, short_.AddRoundUntilFull([Tree("a", 1, -1), Tree("b", 1, 1)]));
+        Assert.Equal(2, short_.Missing);
+    }
+
+    [Fact]
     public void Surplus_is_dropped_from_the_end()
     {
         var filter = new QueryFilter(2, 0);

@@ -102,6 +102,52 @@ public sealed class RunGrainTests
     }
 
     [Fact]
+    public async Task An_oversampled_filter_returns_the_queries_it_did_not_need_and_a_resumed_run_repeats_it()
+    {
+        // Oversample 2: the first round samples 6 queries for a batch of 3, keeps groups in draw order up to 3, and the
+        // queries after the one that filled the batch go back to the data stream (the checkpoint's cursor).
+        RunSpec Over(string id, string dir) => Spec(id, dir) with { Oversample = 2 };
+        string straight = RunDir(), interrupted = RunDir();
+        await using (var cluster = await TrainingClusters.StartAsync())
+        {
+            var run = cluster.Client.GetGrain<IRunGrain>("over-straight");
+            await run.StartAsync(Over("over-straight", straight), resume: false);
+            var done = await WaitAsync(run);
+            Assert.True(done.Phase == RunPhase.Finished, done.Error);
+            var lines = File.ReadAllLines(Path.Combine(straight, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!.AsObject()).Skip(1).ToList();
+            long cursor = 0;
+            for (int k = 1; k <= 3; k++)
+            {
+                var line = lines[k - 1];
+                int generated = line["filter_generated"]!.GetValue<int>(), returned = line["filter_returned"]!.GetValue<int>();
+                int kept = line["filter_kept"]!.GetValue<int>(), dropped = line["filter_dropped"]!.GetValue<int>();
+                Assert.True(generated + returned >= 6, line.ToJsonString());   // the first round drew 6
+                Assert.Equal(generated, kept + dropped);                        // every judged query is kept or dropped
+                Assert.Equal(kept < 3, line["filter_short"]!.GetValue<bool>());
+                Assert.True(returned == 0 || kept == 3, line.ToJsonString());  // only a full batch gives queries back
+                // The data cursor moved by the judged queries only: the returned ones are drawn again next step.
+                cursor += generated;
+                Assert.Equal(cursor, RunState.Load(Path.Combine(straight, "checkpoints", $"step-{k}")).DataCursor);
+            }
+
+            var second = cluster.Client.GetGrain<IRunGrain>("over-interrupted");
+            await second.StartAsync(Over("over-interrupted", interrupted), resume: false);
+            await WaitAsync(second, s => s.Step >= 1, pollMs: 20);
+            await second.CancelAsync();
+            await WaitAsync(second);
+            Assert.NotNull(RunState.Latest(interrupted));
+        }
+        await using (var cluster = await TrainingClusters.StartAsync())
+        {
+            var run = cluster.Client.GetGrain<IRunGrain>("over-interrupted");
+            await run.StartAsync(Over("over-interrupted", interrupted), resume: true);
+            var done = await WaitAsync(run);
+            Assert.True(done.Phase == RunPhase.Finished, done.Error);
+        }
+        Assert.Equal(MetricsWithoutTimings(straight), MetricsWithoutTimings(interrupted));
+    }
+
+    [Fact]
     public async Task Bad_rows_and_long_prompts_are_counted_and_named_and_an_unworkable_config_is_refused()
     {
         string data = Path.Combine(RunDir(), "data.jsonl");

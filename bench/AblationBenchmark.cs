@@ -1,0 +1,211 @@
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using TreePO.Bench.Common;
+using TreePO.Core.Trees;
+using TreePO.Grains.Training;
+using TreePO.Hosting.Options;
+using TreePO.Hosting.Reporting;
+using Panel = TreePO.Hosting.Reporting.Panel;
+
+namespace TreePO.Bench;
+
+/// <summary>
+/// `bench ablation`: the paper's ablations (its Tables 1 and 3) on the built-in task, each a `treepo train` run that
+/// differs from TreePO in one choice: GRPO; the GRPO advantage with tree sampling; TreePO; size-weighted subgroups;
+/// subgroup rejection; no root group; log-prob branching (against TreePO's even split). Same model, steps, queries,
+/// data and trainer for all, for each seed, in one embedded silo, run one after the other. A table of final held-out
+/// mean@k, maj@k, pass@k, training wall time (evaluation excluded) and rollout computed tokens, averaged over seeds;
+/// one PNG of the held-out curves. Options: --steps, --queries, --eval-every, --eval-queries, --seeds, --variants (a
+/// comma list of names; default all), --model, --runs, --out, --png, --slots.
+/// </summary>
+public static class AblationBenchmark
+{
+    /// <summary>One arm of the ablation: a name, what it is, and how it changes `treepo train`'s options.</summary>
+    sealed record Variant(string Name, string What, Action<TreePOOptions> Apply);
+
+    static readonly Variant[] Variants =
+    [
+        new("grpo", "GRPO: sequential sampling, group advantage (--algo grpo)", o => o.Run.Algo = "grpo"),
+        new("grpo_adv_tree_sampling", "GRPO advantage with tree sampling (--sampling tree --advantage group)",
+            o => o.Advantage.Estimator = "group"),
+        new("treepo", "TreePO: tree sampling, tree advantage, even split (--algo treepo)", _ => { }),
+        new("size_weighted", "TreePO, size-weighted subgroups (--advantage tree_size_weighted)", o => o.Advantage.Estimator = "tree_size_weighted"),
+        new("subgroup_reject", "TreePO, subgroups of equal rewards rejected (--advantage tree_subgroup_reject)",
+            o => o.Advantage.Estimator = "tree_subgroup_reject"),
+        new("no_root", "TreePO without the root group (--no-root)", o => o.Advantage.NoRoot = true),
+        new("logprob_branching", "TreePO, log-prob branching instead of even split (--tree.branching=LogProb)",
+            o => o.Tree.Branching = BranchingPolicy.LogProb),
+    ];
+
+    sealed record Options(string Model, int Steps, int Queries, int EvalEvery, int EvalQueries, ulong[] Seeds, Variant[] Variants,
+        int Slots, string RunsDir, string Out, string Png)
+    {
+        public static Options? Parse(BenchArgs a)
+        {
+            // Sized for 40 minutes on 2 quiet cores: 7 variants x 2 seeds of 50 steps (`treepo train` runs 100).
+            int steps = a.Int("steps", 50, 1);
+            string names = a.String("variants", string.Join(",", AblationBenchmark.Variants.Select(v => v.Name)));
+            var chosen = new List<Variant>();
+            var errors = new List<string>();
+            foreach (string n in names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                if (AblationBenchmark.Variants.FirstOrDefault(v => v.Name.Equals(n, StringComparison.OrdinalIgnoreCase)) is { } v) chosen.Add(v);
+                else errors.Add($"--variants: unknown variant '{n}' (known: {string.Join(", ", AblationBenchmark.Variants.Select(x => x.Name))})");
+            var o = new Options(a.String("model", ""), steps, a.Int("queries", 16, 1), a.Int("eval-every", Math.Max(1, steps / 4), 1),
+                a.Int("eval-queries", 64, 1), [.. a.IntList("seeds", [1, 2], 0).Distinct().Select(x => (ulong)x)], [.. chosen.Distinct()],
+                a.Int("slots", 0, 0), a.String("runs", Path.Combine(new RunOptions().RunsDir, "bench-ablation")),
+                a.String("out", "docs/bench/ablation.json"), a.String("png", "docs/bench/ablation.png"));
+            if (chosen.Count == 0 && errors.Count == 0) errors.Add("--variants: give at least one variant");
+            return SamplingBenchmark.Report([.. errors, .. a.Errors]) ? o : null;
+        }
+    }
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var o = Options.Parse(new BenchArgs(args));
+        if (o is null) return 2;
+        if (TrainingBenchmark.Model(o.Model) is not { } model) return 2;
+        TreePOOptions siloOptions;
+        var specs = new Dictionary<string, RunSpec>();
+        string runsDir = Path.GetFullPath(o.RunsDir);
+        try
+        {
+            siloOptions = TrainingBenchmark.Silo(model, o.Slots);
+            foreach (ulong seed in o.Seeds)
+                foreach (var v in o.Variants)
+                {
+                    string id = RunId(v.Name, seed);
+                    var spec = TrainingBenchmark.TrainRun(id, Path.Combine(runsDir, id), model, seed, o.Steps, o.Queries, o.EvalEvery,
+                        o.EvalQueries, v.Apply);
+                    var errors = RunSpecCheck.Validate(spec, 0);
+                    if (errors.Count > 0) throw new ArgumentException($"{id}: " + string.Join("; ", errors));
+                    specs[id] = spec;
+                }
+        }
+        catch (Exception e) when (e is TreePOOptionsException or ArgumentException)
+        {
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+            return 1;
+        }
+
+        var machine = Machine.Describe(Environment.ProcessorCount);
+        var first = specs.Values.First();
+        // The tree the tree-sampling variants use (sequential ones sample w independent paths, b = w).
+        var t = specs.Values.Select(RunSpecCheck.TreeConfigOf).FirstOrDefault(c => c.Mode == SamplingMode.Tree) ?? RunSpecCheck.TreeConfigOf(first);
+        string workload = $"{o.Steps} steps x {o.Queries} queries, w={t.Width}, d={t.Depth} x l={t.SegmentLength}, b={t.Branch} (sequential: b = w); held-out " +
+            $"mean@{first.EvalK} on {o.EvalQueries} queries every {o.EvalEvery} steps; seeds {string.Join(", ", o.Seeds)}";
+        AnsiConsole.MarkupLine($"[bold]ablation benchmark[/] on {Markup.Escape(machine.ToString())}");
+        AnsiConsole.MarkupLine($"model {Markup.Escape(model)}; {Markup.Escape(workload)}");
+
+        var counter = new RolloutTokenCounter();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await using (var silo = await TrainingBenchmark.StartSiloAsync(siloOptions, counter))
+        {
+            try
+            {
+                foreach (var spec in specs.Values)
+                {
+                    TrainingBenchmark.Reset(spec.RunDir);
+                    AnsiConsole.MarkupLine($"[bold]{Markup.Escape(spec.RunId)}[/] ({clock.Elapsed.TotalMinutes:F1} min in)");
+                    await TrainingBenchmark.RunChunkAsync(silo.Client, spec, resume: false, quiet: false);
+                }
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+            {
+                AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+                return 1;
+            }
+        }
+
+        var rows = o.Variants.Select(v =>
+        {
+            var runs = o.Seeds.Select(seed => TrainingCurve.Read(v.Name, specs[RunId(v.Name, seed)].RunDir, RunId(v.Name, seed), counter)).ToList();
+            return new Row(v, runs, TrainingCurve.Average(v.Name, runs));
+        }).ToList();
+        var table = new Table().AddColumns("variant", "mean@k", "maj@k", "pass@k", "mean@k before", "train wall s", "computed tokens (M)", "per seed mean@k");
+        foreach (var r in rows)
+        {
+            var f = r.Mean.FinalEval;
+            table.AddRow(r.Variant.Name, $"{f.MeanAtK:P1}", $"{f.MajAtK:P1}", $"{f.PassAtK:P1}", $"{r.Mean.Evaluated.First().MeanAtK:P1}",
+                r.Mean.Last.TrainWallSeconds.ToString("F0"), (r.Mean.Last.ComputedTokens / 1e6).ToString("F3"),
+                string.Join(" / ", r.Runs.Select(x => $"{x.FinalEval.MeanAtK:P1}")));
+        }
+        AnsiConsole.Write(table);
+        string png = Plot(o.Png, rows, o.Seeds.Length);
+        string path = BenchJson.Write(o.Out, new
+        {
+            benchmark = "ablation",
+            machine = BenchJson.MachineJson(machine),
+            wall_s = clock.Elapsed.TotalSeconds,
+            workload = new
+            {
+                model,
+                description = workload,
+                task_level = first.TaskLevel,
+                steps = o.Steps,
+                queries_per_step = o.Queries,
+                oversample = first.Oversample,
+                extra_rounds = first.MaxExtraRounds,
+                eval_every = o.EvalEvery,
+                eval_queries = o.EvalQueries,
+                eval_k = first.EvalK,
+                eval_temperature = first.EvalTemperature,
+                eval_max_tokens = first.EvalMaxTokens,
+                seeds = o.Seeds,
+                engine_slots = siloOptions.Engine.MaxSlots,
+            },
+            measures = new
+            {
+                final = "held-out mean@k, maj@k and pass@k after the last step, averaged over the seeds",
+                train_wall_s = "the run grain's wall clock less every held-out evaluation: rollouts, training, weight sync, logging, checkpoints",
+                computed_tokens = "rollout forward-pass tokens, prefill + decode, as the engines reported them, every filter round; evaluation excluded",
+            },
+            variants = rows.Select(r => new
+            {
+                name = r.Variant.Name,
+                what = r.Variant.What,
+                tree = JsonNode.Parse(specs[RunId(r.Variant.Name, o.Seeds[0])].TreeConfigJson),
+                trainer = specs[RunId(r.Variant.Name, o.Seeds[0])].Trainer,
+                final = Point(r.Mean.FinalEval),
+                before = Point(r.Mean.Evaluated.First()),
+                train_wall_s = r.Mean.Last.TrainWallSeconds,
+                computed_tokens = r.Mean.Last.ComputedTokens,
+                seeds = r.Runs.Select((c, i) => new
+                {
+                    seed = o.Seeds[i],
+                    final = Point(c.FinalEval),
+                    train_wall_s = c.Last.TrainWallSeconds,
+                    computed_tokens = c.Last.ComputedTokens,
+                    evaluations = c.Evaluated.Select(Point),
+                }),
+            }),
+            plot = png,
+        });
+        AnsiConsole.MarkupLine($"wrote {Markup.Escape(path)} and {Markup.Escape(png)} ({clock.Elapsed.TotalMinutes:F1} min)");
+        return 0;
+    }
+
+    sealed record Row(Variant Variant, IReadOnlyList<TrainingCurve> Runs, TrainingCurve Mean);
+
+    static string RunId(string variant, ulong seed) => $"{variant}-seed{seed}";
+
+    static object Point(CurvePoint p) => new
+    {
+        step = p.Step, mean_at_k = p.MeanAtK, maj_at_k = p.MajAtK, pass_at_k = p.PassAtK, train_wall_s = p.TrainWallSeconds,
+        computed_tokens = p.ComputedTokens,
+    };
+
+    static string Plot(string path, IReadOnlyList<Row> rows, int seeds)
+    {
+        static Series S(string name, IEnumerable<CurvePoint> ps, Func<CurvePoint, double> x, Func<CurvePoint, double> y) =>
+            new(name, ps.Select(x).ToList(), ps.Select(y).ToList());
+        string of = seeds > 1 ? $" (mean of {seeds} seeds)" : "";
+        string full = Path.GetFullPath(path);
+        PanelPlot.SavePng(full,
+        [
+            new Panel("Held-out mean@k vs step" + of, "step", "mean@k", [.. rows.Select(r => S(r.Variant.Name, r.Mean.Evaluated, p => p.Step, p => p.MeanAtK!.Value))]),
+            new Panel("Held-out mean@k vs rollout computed tokens" + of, "prefill + decode tokens (millions)", "mean@k",
+                [.. rows.Select(r => S(r.Variant.Name, r.Mean.Evaluated, p => p.ComputedTokens / 1e6, p => p.MeanAtK!.Value))]),
+        ]);
+        return full;
+    }
+}
