@@ -1,3 +1,4 @@
+using TreePO.Tests.Shared;
 using Orleans.Runtime;
 using Orleans.Runtime.Placement;
 using TreePO.Grains.Engines;
@@ -85,7 +86,7 @@ public sealed class EngineRoutingTests
         var engine = factories[victim.Name].Created.Single();
         long before = engine.GetCounters().Steps;
         var running = Enumerable.Range(0, trees).Select(i => RunOnHome($"kill/q{i}", i)).ToArray();
-        while (engine.GetCounters().Steps < before + 4) await Task.Delay(5);   // mid-rollout
+        await Eventually.TrueAsync(() => engine.GetCounters().Steps >= before + 4, TimeSpan.FromSeconds(60), "four engine steps", pollMs: 5);   // mid-rollout
         await cluster.KillSiloAsync(victim);
         var results = await Task.WhenAll(running);
 
