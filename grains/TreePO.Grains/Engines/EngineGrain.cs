@@ -5,6 +5,7 @@ using Orleans.Placement;
 using Orleans.Runtime;
 using TreePO.Grains.Placement;
 using TreePO.Grains.Routing;
+using TreePO.Grains.WeightStream;
 
 namespace TreePO.Grains.Engines;
 
@@ -119,17 +120,15 @@ public sealed class EngineGrain(
     public async Task<WeightSyncReport> SyncWeightsWithReportAsync(string trainer, int version, WeightSyncOptions options, CancellationToken cancellationToken)
     {
         var engine = backend ?? throw new InvalidOperationException($"engine {key} is not loaded");
-        if (options.Path is not (WeightSyncOptions.Auto or WeightSyncOptions.Socket or WeightSyncOptions.Chunks or WeightSyncOptions.Legacy))
-            throw new ArgumentException($"unknown weight sync path '{options.Path}' (expected auto, socket, chunks or legacy)");
+        if (options.Path is not (WeightSyncOptions.Auto or WeightSyncOptions.Socket or WeightSyncOptions.Chunks))
+            throw new ArgumentException($"unknown weight sync path '{options.Path}' (expected auto, socket or chunks)");
         await syncGate.WaitAsync(cancellationToken);
         try
         {
             if (!options.Force && weightsFrom == trainer && engine.PolicyVersion == version)
                 return new WeightSyncReport(key, version, options.Path, 0, 0, 0, 0, 0, 0, 0, 0, Skipped: true);
             var source = GrainFactory.GetGrain<TreePO.Grains.Training.ITrainerGrain>(trainer);
-            var report = options.Path == WeightSyncOptions.Legacy
-                ? await PullLegacyAsync(engine, source, version, cancellationToken)
-                : await PullStagedAsync(engine, source, version, options, cancellationToken);
+            var report = await PullStagedAsync(engine, source, version, options, cancellationToken);
             liveNodesByTree.Clear();
             weightsFrom = trainer;
             log.LogInformation("engine {Engine} holds version {Version} from {Trainer} ({Bytes} bytes, {Path}, {Seconds:F2} s)",
@@ -151,7 +150,7 @@ public sealed class EngineGrain(
         var offer = options.Path is WeightSyncOptions.Auto or WeightSyncOptions.Socket ? await source.OfferWeightStreamAsync(version) : null;
         if (offer is null && options.Path == WeightSyncOptions.Socket)
             throw new InvalidOperationException("the trainer's silo offers no weight stream (the server is off, or could not listen); use the chunks path");
-        var server = ServiceProvider.GetService<TreePO.Grains.Training.WeightStreamServer>();   // this silo's
+        var server = ServiceProvider.GetService<WeightStreamServer>();   // this silo's
         // The trainer in this very silo: its token redeems here, and the bytes are a memory copy away.
         var local = offer is not null && options.Path == WeightSyncOptions.Auto && options.AllowLocal ? server?.RedeemLocal(offer.Token) : null;
         using var sink = await engine.BeginWeightsAsync(version, manifest.Header, manifest.TotalBytes, ct);
@@ -183,24 +182,6 @@ public sealed class EngineGrain(
         double total = clock.Elapsed.TotalSeconds;
         string path = local is not null ? WeightSyncOptions.Local : offer is null ? WeightSyncOptions.Chunks : WeightSyncOptions.Socket;
         return new WeightSyncReport(key, version, path, manifest.TotalBytes, path == WeightSyncOptions.Chunks ? manifest.ChunkCount : 1, handshake, transfer, sink.WriteTime.TotalSeconds, total - handshake - transfer, total, manifest.CaptureSeconds);
-    }
-
-    /// <summary>The older path: 4 MB chunks one at a time into one array, then a safetensors load of it.</summary>
-    async Task<WeightSyncReport> PullLegacyAsync(IEngineBackend engine, TreePO.Grains.Training.ITrainerGrain source, int version, CancellationToken ct)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var bytes = new MemoryStream();
-        int chunks = 0;
-        await foreach (var chunk in source.StreamWeightsAsync(version, cancellationToken: ct).WithBatchSize(1).WithCancellation(ct))
-        {
-            bytes.Write(chunk);
-            chunks++;
-        }
-        bytes.Position = 0;
-        double transfer = clock.Elapsed.TotalSeconds;
-        await engine.LoadWeightsAsync(version, bytes, ct);   // swaps between steps, drops all KV
-        double total = clock.Elapsed.TotalSeconds;
-        return new WeightSyncReport(key, version, WeightSyncOptions.Legacy, bytes.Length, chunks, 0, transfer, 0, total - transfer, total, 0);
     }
 
     readonly SemaphoreSlim syncGate = new(1, 1);

@@ -68,9 +68,8 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             RunState? state = null;
             if (resume)
             {
-                string latest = RunState.Latest(runSpec.RunDir)
+                (string latest, state) = RunState.LatestWithState(runSpec.RunDir, problem => Warn([problem]))
                     ?? throw new ArgumentException($"cannot resume: {runSpec.RunDir} has no complete checkpoint (checkpoints/step-K/{RunState.FileName})");
-                state = RunState.Load(latest);
                 if (state.Seed != runSpec.Seed) throw new ArgumentException($"cannot resume: the checkpoint's seed {state.Seed} differs from the run's {runSpec.Seed}");
                 modelDir = latest;
                 (step, version, skippedPrompts, wallBefore) = (state.Step, state.PolicyVersion, state.SkippedPrompts, state.WallSeconds);

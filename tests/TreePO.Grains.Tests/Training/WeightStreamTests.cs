@@ -1,3 +1,4 @@
+using TreePO.Grains.WeightStream;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using TreePO.Engine.Checkpoint;
 using TreePO.Grains.Training;
 
-namespace TreePO.Grains.Engines;
+namespace TreePO.Grains.WeightStream;
 
 /// <summary>The engine's side of <see cref="WeightStreamServer"/>: connects (TLS first with the cluster's certificate
 /// when <c>tls</c> is given: the server's must pass the cluster's checks before the token leaves), sends the token,

@@ -6,7 +6,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using TreePO.Engine.Checkpoint;
 
-namespace TreePO.Grains.Training;
+namespace TreePO.Grains.WeightStream;
 
 /// <summary>
 /// Serves published weight snapshots as TCP byte streams, so multi-GB weights skip Orleans' per-message copies
@@ -117,7 +117,7 @@ public sealed class WeightStreamServer(
                 }
             }
             var token = new byte[TokenBytes];
-            await TreePO.Grains.Engines.WeightStreamClient.ReceiveExactlyAsync(stream, token, timeout.Token);
+            await WeightStreamClient.ReceiveExactlyAsync(stream, token, timeout.Token);
             if (Take(token) is not { } snapshot)
             {
                 await stream.WriteAsync(new byte[] { 1 }, stop.Token);
