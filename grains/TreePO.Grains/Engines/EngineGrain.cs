@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
+using TreePO.Engine.Checkpoint;
 using Orleans.Placement;
 using Orleans.Runtime;
 using TreePO.Grains.Placement;
@@ -141,7 +142,9 @@ public sealed class EngineGrain(
 
     /// <summary>Manifest, then the bytes straight into the backend's staging (one TCP stream from the trainer's silo,
     /// or the trainer's chunks through Orleans <see cref="WeightSyncOptions.Window"/> at a time), then the swap. A
-    /// failure anywhere leaves the engine on its old weights.</summary>
+    /// failure anywhere leaves the engine on its old weights. Under "auto", a stream that cannot be had or breaks off
+    /// (unreachable, failed handshake, silent peer, cut connection, bytes that fail the hash) is not the end of the
+    /// sync: the chunks are pulled afresh through Orleans.</summary>
     async Task<WeightSyncReport> PullStagedAsync(IEngineBackend engine, TreePO.Grains.Training.ITrainerGrain source, int version, WeightSyncOptions options, CancellationToken ct)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -153,36 +156,48 @@ public sealed class EngineGrain(
         var server = ServiceProvider.GetService<WeightStreamServer>();   // this silo's
         // The trainer in this very silo: its token redeems here, and the bytes are a memory copy away.
         var local = offer is not null && options.Path == WeightSyncOptions.Auto && options.AllowLocal ? server?.RedeemLocal(offer.Token) : null;
-        using var sink = await engine.BeginWeightsAsync(version, manifest.Header, manifest.TotalBytes, ct);
-        double handshake = clock.Elapsed.TotalSeconds;
-        if (local is not null)
-            await Task.Run(() => Parallel.For(0, local.ChunkCount, new ParallelOptions { CancellationToken = ct },
-                i => sink.Write((long)i * local.ChunkBytes, local.Chunk(i))), ct);
-        else if (offer is not null)
+        WeightSink? sink = await engine.BeginWeightsAsync(version, manifest.Header, manifest.TotalBytes, ct);
+        try
         {
-            try
+            double handshake = clock.Elapsed.TotalSeconds;
+            if (local is not null)
+                await Task.Run(() => Parallel.For(0, local.ChunkCount, new ParallelOptions { CancellationToken = ct },
+                    i => sink.Write((long)i * local.ChunkBytes, local.Chunk(i))), ct);
+            else if (offer is not null)
             {
-                var tls = server?.Tls;   // the cluster's certificate, under TLS
-                await Task.Run(() => WeightStreamClient.RunAsync(offer, manifest, sink, tls, ct), ct);   // off the grain's turn: only the sink and the socket
+                try
+                {
+                    var tls = server?.Tls;   // the cluster's certificate, under TLS
+                    var stall = server?.StallTimeout;
+                    var s = sink;
+                    await Task.Run(() => WeightStreamClient.RunAsync(offer, manifest, s, tls, ct, stall), ct);   // off the grain's turn: only the sink and the socket
+                }
+                catch (Exception e) when (IsStreamFailure(e) && options.Path == WeightSyncOptions.Auto && !ct.IsCancellationRequested)
+                {
+                    log.LogWarning("engine {Engine}: the weight stream from {Host}:{Port} failed after {Bytes} bytes ({Error}); pulling chunks",
+                        key, offer.Host, offer.Port, sink.ReceivedBytes, e.Message);
+                    offer = null;
+                    // Pieces already placed would count twice: start from a fresh staging.
+                    sink.Dispose();
+                    sink = null;
+                    sink = await engine.BeginWeightsAsync(version, manifest.Header, manifest.TotalBytes, ct);
+                    await WeightPull.RunAsync(source, manifest, sink, options.Window, ct);
+                }
             }
-            catch (Exception e) when (e is System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException
-                && options.Path == WeightSyncOptions.Auto && sink.ReceivedBytes == 0)
-            {
-                // The trainer's port is not reachable from here (a firewall), or its TLS handshake failed: the chunks
-                // travel the cluster's own connections.
-                log.LogWarning("engine {Engine}: no weight stream from {Host}:{Port} ({Error}); pulling chunks", key, offer.Host, offer.Port, e.Message);
-                offer = null;
+            else
                 await WeightPull.RunAsync(source, manifest, sink, options.Window, ct);
-            }
+            double transfer = clock.Elapsed.TotalSeconds - handshake;
+            await engine.CommitWeightsAsync(sink, ct);   // swaps between steps, drops all KV
+            double total = clock.Elapsed.TotalSeconds;
+            string path = local is not null ? WeightSyncOptions.Local : offer is null ? WeightSyncOptions.Chunks : WeightSyncOptions.Socket;
+            return new WeightSyncReport(key, version, path, manifest.TotalBytes, path == WeightSyncOptions.Chunks ? manifest.ChunkCount : 1, handshake, transfer, sink.WriteTime.TotalSeconds, total - handshake - transfer, total, manifest.CaptureSeconds);
         }
-        else
-            await WeightPull.RunAsync(source, manifest, sink, options.Window, ct);
-        double transfer = clock.Elapsed.TotalSeconds - handshake;
-        await engine.CommitWeightsAsync(sink, ct);   // swaps between steps, drops all KV
-        double total = clock.Elapsed.TotalSeconds;
-        string path = local is not null ? WeightSyncOptions.Local : offer is null ? WeightSyncOptions.Chunks : WeightSyncOptions.Socket;
-        return new WeightSyncReport(key, version, path, manifest.TotalBytes, path == WeightSyncOptions.Chunks ? manifest.ChunkCount : 1, handshake, transfer, sink.WriteTime.TotalSeconds, total - handshake - transfer, total, manifest.CaptureSeconds);
+        finally { sink?.Dispose(); }
     }
+
+    /// <summary>The stream broke, as opposed to the pull being cancelled: worth trying the chunks instead.</summary>
+    static bool IsStreamFailure(Exception e) => e is System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException
+        or IOException or TimeoutException or InvalidDataException or InvalidOperationException;
 
     readonly SemaphoreSlim syncGate = new(1, 1);
     string? weightsFrom;

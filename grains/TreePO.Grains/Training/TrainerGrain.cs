@@ -64,11 +64,16 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
 
     public Task<int> GetVersionAsync() => Task.FromResult(Host().Version);
 
-    public Task<WeightManifest> GetWeightManifestAsync(int version)
+    public async Task<WeightManifest> GetWeightManifestAsync(int version)
     {
         var w = Snapshot(version);
-        return Task.FromResult(new WeightManifest(w.Version, w.TotalBytes, w.ChunkBytes, w.ChunkCount, w.Header, w.CaptureSeconds));
+        // Hashed once per published version, off the grain's scheduler (a 2 GB model takes about a second).
+        if (digest?.Snapshot != w) digest = (w, Task.Run(() => WeightDigest.Of(w)));
+        byte[] hashes = await digest.Value.Hashes;
+        return new WeightManifest(w.Version, w.TotalBytes, w.ChunkBytes, w.ChunkCount, w.Header, w.CaptureSeconds, hashes);
     }
+
+    (TreePO.Engine.Checkpoint.WeightSnapshot Snapshot, Task<byte[]> Hashes)? digest;
 
     public Task<WeightChunk> GetWeightChunkAsync(int version, int index, CancellationToken cancellationToken)
     {
