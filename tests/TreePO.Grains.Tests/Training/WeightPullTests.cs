@@ -177,12 +177,44 @@ public sealed class WeightPullTests
         Assert.Single(gate.Engines.Single().Loads);
     }
 
-    static async Task<InProcessTestCluster> StartGatedAsync(PullGate gate, bool unreachable = false, WeightStreamTls? tls = null)
+    [Theory]
+    [InlineData(false)]   // a peer that accepts and never answers
+    [InlineData(true)]    // the connection cut half way through the weights
+    public async Task A_stream_that_goes_silent_or_is_cut_mid_way_falls_back_to_chunks_and_the_sync_succeeds(bool cut)
+    {
+        // The engine dials 127.0.0.2:P (what the server advertises), where the faulty peer listens; the real server
+        // listens on 127.0.0.1:P, and the cutting peer relays to it.
+        var alias = System.Net.IPAddress.Parse("127.0.0.2");
+        WeightStreamServer? real = null;
+        using var peer = cut
+            ? FaultyStreamPeer.Cutting(alias, () => new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, real!.Endpoint!.Port), cutAfter: 5000)
+            : FaultyStreamPeer.Silent(alias);
+        var gate = new PullGate();
+        var cluster = await StartGatedAsync(gate, server: sp => real = new WeightStreamServer(System.Net.IPAddress.Loopback, alias, true,
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WeightStreamServer>>(), port: peer.Port, stallTimeout: TimeSpan.FromSeconds(1)));
+        await using var _ = cluster;
+        var trainer = cluster.Client.GetGrain<ITrainerGrain>(cut ? "cut" : "silent");
+        await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, Small));
+        var engine = cluster.Client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0));
+        var report = await engine.SyncWeightsWithReportAsync(cut ? "cut" : "silent", 0, new WeightSyncOptions(Force: true, AllowLocal: false))
+            .WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(1, peer.Accepted);
+        Assert.Equal((0, WeightSyncOptions.Chunks), (report.Version, report.Path));
+        Assert.Equal(await PublishedWeights.ReadAsync(trainer, 0), gate.Engines.Single().Loads[^1].Weights);
+        // Asked for the socket alone, the same fault fails the sync (clearly, and in bounded time).
+        await Assert.ThrowsAnyAsync<Exception>(() => engine.SyncWeightsWithReportAsync(cut ? "cut" : "silent", 0,
+            new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Socket)).WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Single(gate.Engines.Single().Loads);
+    }
+
+    static async Task<InProcessTestCluster> StartGatedAsync(PullGate gate, bool unreachable = false, WeightStreamTls? tls = null,
+        Func<IServiceProvider, WeightStreamServer>? server = null)
     {
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
-            if (unreachable || tls is not null)
+            if (server is not null) silo.Services.AddSingleton(server);
+            else if (unreachable || tls is not null)
                 silo.Services.AddSingleton(sp => new WeightStreamServer(System.Net.IPAddress.Loopback,
                     unreachable ? System.Net.IPAddress.Parse("127.0.0.2") : System.Net.IPAddress.Loopback, true,
                     sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WeightStreamServer>>(), tls: tls));
