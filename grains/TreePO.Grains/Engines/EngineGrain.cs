@@ -66,6 +66,10 @@ public sealed class EngineGrain(
             // (An ArgumentException on the wire: the engine's own exception type has no Orleans codec.)
             if (request.PolicyVersion >= 0 && request.PolicyVersion != engine.PolicyVersion)
                 throw new ArgumentException(new TreePO.Engine.PolicyVersionMismatchException(request.PolicyVersion, engine.PolicyVersion).Message);
+            // Versions count per run: run B's version 3 is not run A's (another sync may have swapped runs meanwhile).
+            if (request.PolicyVersion >= 0 && request.WeightsFrom is { } run && weightsFrom is { } holder && holder != run)
+                throw new ArgumentException(
+                    $"tree {request.TreeId} expects policy version {request.PolicyVersion} of run '{run}'; engine {key} holds version {engine.PolicyVersion} of run '{holder}'");
         }
         catch { failed++; throw; }
         bySilo[callerSilo] = bySilo.GetValueOrDefault(callerSilo) + 1;

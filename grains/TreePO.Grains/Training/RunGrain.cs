@@ -50,6 +50,13 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
 
     ITrainerGrain Trainer => GrainFactory.GetGrain<ITrainerGrain>(spec!.RunId);
 
+    /// <summary>How long the cluster's training lease lasts without a renewal, and how often a running run renews it:
+    /// a run whose silo died frees the cluster within a minute.</summary>
+    public static readonly TimeSpan LeaseTtl = TimeSpan.FromSeconds(60), LeaseRenewal = TimeSpan.FromSeconds(15);
+
+    ITrainingLeaseGrain Lease => GrainFactory.GetGrain<ITrainingLeaseGrain>(ITrainingLeaseGrain.Cluster);
+    IGrainTimer? leaseTimer;
+
     public async Task<RunStatus> StartAsync(RunSpec runSpec, bool resume)
     {
         if (phase is not (RunPhase.Created or RunPhase.Finished or RunPhase.Failed or RunPhase.Cancelled))
@@ -64,6 +71,11 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         step = 0; version = 0; skippedRows = 0; skippedPrompts = 0; wallBefore = 0; resumedFrom = -1;
         try
         {
+            var held = await Lease.AcquireAsync(runSpec.RunId, directory.LocalSilo.Endpoint.ToString(), LeaseTtl);
+            if (held.RunId != runSpec.RunId)
+                throw new InvalidOperationException(
+                    $"the cluster is already training run '{held.RunId}' (on silo {held.Silo}, since {held.SinceUtc:u}): one training run " +
+                    "per cluster; wait for it to finish, cancel it, or train on another cluster");
             string modelDir = runSpec.ModelDir;
             RunState? state = null;
             if (resume)
@@ -111,8 +123,11 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             phase = RunPhase.Failed;
             error = e.Message;
             if (Trainer is { } t) await t.CloseAsync();
+            await Lease.ReleaseAsync(runSpec.RunId);   // a no-op unless this run took it
             throw;
         }
+        leaseTimer?.Dispose();
+        leaseTimer = this.RegisterGrainTimer(RenewLeaseAsync, new GrainTimerCreationOptions(LeaseRenewal, LeaseRenewal) { Interleave = true });
         stop = new CancellationTokenSource();
         clock.Restart();
         _ = LoopAsync(resume, stop.Token);   // runs on this grain's scheduler, turn by turn
@@ -161,6 +176,26 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         finally
         {
             try { await Trainer.CloseAsync(); } catch (Exception e) { log.LogWarning(e, "closing the trainer of {Run}", s.RunId); }
+            leaseTimer?.Dispose();
+            leaseTimer = null;
+            try { await Lease.ReleaseAsync(s.RunId); } catch (Exception e) { log.LogWarning(e, "giving back the training lease of {Run}", s.RunId); }
+        }
+    }
+
+    /// <summary>Keeps the cluster's training lease while the loop runs. Losing it to another run (the lease grain's
+    /// silo died and a new run took it first) is reported, not acted on: both runs go on.</summary>
+    async Task RenewLeaseAsync(CancellationToken cancellationToken)
+    {
+        if (spec is not { } s) return;
+        try
+        {
+            var held = await Lease.AcquireAsync(s.RunId, directory.LocalSilo.Endpoint.ToString(), LeaseTtl);
+            if (held.RunId != s.RunId)
+                Warn([$"the cluster's training lease is held by run '{held.RunId}' (since {held.SinceUtc:u}): two runs share this cluster's engines"]);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            log.LogWarning(e, "renewing the training lease of {Run}", s.RunId);
         }
     }
 
