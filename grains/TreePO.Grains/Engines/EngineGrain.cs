@@ -25,7 +25,11 @@ public sealed class EngineGrain(
     int inFlight, maxInFlight;
     readonly Dictionary<string, long> bySilo = [];
     readonly Dictionary<string, int> liveNodesByTree = [];   // trees holding KV here, for routing
+    // Distinct trees served, counted through a set that is emptied into the count when it grows large: a silo that
+    // serves for days keeps a bounded set (a tree that spans an emptying counts twice).
     readonly HashSet<string> treesServed = [];
+    long treesServedBefore;
+    const int TreesServedSetLimit = 1 << 16;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -73,7 +77,11 @@ public sealed class EngineGrain(
         }
         catch { failed++; throw; }
         bySilo[callerSilo] = bySilo.GetValueOrDefault(callerSilo) + 1;
-        treesServed.Add(request.TreeId);
+        if (treesServed.Add(request.TreeId) && treesServed.Count >= TreesServedSetLimit)
+        {
+            treesServedBefore += treesServed.Count;
+            treesServed.Clear();
+        }
         inFlight++;
         maxInFlight = Math.Max(maxInFlight, inFlight);
         Publish();
@@ -209,7 +217,7 @@ public sealed class EngineGrain(
     public Task<EngineLoad> GetLoadAsync() => Task.FromResult(Load());
 
     public Task<EngineStats> GetStatsAsync() => Task.FromResult(new EngineStats(
-        key, requests, failed, cancelled, inFlight, maxInFlight, treesServed.Count, new Dictionary<string, long>(bySilo),
+        key, requests, failed, cancelled, inFlight, maxInFlight, (int)Math.Min(int.MaxValue, treesServedBefore + treesServed.Count), new Dictionary<string, long>(bySilo),
         backend?.GetCounters() ?? throw new InvalidOperationException($"engine {key} is not loaded")));
 
     EngineLoad Load()

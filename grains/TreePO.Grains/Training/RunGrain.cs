@@ -54,6 +54,11 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     /// a run whose silo died frees the cluster within a minute.</summary>
     public static readonly TimeSpan LeaseTtl = TimeSpan.FromSeconds(60), LeaseRenewal = TimeSpan.FromSeconds(15);
 
+    /// <summary>Trees of a step sampling at once, at most: a large step queues its trees here instead of starting
+    /// every tree grain (and its first requests) together.</summary>
+    public const int MaxTreesInFlight = 256;
+    readonly SemaphoreSlim treeSlots = new(MaxTreesInFlight, MaxTreesInFlight);
+
     ITrainingLeaseGrain Lease => GrainFactory.GetGrain<ITrainingLeaseGrain>(ITrainingLeaseGrain.Cluster);
     IGrainTimer? leaseTimer;
 
@@ -97,14 +102,15 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             contextLimit = Math.Min(modelContext, stats.Min(s => s.Counters.MaxContext));
             RunSpecCheck.EnsureValid(runSpec, contextLimit);
 
-            data = new QuerySource(runSpec.DataPath, runSpec.TaskLevel, runSpec.Seed, encoder, contextLimit - config.ResponseBudget)
+            // Reading and tokenizing the data set is file and CPU work: off the grain's scheduler.
+            data = await Task.Run(() => new QuerySource(runSpec.DataPath, runSpec.TaskLevel, runSpec.Seed, encoder, contextLimit - config.ResponseBudget)
             {
                 Cursor = state?.DataCursor ?? 0,
-            };
+            });
             skippedRows = data.RowErrors.Count;
             Warn(data.RowErrors);
-            var (queries, problems) = QuerySource.HeldOut(runSpec.EvalDataPath, runSpec.TaskLevel, runSpec.Seed, runSpec.EvalQueries,
-                encoder, contextLimit - runSpec.EvalMaxTokens);
+            var (queries, problems) = await Task.Run(() => QuerySource.HeldOut(runSpec.EvalDataPath, runSpec.TaskLevel, runSpec.Seed, runSpec.EvalQueries,
+                encoder, contextLimit - runSpec.EvalMaxTokens));
             if (queries.Count == 0) throw new ArgumentException($"no held-out query fits ({problems.Count} skipped{(problems.Count > 0 ? "; first: " + problems[0] : "")})");
             evaluation = new HeldOutEvaluation(GrainFactory, reward, text, runSpec, config.Sampling, queries);
             skippedRows += problems.Count;
@@ -213,14 +219,16 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         {
             int want = filter.Counts.Rounds == 0 ? s.QueriesPerStep : filter.Missing;
             var queries = data.Next(want);
-            var results = await Task.WhenAll(queries.Select(q =>
+            var results = await Task.WhenAll(queries.Select(async q =>
             {
                 string name = q.Id;   // a query drawn twice in one step (a small dataset) gets its own tree
                 for (int dup = 1; !used.Add(name); dup++) name = $"{q.Id}~{dup}";
                 // Seeds derive from (run seed, step, query), never from the run's name: a resumed run or a copy
                 // under another name samples the same trees.
                 var job = TreeJob.For(q, stepConfig, SeedMix.Derive(s.Seed, "tree", n, name), version, s.RunId);
-                return TreeAsk.Default.RunAsync(GrainFactory, $"{s.RunId}-s{n}/{name}", job, cancellationToken: ct);   // asked again if its silo dies
+                await treeSlots.WaitAsync(ct);   // backpressure: at most MaxTreesInFlight trees sampling at once
+                try { return await TreeAsk.Default.RunAsync(GrainFactory, $"{s.RunId}-s{n}/{name}", job, cancellationToken: ct); }   // asked again if its silo dies
+                finally { treeSlots.Release(); }
             }));
             var trees = results.Select(r => TreeJson.Read(r.TreeLine)).ToList();
             all.AddRange(trees);
