@@ -151,6 +151,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     async Task LoopAsync(bool resumed, CancellationToken ct)
     {
         var s = spec!;
+        var outcome = RunPhase.Failed;
         try
         {
             if (!resumed)
@@ -165,17 +166,17 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
                 ct.ThrowIfCancellationRequested();
                 await StepAsync(step + 1, ct);
             }
-            phase = RunPhase.Finished;
+            outcome = RunPhase.Finished;
             WriteSummary();
             log.LogInformation("run {Run} finished after {Steps} steps", s.RunId, step);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            phase = RunPhase.Cancelled;
+            outcome = RunPhase.Cancelled;
         }
         catch (Exception e)
         {
-            phase = RunPhase.Failed;
+            outcome = RunPhase.Failed;
             error = e.Message;
             log.LogError(e, "run {Run} failed at step {Step}", s.RunId, step + 1);
         }
@@ -185,6 +186,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             leaseTimer?.Dispose();
             leaseTimer = null;
             try { await Lease.ReleaseAsync(s.RunId); } catch (Exception e) { log.LogWarning(e, "giving back the training lease of {Run}", s.RunId); }
+            phase = outcome;   // done only once the trainer is closed and the lease given back: the next run may start
         }
     }
 
