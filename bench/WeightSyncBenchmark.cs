@@ -21,14 +21,13 @@ namespace TreePO.Bench;
 /// process (itself a silo of the same localhost cluster), through the production path,
 /// EngineGrain.SyncWeightsWithReportAsync, by each path side by side: "socket" (one TCP stream from the trainer's silo
 /// into staging tensors, swapped in place), "chunks" (the trainer's prepared chunks through Orleans, --window at a time,
-/// into the same staging) and "legacy" (the older path: 4 MB chunks one at a time into one array, then a safetensors
-/// load). The first path listed gives the verdict. The model is random with Qwen2.5-0.5B's shapes (--layers N to use fewer
+/// into the same staging). The first path listed gives the verdict. The model is random with Qwen2.5-0.5B's shapes (--layers N to use fewer
 /// of its layers; the tokenizer is the built-in model's, which only names stop ids here). Reports each forced pull
 /// (--pulls N per path, default 3, path after path), its phases (handshake, transfer, bytes-to-tensors, swap),
 /// the medians (goal under 2 s on loopback) and the peak RSS of both processes during the pulls. --tls measures the
 /// paths again in a second cluster that runs Cluster:Tls (a self-signed cluster certificate made in process, as
 /// scripts/make-dev-cert.sh makes one): "socket+tls" is the stream under TLS, "chunks+tls" Orleans' chunks over TLS
-/// connections, in the same table. Options: --layers N (24), --pulls N, --paths socket,chunks,legacy, --window N (4),
+/// connections, in the same table. Options: --layers N (24), --pulls N, --paths socket,chunks, --window N (4),
 /// --chunkmb N (16), --tls, --silo PATH, --keep DIR (reuse/keep the written model there), --out weightsync.json.
 /// </summary>
 public static class WeightSyncBenchmark
@@ -37,13 +36,13 @@ public static class WeightSyncBenchmark
     {
         var a = new BenchArgs(args);
         int layers = a.Int("layers", 24, 1), pulls = a.Int("pulls", 3, 1), window = a.Int("window", 4, 1), chunkMb = a.Int("chunkmb", 16, 1);
-        string[] paths = a.String("paths", $"{WeightSyncOptions.Socket},{WeightSyncOptions.Chunks},{WeightSyncOptions.Legacy}").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string[] paths = a.String("paths", $"{WeightSyncOptions.Socket},{WeightSyncOptions.Chunks}").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         string siloOption = a.String("silo", "");
         string keep = a.String("keep", ""), outPath = a.String("out", "weightsync.json");
         bool tls = a.Flag("tls");
         var errors = a.Errors.ToList();
         foreach (string p in paths)
-            if (p is not (WeightSyncOptions.Socket or WeightSyncOptions.Chunks or WeightSyncOptions.Legacy)) errors.Add($"--paths: unknown path '{p}' (socket, chunks, legacy)");
+            if (p is not (WeightSyncOptions.Socket or WeightSyncOptions.Chunks)) errors.Add($"--paths: unknown path '{p}' (socket, chunks)");
         if (chunkMb > 64) errors.Add($"--chunkmb: at most 64 (Orleans' message limit is 100 MiB), got {chunkMb}");
         if (errors.Count > 0) { foreach (var e in errors) AnsiConsole.MarkupLine($"[red]{Markup.Escape(e)}[/]"); return 1; }
         string? siloDll = SiloProgram.Locate(siloOption);
@@ -208,7 +207,7 @@ public static class WeightSyncBenchmark
             AnsiConsole.MarkupLine(Markup.Escape($"{(suffix.Length > 0 ? "TLS cluster: " : "")}trainer {trainerKey} loaded here in {trainerLoad:F1} s; engine {SiloKey.For(other, 0)} loaded in the other process in {engineLoad:F1} s"));
 
             long engineRssLoaded = ProcessMemory.Rss(engineSilo.Id);
-            // Path by path (not alternating): a path's leftovers (the legacy path's arrays) would inflate the next one's peak RSS.
+            // Path by path (not alternating): a path's leftovers would inflate the next one's peak RSS.
             foreach (string p in paths)
             {
                 string label = p + suffix;

@@ -1,3 +1,4 @@
+using TreePO.Grains.WeightStream;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
@@ -42,11 +43,11 @@ public static class TreePOSiloBuilderExtensions
         silo.Services.TryAddSingleton(_ => ModelText.Load(ModelFolder.Resolve(options.Model.Path), options));
         silo.Services.TryAddSingleton(sp => sp.GetRequiredService<ModelText>().TreeText);
         silo.Services.TryAddSingleton<IEngineBackendFactory, InferenceEngineBackendFactory>();
-        silo.Services.TryAddSingleton(sp => new TreePO.Grains.Training.WeightStreamServer(   // weights outside Orleans' messages, TLS under Cluster:Tls
+        silo.Services.TryAddSingleton(sp => new WeightStreamServer(   // weights outside Orleans' messages, TLS under Cluster:Tls
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Orleans.Configuration.EndpointOptions>>().Value.SiloListeningEndpoint?.Address
                 ?? sp.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.Endpoint.Address,
             sp.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.Endpoint.Address, true,
-            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<TreePO.Grains.Training.WeightStreamServer>>(), options.Cluster.WeightStreamPort,
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WeightStreamServer>>(), options.Cluster.WeightStreamPort,
             options.Cluster.Tls.Enabled ? Clustering.ClusterTls.Load(options.Cluster.Tls).ForWeightStream() : null));
         silo.Services.TryAddSingleton<TreePO.Core.Data.IPromptEncoder>(sp => sp.GetRequiredService<ModelText>());
         silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.Cluster.ResponseTimeout);

@@ -189,7 +189,8 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         string path = Path.Combine(s.Resume!, SpecFile);
         if (!File.Exists(path)) throw new ArgumentException($"cannot resume: {path} does not exist (not a run folder of treepo train)");
         var spec = JsonSerializer.Deserialize<RunSpec>(File.ReadAllText(path)) ?? throw new ArgumentException($"{path}: empty");
-        if (RunState.Latest(spec.RunDir) is null) throw new ArgumentException($"cannot resume: {spec.RunDir} has no complete checkpoint yet");
+        if (RunState.Latest(spec.RunDir, w => AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(w)}[/]")) is null)
+            throw new ArgumentException($"cannot resume: {spec.RunDir} has no complete checkpoint yet");
         return s.Steps is { } steps ? spec with { Steps = steps } : spec;
     }
 

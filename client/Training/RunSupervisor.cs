@@ -36,7 +36,7 @@ public sealed class RunSupervisor(IRunGrain run, RunSpec spec, Action<string> no
 
     async Task<RunStatus> RestartAsync(RunStatus last)
     {
-        string? latest = RunState.Latest(spec.RunDir);
+        string? latest = RunState.Latest(spec.RunDir, notice);
         notice(latest is null
             ? $"the run's silo {last.Silo} is gone (at step {last.Step}) and no checkpoint was written yet: starting the run over"
             : $"the run's silo {last.Silo} is gone (at step {last.Step}): resuming from {latest}");

@@ -112,10 +112,17 @@ public sealed class TrainerHost : IAsyncDisposable
         snapshot = WeightSnapshot.Capture(Version, model.state_dict(), chunkBytes);
     }
 
-    public ValueTask DisposeAsync()
+    /// <summary>Frees the model after the work already queued (an update in progress finishes first: never disposed
+    /// mid-step) and lets the thread end, awaiting both rather than joining the thread: callers are often grains, whose
+    /// scheduler threads must not block.</summary>
+    public async ValueTask DisposeAsync()
     {
-        thread.RunAsync(() => { trainer.Dispose(); model.Dispose(); });
-        thread.Dispose();
-        return ValueTask.CompletedTask;
+        if (Interlocked.Exchange(ref disposed, 1) != 0) return;
+        try { await thread.RunAsync(() => { trainer.Dispose(); model.Dispose(); }); }
+        catch (ObjectDisposedException) { }   // the thread had already stopped
+        thread.Complete();
+        await thread.Exited;
     }
+
+    int disposed;
 }

@@ -1,3 +1,4 @@
+using TreePO.Grains.WeightStream;
 using System.Security.Cryptography.X509Certificates;
 using Orleans.Connections.Security;
 using TreePO.Hosting.Options;
@@ -74,7 +75,7 @@ public sealed class ClusterTls
     }
 
     /// <summary>The same certificate and checks for the weight stream beside Orleans (mutual, as <see cref="Configure"/>).</summary>
-    public TreePO.Grains.Training.WeightStreamTls ForWeightStream() => new(Certificate, Trusts, requireClientCertificate: true);
+    public WeightStreamTls ForWeightStream() => new(Certificate, Trusts, requireClientCertificate: true);
 
     /// <summary>The peer shows our own certificate, or one that chains to the configured CA (and is in date).</summary>
     public bool Trusts(X509Certificate2? remote)

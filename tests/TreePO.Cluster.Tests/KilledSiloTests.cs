@@ -26,10 +26,10 @@ public sealed class KilledSiloTests
             string outDir = Path.Combine(work, "out");
             var client = cluster.StartClient("rollout", "rollout", "--cluster", "--queries", $"{Queries}", "--batch", "killed", "--out", outDir);
             await client.WaitForOutputAsync("running on", TimeSpan.FromSeconds(90));
-            // The victim's engine loads when its first trees reach it (under load that can take seconds); then let
-            // them finish a round or two so that some have snapshots.
+            // The victim's engine loads when its first trees reach it (under load that can take seconds); kill it once
+            // its trees have stored a snapshot (a finished round), whatever time that takes.
             await victim.WaitForOutputAsync("loaded (max context", TimeSpan.FromSeconds(90));
-            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            await victim.WaitForOutputAsync("first tree snapshot stored", TimeSpan.FromSeconds(90));
             Assert.False(client.HasExited, $"the rollout ended before the kill:\n{client.Tail()}");
             victim.Kill();
 

@@ -1,3 +1,4 @@
+using TreePO.Tests.Shared;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using TreePO.Cluster.Tests.Support;
@@ -42,7 +43,7 @@ public sealed partial class KilledTrainingSiloTests
             // After step 1 (and its checkpoint, when the run silo is the victim): the kill lands in a later step.
             await client.WaitForOutputAsync("step 1/", TimeSpan.FromSeconds(120));
             if (killRunSilo)
-                await WaitUntilAsync(() => File.Exists(Path.Combine(runs, "killed", "checkpoints", "step-1", "run_state.json")), TimeSpan.FromSeconds(60));
+                await Eventually.TrueAsync(() => File.Exists(Path.Combine(runs, "killed", "checkpoints", "step-1", "run_state.json")), TimeSpan.FromSeconds(60), "checkpoint step-1 written", pollMs: 100);
             Assert.False(client.HasExited, $"the run ended before the kill:\n{client.Tail()}");
             victim.Kill();
 
@@ -74,16 +75,6 @@ public sealed partial class KilledTrainingSiloTests
         finally
         {
             try { Directory.Delete(work, recursive: true); } catch (IOException) { }
-        }
-    }
-
-    static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var end = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > end) throw new TimeoutException($"condition not met within {timeout.TotalSeconds:F0} s");
-            await Task.Delay(100);
         }
     }
 

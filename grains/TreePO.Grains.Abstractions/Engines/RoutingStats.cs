@@ -6,6 +6,8 @@ namespace TreePO.Grains.Engines;
 /// <param name="RecomputedPrefixTokens">Context tokens prefilled again because the engine that held their KV was
 /// lost: the whole cost of the failures, since no finished segment is lost.</param>
 /// <param name="Engines">The engines that served the tree, in the order it used them.</param>
+/// <param name="SlowWaits">Times a request outlasted the segment timeout on an engine that was still stepping (queued
+/// behind other work): the tree kept waiting instead of moving.</param>
 [GenerateSerializer, Immutable, Alias("treepo.routing-stats")]
 public sealed record RoutingStats(
     [property: Id(0)] int Requests,
@@ -15,4 +17,5 @@ public sealed record RoutingStats(
     [property: Id(4)] long PrefillTokens,
     [property: Id(5)] long DecodeTokens,
     [property: Id(6)] long ReusedTokens,
-    [property: Id(7)] string[] Engines);
+    [property: Id(7)] string[] Engines,
+    [property: Id(8)] int SlowWaits = 0);

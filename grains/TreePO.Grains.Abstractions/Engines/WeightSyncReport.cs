@@ -4,8 +4,7 @@ namespace TreePO.Grains.Engines;
 /// Orleans), read straight into staging buffers, then copied into the parameters in place. "chunks": the trainer's
 /// prepared chunks through Orleans, <paramref name="Window"/> pulls in flight, into the same staging. "auto" (the
 /// default): a plain copy from the trainer's snapshot when the trainer lives in the engine's own silo ("local";
-/// <paramref name="AllowLocal"/>), else socket when the trainer offers one, chunks otherwise. "legacy": the older path
-/// (4 MB chunks one at a time into one array, then a safetensors load), kept to compare against.</summary>
+/// <paramref name="AllowLocal"/>), else socket when the trainer offers one, chunks otherwise.</summary>
 [GenerateSerializer, Immutable, Alias("treepo.weight-sync-options")]
 public sealed record WeightSyncOptions(
     [property: Id(0)] bool Force = false,
@@ -17,14 +16,13 @@ public sealed record WeightSyncOptions(
     public const string Auto = "auto";
     public const string Socket = "socket";
     public const string Chunks = "chunks";
-    public const string Legacy = "legacy";
 }
 
 /// <summary>One sync's phases, measured on the engine's side: <paramref name="ManifestSeconds"/> the handshake and
 /// staging allocation; <paramref name="TransferSeconds"/> from the first chunk request to the last chunk placed (the
 /// copies into staging included); <paramref name="StageSeconds"/> the time spent copying bytes into staging
 /// (bytes-to-tensors, summed over pulls, overlapping the transfer); <paramref name="SwapSeconds"/> the swap into the
-/// engine (for "legacy": parsing the whole file into tensors and the swap). <paramref name="Skipped"/>: the engine
+/// engine. <paramref name="Skipped"/>: the engine
 /// already held the version.</summary>
 [GenerateSerializer, Immutable, Alias("treepo.weight-sync-report")]
 public sealed record WeightSyncReport(

@@ -19,11 +19,6 @@ public interface ITrainerGrain : IGrainWithStringKey
     [Alias("version")]
     Task<int> GetVersionAsync();
 
-    /// <summary>The legacy pull (kept to compare): the safetensors bytes of <paramref name="version"/> in chunks of <paramref name="chunkBytes"/>;
-    /// fails when the trainer no longer (or not yet) holds that version. Interleaves, so engines pull in parallel.</summary>
-    [Alias("weights"), Orleans.Concurrency.AlwaysInterleave]
-    IAsyncEnumerable<byte[]> StreamWeightsAsync(int version, int chunkBytes = 4 << 20, CancellationToken cancellationToken = default);
-
     /// <summary>The manifest of <paramref name="version"/> (size, header, chunking); fails when the trainer does not
     /// hold that version now.</summary>
     [Alias("weights-manifest"), Orleans.Concurrency.AlwaysInterleave]

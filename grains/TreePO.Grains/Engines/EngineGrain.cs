@@ -1,10 +1,12 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
+using TreePO.Engine.Checkpoint;
 using Orleans.Placement;
 using Orleans.Runtime;
 using TreePO.Grains.Placement;
 using TreePO.Grains.Routing;
+using TreePO.Grains.WeightStream;
 
 namespace TreePO.Grains.Engines;
 
@@ -23,7 +25,11 @@ public sealed class EngineGrain(
     int inFlight, maxInFlight;
     readonly Dictionary<string, long> bySilo = [];
     readonly Dictionary<string, int> liveNodesByTree = [];   // trees holding KV here, for routing
+    // Distinct trees served, counted through a set that is emptied into the count when it grows large: a silo that
+    // serves for days keeps a bounded set (a tree that spans an emptying counts twice).
     readonly HashSet<string> treesServed = [];
+    long treesServedBefore;
+    const int TreesServedSetLimit = 1 << 16;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -64,10 +70,18 @@ public sealed class EngineGrain(
             // (An ArgumentException on the wire: the engine's own exception type has no Orleans codec.)
             if (request.PolicyVersion >= 0 && request.PolicyVersion != engine.PolicyVersion)
                 throw new ArgumentException(new TreePO.Engine.PolicyVersionMismatchException(request.PolicyVersion, engine.PolicyVersion).Message);
+            // Versions count per run: run B's version 3 is not run A's (another sync may have swapped runs meanwhile).
+            if (request.PolicyVersion >= 0 && request.WeightsFrom is { } run && weightsFrom is { } holder && holder != run)
+                throw new ArgumentException(
+                    $"tree {request.TreeId} expects policy version {request.PolicyVersion} of run '{run}'; engine {key} holds version {engine.PolicyVersion} of run '{holder}'");
         }
         catch { failed++; throw; }
         bySilo[callerSilo] = bySilo.GetValueOrDefault(callerSilo) + 1;
-        treesServed.Add(request.TreeId);
+        if (treesServed.Add(request.TreeId) && treesServed.Count >= TreesServedSetLimit)
+        {
+            treesServedBefore += treesServed.Count;
+            treesServed.Clear();
+        }
         inFlight++;
         maxInFlight = Math.Max(maxInFlight, inFlight);
         Publish();
@@ -119,17 +133,15 @@ public sealed class EngineGrain(
     public async Task<WeightSyncReport> SyncWeightsWithReportAsync(string trainer, int version, WeightSyncOptions options, CancellationToken cancellationToken)
     {
         var engine = backend ?? throw new InvalidOperationException($"engine {key} is not loaded");
-        if (options.Path is not (WeightSyncOptions.Auto or WeightSyncOptions.Socket or WeightSyncOptions.Chunks or WeightSyncOptions.Legacy))
-            throw new ArgumentException($"unknown weight sync path '{options.Path}' (expected auto, socket, chunks or legacy)");
+        if (options.Path is not (WeightSyncOptions.Auto or WeightSyncOptions.Socket or WeightSyncOptions.Chunks))
+            throw new ArgumentException($"unknown weight sync path '{options.Path}' (expected auto, socket or chunks)");
         await syncGate.WaitAsync(cancellationToken);
         try
         {
             if (!options.Force && weightsFrom == trainer && engine.PolicyVersion == version)
                 return new WeightSyncReport(key, version, options.Path, 0, 0, 0, 0, 0, 0, 0, 0, Skipped: true);
             var source = GrainFactory.GetGrain<TreePO.Grains.Training.ITrainerGrain>(trainer);
-            var report = options.Path == WeightSyncOptions.Legacy
-                ? await PullLegacyAsync(engine, source, version, cancellationToken)
-                : await PullStagedAsync(engine, source, version, options, cancellationToken);
+            var report = await PullStagedAsync(engine, source, version, options, cancellationToken);
             liveNodesByTree.Clear();
             weightsFrom = trainer;
             log.LogInformation("engine {Engine} holds version {Version} from {Trainer} ({Bytes} bytes, {Path}, {Seconds:F2} s)",
@@ -142,7 +154,9 @@ public sealed class EngineGrain(
 
     /// <summary>Manifest, then the bytes straight into the backend's staging (one TCP stream from the trainer's silo,
     /// or the trainer's chunks through Orleans <see cref="WeightSyncOptions.Window"/> at a time), then the swap. A
-    /// failure anywhere leaves the engine on its old weights.</summary>
+    /// failure anywhere leaves the engine on its old weights. Under "auto", a stream that cannot be had or breaks off
+    /// (unreachable, failed handshake, silent peer, cut connection, bytes that fail the hash) is not the end of the
+    /// sync: the chunks are pulled afresh through Orleans.</summary>
     async Task<WeightSyncReport> PullStagedAsync(IEngineBackend engine, TreePO.Grains.Training.ITrainerGrain source, int version, WeightSyncOptions options, CancellationToken ct)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -151,57 +165,51 @@ public sealed class EngineGrain(
         var offer = options.Path is WeightSyncOptions.Auto or WeightSyncOptions.Socket ? await source.OfferWeightStreamAsync(version) : null;
         if (offer is null && options.Path == WeightSyncOptions.Socket)
             throw new InvalidOperationException("the trainer's silo offers no weight stream (the server is off, or could not listen); use the chunks path");
-        var server = ServiceProvider.GetService<TreePO.Grains.Training.WeightStreamServer>();   // this silo's
+        var server = ServiceProvider.GetService<WeightStreamServer>();   // this silo's
         // The trainer in this very silo: its token redeems here, and the bytes are a memory copy away.
         var local = offer is not null && options.Path == WeightSyncOptions.Auto && options.AllowLocal ? server?.RedeemLocal(offer.Token) : null;
-        using var sink = await engine.BeginWeightsAsync(version, manifest.Header, manifest.TotalBytes, ct);
-        double handshake = clock.Elapsed.TotalSeconds;
-        if (local is not null)
-            await Task.Run(() => Parallel.For(0, local.ChunkCount, new ParallelOptions { CancellationToken = ct },
-                i => sink.Write((long)i * local.ChunkBytes, local.Chunk(i))), ct);
-        else if (offer is not null)
+        WeightSink? sink = await engine.BeginWeightsAsync(version, manifest.Header, manifest.TotalBytes, ct);
+        try
         {
-            try
+            double handshake = clock.Elapsed.TotalSeconds;
+            if (local is not null)
+                await Task.Run(() => Parallel.For(0, local.ChunkCount, new ParallelOptions { CancellationToken = ct },
+                    i => sink.Write((long)i * local.ChunkBytes, local.Chunk(i))), ct);
+            else if (offer is not null)
             {
-                var tls = server?.Tls;   // the cluster's certificate, under TLS
-                await Task.Run(() => WeightStreamClient.RunAsync(offer, manifest, sink, tls, ct), ct);   // off the grain's turn: only the sink and the socket
+                try
+                {
+                    var tls = server?.Tls;   // the cluster's certificate, under TLS
+                    var stall = server?.StallTimeout;
+                    var s = sink;
+                    await Task.Run(() => WeightStreamClient.RunAsync(offer, manifest, s, tls, ct, stall), ct);   // off the grain's turn: only the sink and the socket
+                }
+                catch (Exception e) when (IsStreamFailure(e) && options.Path == WeightSyncOptions.Auto && !ct.IsCancellationRequested)
+                {
+                    log.LogWarning("engine {Engine}: the weight stream from {Host}:{Port} failed after {Bytes} bytes ({Error}); pulling chunks",
+                        key, offer.Host, offer.Port, sink.ReceivedBytes, e.Message);
+                    offer = null;
+                    // Pieces already placed would count twice: start from a fresh staging.
+                    sink.Dispose();
+                    sink = null;
+                    sink = await engine.BeginWeightsAsync(version, manifest.Header, manifest.TotalBytes, ct);
+                    await WeightPull.RunAsync(source, manifest, sink, options.Window, ct);
+                }
             }
-            catch (Exception e) when (e is System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException
-                && options.Path == WeightSyncOptions.Auto && sink.ReceivedBytes == 0)
-            {
-                // The trainer's port is not reachable from here (a firewall), or its TLS handshake failed: the chunks
-                // travel the cluster's own connections.
-                log.LogWarning("engine {Engine}: no weight stream from {Host}:{Port} ({Error}); pulling chunks", key, offer.Host, offer.Port, e.Message);
-                offer = null;
+            else
                 await WeightPull.RunAsync(source, manifest, sink, options.Window, ct);
-            }
+            double transfer = clock.Elapsed.TotalSeconds - handshake;
+            await engine.CommitWeightsAsync(sink, ct);   // swaps between steps, drops all KV
+            double total = clock.Elapsed.TotalSeconds;
+            string path = local is not null ? WeightSyncOptions.Local : offer is null ? WeightSyncOptions.Chunks : WeightSyncOptions.Socket;
+            return new WeightSyncReport(key, version, path, manifest.TotalBytes, path == WeightSyncOptions.Chunks ? manifest.ChunkCount : 1, handshake, transfer, sink.WriteTime.TotalSeconds, total - handshake - transfer, total, manifest.CaptureSeconds);
         }
-        else
-            await WeightPull.RunAsync(source, manifest, sink, options.Window, ct);
-        double transfer = clock.Elapsed.TotalSeconds - handshake;
-        await engine.CommitWeightsAsync(sink, ct);   // swaps between steps, drops all KV
-        double total = clock.Elapsed.TotalSeconds;
-        string path = local is not null ? WeightSyncOptions.Local : offer is null ? WeightSyncOptions.Chunks : WeightSyncOptions.Socket;
-        return new WeightSyncReport(key, version, path, manifest.TotalBytes, path == WeightSyncOptions.Chunks ? manifest.ChunkCount : 1, handshake, transfer, sink.WriteTime.TotalSeconds, total - handshake - transfer, total, manifest.CaptureSeconds);
+        finally { sink?.Dispose(); }
     }
 
-    /// <summary>The older path: 4 MB chunks one at a time into one array, then a safetensors load of it.</summary>
-    async Task<WeightSyncReport> PullLegacyAsync(IEngineBackend engine, TreePO.Grains.Training.ITrainerGrain source, int version, CancellationToken ct)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var bytes = new MemoryStream();
-        int chunks = 0;
-        await foreach (var chunk in source.StreamWeightsAsync(version, cancellationToken: ct).WithBatchSize(1).WithCancellation(ct))
-        {
-            bytes.Write(chunk);
-            chunks++;
-        }
-        bytes.Position = 0;
-        double transfer = clock.Elapsed.TotalSeconds;
-        await engine.LoadWeightsAsync(version, bytes, ct);   // swaps between steps, drops all KV
-        double total = clock.Elapsed.TotalSeconds;
-        return new WeightSyncReport(key, version, WeightSyncOptions.Legacy, bytes.Length, chunks, 0, transfer, 0, total - transfer, total, 0);
-    }
+    /// <summary>The stream broke, as opposed to the pull being cancelled: worth trying the chunks instead.</summary>
+    static bool IsStreamFailure(Exception e) => e is System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException
+        or IOException or TimeoutException or InvalidDataException or InvalidOperationException;
 
     readonly SemaphoreSlim syncGate = new(1, 1);
     string? weightsFrom;
@@ -209,7 +217,7 @@ public sealed class EngineGrain(
     public Task<EngineLoad> GetLoadAsync() => Task.FromResult(Load());
 
     public Task<EngineStats> GetStatsAsync() => Task.FromResult(new EngineStats(
-        key, requests, failed, cancelled, inFlight, maxInFlight, treesServed.Count, new Dictionary<string, long>(bySilo),
+        key, requests, failed, cancelled, inFlight, maxInFlight, (int)Math.Min(int.MaxValue, treesServedBefore + treesServed.Count), new Dictionary<string, long>(bySilo),
         backend?.GetCounters() ?? throw new InvalidOperationException($"engine {key} is not loaded")));
 
     EngineLoad Load()

@@ -5,7 +5,7 @@ namespace TreePO.Grains.Engines;
 
 /// <summary>
 /// Pulls one weight version's chunks from a trainer into a sink, up to <c>window</c> requests in flight (chunks may
-/// arrive in any order; each lands at its own offset). The first failure (the trainer moved on to another version,
+/// arrive in any order; each lands at its own offset, checked against the manifest's hash). The first failure (the trainer moved on to another version,
 /// a bad chunk, cancellation) stops the other pulls and fails the whole pull; the sink is then never swapped in.
 /// </summary>
 public static class WeightPull
@@ -28,6 +28,7 @@ public static class WeightPull
                     if (chunk.Version != manifest.Version || chunk.Index != i || chunk.Bytes.Length != expected)
                         throw new InvalidDataException(
                             $"weights of version {manifest.Version}: asked for chunk {i} ({expected} bytes), got chunk {chunk.Index} of version {chunk.Version} ({chunk.Bytes.Length} bytes)");
+                    TreePO.Grains.WeightStream.WeightDigest.CheckChunk(manifest, i, chunk.Bytes);
                     sink.Write(offset, chunk.Bytes);
                 }
             }

@@ -15,6 +15,26 @@ public sealed class EngineRouter(EngineDirectory directory, EngineLoadBoard boar
 
     public string LocalSiloKey => Placement.SiloKey.For(directory.LocalSilo);
 
+    /// <summary>The engines of the cluster now.</summary>
+    public IReadOnlyList<EngineAddress> Engines => directory.GetEngines();
+
+    /// <summary>The engine's step counter, or null when it is gone: its silo left the membership, or it gives no
+    /// answer within <see cref="RoutingOptions.LoadProbeTimeout"/>. (The engine grain is reentrant: a busy engine
+    /// still answers.)</summary>
+    public async Task<long?> StepsAsync(EngineAddress engine, CancellationToken cancellationToken)
+    {
+        if (!directory.IsActive(engine.Silo)) return null;
+        try
+        {
+            var stats = await grains.GetGrain<IEngineGrain>(engine.Key).GetStatsAsync().WaitAsync(options.Value.LoadProbeTimeout, cancellationToken);
+            return stats.Counters.Steps;
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
     public async Task<EngineAddress> PickAsync(string treeId, IReadOnlySet<string> exclude, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + options.Value.EngineWaitTimeout;

@@ -7,9 +7,13 @@ namespace TreePO.Grains.Routing;
 /// <summary>
 /// The engine as one tree sees it: an <see cref="ISegmentGenerator"/> that sends each request to the tree's engine
 /// grain. The tree keeps its engine (its KV lives there) and moves only when that engine fails: silo gone,
-/// placement refused, or no answer within <see cref="RoutingOptions.SegmentTimeout"/>. Then the request goes to
-/// another engine with its full context, so no finished segment is lost; the prefix the new engine recomputes is
-/// counted. Errors that belong to the request itself (a prompt too long, bad arguments) fail it without moving.
+/// placement refused, or stuck. A slow engine is not a dead one: when a request outlasts
+/// <see cref="RoutingOptions.SegmentTimeout"/>, the engine's liveness is checked (its silo active, its step counter
+/// still moving over a short probe window); an engine that is busy with other work keeps the request, only a gone or
+/// stalled one loses it. Then the request goes to another engine with its full context, so no finished segment is
+/// lost; the prefix the new engine recomputes is counted. An engine that failed is avoided while the cluster has
+/// others, but the tree returns to it when it is the only one left. Errors that belong to the request itself (a
+/// prompt too long, bad arguments) fail it without moving.
 /// Meant for one tree: single caller, concurrent requests allowed.
 /// </summary>
 public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard board, IGrainFactory grains, string treeId,
@@ -22,12 +26,12 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
     readonly List<string> enginesUsed = [];
     EngineAddress? current;
     Task<EngineAddress>? picking;
-    int requests, failovers, retried;
+    int requests, failovers, retried, slowWaits;
     long recomputed, prefill, decode, reused;
 
     public RoutingStats Stats
     {
-        get { lock (gate) return new RoutingStats(requests, failovers, retried, recomputed, prefill, decode, reused, [.. enginesUsed]); }
+        get { lock (gate) return new RoutingStats(requests, failovers, retried, recomputed, prefill, decode, reused, [.. enginesUsed], slowWaits); }
     }
 
     public async Task<SegmentResult> GenerateAsync(SegmentRequest request, CancellationToken cancellationToken = default)
@@ -45,17 +49,18 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
             }
             if (attempt > 1) lock (gate) retried++;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(router.Options.SegmentTimeout);
             SegmentResultMessage result;
             try
             {
-                result = await grains.GetGrain<IEngineGrain>(engine.Key)
-                    .GenerateAsync(message, router.LocalSiloKey, timeout.Token);
+                var call = grains.GetGrain<IEngineGrain>(engine.Key).GenerateAsync(message, router.LocalSiloKey, timeout.Token);
+                if (!await AnsweredOrAliveAsync(call, engine, cancellationToken))
+                    timeout.Cancel();   // stalled or gone: give the request up there (the engine frees what it held)
+                result = await call;
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && IsEngineFailure(e, timeout.IsCancellationRequested))
             {
                 last = e is OperationCanceledException
-                    ? new TimeoutException($"engine {engine.Key} gave no answer within {router.Options.SegmentTimeout}", e)
+                    ? new TimeoutException($"engine {engine.Key} gave no answer within {router.Options.SegmentTimeout} and is gone or no longer stepping", e)
                     : e;
                 Fail(engine);
                 continue;
@@ -65,6 +70,26 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
         }
         throw new EngineUnavailableException(
             $"tree {treeId}: segment under node {request.ParentNodeId} failed on {attempts} engine attempts; last: {last?.Message}", last);
+    }
+
+    /// <summary>Waits for <paramref name="call"/>: true once it completed (successfully or not); false when it
+    /// outlasted the segment timeout and the engine is gone or no longer stepping. While the engine steps (it is
+    /// working through a queue), the wait goes on, window after window.</summary>
+    async Task<bool> AnsweredOrAliveAsync(Task call, EngineAddress engine, CancellationToken cancellationToken)
+    {
+        var window = router.Options.SegmentTimeout;
+        while (true)
+        {
+            if (await Task.WhenAny(call, Task.Delay(window, cancellationToken)) == call) return true;
+            cancellationToken.ThrowIfCancellationRequested();
+            // Progress is the step counter moving over a probe window of LoadProbeTimeout.
+            long? before = await router.StepsAsync(engine, cancellationToken);
+            bool answered = before is not null && await Task.WhenAny(call, Task.Delay(router.Options.LoadProbeTimeout, cancellationToken)) == call;
+            long? after = before is null || answered ? before : await router.StepsAsync(engine, cancellationToken);
+            if (!answered && !call.IsCompleted && (after is null || after <= before)) return false;
+            lock (gate) slowWaits++;   // outlasted the timeout on a live engine, and the tree kept waiting
+            if (call.IsCompleted) return true;
+        }
     }
 
     public Task ReleaseAsync(IReadOnlyCollection<string> nodeIds, CancellationToken cancellationToken = default)
@@ -111,18 +136,25 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
         {
             if (current is not null) return Task.FromResult(current);
             if (picking is { IsCompleted: false }) return picking;
+            // Failed engines are avoided while there are others; with none left, the tree tries them again (the
+            // router still probes that they answer) rather than failing for want of an engine.
+            var listed = router.Engines;
             HashSet<string> exclude = [.. failed];
-            return picking = PickAsync(exclude, cancellationToken);
+            bool retryFailed = listed.Count > 0 && listed.All(e => exclude.Contains(e.Key));
+            if (retryFailed) exclude.Clear();
+            return picking = PickAsync(exclude, retryFailed, cancellationToken);
         }
     }
 
-    async Task<EngineAddress> PickAsync(HashSet<string> exclude, CancellationToken cancellationToken)
+    async Task<EngineAddress> PickAsync(HashSet<string> exclude, bool retryFailed, CancellationToken cancellationToken)
     {
         var engine = await router.PickAsync(treeId, exclude, cancellationToken);
         lock (gate)
         {
-            if (current is null && !failed.Contains(engine.Key))
+            // A pick that began before its engine failed does not bind the tree to it, unless failed ones are retried.
+            if (current is null && (retryFailed || !failed.Contains(engine.Key)))
             {
+                failed.Remove(engine.Key);
                 current = engine;
                 board.Bind(engine.Key);
                 enginesUsed.Add(engine.Key);

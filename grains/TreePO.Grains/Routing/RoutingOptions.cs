@@ -6,7 +6,8 @@ public sealed class RoutingOptions
     /// <summary>Prefer an engine on the tree's own silo; otherwise pick the least loaded engine of the cluster.</summary>
     public bool PreferLocal { get; set; } = true;
 
-    /// <summary>A segment request that takes longer is abandoned (and cancelled on the engine) and sent elsewhere.</summary>
+    /// <summary>A segment request that takes longer has its engine checked: one still stepping keeps it (the wait goes
+    /// on, window after window); a gone or stalled one has it cancelled and sent elsewhere.</summary>
     public TimeSpan SegmentTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Attempts per segment request before its tree fails.</summary>
@@ -15,6 +16,7 @@ public sealed class RoutingOptions
     /// <summary>How long a tree waits for an engine to appear (a silo just joined, metadata not yet seen).</summary>
     public TimeSpan EngineWaitTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Limit on asking a remote engine for its load.</summary>
+    /// <summary>Limit on asking a remote engine for its load; also the window over which a request past
+    /// <see cref="SegmentTimeout"/> checks that its engine still steps.</summary>
     public TimeSpan LoadProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
 using TreePO.Grains.Engines;
 using TreePO.Grains.Routing;
 using TreePO.Grains.Trees;
@@ -7,35 +8,70 @@ namespace TreePO.Grains.Training;
 
 /// <summary>
 /// Makes every engine of the cluster pull a trainer's version. An engine whose silo dies during the sync is asked
-/// again until the membership drops it (its trees are asked again elsewhere); any other failure, or an engine left
-/// on another version, fails the sync.
+/// again until the membership drops it (its trees are asked again elsewhere). An engine that keeps failing (a broken
+/// stream already falls back to chunks inside the pull; this is what is left) is retried a few times, then left
+/// behind with a warning: it still holds its old weights, refuses requests for the new version's trees until it
+/// catches up, and catches up by itself when a tree asks it for the new version (<see cref="EngineGrain"/>). Only
+/// when no engine at all holds the version does the sync, and with it the run, fail.
 /// </summary>
 public sealed class EngineSync(EngineDirectory directory, IGrainFactory grains, ILogger log)
 {
-    public Task SyncAllAsync(string trainer, int version, bool force, CancellationToken ct) =>
-        Task.WhenAll(directory.GetEngines().Select(e => SyncAsync(e, trainer, version, force, ct)));
+    /// <summary>Attempts at a failing engine before it is left behind.</summary>
+    public const int FailingEngineAttempts = 3;
 
-    async Task SyncAsync(EngineAddress address, string trainer, int version, bool force, CancellationToken ct)
+    public Task SyncAllAsync(string trainer, int version, bool force, CancellationToken ct) =>
+        SyncAllAsync(directory.GetEngines(), e => grains.GetGrain<IEngineGrain>(e.Key).SyncWeightsAsync(trainer, version, force, ct),
+            directory.IsActive, $"{trainer} version {version}", version, log, TreeAsk.Default, ct);
+
+    /// <summary>Syncs <paramref name="engines"/> with <paramref name="sync"/> (returns the version held after it);
+    /// returns how many hold <paramref name="version"/> now. <paramref name="spacing"/> spaces the retries.</summary>
+    public static async Task<int> SyncAllAsync(IReadOnlyList<EngineAddress> engines, Func<EngineAddress, Task<int>> sync,
+        Func<SiloAddress, bool> isActive, string what, int version, ILogger log, TreeAsk spacing, CancellationToken ct)
     {
-        var engine = grains.GetGrain<IEngineGrain>(address.Key);
+        var outcomes = await Task.WhenAll(engines.Select(e => SyncOneAsync(e, sync, isActive, what, version, log, spacing, ct)));
+        int synced = outcomes.Count(o => o.Synced);
+        var failures = outcomes.Where(o => o.Error is not null).ToList();
+        if (synced == 0 && failures.Count > 0)
+            throw new InvalidOperationException(
+                $"no engine could sync to {what}: {string.Join("; ", failures.Select(f => $"{f.Engine}: {f.Error!.Message}"))}", failures[0].Error);
+        return synced;
+    }
+
+    static async Task<(string Engine, bool Synced, Exception? Error)> SyncOneAsync(EngineAddress address, Func<EngineAddress, Task<int>> sync,
+        Func<SiloAddress, bool> isActive, string what, int version, ILogger log, TreeAsk spacing, CancellationToken ct)
+    {
+        int failures = 0;
         for (int attempt = 1; ; attempt++)
         {
             try
             {
-                int held = await engine.SyncWeightsAsync(trainer, version, force, ct);
+                int held = await sync(address);
                 if (held != version) throw new InvalidOperationException($"engine {address.Key} holds version {held} after syncing to {version}");
-                return;
+                return (address.Key, true, null);
             }
             catch (Exception e) when (TreeAsk.IsSiloLoss(e) && !ct.IsCancellationRequested)
             {
-                if (!directory.IsActive(address.Silo))
+                if (!isActive(address.Silo))
                 {
-                    log.LogWarning("engine {Engine} left the cluster during the sync to {Trainer} version {Version}", address.Key, trainer, version);
-                    return;
+                    log.LogWarning("engine {Engine} left the cluster during the sync to {What}", address.Key, what);
+                    return (address.Key, false, null);
                 }
-                if (attempt == TreeAsk.Default.Attempts) throw;
-                await Task.Delay(TreeAsk.Default.DelayAfter(attempt), ct);   // spaced as tree asks are
+                if (attempt >= spacing.Attempts) return LeftBehind(address, e, what, log);
+                await Task.Delay(spacing.DelayAfter(attempt), ct);   // spaced as tree asks are
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                if (++failures >= FailingEngineAttempts) return LeftBehind(address, e, what, log);
+                log.LogWarning("engine {Engine} failed to sync to {What} ({Error}); trying again", address.Key, what, e.Message);
+                await Task.Delay(spacing.DelayAfter(failures), ct);
             }
         }
+    }
+
+    static (string, bool, Exception?) LeftBehind(EngineAddress address, Exception e, string what, ILogger log)
+    {
+        log.LogWarning("engine {Engine} could not sync to {What} ({Error}); it stays on its old weights and catches up when a tree asks it",
+            address.Key, what, e.Message);
+        return (address.Key, false, e);
     }
 }

@@ -2,25 +2,46 @@ namespace TreePO.Grains.Training;
 
 /// <summary>
 /// A run's checkpoint folder runs/NAME/checkpoints/step-K: the trainer's weights and optimiser in Hugging Face layout,
-/// the base model's tokenizer files (so any HF tool loads it as it is), and <see cref="RunState"/> written last: a
-/// folder without it is incomplete and never resumed from.
+/// the base model's tokenizer files (so any HF tool loads it as it is), and <see cref="RunState"/>. All of it is
+/// written into a hidden temporary folder beside it and renamed into place last, so a crash mid-write leaves either
+/// the old folder or the new one, never a torn one; leftover temporary folders are removed by the next write that succeeds.
 /// </summary>
 public static class RunCheckpoint
 {
-    public static async Task<string> WriteAsync(ITrainerGrain trainer, RunSpec spec, RunState state)
+    const string TempPrefix = ".partial-";
+
+    public static async Task<string> WriteAsync(ITrainerGrain trainer, RunSpec spec, RunState state, CancellationToken cancellationToken = default)
     {
-        string dir = Path.Combine(spec.RunDir, "checkpoints", $"step-{state.Step}");
-        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
-        Directory.CreateDirectory(dir);
-        await trainer.SaveCheckpointAsync(dir);
-        foreach (string file in Directory.GetFiles(spec.ModelDir))
+        string root = Path.Combine(spec.RunDir, "checkpoints");
+        string dir = Path.Combine(root, $"step-{state.Step}");
+        string temp = Path.Combine(root, $"{TempPrefix}step-{state.Step}");
+        // File work off the grain's scheduler: the trainer's save runs on its own thread, these copies on the pool.
+        await Task.Run(() =>
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            Directory.CreateDirectory(temp);
+        }, cancellationToken);
+        await trainer.SaveCheckpointAsync(temp);
+        await Task.Run(() => CopyTokenizer(spec.ModelDir, temp), cancellationToken);
+        await state.SaveAsync(temp, cancellationToken);
+        await Task.Run(() =>
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);   // the same step written again (a resumed run)
+            Directory.Move(temp, dir);
+            foreach (string left in Directory.GetDirectories(root, TempPrefix + "*"))   // of earlier writes that died
+                Directory.Delete(left, recursive: true);
+        }, cancellationToken);
+        return dir;
+    }
+
+    static void CopyTokenizer(string modelDir, string dir)
+    {
+        foreach (string file in Directory.GetFiles(modelDir))
         {
             string name = Path.GetFileName(file);
             bool tokenizerFile = name.StartsWith("tokenizer", StringComparison.Ordinal) || name is "vocab.json" or "merges.txt"
                 or "special_tokens_map.json" or "generation_config.json" or "added_tokens.json";
             if (tokenizerFile && !File.Exists(Path.Combine(dir, name))) File.Copy(file, Path.Combine(dir, name));
         }
-        state.Save(dir);
-        return dir;
     }
 }

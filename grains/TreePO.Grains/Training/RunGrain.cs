@@ -51,6 +51,18 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
 
     ITrainerGrain Trainer => GrainFactory.GetGrain<ITrainerGrain>(spec!.RunId);
 
+    /// <summary>How long the cluster's training lease lasts without a renewal, and how often a running run renews it:
+    /// a run whose silo died frees the cluster within a minute.</summary>
+    public static readonly TimeSpan LeaseTtl = TimeSpan.FromSeconds(60), LeaseRenewal = TimeSpan.FromSeconds(15);
+
+    /// <summary>Trees of a step sampling at once, at most: a large step queues its trees here instead of starting
+    /// every tree grain (and its first requests) together.</summary>
+    public const int MaxTreesInFlight = 256;
+    readonly SemaphoreSlim treeSlots = new(MaxTreesInFlight, MaxTreesInFlight);
+
+    ITrainingLeaseGrain Lease => GrainFactory.GetGrain<ITrainingLeaseGrain>(ITrainingLeaseGrain.Cluster);
+    IGrainTimer? leaseTimer;
+
     public async Task<RunStatus> StartAsync(RunSpec runSpec, bool resume)
     {
         if (phase is not (RunPhase.Created or RunPhase.Finished or RunPhase.Failed or RunPhase.Cancelled))
@@ -65,13 +77,17 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         step = 0; version = 0; skippedRows = 0; skippedPrompts = 0; wallBefore = 0; resumedFrom = -1;
         try
         {
+            var held = await Lease.AcquireAsync(runSpec.RunId, directory.LocalSilo.Endpoint.ToString(), LeaseTtl);
+            if (held.RunId != runSpec.RunId)
+                throw new InvalidOperationException(
+                    $"the cluster is already training run '{held.RunId}' (on silo {held.Silo}, since {held.SinceUtc:u}): one training run " +
+                    "per cluster; wait for it to finish, cancel it, or train on another cluster");
             string modelDir = runSpec.ModelDir;
             RunState? state = null;
             if (resume)
             {
-                string latest = RunState.Latest(runSpec.RunDir)
+                (string latest, state) = RunState.LatestWithState(runSpec.RunDir, problem => Warn([problem]))
                     ?? throw new ArgumentException($"cannot resume: {runSpec.RunDir} has no complete checkpoint (checkpoints/step-K/{RunState.FileName})");
-                state = RunState.Load(latest);
                 if (state.Seed != runSpec.Seed) throw new ArgumentException($"cannot resume: the checkpoint's seed {state.Seed} differs from the run's {runSpec.Seed}");
                 modelDir = latest;
                 (step, version, skippedPrompts, wallBefore) = (state.Step, state.PolicyVersion, state.SkippedPrompts, state.WallSeconds);
@@ -88,13 +104,14 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             RunSpecCheck.EnsureValid(runSpec, contextLimit);
 
             var fields = RunSpecCheck.DataFieldsOf(runSpec);
-            data = await QuerySource.OpenAsync(runSpec.DataPath, fields, runSpec.TaskLevel, runSpec.Seed, encoder, contextLimit - config.ResponseBudget);
+            // Reading and tokenizing the data set is file and CPU work: off the grain's scheduler.
+            data = await Task.Run(() => QuerySource.OpenAsync(runSpec.DataPath, fields, runSpec.TaskLevel, runSpec.Seed, encoder, contextLimit - config.ResponseBudget));
             data.Cursor = state?.DataCursor ?? 0;
             skippedRows = data.RowErrors.Count;
             Warn(data.Notes);
             Warn(data.RowErrors);
-            var (queries, problems, evalNotes) = await QuerySource.HeldOutAsync(runSpec.EvalDataPath, fields, runSpec.TaskLevel, runSpec.Seed, runSpec.EvalQueries,
-                encoder, contextLimit - runSpec.EvalMaxTokens);
+            var (queries, problems, evalNotes) = await Task.Run(() => QuerySource.HeldOutAsync(runSpec.EvalDataPath, fields, runSpec.TaskLevel, runSpec.Seed,
+                runSpec.EvalQueries, encoder, contextLimit - runSpec.EvalMaxTokens));
             if (queries.Count == 0) throw new ArgumentException($"no held-out query fits ({problems.Count} skipped{(problems.Count > 0 ? "; first: " + problems[0] : "")})");
             evaluation = new HeldOutEvaluation(GrainFactory, reward, text, runSpec, config.Sampling, queries);
             skippedRows += problems.Count;
@@ -114,8 +131,11 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             phase = RunPhase.Failed;
             error = e.Message;
             if (Trainer is { } t) await t.CloseAsync();
+            await Lease.ReleaseAsync(runSpec.RunId);   // a no-op unless this run took it
             throw;
         }
+        leaseTimer?.Dispose();
+        leaseTimer = this.RegisterGrainTimer(RenewLeaseAsync, new GrainTimerCreationOptions(LeaseRenewal, LeaseRenewal) { Interleave = true });
         stop = new CancellationTokenSource();
         clock.Restart();
         _ = LoopAsync(resume, stop.Token);   // runs on this grain's scheduler, turn by turn
@@ -133,6 +153,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     async Task LoopAsync(bool resumed, CancellationToken ct)
     {
         var s = spec!;
+        var outcome = RunPhase.Failed;
         try
         {
             if (!resumed)
@@ -147,23 +168,44 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
                 ct.ThrowIfCancellationRequested();
                 await StepAsync(step + 1, ct);
             }
-            phase = RunPhase.Finished;
+            outcome = RunPhase.Finished;
             WriteSummary();
             log.LogInformation("run {Run} finished after {Steps} steps", s.RunId, step);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            phase = RunPhase.Cancelled;
+            outcome = RunPhase.Cancelled;
         }
         catch (Exception e)
         {
-            phase = RunPhase.Failed;
+            outcome = RunPhase.Failed;
             error = e.Message;
             log.LogError(e, "run {Run} failed at step {Step}", s.RunId, step + 1);
         }
         finally
         {
             try { await Trainer.CloseAsync(); } catch (Exception e) { log.LogWarning(e, "closing the trainer of {Run}", s.RunId); }
+            leaseTimer?.Dispose();
+            leaseTimer = null;
+            try { await Lease.ReleaseAsync(s.RunId); } catch (Exception e) { log.LogWarning(e, "giving back the training lease of {Run}", s.RunId); }
+            phase = outcome;   // done only once the trainer is closed and the lease given back: the next run may start
+        }
+    }
+
+    /// <summary>Keeps the cluster's training lease while the loop runs. Losing it to another run (the lease grain's
+    /// silo died and a new run took it first) is reported, not acted on: both runs go on.</summary>
+    async Task RenewLeaseAsync(CancellationToken cancellationToken)
+    {
+        if (spec is not { } s) return;
+        try
+        {
+            var held = await Lease.AcquireAsync(s.RunId, directory.LocalSilo.Endpoint.ToString(), LeaseTtl);
+            if (held.RunId != s.RunId)
+                Warn([$"the cluster's training lease is held by run '{held.RunId}' (since {held.SinceUtc:u}): two runs share this cluster's engines"]);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            log.LogWarning(e, "renewing the training lease of {Run}", s.RunId);
         }
     }
 
@@ -191,14 +233,16 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
                 queries.AddRange(data.Next(1));
                 ends.Add((data.Cursor, data.SkippedPrompts.Count));
             }
-            var results = await Task.WhenAll(queries.Select(q =>
+            var results = await Task.WhenAll(queries.Select(async q =>
             {
                 string name = q.Id;   // a query drawn twice in one step (a small dataset) gets its own tree
                 for (int dup = 1; !used.Add(name); dup++) name = $"{q.Id}~{dup}";
                 // Seeds derive from (run seed, step, query), never from the run's name: a resumed run or a copy
                 // under another name samples the same trees.
                 var job = TreeJob.For(q, stepConfig, SeedMix.Derive(s.Seed, "tree", n, name), version, s.RunId);
-                return TreeAsk.Default.RunAsync(GrainFactory, $"{s.RunId}-s{n}/{name}", job, cancellationToken: ct);   // asked again if its silo dies
+                await treeSlots.WaitAsync(ct);   // backpressure: at most MaxTreesInFlight trees sampling at once
+                try { return await TreeAsk.Default.RunAsync(GrainFactory, $"{s.RunId}-s{n}/{name}", job, cancellationToken: ct); }   // asked again if its silo dies
+                finally { treeSlots.Release(); }
             }));
             var trees = results.Select(r => TreeJson.Read(r.TreeLine)).ToList();
             all.AddRange(trees);

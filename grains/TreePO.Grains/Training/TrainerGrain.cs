@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using TreePO.Grains.WeightStream;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using TreePO.Core.Trees;
@@ -63,25 +63,16 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
 
     public Task<int> GetVersionAsync() => Task.FromResult(Host().Version);
 
-    public async IAsyncEnumerable<byte[]> StreamWeightsAsync(int version, int chunkBytes, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        if (chunkBytes < 1) throw new ArgumentOutOfRangeException(nameof(chunkBytes), $"must be positive, got {chunkBytes}");
-        var weights = Snapshot(version);   // immutable once published: a later update cannot tear it
-        for (long offset = 0; offset < weights.TotalBytes; offset += chunkBytes)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var chunk = new byte[Math.Min(chunkBytes, weights.TotalBytes - offset)];
-            weights.CopyTo(offset, chunk);
-            yield return chunk;
-        }
-        await Task.CompletedTask;
-    }
-
-    public Task<WeightManifest> GetWeightManifestAsync(int version)
+    public async Task<WeightManifest> GetWeightManifestAsync(int version)
     {
         var w = Snapshot(version);
-        return Task.FromResult(new WeightManifest(w.Version, w.TotalBytes, w.ChunkBytes, w.ChunkCount, w.Header, w.CaptureSeconds));
+        // Hashed once per published version, off the grain's scheduler (a 2 GB model takes about a second).
+        if (digest?.Snapshot != w) digest = (w, Task.Run(() => WeightDigest.Of(w)));
+        byte[] hashes = await digest.Value.Hashes;
+        return new WeightManifest(w.Version, w.TotalBytes, w.ChunkBytes, w.ChunkCount, w.Header, w.CaptureSeconds, hashes);
     }
+
+    (TreePO.Engine.Checkpoint.WeightSnapshot Snapshot, Task<byte[]> Hashes)? digest;
 
     public Task<WeightChunk> GetWeightChunkAsync(int version, int index, CancellationToken cancellationToken)
     {

@@ -22,6 +22,7 @@ public sealed class QueryTreeGrain(
     ILogger<QueryTreeGrain> log)
     : Grain, IQueryTreeGrain
 {
+    static int firstSnapshotLogged;
     Task<TreeResult>? run;   // this activation's current or last run, and its job key
     string? runKey;
 
@@ -66,6 +67,9 @@ public sealed class QueryTreeGrain(
             {
                 progress.State.Snapshot = TreeProgress.Write(snapshot);
                 await progress.WriteStateAsync(ct);
+                // Once a process: tells an operator (and the killed-silo test) that resumable progress is being kept.
+                if (Interlocked.Exchange(ref firstSnapshotLogged, 1) == 0)
+                    log.LogInformation("first tree snapshot stored ({Tree}, round {Round}): trees resume from their last round", treeId, snapshot.Round);
             }, cancellationToken);
             tree.Score(reward, text.Decoder);
             var m = tree.Metrics;

@@ -1,3 +1,4 @@
+using TreePO.Tests.Shared;
 using TreePO.Core.Protocol;
 using TreePO.Engine.Checkpoint;
 using TreePO.Engine.Model;
@@ -225,7 +226,7 @@ public sealed class InferenceEngineTests
         await using var engine = Start(slots: 4);
         using var cts = new CancellationTokenSource();
         var longRequest = engine.GenerateAsync(Request(TestModels.RandomTokens(8, 13), branches: 3, maxTokens: 400), cts.Token);
-        while (engine.GetStats().ActiveSequences < 3) await Task.Delay(5);
+        await Eventually.TrueAsync(() => engine.GetStats().ActiveSequences >= 3, Timeout, "three sequences running", pollMs: 5);
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => longRequest.WaitAsync(Timeout));
         // The freed slots serve the next request (it needs 3 of the 4).
@@ -296,7 +297,7 @@ public sealed class InferenceEngineTests
     {
         var engine = Start(slots: 2);
         var pending = Enumerable.Range(0, 3).Select(i => engine.GenerateAsync(Request(TestModels.RandomTokens(8, i), branches: 2, maxTokens: 300))).ToArray();
-        while (engine.GetStats().ActiveSequences == 0) await Task.Delay(5);
+        await Eventually.TrueAsync(() => engine.GetStats().ActiveSequences > 0, Timeout, "a sequence running", pollMs: 5);
         await engine.DisposeAsync().AsTask().WaitAsync(Timeout);
         foreach (var t in pending) await Assert.ThrowsAsync<ObjectDisposedException>(() => t.WaitAsync(Timeout));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => engine.GenerateAsync(Request([1, 2, 3])));

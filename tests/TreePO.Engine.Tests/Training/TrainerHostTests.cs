@@ -17,6 +17,24 @@ public sealed class TrainerHostTests
     static readonly TrainingSample Down = new(new[] { 5, 6, 7 }, new[] { 12, 13 }, -1f);
 
     [Fact]
+    public async Task Disposing_during_an_update_neither_blocks_the_caller_nor_cuts_the_update_short()
+    {
+        var host = await TrainerHost.StartAsync(TinyModelDir(1), new TrainerOptions { LearningRate = 5e-3, WarmupSteps = 0, MiniBatches = 1 });
+        var update = host.TrainAsync([.. Enumerable.Repeat(Up, 16), .. Enumerable.Repeat(Down, 16)], seed: 1);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var disposing = host.DisposeAsync();
+        // Returned at once, still pending (it used to join the model thread on the caller's thread).
+        Assert.False(disposing.IsCompleted && !update.IsCompleted, "DisposeAsync finished before the update it must wait for");
+        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(500), $"DisposeAsync held its caller for {clock.Elapsed.TotalMilliseconds:F0} ms");
+        var stats = await update.WaitAsync(TimeSpan.FromSeconds(60));   // the update in progress finished whole
+        Assert.Equal(32, stats.Samples);
+        Assert.Equal(1, host.Version);
+        await disposing.AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => host.TrainAsync([Up], seed: 2));
+        await host.DisposeAsync();   // twice is fine
+    }
+
+    [Fact]
     public async Task A_step_publishes_the_next_version_whose_weights_load_into_an_engine_model()
     {
         await using var host = await TrainerHost.StartAsync(TinyModelDir(1),

@@ -1,3 +1,4 @@
+using TreePO.Tests.Shared;
 using Orleans.Runtime;
 using Orleans.Runtime.Placement;
 using TreePO.Grains.Engines;
@@ -85,7 +86,7 @@ public sealed class EngineRoutingTests
         var engine = factories[victim.Name].Created.Single();
         long before = engine.GetCounters().Steps;
         var running = Enumerable.Range(0, trees).Select(i => RunOnHome($"kill/q{i}", i)).ToArray();
-        while (engine.GetCounters().Steps < before + 4) await Task.Delay(5);   // mid-rollout
+        await Eventually.TrueAsync(() => engine.GetCounters().Steps >= before + 4, TimeSpan.FromSeconds(60), "four engine steps", pollMs: 5);   // mid-rollout
         await cluster.KillSiloAsync(victim);
         var results = await Task.WhenAll(running);
 
@@ -131,6 +132,32 @@ public sealed class EngineRoutingTests
         // The engine still serves others.
         var ok = await cluster.Client.GetGrain<IChainProbeGrain>("b/q2").RunAsync(Job(2));
         Assert.Equal(2, ok.Paths.Length);
+    }
+
+    [Fact]
+    public async Task A_slow_engine_is_not_a_dead_one_the_only_engine_keeps_its_trees_past_a_short_timeout()
+    {
+        // Every segment takes a 250 ms step, well past the 100 ms timeout; one engine, one attempt, no wait for another
+        // engine: treating the timeout as a failure would fail every tree.
+        var (cluster, factories) = await TestClusters.StartAsync(1, o =>
+        {
+            o.Routing.SegmentTimeout = TimeSpan.FromMilliseconds(100);
+            o.Routing.MaxAttempts = 1;
+            o.Routing.EngineWaitTimeout = TimeSpan.Zero;
+            o.Routing.LoadProbeTimeout = TimeSpan.FromSeconds(1);
+        }, () => new ScriptedEngine { StepTime = TimeSpan.FromMilliseconds(250) });
+        await using var _ = cluster;
+        var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(i =>
+            cluster.Client.GetGrain<IChainProbeGrain>($"slow/q{i}").RunAsync(Job(i, depth: 2))));
+        Assert.All(results, r =>
+        {
+            Assert.Equal(2, r.Paths.Length);
+            Assert.Equal(0, r.Routing.Failovers);
+            Assert.Equal(0, r.Routing.RetriedRequests);
+        });
+        Assert.True(results.Sum(r => r.Routing.SlowWaits) > 0, "no request outlasted the timeout: the test proves nothing");
+        var stats = await cluster.Client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0)).GetStatsAsync();
+        Assert.Equal(0, stats.Cancelled);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using TreePO.Grains.WeightStream;
 using System.Security.Cryptography.X509Certificates;
 using TreePO.Grains.Training;
 using TreePO.Hosting.Clustering;

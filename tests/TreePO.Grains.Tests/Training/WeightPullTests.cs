@@ -1,3 +1,4 @@
+using TreePO.Grains.WeightStream;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using TreePO.Core.Protocol;
@@ -17,13 +18,6 @@ namespace TreePO.Grains.Tests.Training;
 public sealed class WeightPullTests
 {
     static readonly TrainerSettings Small = new(LearningRate: 1e-3, WarmupSteps: 0, MiniBatches: 1, WeightChunkBytes: 1000);
-
-    static async Task<byte[]> PublishedAsync(ITrainerGrain trainer, int version)
-    {
-        var all = new List<byte>();
-        await foreach (var chunk in trainer.StreamWeightsAsync(version, chunkBytes: 1 << 16).WithBatchSize(1)) all.AddRange(chunk);
-        return [.. all];
-    }
 
     [Fact]
     public async Task Pipelined_chunks_that_split_tensors_arrive_bit_exact_and_both_paths_agree()
@@ -45,14 +39,12 @@ public sealed class WeightPullTests
         // auto, with the trainer in the engine's own silo: a memory copy from the trainer's snapshot, no socket.
         var local = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(Force: true));
         Assert.Equal((0, WeightSyncOptions.Local, manifest.TotalBytes), (local.Version, local.Path, local.Bytes));
-        var old = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Legacy));
-        Assert.Equal(manifest.TotalBytes, old.Bytes);
         var skipped = await engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions());
         Assert.True(skipped.Skipped);
 
-        byte[] published = await PublishedAsync(trainer, 0);
+        byte[] published = await PublishedWeights.ReadAsync(trainer, 0);
         var loads = factories.Values.Single().Created.Single().Loads;
-        Assert.Equal(4, loads.Count);
+        Assert.Equal(3, loads.Count);
         Assert.All(loads, l => Assert.Equal(published, l.Weights));
         await Assert.ThrowsAnyAsync<Exception>(() => engine.SyncWeightsWithReportAsync("pull", 0, new WeightSyncOptions(true, "carrier-pigeon")));
         var badIndex = await Assert.ThrowsAnyAsync<Exception>(() => trainer.GetWeightChunkAsync(0, manifest.ChunkCount));
@@ -70,7 +62,7 @@ public sealed class WeightPullTests
         await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, Small));
         var engine = client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0));
         Assert.Equal(0, await engine.SyncWeightsAsync("moving", 0, force: true));
-        byte[] v0 = await PublishedAsync(trainer, 0);
+        byte[] v0 = await PublishedWeights.ReadAsync(trainer, 0);
 
         // A step's trees at version 0, trained into version 1 while a (forced) pull of version 0 is paused mid-way.
         var config = new TreeConfig { Width = 4, Depth = 2, SegmentLength = 3, Branch = 2 };
@@ -90,7 +82,7 @@ public sealed class WeightPullTests
         Assert.Single(inner.Loads);
 
         Assert.Equal(1, await engine.SyncWeightsAsync("moving", 1));
-        Assert.Equal(await PublishedAsync(trainer, 1), inner.Loads[^1].Weights);
+        Assert.Equal(await PublishedWeights.ReadAsync(trainer, 1), inner.Loads[^1].Weights);
     }
 
     [Fact]
@@ -103,7 +95,7 @@ public sealed class WeightPullTests
         var trainer = client.GetGrain<ITrainerGrain>("socket");
         await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, Small));
         var engine = client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0));
-        byte[] v0 = await PublishedAsync(trainer, 0);
+        byte[] v0 = await PublishedWeights.ReadAsync(trainer, 0);
 
         var config = new TreeConfig { Width = 4, Depth = 2, SegmentLength = 3, Branch = 2 };
         var tree = await client.GetGrain<IQueryTreeGrain>("socket/q0").RunAsync(
@@ -117,7 +109,7 @@ public sealed class WeightPullTests
         var report = await pull;
         Assert.Equal((0, WeightSyncOptions.Socket), (report.Version, report.Path));
         Assert.Equal(v0, gate.Engines.Single().Loads[^1].Weights);
-        Assert.NotEqual(v0, await PublishedAsync(trainer, 1));
+        Assert.NotEqual(v0, await PublishedWeights.ReadAsync(trainer, 1));
 
         // An offer for a version the trainer no longer holds is refused; a token works once.
         Assert.Contains("holds version 1, not 0", (await Assert.ThrowsAnyAsync<Exception>(() => trainer.OfferWeightStreamAsync(0))).Message);
@@ -126,7 +118,7 @@ public sealed class WeightPullTests
         using (var first = new BufferedWeightSink(1, manifest.Header, manifest.TotalBytes))
         {
             await WeightStreamClient.RunAsync(offer, manifest, first, null, CancellationToken.None);
-            Assert.Equal(await PublishedAsync(trainer, 1), first.OpenRead().ToArray());
+            Assert.Equal(await PublishedWeights.ReadAsync(trainer, 1), first.OpenRead().ToArray());
         }
         using var again = new BufferedWeightSink(1, manifest.Header, manifest.TotalBytes);
         var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => WeightStreamClient.RunAsync(offer, manifest, again, null, CancellationToken.None));
@@ -146,7 +138,7 @@ public sealed class WeightPullTests
         var engine = cluster.Client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0));
         var report = await engine.SyncWeightsWithReportAsync("tls", 0, new WeightSyncOptions(Force: true, AllowLocal: false));   // as from another silo
         Assert.Equal((WeightSyncOptions.Socket, 1), (report.Path, report.Chunks));
-        Assert.Equal(await PublishedAsync(trainer, 0), factories.Values.Single().Created.Single().Loads[^1].Weights);
+        Assert.Equal(await PublishedWeights.ReadAsync(trainer, 0), factories.Values.Single().Created.Single().Loads[^1].Weights);
     }
 
     [Fact]
@@ -161,7 +153,7 @@ public sealed class WeightPullTests
         var engine = cluster.Client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0));
         var report = await engine.SyncWeightsWithReportAsync("distrust", 0, new WeightSyncOptions(Force: true, AllowLocal: false));
         Assert.Equal(WeightSyncOptions.Chunks, report.Path);
-        Assert.Equal(await PublishedAsync(trainer, 0), gate.Engines.Single().Loads[^1].Weights);
+        Assert.Equal(await PublishedWeights.ReadAsync(trainer, 0), gate.Engines.Single().Loads[^1].Weights);
         var socket = await Assert.ThrowsAnyAsync<Exception>(() => engine.SyncWeightsWithReportAsync("distrust", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Socket)));
         Assert.Contains("TLS handshake", socket.Message);
         Assert.Single(gate.Engines.Single().Loads);
@@ -180,17 +172,49 @@ public sealed class WeightPullTests
         Assert.NotNull(await trainer.OfferWeightStreamAsync(0));
         var report = await engine.SyncWeightsWithReportAsync("firewalled", 0, new WeightSyncOptions(Force: true, AllowLocal: false));
         Assert.Equal(WeightSyncOptions.Chunks, report.Path);
-        Assert.Equal(await PublishedAsync(trainer, 0), gate.Engines.Single().Loads[^1].Weights);
+        Assert.Equal(await PublishedWeights.ReadAsync(trainer, 0), gate.Engines.Single().Loads[^1].Weights);
         await Assert.ThrowsAnyAsync<Exception>(() => engine.SyncWeightsWithReportAsync("firewalled", 0, new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Socket)));
         Assert.Single(gate.Engines.Single().Loads);
     }
 
-    static async Task<InProcessTestCluster> StartGatedAsync(PullGate gate, bool unreachable = false, WeightStreamTls? tls = null)
+    [Theory]
+    [InlineData(false)]   // a peer that accepts and never answers
+    [InlineData(true)]    // the connection cut half way through the weights
+    public async Task A_stream_that_goes_silent_or_is_cut_mid_way_falls_back_to_chunks_and_the_sync_succeeds(bool cut)
+    {
+        // The engine dials 127.0.0.2:P (what the server advertises), where the faulty peer listens; the real server
+        // listens on 127.0.0.1:P, and the cutting peer relays to it.
+        var alias = System.Net.IPAddress.Parse("127.0.0.2");
+        WeightStreamServer? real = null;
+        using var peer = cut
+            ? FaultyStreamPeer.Cutting(alias, () => new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, real!.Endpoint!.Port), cutAfter: 5000)
+            : FaultyStreamPeer.Silent(alias);
+        var gate = new PullGate();
+        var cluster = await StartGatedAsync(gate, server: sp => real = new WeightStreamServer(System.Net.IPAddress.Loopback, alias, true,
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WeightStreamServer>>(), port: peer.Port, stallTimeout: TimeSpan.FromSeconds(1)));
+        await using var _ = cluster;
+        var trainer = cluster.Client.GetGrain<ITrainerGrain>(cut ? "cut" : "silent");
+        await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, Small));
+        var engine = cluster.Client.GetGrain<IEngineGrain>(SiloKey.For(cluster.Silos[0].SiloAddress, 0));
+        var report = await engine.SyncWeightsWithReportAsync(cut ? "cut" : "silent", 0, new WeightSyncOptions(Force: true, AllowLocal: false))
+            .WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(1, peer.Accepted);
+        Assert.Equal((0, WeightSyncOptions.Chunks), (report.Version, report.Path));
+        Assert.Equal(await PublishedWeights.ReadAsync(trainer, 0), gate.Engines.Single().Loads[^1].Weights);
+        // Asked for the socket alone, the same fault fails the sync (clearly, and in bounded time).
+        await Assert.ThrowsAnyAsync<Exception>(() => engine.SyncWeightsWithReportAsync(cut ? "cut" : "silent", 0,
+            new WeightSyncOptions(Force: true, Path: WeightSyncOptions.Socket)).WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Single(gate.Engines.Single().Loads);
+    }
+
+    static async Task<InProcessTestCluster> StartGatedAsync(PullGate gate, bool unreachable = false, WeightStreamTls? tls = null,
+        Func<IServiceProvider, WeightStreamServer>? server = null)
     {
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
-            if (unreachable || tls is not null)
+            if (server is not null) silo.Services.AddSingleton(server);
+            else if (unreachable || tls is not null)
                 silo.Services.AddSingleton(sp => new WeightStreamServer(System.Net.IPAddress.Loopback,
                     unreachable ? System.Net.IPAddress.Parse("127.0.0.2") : System.Net.IPAddress.Loopback, true,
                     sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WeightStreamServer>>(), tls: tls));

@@ -1,3 +1,4 @@
+using TreePO.Grains.WeightStream;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -20,7 +21,8 @@ public sealed class WeightStreamTests
     {
         var (endpoint, token) = server.Offer(snap)!.Value;
         return (new WeightStreamOffer(snap.Version, endpoint.Address.ToString(), endpoint.Port, token),
-            new WeightManifest(snap.Version, snap.TotalBytes, snap.ChunkBytes, snap.ChunkCount, snap.Header, snap.CaptureSeconds));
+            new WeightManifest(snap.Version, snap.TotalBytes, snap.ChunkBytes, snap.ChunkCount, snap.Header, snap.CaptureSeconds,
+                WeightDigest.Of(snap)));
     }
 
     [Theory]

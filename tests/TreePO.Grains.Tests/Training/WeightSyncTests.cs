@@ -57,20 +57,16 @@ public sealed class WeightSyncTests
         }
 
         // Each engine loaded 0, 1, 2 in order, each time exactly the bytes the trainer publishes for that version.
-        var published = new List<byte>();
-        await foreach (var chunk in trainer.StreamWeightsAsync(2, chunkBytes: 1 << 12).WithBatchSize(1)) published.AddRange(chunk);
+        byte[] published = await PublishedWeights.ReadAsync(trainer, 2);
         foreach (var engine in factories.Values.SelectMany(f => f.Created))
         {
             Assert.Equal([0, 1, 2], engine.Loads.Select(l => l.Version));
-            Assert.Equal(published.ToArray(), engine.Loads[^1].Weights);
+            Assert.Equal(published, engine.Loads[^1].Weights);
             Assert.Equal(0, engine.LiveNodes);
         }
         Assert.Equal(2, factories.Values.Sum(f => f.Created.Count));
         // A version the trainer no longer holds cannot be pulled.
-        var gone = await Assert.ThrowsAnyAsync<Exception>(async () =>
-        {
-            await foreach (var _c in trainer.StreamWeightsAsync(1)) { }
-        });
+        var gone = await Assert.ThrowsAnyAsync<Exception>(() => trainer.GetWeightManifestAsync(1));
         Assert.Contains("holds version 2, not 1", gone.Message);
     }
 }

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using TreePO.Tests.Shared;
 using TreePO.Core.Trees;
 using TreePO.Grains.Engines;
 using TreePO.Grains.Placement;
@@ -40,7 +42,10 @@ public sealed class QueryTreeGrainTests
         // The first silo serves one engine, the second two.
         var (cluster, _) = await TestClusters.StartAsync(2, o => o.Engine.Devices = Interlocked.Increment(ref configured));
         await using var _c = cluster;
-        await Task.Delay(1000);   // silo metadata (the device counts) reaches every silo shortly after it joins
+        // Silo metadata (the device counts) reaches every silo shortly after it joins: wait until each sees all three.
+        await Eventually.TrueAsync(() => cluster.Silos.All(s =>
+            s.ServiceProvider.GetRequiredService<TreePO.Grains.Routing.EngineDirectory>().GetEngines().Count == 3),
+            TimeSpan.FromSeconds(30), "every silo sees the three engines");
         var small = new TreeConfig { Width = 2, Depth = 1, SegmentLength = 2, Branch = 2 };
         var results = await Task.WhenAll(Enumerable.Range(0, 150).Select(i =>
             cluster.Client.GetGrain<IQueryTreeGrain>($"spread/q{i}").RunAsync(Job(i, small))));

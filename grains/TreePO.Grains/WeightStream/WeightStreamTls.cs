@@ -2,7 +2,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 
-namespace TreePO.Grains.Training;
+namespace TreePO.Grains.WeightStream;
 
 /// <summary>
 /// TLS for the weight stream, with the cluster's own certificate material (host/Clustering/ClusterTls builds it from

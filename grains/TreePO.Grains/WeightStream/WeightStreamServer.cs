@@ -6,7 +6,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using TreePO.Engine.Checkpoint;
 
-namespace TreePO.Grains.Training;
+namespace TreePO.Grains.WeightStream;
 
 /// <summary>
 /// Serves published weight snapshots as TCP byte streams, so multi-GB weights skip Orleans' per-message copies
@@ -20,12 +20,38 @@ namespace TreePO.Grains.Training;
 /// Listens on the silo's listen address (<paramref name="listen"/>, possibly 0.0.0.0) and tells engines to dial the
 /// address the silo advertises (<paramref name="advertised"/>), as Orleans does for its own port; on
 /// <paramref name="port"/>, or a free one when 0.
+/// Hardened so that no peer can wedge a sync: a failed accept is logged and the loop keeps accepting; at most
+/// <see cref="MaxUnauthenticated"/> connections may be waiting to present a token (more are closed at once); every
+/// write must progress within <paramref name="stallTimeout"/> (default <see cref="DefaultStallTimeout"/>), which
+/// engines of this silo also use as their read timeout (<see cref="StallTimeout"/>).
 /// </summary>
 public sealed class WeightStreamServer(
-    IPAddress listen, IPAddress advertised, bool enabled, ILogger<WeightStreamServer> log, int port = 0, WeightStreamTls? tls = null) : IDisposable
+    IPAddress listen, IPAddress advertised, bool enabled, ILogger<WeightStreamServer> log, int port = 0, WeightStreamTls? tls = null,
+    TimeSpan? stallTimeout = null) : IDisposable
 {
     public const int TokenBytes = 32;
     public static readonly TimeSpan TokenLifetime = TimeSpan.FromMinutes(5);
+    public static readonly TimeSpan DefaultStallTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Connections that have not yet presented a valid token, at most (a trainer serves one per engine).</summary>
+    public const int MaxUnauthenticated = 64;
+
+    /// <summary>How long a read or write of the stream may make no progress, on either side.</summary>
+    public TimeSpan StallTimeout { get; } = stallTimeout ?? DefaultStallTimeout;
+
+    /// <summary>Accepts that failed and were retried (a listener fault does not stop the server).</summary>
+    public int AcceptFaults => Volatile.Read(ref acceptFaults);
+
+    /// <summary>Connections open now that have not yet presented a token.</summary>
+    public int WaitingForToken => Volatile.Read(ref unauthenticated);
+
+    /// <summary>Connections closed unread because <see cref="MaxUnauthenticated"/> were already waiting.</summary>
+    public int TurnedAway => Volatile.Read(ref turnedAway);
+
+    /// <summary>How one connection is accepted; tests replace it to make the listener fail.</summary>
+    internal Func<TcpListener, CancellationToken, ValueTask<Socket>> AcceptOne { get; set; } = (l, ct) => l.AcceptSocketAsync(ct);
+
+    int unauthenticated, acceptFaults, turnedAway;
 
     readonly ConcurrentDictionary<string, (WeightSnapshot Snapshot, DateTime Expires)> offers = new();
     readonly CancellationTokenSource stop = new();
@@ -87,11 +113,39 @@ public sealed class WeightStreamServer(
 
     async Task AcceptAsync()
     {
+        int faultsInARow = 0;
         while (!stop.IsCancellationRequested)
         {
             Socket socket;
-            try { socket = await listener!.AcceptSocketAsync(stop.Token); }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException) { return; }
+            try { socket = await AcceptOne(listener!, stop.Token); }
+            catch (Exception) when (stop.IsCancellationRequested) { return; }
+            catch (SocketException e)
+            {
+                // One failed accept (a peer that reset before it was accepted, descriptors short for a moment) must
+                // not end the server while trainers keep handing out offers for it: log, back off briefly, go on.
+                Interlocked.Increment(ref acceptFaults);
+                faultsInARow++;
+                log.LogWarning("weight stream: accepting a connection failed ({Error}); still listening", e.Message);
+                try { await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 10 * faultsInARow)), stop.Token); }
+                catch (OperationCanceledException) { return; }
+                continue;
+            }
+            catch (ObjectDisposedException)
+            {
+                failed = true;   // the listener is gone without a stop: offer nothing more; engines pull chunks
+                log.LogWarning("weight stream: the listener closed; engines pull Orleans chunks from now on");
+                return;
+            }
+            faultsInARow = 0;
+            if (Interlocked.Increment(ref unauthenticated) > MaxUnauthenticated)
+            {
+                Interlocked.Decrement(ref unauthenticated);
+                Interlocked.Increment(ref turnedAway);
+                log.LogWarning("weight stream: {Max} connections already wait to present a token; closed one from {Peer}",
+                    MaxUnauthenticated, socket.RemoteEndPoint);
+                socket.Dispose();
+                continue;
+            }
             _ = Task.Run(() => ServeAsync(socket));
         }
     }
@@ -100,6 +154,12 @@ public sealed class WeightStreamServer(
     {
         var peer = socket.RemoteEndPoint;
         Stream? stream = null;
+        bool counted = true;   // among the unauthenticated until its token is taken
+        void Authenticated()
+        {
+            if (counted) Interlocked.Decrement(ref unauthenticated);
+            counted = false;
+        }
         try
         {
             socket.NoDelay = true;
@@ -117,20 +177,29 @@ public sealed class WeightStreamServer(
                 }
             }
             var token = new byte[TokenBytes];
-            await TreePO.Grains.Engines.WeightStreamClient.ReceiveExactlyAsync(stream, token, timeout.Token);
-            if (Take(token) is not { } snapshot)
+            await WeightStreamClient.ReceiveExactlyAsync(stream, token, timeout.Token);
+            var snapshot = Take(token);
+            Authenticated();
+            // Every write must progress within the stall timeout: a peer that stops reading frees this task.
+            using var write = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+            write.CancelAfter(StallTimeout);
+            if (snapshot is null)
             {
-                await stream.WriteAsync(new byte[] { 1 }, stop.Token);
-                await stream.FlushAsync(stop.Token);
+                await stream.WriteAsync(new byte[] { 1 }, write.Token);
+                await stream.FlushAsync(write.Token);
                 log.LogWarning("weight stream: refused a connection from {Peer} with an unknown or expired token", peer);
                 return;
             }
             var head = new byte[9];
             BinaryPrimitives.WriteInt64LittleEndian(head.AsSpan(1), snapshot.TotalBytes);
-            await stream.WriteAsync(head, stop.Token);
+            await stream.WriteAsync(head, write.Token);
             for (int i = 0; i < snapshot.ChunkCount; i++)
-                await stream.WriteAsync(snapshot.Chunk(i), stop.Token);
-            await stream.FlushAsync(stop.Token);
+            {
+                write.CancelAfter(StallTimeout);
+                await stream.WriteAsync(snapshot.Chunk(i), write.Token);
+            }
+            write.CancelAfter(StallTimeout);
+            await stream.FlushAsync(write.Token);
             if (stream is System.Net.Security.SslStream ssl) await ssl.ShutdownAsync();   // close_notify: the end is the end
             socket.Shutdown(SocketShutdown.Send);
         }
@@ -140,6 +209,7 @@ public sealed class WeightStreamServer(
         }
         finally
         {
+            Authenticated();
             if (stream is not null) await stream.DisposeAsync();
             else socket.Dispose();
         }
