@@ -23,6 +23,7 @@ public sealed class TreePOOptions
     public ClusterOptions Cluster { get; set; } = new();
     public TrainingOptions Training { get; set; } = new();
     public PolicyUpdateOptions Trainer { get; set; } = new();
+    public TelemetryOptions Telemetry { get; set; } = new();
 
     /// <summary>The run seed every random choice derives from.</summary>
     public ulong Seed { get; set; } = 1;
@@ -59,6 +60,7 @@ public sealed class TreePOOptions
         Check(Cluster.SiloPort != Cluster.GatewayPort, "Cluster:GatewayPort", "must differ from Cluster:SiloPort");
         Check(Cluster.ResponseTimeout > TimeSpan.Zero, "Cluster:ResponseTimeout", $"must be positive, got {Cluster.ResponseTimeout}");
         errors.AddRange(Clustering.ClusterOptionsCheck.Validate(Cluster).Select(e => $"{Section}:{e}"));
+        errors.AddRange(Telemetry.Validate(Cluster).Select(e => $"{Section}:{e}"));
         return errors;
     }
 

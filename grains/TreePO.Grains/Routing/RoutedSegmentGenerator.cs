@@ -47,6 +47,7 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(router.Options.SegmentTimeout);
             SegmentResultMessage result;
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 result = await grains.GetGrain<IEngineGrain>(engine.Key)
@@ -61,6 +62,7 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
                 continue;
             }
             Record(request, engine, result);
+            Trees.TreeMeters.Segment(started);
             return result.ToCore();
         }
         throw new EngineUnavailableException(
@@ -141,6 +143,7 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
                 board.Unbind(engine.Key);
                 current = null;
                 failovers++;
+                Trees.TreeMeters.Failover();
             }
             // Its nodes are lost with it: their requests will prefill elsewhere.
             foreach (var node in nodeEngine.Where(kv => kv.Value == engine.Key).Select(kv => kv.Key).ToList())

@@ -60,6 +60,8 @@ public sealed class QueryTreeGrain(
 
         var generator = new RoutedSegmentGenerator(router, board, GrainFactory, treeId, job.WeightsFrom);
         var sampler = new TreeSampler(job.Config(), generator, text.Decoder, text.EosIds);   // bad config: ArgumentException
+        SegmentTree? done = null;
+        TreeMeters.TreeStarted();
         try
         {
             var tree = await sampler.RunAsync(job.Query, treeId, job.Seed, job.PolicyVersion, resume, async (snapshot, ct) =>
@@ -67,6 +69,7 @@ public sealed class QueryTreeGrain(
                 progress.State.Snapshot = TreeProgress.Write(snapshot);
                 await progress.WriteStateAsync(ct);
             }, cancellationToken);
+            done = tree;
             tree.Score(reward, text.Decoder);
             var m = tree.Metrics;
             var result = new TreeResult(treeId, SiloKey.For(local.SiloAddress), TreeJson.Write(tree), m.Trajectories, m.Correct,
@@ -76,6 +79,7 @@ public sealed class QueryTreeGrain(
         }
         finally
         {
+            TreeMeters.TreeEnded(done?.Stats.FallbackRequests ?? 0);
             await generator.CloseAsync();
         }
     }
