@@ -47,11 +47,12 @@ public sealed class EngineDirectory(IClusterMembershipService membership, ISiloM
     /// <summary>The model hash a silo publishes, or null (not arrived yet, or a silo that ran no model check).</summary>
     public string? ModelOf(SiloAddress silo) => metadata.GetSiloMetadata(silo).Metadata.GetValueOrDefault(ModelMetadataKey);
 
-    bool ServesLocalModel(SiloAddress silo)
+    /// <summary>Whether a silo serves this silo's model (always, where this silo checked none).</summary>
+    public bool ServesLocalModel(SiloAddress silo)
     {
         if (model is null || silo.Equals(local.SiloAddress)) return true;
         var metadataOf = metadata.GetSiloMetadata(silo).Metadata;
-        if (!metadataOf.ContainsKey(DevicesMetadataKey)) return true;   // not arrived yet: it offers no engines anyway
+        if (!metadataOf.ContainsKey(DevicesMetadataKey)) return false;   // not arrived yet: no engines, no trees until it has
         string? theirs = metadataOf.GetValueOrDefault(ModelMetadataKey);
         if (theirs == model.Hash) return true;
         lock (refused)

@@ -19,21 +19,27 @@ public static class TreeMeters
         "From a tree's segment request to the engine's answer, queueing on the engine included",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Buckets.Seconds });
 
-    static readonly Counter<long> Fallbacks = Meter.CreateCounter<long>("treepo.trees.fallbacks", "{request}",
-        "Segment requests that restarted from a finished path's prefix (or the prompt) in finished trees");
+    // Totals read when a collector asks (observable): they are exported as 0 before the first fallback or failover,
+    // so a dashboard or alert finds them from the start.
+    static long fallbacks, failovers;
 
-    static readonly Counter<long> Failovers = Meter.CreateCounter<long>("treepo.trees.failovers", "{failover}",
-        "Trees moved off their engine after it failed (silo gone, no answer in time, placement refused)");
+    static TreeMeters()
+    {
+        Meter.CreateObservableCounter("treepo.trees.fallbacks", () => Interlocked.Read(ref fallbacks), "{request}",
+            "Segment requests that restarted from a finished path's prefix (or the prompt), in finished trees");
+        Meter.CreateObservableCounter("treepo.trees.failovers", () => Interlocked.Read(ref failovers), "{failover}",
+            "Trees moved off their engine after it failed (silo gone, no answer in time, placement refused)");
+    }
 
     public static void TreeStarted() => InFlight.Add(1);
 
     public static void TreeEnded(int fallbackRequests)
     {
         InFlight.Add(-1);
-        if (fallbackRequests > 0) Fallbacks.Add(fallbackRequests);
+        Interlocked.Add(ref fallbacks, fallbackRequests);
     }
 
     public static void Segment(long startTimestamp) => SegmentSeconds.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
 
-    public static void Failover() => Failovers.Add(1);
+    public static void Failover() => Interlocked.Increment(ref failovers);
 }
