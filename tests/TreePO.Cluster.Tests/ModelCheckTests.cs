@@ -68,14 +68,14 @@ public sealed class ModelCheckTests
 
             var env = new Dictionary<string, string> { ["TREEPO__MODEL__PATH"] = Repo.BuiltinModel };
             string outDir = Path.Combine(work, "ro");
-            using (var rollout = ChildProcess.Dotnet("rollout", Repo.ClientDll, ["rollout", "--cluster", $"--cluster.gatewayPort={ports[1]}",
+            using (var rollout = ChildProcess.Dotnet("rollout", Repo.ClientDll, ["rollout", "--cluster", $"--cluster.gatewayPort={ports[1]}", $"--cluster.clusterId={clusterId}",
                 "--queries", "8", "--out", outDir, "--tree.width=2", "--tree.depth=2", "--tree.segmentLength=8"], env, work))
                 Assert.True(await rollout.WaitForExitAsync(TimeSpan.FromSeconds(180)) == 0, rollout.Tail());
             var summary = RolloutSummary.FromJson(File.ReadAllText(Path.Combine(outDir, "summary.json")));
             Assert.NotEmpty(summary.Engines);
             Assert.All(summary.Engines, e => Assert.StartsWith($"127.0.0.1:{ports[0]}@", e.Engine));
 
-            using (var train = ChildProcess.Dotnet("train", Repo.ClientDll, ["train", "--cluster", $"--cluster.gatewayPort={ports[1]}",
+            using (var train = ChildProcess.Dotnet("train", Repo.ClientDll, ["train", "--cluster", $"--cluster.gatewayPort={ports[1]}", $"--cluster.clusterId={clusterId}",
                 "--model", third, "--name", "t", "--runs", Path.Combine(work, "runs"), "--steps", "1", "--queries", "2", "-w", "2",
                 "-d", "1", "-l", "8", "--eval-queries", "2", "-k", "1", "--eval-max-tokens", "16"], env, work))
             {

@@ -34,10 +34,11 @@ public sealed class TelemetryTests
         string work = Directory.CreateTempSubdirectory("treepo-telemetry-").FullName;
         try
         {
+            string clusterId = "tel-" + Guid.NewGuid().ToString("N")[..8];
             using var silo = ChildProcess.Dotnet("silo-telemetry", Repo.SiloDll,
             [
                 $"--cluster.siloPort={ports[0]}", $"--cluster.primarySiloPort={ports[0]}", $"--cluster.gatewayPort={ports[1]}",
-                "--cluster.clusterId=tel-" + Guid.NewGuid().ToString("N")[..8], $"--model.path={Repo.BuiltinModel}", "--engine.threads=1",
+                $"--cluster.clusterId={clusterId}", $"--model.path={Repo.BuiltinModel}", "--engine.threads=1",
                 "--telemetry.prometheus=true", "--telemetry.health=true", $"--telemetry.port={telemetryPort}",
             ], workingDirectory: work);
             string root = $"http://127.0.0.1:{telemetryPort}";
@@ -54,10 +55,10 @@ public sealed class TelemetryTests
             Assert.Contains(Repo.BuiltinModel, ready.GetProperty("checks").GetProperty("model").GetProperty("description").GetString());
 
             var env = new Dictionary<string, string> { ["TREEPO__MODEL__PATH"] = Repo.BuiltinModel };
-            string cluster = $"--cluster.gatewayPort={ports[1]}";
-            await RunClientAsync(work, env, "rollout", "--cluster", cluster, "--queries", "3", "--out", Path.Combine(work, "ro"),
+            string gateway = $"--cluster.gatewayPort={ports[1]}", cluster = $"--cluster.clusterId={clusterId}";
+            await RunClientAsync(work, env, "rollout", "--cluster", gateway, cluster, "--queries", "3", "--out", Path.Combine(work, "ro"),
                 "--tree.width=2", "--tree.depth=2", "--tree.segmentLength=8");
-            await RunClientAsync(work, env, "train", "--cluster", cluster, "--name", "t", "--runs", Path.Combine(work, "runs"),
+            await RunClientAsync(work, env, "train", "--cluster", gateway, cluster, "--name", "t", "--runs", Path.Combine(work, "runs"),
                 "--steps", "1", "--queries", "8", "-w", "4", "-d", "2", "-l", "8", "--eval-queries", "2", "-k", "1", "--eval-max-tokens", "16");
 
             string metrics = await http.GetStringAsync($"{root}/metrics");
@@ -99,7 +100,7 @@ public sealed class TelemetryTests
         Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Telemetry:Port: must be a TCP port, got 0"));
         Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Telemetry:Address: 'localhost' is not an IP address"));
         Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Telemetry:Otlp:Endpoint: 'collector:4317' is not an http:// or https:// URL"));
-        Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Telemetry:prometeus: unknown key"));
+        Assert.Contains(e.Errors, x => x.StartsWith("TreePO:telemetry:prometeus: unknown key"));
         var clash = Assert.Throws<TreePOOptionsException>(() => TreePOConfiguration.Load([
             "--telemetry.health=true", "--telemetry.port=8080", "--cluster.dashboard.enabled=true"]));
         Assert.Contains(clash.Errors, x => x.StartsWith("TreePO:Telemetry:Port: 8080 is already Cluster:Dashboard:Port"));
