@@ -19,7 +19,7 @@ public static class TreePOSiloBuilderExtensions
     /// <summary>
     /// Engine placement, discovery (this silo's device count as silo metadata), routing, and the model: engines
     /// load <c>Model:Path</c> into an InferenceEngine, trees decode with its tokenizer. Both are read when the first
-    /// grain needs them, not at start. Clustering is separate (<see cref="UseTreePOClustering(ISiloBuilder, TreePOOptions)"/>)
+    /// grain needs them (silo/ checks the model before joining: <see cref="ModelCheck"/>). Clustering is separate (<see cref="UseTreePOClustering(ISiloBuilder, TreePOOptions)"/>)
     /// so test clusters can bring their own. Everything is registered with TryAdd: a test registers its own
     /// <see cref="IEngineBackendFactory"/> or <see cref="TreeText"/> before this call, or after it (the last one wins).
     /// </summary>
