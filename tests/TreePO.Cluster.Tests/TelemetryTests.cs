@@ -86,6 +86,23 @@ public sealed class TelemetryTests
     }
 
     [Fact]
+    public async Task The_embedded_silo_serves_metrics_and_health_when_enabled()
+    {
+        // What `rollout --telemetry.prometheus=true --telemetry.health=true` starts: the same endpoint in the command's process.
+        var options = new TreePOOptions { Model = { Path = Repo.BuiltinModel } };
+        options.Engine.Threads = 1;
+        options.Telemetry.Prometheus = options.Telemetry.Health = true;
+        options.Telemetry.Port = FreePorts.Take(1)[0];
+        await using var silo = await TreePO.Hosting.EmbeddedSilo.StartAsync(options);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var ready = await ReadyAsync(http, TreePO.Hosting.Telemetry.TelemetryHosting.Url(options.Telemetry, "/health/ready"), TimeSpan.FromSeconds(60));
+        Assert.Contains("hash", ready.GetProperty("checks").GetProperty("model").GetProperty("description").GetString());
+        string metrics = await http.GetStringAsync(TreePO.Hosting.Telemetry.TelemetryHosting.Url(options.Telemetry, "/metrics"));
+        Assert.Contains("\ntreepo_engine_tokens_total{", metrics);   // the engine the readiness probe activated
+        Assert.Contains("otel_scope_name=\"Microsoft.Orleans\"", metrics);
+    }
+
+    [Fact]
     public void Telemetry_is_off_and_on_loopback_unless_configured_and_its_keys_are_checked()
     {
         var t = TreePOConfiguration.Load([]).Telemetry;
