@@ -6,6 +6,7 @@ using TreePO.Engine.Execution;
 using TreePO.Engine.Model;
 using TreePO.Engine.Native;
 using TreePO.Engine.Scheduling;
+using TreePO.Engine.Telemetry;
 using static TorchSharp.torch;
 
 namespace TreePO.Engine;
@@ -35,6 +36,7 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
             : Math.Min(c.MaxPositionEmbeddings, 4096);
         eos = [.. options.EosTokenIds ?? c.EosTokenIds];
         loop = new EngineLoop(model, options, maxLength, eos);
+        EngineMeters.Track(this, model.Device.ToString());
     }
 
     /// <summary>Loads config.json and the weights from <see cref="EngineOptions.ModelPath"/> and starts the model thread.</summary>
@@ -138,7 +140,11 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
         loop.Weights.LoadAsync(staged, cancellationToken);
 
     /// <summary>Fails every request still queued or running, then frees the KV cache and the model.</summary>
-    public ValueTask DisposeAsync() => loop.StopAsync();
+    public ValueTask DisposeAsync()
+    {
+        EngineMeters.Untrack(this);
+        return loop.StopAsync();
+    }
 
     void Validate(SegmentRequest r)
     {

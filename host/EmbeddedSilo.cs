@@ -43,13 +43,16 @@ public sealed class EmbeddedSilo : IAsyncDisposable
         builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
         builder.Logging.AddFilter("Orleans.Runtime.Scheduler", LogLevel.Error);   // "turn took longer than 1 s": the same starvation
         builder.Logging.AddFilter(typeof(Clustering.DashboardHosting).FullName, LogLevel.Information);   // its URL, once
+        builder.Logging.AddFilter(typeof(Telemetry.TelemetryHosting).FullName, LogLevel.Information);   // metrics/health URLs, once
+        // Readiness reports the checked model; the check costs a second load, so only when someone asks for health.
+        var model = options.Telemetry.Health ? Models.ModelCheck.Run(options) : null;
         // The stop is bounded by DisposeAsync's token (Cluster:ShutdownTimeout), not the host's own 30 s.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Processes.ShutdownGuard.GracefulShare(options.Cluster.ShutdownTimeout));
         int siloPort = FreeTcpPort(), gatewayPort = FreeTcpPort();
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: options.Cluster.ServiceId, clusterId: options.Cluster.ClusterId);
-            silo.AddTreePO(options);
+            silo.AddTreePO(options, model);
             Clustering.DashboardHosting.AddDashboard(silo, options);
             configure?.Invoke(silo);
         });

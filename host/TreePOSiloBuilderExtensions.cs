@@ -20,19 +20,28 @@ public static class TreePOSiloBuilderExtensions
     /// <summary>
     /// Engine placement, discovery (this silo's device count as silo metadata), routing, and the model: engines
     /// load <c>Model:Path</c> into an InferenceEngine, trees decode with its tokenizer. Both are read when the first
-    /// grain needs them, not at start. Clustering is separate (<see cref="UseTreePOClustering(ISiloBuilder, TreePOOptions)"/>)
+    /// grain needs them (silo/ checks the model before joining: <see cref="ModelCheck"/>). Clustering is separate (<see cref="UseTreePOClustering(ISiloBuilder, TreePOOptions)"/>)
     /// so test clusters can bring their own. Everything is registered with TryAdd: a test registers its own
     /// <see cref="IEngineBackendFactory"/> or <see cref="TreeText"/> before this call, or after it (the last one wins).
     /// </summary>
-    public static ISiloBuilder AddTreePO(this ISiloBuilder silo, TreePOOptions? options = null)
+    /// <param name="model">The model this silo checked before joining (<see cref="ModelCheck"/>): its hash is
+    /// published as silo metadata, so engines of silos that serve another model are left out of routing and syncs.</param>
+    public static ISiloBuilder AddTreePO(this ISiloBuilder silo, TreePOOptions? options = null, ModelIdentity? model = null)
     {
         options ??= new TreePOOptions();
         silo.Services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         silo.Services.AddPlacementDirector<EngineSpreadPlacement, EngineSpreadPlacementDirector>();
-        silo.UseSiloMetadata(new Dictionary<string, string>
+        var metadata = new Dictionary<string, string>
         {
             [EngineDirectory.DevicesMetadataKey] = options.Engine.Devices.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        };
+        if (model is not null)
+        {
+            metadata[EngineDirectory.ModelMetadataKey] = model.Hash;
+            silo.Services.AddSingleton(model);
+            silo.Services.AddSingleton(new LocalModel(model.Hash));
+        }
+        silo.UseSiloMetadata(metadata);
         silo.Services.AddSingleton(options);
         silo.Services.AddSingleton(new LocalDevices(options.Engine.Devices));
         silo.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options.Routing));

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TreePO.Hosting;
 using TreePO.Hosting.Clustering;
+using TreePO.Hosting.Models;
 using TreePO.Hosting.Options;
 using TreePO.Hosting.Processes;
 
@@ -13,7 +14,9 @@ using TreePO.Hosting.Processes;
 // of the cluster does not wait for a failure detection. That stop is bounded (Cluster:ShutdownTimeout, ShutdownGuard):
 // a silo whose membership store is gone stops ungracefully, then exits anyway, with code 4; a second signal exits
 // at once. With --cluster.dashboard.enabled=true it also serves the
-// Orleans Dashboard on 127.0.0.1:8080 (Cluster:Dashboard; docs/deploy.md).
+// Orleans Dashboard on 127.0.0.1:8080 (Cluster:Dashboard; docs/deploy.md); with --telemetry.prometheus=true and/or
+// --telemetry.health=true, /metrics and /health/* on 127.0.0.1:9464 (Telemetry; docs/deploy.md). Exit code 3: the
+// model did not load (before joining).
 TreePOOptions options;
 var (_, stray) = TreePOConfiguration.SplitOverrides(args);
 var strayErrors = stray.Select(a => $"{a}: not an option override (expected --section.key=value)").ToList();
@@ -29,6 +32,20 @@ catch (TreePOOptionsException e)
     return 2;
 }
 
+// The model loads and is checked before the silo joins: a wrong Model:Path stops it here, with the folder named, instead
+// of a silo that joins and fails its share of trees.
+ModelIdentity model;
+try
+{
+    model = ModelCheck.Run(options);
+}
+catch (ModelFolderException e)
+{
+    Console.Error.WriteLine($"treepo-silo: {e.Message}; not joining the cluster");
+    return 3;
+}
+Console.WriteLine($"model {model.Folder} checked in {model.CheckTime.TotalSeconds:F1} s (hash {model.ShortHash})");
+
 var builder = DashboardHosting.CreateBuilder(options);   // a web host only with the dashboard on
 builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
 builder.Logging.SetMinimumLevel(LogLevel.Information);
@@ -40,7 +57,7 @@ builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownGuard.G
 builder.UseOrleans(silo =>
 {
     silo.UseTreePOClustering(options);
-    silo.AddTreePO(options);
+    silo.AddTreePO(options, model);
     DashboardHosting.AddDashboard(silo, options);
 });
 var host = DashboardHosting.Build(builder, options);

@@ -71,6 +71,7 @@ internal sealed class StepRunner(Qwen2Model model, KvCache cache, KvPool pool, I
         int bucket = Math.Min(StepTimeBucket.IndexOf(batch.Items.Count), bucketSteps.Length - 1);
         bucketSteps[bucket]++;
         bucketSeconds[bucket] += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+        Telemetry.EngineMeters.RecordStep(start, batch.Items.Count);
         return finished;
     }
 

@@ -9,13 +9,15 @@ using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Hosting;
 using TreePO.Hosting.Options;
+using TreePO.Hosting.Telemetry;
 
 namespace TreePO.Hosting.Clustering;
 
 /// <summary>
 /// The Orleans Dashboard of a silo process, opt-in (<see cref="ClusterDashboardOptions"/>). Enabled, the process is an
 /// ASP.NET Core host whose Kestrel listens on Cluster:Dashboard:Address:Port only and serves the dashboard at
-/// /dashboard/; disabled, it is a plain generic host with no HTTP server and no port. Used by silo/ and the embedded
+/// /dashboard/; the metrics and health endpoint (<see cref="TelemetryOptions"/>, <see cref="TelemetryHosting"/>) shares
+/// that host, on its own port. With neither, it is a plain generic host with no HTTP server and no port. Used by silo/ and the embedded
 /// silo alike: <see cref="CreateBuilder"/>, then <see cref="AddDashboard"/> inside UseOrleans, then <see cref="Build"/>.
 /// </summary>
 public static class DashboardHosting
@@ -35,14 +37,24 @@ public static class DashboardHosting
     public static IHostApplicationBuilder CreateBuilder(TreePOOptions options)
     {
         var d = options.Cluster.Dashboard;
-        if (!d.Enabled)
-            return Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        var t = options.Telemetry;
+        if (!d.Enabled && !t.ServesHttp)
+        {
+            var plain = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+            TelemetryHosting.AddServices(plain, options);   // OTLP export needs no listener
+            return plain;
+        }
         var web = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         // Kestrel without its configuration loader: no Kestrel:Endpoints section or ASPNETCORE_URLS can add a
-        // listener; this one endpoint is all there is.
-        web.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Parse(d.Address), d.Port));
+        // listener; the dashboard's and the telemetry's endpoints (each only when enabled) are all there is.
+        web.WebHost.UseKestrelCore().ConfigureKestrel(k =>
+        {
+            if (d.Enabled) k.Listen(IPAddress.Parse(d.Address), d.Port);
+            if (t.ServesHttp) TelemetryHosting.Listen(k, t);
+        });
         web.Services.AddRoutingCore();
         web.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);   // not a line per request the page polls
+        TelemetryHosting.AddServices(web, options);
         return web;
     }
 
@@ -65,10 +77,12 @@ public static class DashboardHosting
     {
         if (builder is HostApplicationBuilder plain) return plain.Build();
         var app = ((WebApplicationBuilder)builder).Build();
+        TelemetryHosting.Map(app, options);
+        var d = options.Cluster.Dashboard;
+        if (!d.Enabled) return app;
         app.MapGet("/", () => Results.Redirect(PathPrefix + "/"));
         app.MapOrleansDashboard(PathPrefix);
 
-        var d = options.Cluster.Dashboard;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DashboardHosting));
         app.Lifetime.ApplicationStarted.Register(() =>
         {

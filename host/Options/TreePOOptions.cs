@@ -28,6 +28,7 @@ public sealed class TreePOOptions
     public FilterOptions Filter { get; set; } = new();
     public RewardOptions Reward { get; set; } = new();
     public RunOptions Run { get; set; } = new();
+    public TelemetryOptions Telemetry { get; set; } = new();
 
     /// <summary>The run seed every random choice derives from.</summary>
     public ulong Seed { get; set; } = 1;
@@ -72,6 +73,7 @@ public sealed class TreePOOptions
             "Advantage:Estimator", $"must be one of {string.Join(", ", TreePO.Hosting.Training.TrainSpec.Estimators)} (or empty: Run:Algo's), got '{Advantage.Estimator}'");
         // The trainer's own rules, named by their keys here (TrainerOptions names them Trainer:KEY).
         errors.AddRange(TreePO.Grains.Training.TrainerGrain.ToOptions(Trainer.ToSettings("treepo")).Validate().Select(e => $"{Section}:{e}"));
+        errors.AddRange(Telemetry.Validate(Cluster).Select(e => $"{Section}:{e}"));
         return errors;
     }
 

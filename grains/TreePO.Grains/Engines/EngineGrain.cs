@@ -147,7 +147,7 @@ public sealed class EngineGrain(
             log.LogInformation("engine {Engine} holds version {Version} from {Trainer} ({Bytes} bytes, {Path}, {Seconds:F2} s)",
                 key, version, trainer, report.Bytes, report.Path, report.TotalSeconds);
             Publish();
-            return report with { Version = engine.PolicyVersion };
+            return WeightSyncMeters.Record(report with { Version = engine.PolicyVersion });
         }
         finally { syncGate.Release(); }
     }

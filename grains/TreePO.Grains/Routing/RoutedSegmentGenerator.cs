@@ -50,6 +50,7 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
             if (attempt > 1) lock (gate) retried++;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             SegmentResultMessage result;
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 var call = grains.GetGrain<IEngineGrain>(engine.Key).GenerateAsync(message, router.LocalSiloKey, timeout.Token);
@@ -66,6 +67,7 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
                 continue;
             }
             Record(request, engine, result);
+            Trees.TreeMeters.Segment(started);
             return result.ToCore();
         }
         throw new EngineUnavailableException(
@@ -173,6 +175,7 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
                 board.Unbind(engine.Key);
                 current = null;
                 failovers++;
+                Trees.TreeMeters.Failover();
             }
             // Its nodes are lost with it: their requests will prefill elsewhere.
             foreach (var node in nodeEngine.Where(kv => kv.Value == engine.Key).Select(kv => kv.Key).ToList())

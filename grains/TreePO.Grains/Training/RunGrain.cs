@@ -97,6 +97,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
                 log.LogInformation("run {Run} resumes from {Checkpoint} (step {Step}, version {Version})", runSpec.RunId, latest, step, version);
             }
             int modelContext = await Trainer.InitializeAsync(new TrainerSetup(modelDir, version, runSpec.Trainer));
+            if (!resume) await EnsureEnginesServeAsync(modelDir);
             var engines = directory.GetEngines().Select(e => GrainFactory.GetGrain<IEngineGrain>(e.Key)).ToList();
             if (engines.Count == 0) throw new InvalidOperationException("the cluster has no engine to sample with");
             var stats = await Task.WhenAll(engines.Select(e => e.GetStatsAsync()));
@@ -265,11 +266,12 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         row["filter_returned"] = returned;
         var batch = filter.Batch;
         double trainSeconds = 0, syncSeconds = 0;
+        TrainStepReport? report = null;
         if (batch.Count > 0)
         {
             phase = RunPhase.Training;
             var t0 = stepClock.Elapsed.TotalSeconds;
-            var report = await Trainer.TrainAsync([.. batch.Select(TreeJson.Write)], SeedMix.Derive(s.Seed, "train", n), ct);
+            report = await Trainer.TrainAsync([.. batch.Select(TreeJson.Write)], SeedMix.Derive(s.Seed, "train", n), ct);
             trainSeconds = stepClock.Elapsed.TotalSeconds - t0;
             phase = RunPhase.Syncing;
             version = report.Version;
@@ -293,6 +295,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         row["tokens_per_s"] = rolloutSeconds > 0 ? rolloutMetrics.GeneratedTokens / rolloutSeconds : 0.0;
         row["train_s"] = trainSeconds;
         row["sync_s"] = syncSeconds;
+        TrainerMeters.Step(s.RunId, rolloutSeconds, report, trainSeconds, syncSeconds, version);
 
         bool last = n == s.Steps;
         if (last || (s.EvalEvery > 0 && n % s.EvalEvery == 0))
@@ -335,6 +338,18 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     }
 
     void WriteSummary() => RunSummary.Write(spec!, evals, step, WallSeconds, version, skippedRows, skippedPrompts, resumedFrom);
+
+    /// <summary>A fresh run trains the model its engines serve: the same weights, config and tokenizer as this silo
+    /// checked before joining (engines of silos with another model are already out of the directory). A resumed run
+    /// starts from its own checkpoint, which its first start checked.</summary>
+    async Task EnsureEnginesServeAsync(string modelDir)
+    {
+        if (directory.LocalModelHash is not { } served) return;
+        string trained = await Task.Run(() => TreePO.Engine.Checkpoint.ModelHash.Of(modelDir));   // reads every weight: off the scheduler
+        if (trained != served)
+            throw new ArgumentException($"the run's model {modelDir} (hash {trained[..12]}) is not the model this cluster's engines serve " +
+                $"(hash {served[..12]}, the silos' Model:Path): train the silos' model, or start the silos with --model.path={modelDir}");
+    }
 
     Task SyncEnginesAsync(bool force, CancellationToken ct) =>
         new EngineSync(directory, GrainFactory, log).SyncAllAsync(spec!.RunId, version, force, ct);

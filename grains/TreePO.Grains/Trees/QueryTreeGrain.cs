@@ -61,6 +61,8 @@ public sealed class QueryTreeGrain(
 
         var generator = new RoutedSegmentGenerator(router, board, GrainFactory, treeId, job.WeightsFrom);
         var sampler = new TreeSampler(job.Config(), generator, text.Decoder, text.EosIds);   // bad config: ArgumentException
+        SegmentTree? done = null;
+        TreeMeters.TreeStarted();
         try
         {
             var tree = await sampler.RunAsync(job.Query, treeId, job.Seed, job.PolicyVersion, resume, async (snapshot, ct) =>
@@ -71,6 +73,7 @@ public sealed class QueryTreeGrain(
                 if (Interlocked.Exchange(ref firstSnapshotLogged, 1) == 0)
                     log.LogInformation("first tree snapshot stored ({Tree}, round {Round}): trees resume from their last round", treeId, snapshot.Round);
             }, cancellationToken);
+            done = tree;
             tree.Score(reward, text.Decoder);
             var m = tree.Metrics;
             var result = new TreeResult(treeId, SiloKey.For(local.SiloAddress), TreeJson.Write(tree), m.Trajectories, m.Correct,
@@ -80,6 +83,7 @@ public sealed class QueryTreeGrain(
         }
         finally
         {
+            TreeMeters.TreeEnded(done?.Stats.FallbackRequests ?? 0);
             await generator.CloseAsync();
         }
     }
