@@ -1,7 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using TreePO.Engine.Kv;
-using TreePO.Engine.Native;
 using static TorchSharp.torch;
 
 namespace TreePO.Engine.Model;
@@ -87,8 +86,8 @@ public sealed class Qwen2Attention : nn.Module
                 // [count, kvH, g, D] queries against each item's slot gathered to [count, kvH, Length, D]; the mask hides
                 // the rows past each item's own length.
                 var qg = q.narrow(0, padded.Row, padded.Count).view(padded.Count, kvHeads, g, headDim);
-                var kk = keys.narrow(2, 0, padded.Length).index_select(0, padded.Slots).FilledWhere(padded.Past, 0);
-                var vv = values.narrow(2, 0, padded.Length).index_select(0, padded.Slots).FilledWhere(padded.Past, 0);
+                var kk = keys.narrow(2, 0, padded.Length).index_select(0, padded.Slots);
+                var vv = values.narrow(2, 0, padded.Length).index_select(0, padded.Slots);
                 outputs.Add(nn.functional.scaled_dot_product_attention(qg, kk, vv, padded.Mask).reshape(padded.Count, heads * headDim));
             }
             else if (group is StepPlan.Chunk chunk)

