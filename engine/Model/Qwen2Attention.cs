@@ -81,15 +81,6 @@ public sealed class Qwen2Attention : nn.Module
                 var vv = values.narrow(0, run.SlotStart, run.Count).narrow(2, 0, run.Length);
                 outputs.Add(nn.functional.scaled_dot_product_attention(qg, kk, vv).reshape(run.Count, heads * headDim));
             }
-            else if (group is StepPlan.Padded padded)
-            {
-                // [count, kvH, g, D] queries against each item's slot gathered to [count, kvH, Length, D]; the mask hides
-                // the rows past each item's own length.
-                var qg = q.narrow(0, padded.Row, padded.Count).view(padded.Count, kvHeads, g, headDim);
-                var kk = keys.narrow(2, 0, padded.Length).index_select(0, padded.Slots);
-                var vv = values.narrow(2, 0, padded.Length).index_select(0, padded.Slots);
-                outputs.Add(nn.functional.scaled_dot_product_attention(qg, kk, vv, padded.Mask).reshape(padded.Count, heads * headDim));
-            }
             else if (group is StepPlan.Chunk chunk)
             {
                 int t = chunk.Rows, len = chunk.Start + t;

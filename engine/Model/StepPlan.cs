@@ -18,17 +18,6 @@ internal sealed class StepPlan
     internal sealed record Run(int Row, int SlotStart, int Count, int Length) : Group(Row, Count);
     /// <summary>A chunk of <paramref name="Rows"/> tokens at positions [Start, Start + Rows) of one slot.</summary>
     internal sealed record Chunk(int Row, int Rows, int Slot, int Start, Tensor Mask) : Group(Row, Rows);
-    /// <summary><paramref name="Count"/> single-token items of several runs in one attention: their slots' first
-    /// <paramref name="Length"/> key rows gathered (<paramref name="Slots"/>, in row order) and a mask
-    /// <c>[Count, 1, 1, Length]</c> hiding each item's rows past its own length.</summary>
-    internal sealed record Padded(int Row, int Count, Tensor Slots, int Length, Tensor Mask) : Group(Row, Count);
-
-    /// <summary>
-    /// When the single-token items form several runs, one gathered, masked attention replaces a call per run if the
-    /// padding costs at most this factor of the keys the runs would read: on small models a step's cost is the number
-    /// of tensor operations, not their size (a tree's batch is many short runs of siblings at different lengths).
-    /// </summary>
-    internal const double MaxPaddingFactor = 2.0;
 
     public required Tensor Tokens { get; init; }      // [N] int64
     public required Tensor Positions { get; init; }   // [N] int64
@@ -76,8 +65,6 @@ internal sealed class StepPlan
             }
             s = e;
         }
-        if (groupList.Count > 1 && Merged(singles.Select(i => items[i]).ToList(), device) is { } padded)
-            groupList = [padded];
         foreach (int i in chunks)
         {
             var it = items[i];
@@ -117,24 +104,5 @@ internal sealed class StepPlan
             Groups = groupList,
             Count = n,
         };
-    }
-
-    /// <summary>The runs of <paramref name="singles"/> (in slot order, rows from 0) as one <see cref="Padded"/> group, or
-    /// null when the padding would cost more than <see cref="MaxPaddingFactor"/> times the keys read run by run.</summary>
-    static Padded? Merged(IReadOnlyList<StepItem> singles, Device device)
-    {
-        int length = singles.Max(it => it.Start + 1);
-        long keys = singles.Sum(it => (long)it.Start + 1);
-        if ((long)length * singles.Count > MaxPaddingFactor * keys) return null;
-        var slots = new long[singles.Count];
-        var lengths = new long[singles.Count];
-        for (int i = 0; i < singles.Count; i++)
-        {
-            slots[i] = singles[i].Slot;
-            lengths[i] = singles[i].Start + 1;
-        }
-        // Key j is visible to item i when j < its length: [Count, 1, 1, Length], broadcast over heads and groups.
-        var mask = TensorArithmetic.Range(0, length, device: device).unsqueeze(0) < tensor(lengths, device: device).unsqueeze(1);
-        return new Padded(0, singles.Count, tensor(slots, device: device), length, mask.view(singles.Count, 1, 1, length));
     }
 }

@@ -91,44 +91,6 @@ public sealed class CachedForwardTests
         }
     }
 
-    /// <summary>Decode over many runs at different lengths (siblings in consecutive slots, other paths elsewhere, as a
-    /// tree's batch is): one gathered, masked attention when the padding is small, a call per run when one item is
-    /// much longer than the rest; both equal the full recompute, and a prefill chunk in the same step still works.</summary>
-    [Theory]
-    [InlineData(new[] { 9, 9, 14, 21, 21, 30 }, true)]
-    [InlineData(new[] { 2, 2, 3, 60 }, false)]
-    public void Decode_over_many_runs_equals_full_recompute(int[] lengths, bool padded)
-    {
-        using var scope = NewDisposeScope();
-        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 13);
-        using var cache = new KvCache(model.Config, slots: 2 * lengths.Length + 2, maxLength: 96);
-        // Every other slot, so that only equal-length neighbours form runs.
-        int[] slots = [.. lengths.Select((_, i) => i == 1 ? 1 : 2 * i)];
-        var paths = lengths.Select((n, i) => TestModels.RandomTokens(n, 100 + i).ToList()).ToList();
-        paths[1] = [.. paths[0]]; // a sibling of path 0 in the next slot
-        for (int i = 0; i < paths.Count; i++) model.Step(cache, [new StepItem(slots[i], 0, [.. paths[i]])]);
-        int[] chunk = TestModels.RandomTokens(5, 99);
-        int chunkSlot = 2 * lengths.Length;
-
-        for (int t = 0; t < 3; t++)
-        {
-            var items = paths.Select((p, i) => new StepItem(slots[i], p.Count, [(t * 7 + i * 13) % 200 + 3])).ToList();
-            if (t == 0) items.Add(new StepItem(chunkSlot, 0, chunk));
-            var plan = StepPlan.Build(items, cache, model.Config.KvGroups, model.Device);
-            Assert.Equal(padded, plan.Groups.Any(g => g is StepPlan.Padded));
-            var logits = model.Step(cache, items);
-            for (int i = 0; i < paths.Count; i++)
-            {
-                paths[i].Add(items[i].Tokens[0]);
-                var fresh = model.Forward(TestModels.Ids([.. paths[i]]))[0][-1];
-                float d = TestModels.MaxAbsDiff(logits[i], fresh);
-                Assert.True(d <= Tolerance, $"path {i}, step {t}: {d}");
-            }
-            if (t == 0)
-                Assert.True(TestModels.MaxAbsDiff(logits[paths.Count], model.Forward(TestModels.Ids(chunk))[0][-1]) <= Tolerance);
-        }
-    }
-
     [Fact]
     public void Token_log_probs_match_log_softmax_of_full_logits()
     {
