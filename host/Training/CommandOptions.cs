@@ -12,12 +12,18 @@ namespace TreePO.Hosting.Training;
 public static class CommandOptions
 {
     /// <summary>Segments of 16 tokens (the tuned run: the built-in model's answers are about 25 tokens, so d = 4 x l = 16
-    /// leaves room and forks inside an answer; rollout and the sampling benchmarks keep the tree's 32). Engines sized for a training step's 16 queries x 8 leaves and eval's 128 x 4 samples (with the silo's
+    /// leaves room and forks inside an answer; rollout and the sampling benchmarks keep the tree's 32). A first fork of 4
+    /// ("More Init Divergence", docs/paper.md §2.2): with b = 2 from the root a tree has 4 paths when those ~2-segment
+    /// answers end, and fallback made 75 % of the trajectories, each fallback round one more round on the critical
+    /// path; from 4 the tree reaches w = 8 as its answers end (no fallback, one round fewer; docs/training.md).
+    /// Engines sized for a training step's 16 queries x 8 leaves and eval's 128 x 4 samples (with the silo's
     /// 64 slots, 18 % of the default run's prefill was context evicted and computed again; 256 is vLLM's
     /// max_num_seqs), and a response timeout long enough for CPU steps.</summary>
     public static readonly IReadOnlyDictionary<string, string> TrainOverlay = new Dictionary<string, string>
     {
         ["Tree:SegmentLength"] = "16",
+        ["Tree:InitDivergenceMin"] = "4",
+        ["Tree:InitDivergenceMax"] = "4",
         ["Engine:KvBudgetMB"] = "512",
         ["Engine:MaxSlots"] = "256",
         ["Cluster:ResponseTimeout"] = "00:10:00",
