@@ -31,12 +31,23 @@ public static class UnknownOptions
                 string name = arg[2..].Split('=', 2)[0];
                 if (longNames.Contains(name, StringComparer.Ordinal)) continue;
                 string? near = NearestName.Of(name, longNames);
-                return $"Unknown option '{name}' for '{args[0]}'" + (near is null ? "" : $"; did you mean '--{near}'?") +
-                    $" (see treepo {args[0]} --help)";
+                string hint = near is not null ? $"; did you mean '--{near}'?"
+                    : NearestKey(name) is { } key ? $"; did you mean the options-tree key '--{key.ToLowerInvariant().Replace(':', '.')}=VALUE'?" : "";
+                return $"Unknown option '{name}' for '{args[0]}'{hint} (see treepo {args[0]} --help)";
             }
             if (arg.Length == 2 && arg[0] == '-' && char.IsLetter(arg[1]) && !shortNames.Contains(arg[1..], StringComparer.Ordinal))
                 return $"Unknown option '{arg[1..]}' for '{args[0]}' (see treepo {args[0]} --help)";
         }
         return null;
+    }
+
+    /// <summary>The options-tree key whose last part is nearest to <paramref name="name"/> ("widht" -> Tree:Width), for
+    /// a command that takes the key as an override rather than a flag.</summary>
+    static string? NearestKey(string name)
+    {
+        var keys = OptionKeys.Of(new TreePOOptions()).Select(k => k.Key).ToList();
+        var leaves = keys.Select(k => k[(k.LastIndexOf(':') + 1)..].ToLowerInvariant()).ToList();
+        string? leaf = NearestName.Of(name.Replace("-", "").ToLowerInvariant(), leaves.Distinct());
+        return leaf is null ? null : keys[leaves.IndexOf(leaf)];
     }
 }

@@ -66,6 +66,10 @@ public sealed class SaveTreesTests
             Assert.Equal(2, rc);
             Assert.Contains("savetree: unknown key (known: SaveTrees); did you mean TreePO:training:SaveTrees?", output);
             Assert.False(Directory.Exists(Path.Combine(runs, "typo")), output);
+            // rollout takes the tree's width as an options-tree key, not a flag: the hint names the key.
+            (rc, output) = await RunAsync(work, "rollout", "--widht", "3");
+            Assert.Equal(2, rc);
+            Assert.Contains("Unknown option 'widht' for 'rollout'; did you mean the options-tree key '--tree.width=VALUE'?", output);
         }
         finally
         {
