@@ -18,8 +18,8 @@ namespace TreePO.Bench;
 
 /// <summary>
 /// `bench training`: `treepo train --algo treepo` against `--algo grpo` on the same model, seed, data, step budget,
-/// queries per step, w, d x l and trainer settings (all `treepo train`'s defaults, read from TrainDefaults), in one
-/// embedded silo. Each run is cut into chunks at step boundaries (a chunk ends with a checkpoint; the next resumes
+/// queries per step, w, d x l and trainer settings (all `treepo train`'s defaults, read from its options tree:
+/// CommandOptions.ForTrain), in one embedded silo. Each run is cut into chunks at step boundaries (a chunk ends with a checkpoint; the next resumes
 /// it) and the chunks alternate T G G T ..., so a machine that drifts favours neither. Held-out mean@k against the
 /// training wall time (evaluation excluded) and against the rollouts' computed tokens; the time each needs to reach
 /// GRPO's final accuracy. Options: --steps, --eval-every (default a tenth of the steps), --eval-queries, --seeds (a
