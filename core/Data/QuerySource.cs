@@ -72,6 +72,33 @@ public sealed class QuerySource
         return result;
     }
 
+    /// <summary>The next <paramref name="count"/> queries, one at a time so that where each ends in the stream is known:
+    /// DAPO's oversampling gives back the ones after the query that filled the batch.</summary>
+    public DrawnQueries Draw(int count)
+    {
+        var queries = new List<QueryItem>(count);
+        var ends = new List<(long Cursor, int Skipped)>(count + 1) { (Cursor, SkippedPrompts.Count) };
+        for (int i = 0; i < count; i++)
+        {
+            queries.AddRange(Next(1));
+            ends.Add((Cursor, SkippedPrompts.Count));
+        }
+        return new DrawnQueries(queries, ends);
+    }
+
+    /// <summary>Puts back every query of <paramref name="drawn"/> after the first <paramref name="kept"/> (and the
+    /// length skips met drawing them), so that the next draw and a checkpoint's cursor start there; returns how many
+    /// went back.</summary>
+    public int GiveBackAfter(DrawnQueries drawn, int kept)
+    {
+        int back = drawn.Queries.Count - kept;
+        if (back <= 0) return 0;
+        var (cursor, skipped) = drawn.Ends[kept];
+        Cursor = cursor;
+        SkippedPrompts.RemoveRange(skipped, SkippedPrompts.Count - skipped);
+        return back;
+    }
+
     bool TryEncode(TaskItem item, string where, out QueryItem query)
     {
         int[] tokens = encoder.Encode(item);

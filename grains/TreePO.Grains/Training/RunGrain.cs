@@ -225,16 +225,10 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         {
             // The first round oversamples (Filter:Oversample); later rounds ask for what is missing.
             int want = filter.Counts.Rounds == 0 ? (int)Math.Ceiling(s.QueriesPerStep * s.Oversample - 1e-9) : filter.Missing;
-            // One at a time, to know where each query ends in the stream: the ones after the query that fills the
-            // batch go back to it (the cursor a checkpoint saves), so the data is never spent on trees not trained on.
-            var queries = new List<QueryItem>(want);
-            var ends = new List<(long Cursor, int Skipped)>(want) { (data.Cursor, data.SkippedPrompts.Count) };
-            for (int i = 0; i < want; i++)
-            {
-                queries.AddRange(data.Next(1));
-                ends.Add((data.Cursor, data.SkippedPrompts.Count));
-            }
-            var results = await Task.WhenAll(queries.Select(async q =>
+            // The queries after the one that fills the batch go back to the stream (the cursor a checkpoint saves),
+            // so the data is never spent on trees not trained on.
+            var drawn = data.Draw(want);
+            var results = await Task.WhenAll(drawn.Queries.Select(async q =>
             {
                 string name = q.Id;   // a query drawn twice in one step (a small dataset) gets its own tree
                 for (int dup = 1; !used.Add(name); dup++) name = $"{q.Id}~{dup}";
@@ -247,14 +241,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             }));
             var trees = results.Select(r => TreeJson.Read(r.TreeLine)).ToList();
             all.AddRange(trees);
-            int taken = filter.AddRoundUntilFull(trees);
-            if (taken < trees.Count)
-            {
-                returned += trees.Count - taken;
-                var (cursor, skipped) = ends[taken];   // ends[0]: where the round began
-                data.Cursor = cursor;
-                data.SkippedPrompts.RemoveRange(skipped, data.SkippedPrompts.Count - skipped);
-            }
+            returned += data.GiveBackAfter(drawn, filter.AddRoundUntilFull(trees));
         } while (filter.ShouldSampleMore);
         double rolloutSeconds = stepClock.Elapsed.TotalSeconds;
         int newSkipped = data.SkippedPrompts.Count - skippedBefore;

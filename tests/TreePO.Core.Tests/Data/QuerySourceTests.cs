@@ -41,6 +41,30 @@ public sealed class QuerySourceTests : IDisposable
         Assert.NotEqual(all, Enumerable.Range(0, 5).SelectMany(_ => other.Next(3)).Select(q => q.Id));
     }
 
+    /// <summary>DAPO oversampling's give-back: the queries after the kept ones, and the length skips met drawing them,
+    /// go back, so the next draw starts with the first query given back.</summary>
+    [Fact]
+    public async Task Queries_given_back_are_drawn_again_next()
+    {
+        string path = Path.Combine(_dir, "give.parquet");
+        // Row 3's prompt is too long: it is skipped, and counted once, however often it is drawn past.
+        var rows = Enumerable.Range(0, 6).Select(i => new P(i == 3 ? new string('x', 50) : $"{i}+{i}=?", $"{2 * i}")).ToList();
+        await ParquetDatasets.WriteVerlAsync(path, rows);
+        var fields = DatasetFields.For(DatasetFormat.Verl);
+        var source = await QuerySource.OpenAsync(path, fields, 1, seed: 5, new CharEncoder(), maxPromptTokens: 20);
+        var reference = await QuerySource.OpenAsync(path, fields, 1, seed: 5, new CharEncoder(), maxPromptTokens: 20);
+        var expected = reference.Next(5).Select(q => q.Id).ToList();
+
+        var drawn = source.Draw(4);
+        Assert.Equal(expected.Take(4), drawn.Queries.Select(q => q.Id));
+        Assert.Equal(5, drawn.Ends.Count);
+        Assert.Equal(3, source.GiveBackAfter(drawn, kept: 1));
+        Assert.Equal(drawn.Ends[1].Cursor, source.Cursor);
+        Assert.Equal(expected.Skip(1).Take(4), source.Next(4).Select(q => q.Id));
+        Assert.Equal(reference.SkippedPrompts, source.SkippedPrompts);
+        Assert.Equal(0, source.GiveBackAfter(source.Draw(2), kept: 2));
+    }
+
     [Fact]
     public async Task A_dataset_without_a_usable_row_is_refused_with_the_first_problem()
     {
