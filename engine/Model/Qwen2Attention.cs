@@ -19,6 +19,7 @@ public sealed class Qwen2Attention : nn.Module
     readonly Linear v_proj;
     readonly Linear o_proj;
     readonly int heads, kvHeads, headDim;
+    FusedProjection? qkv;
 
     public Qwen2Attention(Qwen2Config c) : base(nameof(Qwen2Attention))
     {
@@ -33,6 +34,13 @@ public sealed class Qwen2Attention : nn.Module
     }
 
     internal IEnumerable<Tensor> Weights => [q_proj.weight!, k_proj.weight!, v_proj.weight!, o_proj.weight!];
+
+    /// <summary>Makes q/k/v one product for the cached step (see <see cref="FusedProjection"/>).</summary>
+    internal void Fuse()
+    {
+        qkv?.Dispose();
+        qkv = new FusedProjection(q_proj, k_proj, v_proj);
+    }
 
     /// <summary>x <c>[B, T, hidden]</c>, cos/sin broadcastable to <c>[B, T, 1, D]</c> (<c>[T, 1, D]</c> for positions
     /// 0..T-1, <c>[B, T, 1, D]</c> for explicit position ids). Without <paramref name="mask"/>: causal attention over
@@ -62,9 +70,13 @@ public sealed class Qwen2Attention : nn.Module
         using var scope = NewDisposeScope();
         long n = x.shape[0];
         int g = heads / kvHeads;
-        var q = RotaryTable.Apply(q_proj.forward(x).view(n, heads, headDim), cos, sin);
-        var k = RotaryTable.Apply(k_proj.forward(x).view(n, kvHeads, headDim), cos, sin);
-        var v = v_proj.forward(x).view(n, kvHeads, headDim);
+        if (qkv is null) throw new InvalidOperationException("the cached step needs the fused projections (Qwen2Model fuses them)");
+        // One product for q, k and v, and one rotation for q and k together: fewer small ops per layer.
+        var all = qkv.Forward(x).view(n, heads + 2 * kvHeads, headDim);
+        var qk = RotaryTable.Apply(all.narrow(1, 0, heads + kvHeads), cos, sin);
+        var q = qk.narrow(1, 0, heads);
+        var k = qk.narrow(1, heads, kvHeads);
+        var v = all.narrow(1, heads + kvHeads, kvHeads);
         cache.FlatKeys(layer).index_copy_(0, plan.WriteRows, k.reshape(n * kvHeads, headDim));
         cache.FlatValues(layer).index_copy_(0, plan.WriteRows, v.reshape(n * kvHeads, headDim));
 
@@ -94,5 +106,11 @@ public sealed class Qwen2Attention : nn.Module
         }
         var attended = outputs.Count == 1 ? outputs[0] : cat(outputs, 0);
         return o_proj.forward(attended).MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) qkv?.Dispose();
+        base.Dispose(disposing);
     }
 }

@@ -31,10 +31,16 @@ public sealed class Qwen2DecoderLayer : nn.Module
         return h.Plus(mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
     }
 
+    internal void Fuse()
+    {
+        self_attn.Fuse();
+        mlp.Fuse();
+    }
+
     internal Tensor ForwardStep(Tensor x, Tensor cos, Tensor sin, StepPlan plan, KvCache cache, int layer)
     {
         using var scope = NewDisposeScope();
         var h = x.Plus(self_attn.ForwardStep(input_layernorm.forward(x), cos, sin, plan, cache, layer));
-        return h.Plus(mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+        return h.Plus(mlp.ForwardStep(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
     }
 }

@@ -32,6 +32,7 @@ public sealed class Qwen2Model : nn.Module
         RegisterComponents();
         Device = device ?? CPU;
         if (Device.type != DeviceType.CPU) this.to(Device);
+        foreach (var layer in model.layers) layer.Fuse();
         rope = new RotaryTable(config.HeadDim, config.RopeTheta, Math.Min(config.MaxPositionEmbeddings, 4096), Device);
     }
 
@@ -82,7 +83,7 @@ public sealed class Qwen2Model : nn.Module
         EnsureRope(t);
         var ids = inputIds.dim() == 1 ? inputIds.unsqueeze(0) : inputIds;
         var cos = rope.Cos.narrow(0, 0, t).unsqueeze(1);
-        var sin = rope.Sin.narrow(0, 0, t).unsqueeze(1);
+        var sin = rope.SignedSin.narrow(0, 0, t).unsqueeze(1);
         var x = model.embed_tokens.forward(ids);
         foreach (var layer in model.layers) x = layer.ForwardFull(x, cos, sin);
         return model.norm.forward(x).MoveToOuterDisposeScope();
@@ -104,7 +105,7 @@ public sealed class Qwen2Model : nn.Module
         EnsureRope(positions.max().item<long>() + 1);
         var flat = positions.reshape(b * t);
         var cos = rope.Cos.index_select(0, flat).view(b, t, 1, Config.HeadDim);
-        var sin = rope.Sin.index_select(0, flat).view(b, t, 1, Config.HeadDim);
+        var sin = rope.SignedSin.index_select(0, flat).view(b, t, 1, Config.HeadDim);
         var x = model.embed_tokens.forward(inputIds);
         foreach (var layer in model.layers) x = layer.ForwardFull(x, cos, sin, mask);
         return model.norm.forward(x).MoveToOuterDisposeScope();
@@ -167,7 +168,7 @@ public sealed class Qwen2Model : nn.Module
         EnsureRope(cache.MaxLength);
         var plan = StepPlan.Build(items, cache, Config.KvGroups, Device);
         var cos = rope.Cos.index_select(0, plan.Positions).unsqueeze(1);
-        var sin = rope.Sin.index_select(0, plan.Positions).unsqueeze(1);
+        var sin = rope.SignedSin.index_select(0, plan.Positions).unsqueeze(1);
         var x = model.embed_tokens.forward(plan.Tokens);
         int l = 0;
         foreach (var layer in model.layers) x = layer.ForwardStep(x, cos, sin, plan, cache, l++);

@@ -6,11 +6,14 @@ namespace TreePO.Engine.Model;
 /// <summary>
 /// Rotary-embedding cos/sin tables <c>[positions, head_dim]</c>, computed once in fp32 exactly as HF's default rope
 /// (<c>inv_freq = 1 / theta^(2i/d)</c>, <c>emb = cat(freqs, freqs)</c>). Not a module: it is derived state, never saved.
+/// The sine table carries rotate-half's sign (<c>[-sin, +sin]</c> by halves), which saves a negation per rotation and
+/// changes no bit: <c>(-a) * b == a * (-b)</c> in IEEE arithmetic.
 /// </summary>
 public sealed class RotaryTable : IDisposable
 {
     public Tensor Cos { get; }
-    public Tensor Sin { get; }
+    /// <summary><c>sin(emb)</c> with its first half negated.</summary>
+    public Tensor SignedSin { get; }
     public int Length { get; }
 
     public RotaryTable(int headDim, double theta, int length, Device device)
@@ -24,22 +27,24 @@ public sealed class RotaryTable : IDisposable
             var freqs = outer(positions, invFreq);
             var emb = cat([freqs, freqs], -1);
             Cos = emb.cos().to(device).DetachFromDisposeScope();
-            Sin = emb.sin().to(device).DetachFromDisposeScope();
+            var sin = emb.sin();
+            SignedSin = cat([sin.narrow(-1, 0, headDim / 2).neg(), sin.narrow(-1, headDim / 2, headDim / 2)], -1).to(device).DetachFromDisposeScope();
         }
     }
 
-    /// <summary>Rotates <paramref name="x"/> <c>[..., D]</c> by cos/sin broadcast against it (rotate-half form).</summary>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    /// <summary>Rotates <paramref name="x"/> <c>[..., D]</c> by cos and the signed sine broadcast against it
+    /// (rotate-half form: <c>x cos + [-x2, x1] sin</c>).</summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor signedSin)
     {
         using var scope = NewDisposeScope();
         long half = x.shape[^1] / 2;
-        var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
-        return (x * cos).Plus(rotated * sin).MoveToOuterDisposeScope();
+        var swapped = cat([x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
+        return (x * cos).Plus(swapped * signedSin).MoveToOuterDisposeScope();
     }
 
     public void Dispose()
     {
         Cos.Dispose();
-        Sin.Dispose();
+        SignedSin.Dispose();
     }
 }

@@ -120,4 +120,31 @@ public sealed class CachedForwardTests
         using (no_grad()) embedding[5, 3] = embedding[5, 3] + 1.0f;
         Assert.Equal(embedding[5, 3].item<float>(), model.OutputWeight[5, 3].item<float>());
     }
+
+    [Fact]
+    public void Fused_step_projections_follow_every_write_to_the_parameters()
+    {
+        // The cached step multiplies by fused q/k/v and gate/up buffers that alias the separate parameters. Weights
+        // arrive by in-place writes (checkpoint load, weight stream, optimiser): after each, the step must compute
+        // with them, and the state dict must keep its Hugging Face names and shapes.
+        using var scope = NewDisposeScope();
+        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 21);
+        using var source = Qwen2Model.Random(Qwen2Config.Tiny(), 22);
+        Assert.Equal(source.state_dict().Keys.OrderBy(k => k), model.state_dict().Keys.OrderBy(k => k));
+        using (no_grad())
+            foreach (var (name, t) in source.state_dict()) model.state_dict()[name].copy_(t);
+        int[] a = TestModels.RandomTokens(12, 5);
+        using var cache = new KvCache(model.Config, slots: 1, maxLength: 16);
+        var step = model.Step(cache, [new StepItem(0, 0, a)]);
+        var expected = source.Forward(TestModels.Ids(a))[0][^1];
+        Assert.True(TestModels.MaxAbsDiff(step[0], expected) <= Tolerance);
+
+        // An optimiser-style in-place update of one fused parameter (k_proj's bias) changes the step's result.
+        using (no_grad()) model.state_dict()["model.layers.0.self_attn.k_proj.bias"].add_(0.5f);
+        using var cache2 = new KvCache(model.Config, slots: 1, maxLength: 16);
+        var moved = model.Step(cache2, [new StepItem(0, 0, a)]);
+        var full = model.Forward(TestModels.Ids(a))[0][^1];
+        Assert.True(TestModels.MaxAbsDiff(moved[0], full) <= Tolerance);
+        Assert.True(TestModels.MaxAbsDiff(moved[0], expected) > 1e-3f);
+    }
 }
