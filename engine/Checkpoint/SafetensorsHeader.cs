@@ -4,9 +4,6 @@ using System.Text.Json;
 
 namespace TreePO.Engine.Checkpoint;
 
-/// <summary>One tensor's entry in a safetensors header.</summary>
-public sealed record SafetensorsEntry(string Name, string DType, long[] Shape, long Begin, long End);
-
 /// <summary>Reads the JSON header of a safetensors file (8-byte little-endian length, then JSON): names, dtypes and
 /// shapes, so a checkpoint can be checked against the model before any weight is read.</summary>
 public static class SafetensorsHeader

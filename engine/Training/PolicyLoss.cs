@@ -3,12 +3,6 @@ using static TorchSharp.torch;
 
 namespace TreePO.Engine.Training;
 
-/// <summary>Clip settings of the DAPO-style objective (docs/training.md): asymmetric ratio clip and dual clip.</summary>
-public sealed record PolicyLossOptions(double EpsLow = 0.2, double EpsHigh = 0.28, double DualClip = 10.0);
-
-/// <summary>What one loss evaluation saw; fractions are over the counted trajectory tokens.</summary>
-public sealed record PolicyLossStats(double Tokens, double ClipFraction, double DualClipFraction, double RatioMean, double ApproxKl);
-
 /// <summary>
 /// The per-token clipped-ratio policy loss, summed over counted tokens. The caller divides by the token count of the
 /// whole mini-batch, so that micro-batches accumulate to a token-level mean ("token-mean" aggregation) no matter how

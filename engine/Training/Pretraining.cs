@@ -12,13 +12,6 @@ using TreePO.Engine.Tokenizer;
 
 namespace TreePO.Engine.Training;
 
-/// <summary>One held-out evaluation during pretraining.</summary>
-public sealed record PretrainPoint(int Step, double Loss, double MeanAtK, double MajAtK, double PassAtK, double WallSeconds);
-
-/// <summary>What pretraining produced.</summary>
-public sealed record PretrainResult(string OutputDir, int Steps, double FinalMeanAtK, bool ReachedTarget,
-    int VocabSize, long Parameters, IReadOnlyList<PretrainPoint> Curve);
-
 /// <summary>
 /// Makes the built-in base model: trains a tokenizer on the task's text, then a small Qwen2 by supervised
 /// fine-tuning on worked solutions, evaluating held-out accuracy (sampled at temperature 1 through the inference

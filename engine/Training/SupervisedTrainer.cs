@@ -5,9 +5,6 @@ using static TorchSharp.torch;
 
 namespace TreePO.Engine.Training;
 
-/// <summary>What one supervised step did.</summary>
-public sealed record SupervisedStepStats(int Samples, int Tokens, double Loss, double GradNorm, double LearningRate);
-
 /// <summary>
 /// Supervised fine-tuning (next-token cross-entropy on response tokens only), used to make the built-in base model.
 /// AdamW (<see cref="AdamWOptimizer"/>), linear warm-up then cosine decay to 10% over <paramref name="totalSteps"/>, gradient clipping.
