@@ -1,3 +1,4 @@
+using TreePO.Core.Tasks;
 using TreePO.Hosting.Training;
 using System.ComponentModel;
 using System.Text.Json;
@@ -30,7 +31,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
 
         [CommandOption("--model <DIR>"), Description("Model folder (HF layout with tokenizer), e.g. a checkpoint. Default: Model:Path, else the built-in model.")] public string? Model { get; init; }
         [CommandOption("--data <PATH>"), Description("Held-out set: a JSON-lines or Parquet file, or a folder of shards (--data-format, field maps); default: the built-in task's test split.")] public string? Data { get; init; }
-        [CommandOption("--level <N>"), Description("Built-in task difficulty 1-4.")] public int Level { get; init; } = Defaults.TaskLevel;
+        [CommandOption("--level <N>"), Description("Built-in task difficulty 1-5.")] public int Level { get; init; } = Defaults.TaskLevel;
         [CommandOption("--queries <N>")] public int Queries { get; init; } = Defaults.EvalQueries;
         [CommandOption("-k|--samples <K>"), Description("Samples per query (the k of mean@k, maj@k, pass@k).")] public int K { get; init; } = Defaults.EvalK;
         [CommandOption("--temperature <T>")] public float Temperature { get; init; } = Defaults.EvalTemperature;
@@ -48,7 +49,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         if (s.MaxTokens < 1) problems.Add($"--max-tokens must be at least 1, got {s.MaxTokens}");
         if (!(s.Temperature >= 0)) problems.Add($"--temperature must be 0 or more, got {s.Temperature}");
         if (DatasetSettings.DataExists(s.Data) is { } missing) problems.Add(missing);
-        if (s.Data is null && s.Level is < 1 or > 4) problems.Add($"--level must be 1 to 4, got {s.Level}");
+        if (s.Data is null && s.Level is < 1 or > ArithmeticDifficulty.MaxLevel) problems.Add($"--level must be 1 to {ArithmeticDifficulty.MaxLevel}, got {s.Level}");
         // The options tree as `treepo rollout` reads it (--section.key=value: engine, prompt, sampling), under the flags.
         TreePOOptions options = new();
         string modelDir = "";

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using TreePO.Core.Tasks;
 using TreePO.Engine.Training;
 
 namespace TreePO.Client.Commands;
@@ -13,7 +14,7 @@ public sealed class PretrainCommand : AsyncCommand<PretrainCommand.Settings>
         [CommandOption("--out"), Description("Output model folder (Hugging Face layout).")]
         public string Out { get; init; } = new PretrainOptions().OutputDir;
         [CommandOption("--seed")] public ulong Seed { get; init; } = new PretrainOptions().Seed;
-        [CommandOption("--difficulty"), Description("Task difficulty level 1-4.")]
+        [CommandOption("--difficulty"), Description("Task difficulty level 1-5 (5: worked, long solutions).")]
         public int Difficulty { get; init; } = new PretrainOptions().Difficulty;
         [CommandOption("--merges")] public int Merges { get; init; } = new PretrainOptions().TokenizerMerges;
         [CommandOption("--hidden")] public int Hidden { get; init; } = new PretrainOptions().HiddenSize;
@@ -27,9 +28,17 @@ public sealed class PretrainCommand : AsyncCommand<PretrainCommand.Settings>
         [CommandOption("--eval-every")] public int EvalEvery { get; init; } = new PretrainOptions().EvalEvery;
         [CommandOption("--eval-queries")] public int EvalQueries { get; init; } = new PretrainOptions().EvalQueries;
         [CommandOption("--eval-k")] public int EvalK { get; init; } = new PretrainOptions().EvalK;
+        [CommandOption("--tokenizer-corpus"), Description("Training problems the tokenizer is learned from.")]
+        public int TokenizerCorpus { get; init; } = new PretrainOptions().TokenizerCorpus;
+        [CommandOption("--max-positions"), Description("The model's max_position_embeddings (default 256; 512 at level 5).")]
+        public int? MaxPositions { get; init; }
+        [CommandOption("--max-response-tokens"), Description("Response budget of the held-out evaluation (default 64; 256 at level 5).")]
+        public int? MaxResponseTokens { get; init; }
         [CommandOption("--stop-at"), Description("Stop at this held-out mean@k (sampling at temperature 1).")]
         public double StopAt { get; init; } = new PretrainOptions().StopAtAccuracy;
     }
+
+    static bool Worked(int level) => level is >= 1 and <= ArithmeticDifficulty.MaxLevel && ArithmeticDifficulty.Level(level).Worked;
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
@@ -38,7 +47,10 @@ public sealed class PretrainCommand : AsyncCommand<PretrainCommand.Settings>
             OutputDir = s.Out, Seed = s.Seed, Difficulty = s.Difficulty, TokenizerMerges = s.Merges, HiddenSize = s.Hidden,
             Layers = s.Layers, Heads = s.Heads, KvHeads = s.KvHeads, IntermediateSize = s.Intermediate, MaxSteps = s.Steps,
             BatchSize = s.Batch, LearningRate = s.LearningRate, EvalEvery = s.EvalEvery, EvalQueries = s.EvalQueries,
-            EvalK = s.EvalK, StopAtAccuracy = s.StopAt,
+            EvalK = s.EvalK, StopAtAccuracy = s.StopAt, TokenizerCorpus = s.TokenizerCorpus,
+            // Worked solutions run 80-200 tokens: the evaluation budget and the positions grow with them.
+            MaxPositions = s.MaxPositions ?? (Worked(s.Difficulty) ? 512 : new PretrainOptions().MaxPositions),
+            MaxResponseTokens = s.MaxResponseTokens ?? (Worked(s.Difficulty) ? 256 : new PretrainOptions().MaxResponseTokens),
         };
         var errors = options.Validate();
         if (errors.Count > 0)

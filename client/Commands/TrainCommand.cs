@@ -63,7 +63,7 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         [CommandOption("--data <PATH>"), Description("Training set: a JSON-lines or Parquet file, or a folder of shards (--data-format, field maps); default: the built-in task.")]
         public string? Data { get; init; }
         [CommandOption("--eval-data <PATH>"), Description("Held-out set, read like --data; default: the built-in task's test split.")] public string? EvalData { get; init; }
-        [CommandOption("--level <N>"), Description("Run:TaskLevel, built-in task difficulty 1-4.")] public int? Level { get; init; }
+        [CommandOption("--level <N>"), Description("Run:TaskLevel, built-in task difficulty 1-5.")] public int? Level { get; init; }
         [CommandOption("--system-prompt <TEXT>"), Description("System turn of the chat format (Prompt:SystemPrompt); empty: none.")] public string? SystemPrompt { get; init; }
         [CommandOption("--save-trees"), Description("Write each step's trained trees with their rewards and advantages to runs/NAME/trees/step-N.jsonl (Training:SaveTrees).")]
         public bool SaveTrees { get; init; }

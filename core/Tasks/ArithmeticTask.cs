@@ -97,7 +97,7 @@ public sealed class ArithmeticTask
         return (start, steps);
     }
 
-    static ArithmeticProblem Render(Random rng, string id, int start, List<ArithmeticStep> steps)
+    ArithmeticProblem Render(Random rng, string id, int start, List<ArithmeticStep> steps)
     {
         var (name, she) = People[rng.Next(People.Length)];
         string item = Items[rng.Next(Items.Length)];
@@ -106,6 +106,7 @@ public sealed class ArithmeticTask
 
         var question = new StringBuilder($"{name} has {N(start)} {item}.");
         var solution = new StringBuilder();
+        if (Difficulty.Worked) solution.Append($"{name} starts with {N(start)} {item}. ");
         int value = start;
         for (int i = 0; i < steps.Count; i++)
         {
@@ -119,10 +120,14 @@ public sealed class ArithmeticTask
             string subject = i == 0 ? char.ToUpperInvariant(pronoun[0]) + pronoun[1..] : $"Then {pronoun}";
             question.Append($" {subject} {action}.");
             int next = step.Apply(value);
-            solution.Append($"{N(value)}{step.Symbol}{N(step.Operand)}={N(next)}. ");
+            if (Difficulty.Worked)
+                solution.Append($"Step {i + 1}: {pronoun} {action}, so {N(value)}{step.Symbol}{N(step.Operand)}={N(next)} {item}. ");
+            else
+                solution.Append($"{N(value)}{step.Symbol}{N(step.Operand)}={N(next)}. ");
             value = next;
         }
         question.Append($" How many {item} does {pronoun} have now?");
+        if (Difficulty.Worked) solution.Append($"Now {pronoun} has {N(value)} {item}. ");
         solution.Append($"\\boxed{{{N(value)}}}");
         return new ArithmeticProblem(id, question.ToString(), N(value), solution.ToString(), start, steps);
     }

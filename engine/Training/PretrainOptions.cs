@@ -1,3 +1,5 @@
+using TreePO.Core.Tasks;
+
 namespace TreePO.Engine.Training;
 
 /// <summary>
@@ -9,7 +11,7 @@ public sealed record PretrainOptions
 {
     public string OutputDir { get; init; } = "models/builtin";
     public ulong Seed { get; init; } = 1;
-    /// <summary>Task difficulty level (1-4, see ArithmeticDifficulty).</summary>
+    /// <summary>Task difficulty level (1-5, see ArithmeticDifficulty).</summary>
     public int Difficulty { get; init; } = 2;
     /// <summary>Problems whose text trains the tokenizer.</summary>
     public int TokenizerCorpus { get; init; } = 4000;
@@ -38,7 +40,9 @@ public sealed record PretrainOptions
     {
         var e = new List<string>();
         if (string.IsNullOrWhiteSpace(OutputDir)) e.Add("--out must name a folder");
-        if (Difficulty is < 1 or > 4) e.Add($"--difficulty must be 1..4 (got {Difficulty})");
+        if (Difficulty is < 1 or > ArithmeticDifficulty.MaxLevel) e.Add($"--difficulty must be 1..{ArithmeticDifficulty.MaxLevel} (got {Difficulty})");
+        if (MaxResponseTokens < 8) e.Add($"--max-response-tokens must be at least 8 (got {MaxResponseTokens})");
+        if (MaxResponseTokens >= MaxPositions) e.Add($"--max-response-tokens ({MaxResponseTokens}) must be below --max-positions ({MaxPositions})");
         if (TokenizerCorpus < 10) e.Add($"--tokenizer-corpus must be at least 10 (got {TokenizerCorpus})");
         if (TokenizerMerges < 0) e.Add($"--merges must not be negative (got {TokenizerMerges})");
         if (HiddenSize < 8 || Heads < 1 || HiddenSize % Heads != 0) e.Add($"--hidden ({HiddenSize}) must be a multiple of --heads ({Heads})");

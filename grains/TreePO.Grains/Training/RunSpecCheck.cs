@@ -1,5 +1,6 @@
 using System.Text.Json;
 using TreePO.Core.Data;
+using TreePO.Core.Tasks;
 using TreePO.Core.Trees;
 using TreePO.Grains.Trees;
 
@@ -36,8 +37,8 @@ public static class RunSpecCheck
             $"held-out dataset '{spec.EvalDataPath}' does not exist");
         try { DataFieldsOf(spec); }
         catch (ArgumentException e) { errors.Add(e.Message); }
-        Check(spec.DataPath is not null && spec.EvalDataPath is not null || spec.TaskLevel is >= 1 and <= 4,
-            $"task level must be 1 to 4, got {spec.TaskLevel}");
+        Check(spec.DataPath is not null && spec.EvalDataPath is not null || spec.TaskLevel is >= 1 and <= ArithmeticDifficulty.MaxLevel,
+            $"task level must be 1 to {ArithmeticDifficulty.MaxLevel}, got {spec.TaskLevel}");
         Check(spec.Steps >= 1, $"steps must be at least 1, got {spec.Steps}");
         Check(spec.QueriesPerStep >= 1, $"queries per step must be at least 1, got {spec.QueriesPerStep}");
         Check(spec.Oversample >= 1 && double.IsFinite(spec.Oversample), $"oversample must be 1 or more, got {spec.Oversample}");

@@ -114,9 +114,37 @@ public sealed partial class ArithmeticTaskTests
             double steps = problems.Average(p => p.Steps.Count);
             double max = problems.Average(p => p.Steps.Max(s => s.Operand));
             Assert.True(steps > previousSteps, $"level {level}: mean steps {steps} not above {previousSteps}");
-            Assert.True(max > previousMax, $"level {level}: mean largest operand {max} not above {previousMax}");
+            // Level 5 keeps level 2's numbers and lengthens the chain and the answer instead.
+            if (!d.Worked) Assert.True(max > previousMax, $"level {level}: mean largest operand {max} not above {previousMax}");
             (previousSteps, previousMax) = (steps, max);
         }
+    }
+
+    [Fact]
+    public void Worked_solutions_restate_every_step_and_end_boxed()
+    {
+        var d = ArithmeticDifficulty.Level(ArithmeticDifficulty.MaxLevel);
+        Assert.True(d.Worked);
+        var task = new ArithmeticTask(seed: 4, d);
+        var problems = Enumerable.Range(0, 200).Select(i => task.Generate(TaskSplit.Train, i)).ToList();
+        foreach (var p in problems)
+        {
+            int value = p.Start;
+            string item = p.Question.Split(' ')[3].TrimEnd('.');   // "Tom has 12 apples. ..."
+            Assert.StartsWith($"{p.Question.Split(' ')[0]} starts with {p.Start} {item}. ", p.Solution);
+            for (int i = 0; i < p.Steps.Count; i++)
+            {
+                int next = p.Steps[i].Apply(value);
+                Assert.Contains($"Step {i + 1}: ", p.Solution);
+                Assert.Contains($"{value}{p.Steps[i].Symbol}{p.Steps[i].Operand}={next} {item}. ", p.Solution);
+                value = next;
+            }
+            Assert.EndsWith($"has {value} {item}. \\boxed{{{p.Answer}}}", p.Solution);
+            Assert.Equal(value.ToString(), p.Answer);
+        }
+        // Long enough for deep trees: about 200-520 characters (80-200 tokens of a BPE trained on the task's text).
+        Assert.InRange(problems.Average(p => p.Solution.Length), 200, 520);
+        Assert.All(problems, p => Assert.InRange(p.Solution.Length, 150, 700));
     }
 
     [Fact]
