@@ -20,7 +20,7 @@ namespace TreePO.Bench;
 /// fork copy time and KV bytes per token. Options: --steps N (timed decode steps per batch size, default 8),
 /// --batches 1,4,16,64,256, --context 512 (capped by a shape's max_position_embeddings), --shapes
 /// builtin,small,qwen2.5-0.5b (builtin = the built-in model's shape), --vocab N (override the 0.5B vocabulary),
-/// --threads N (default all cores), --out engine.json.
+/// --threads N (default all cores: the benchmark measures the model at a given thread count, not the engine's automatic choice), --out engine.json.
 /// </summary>
 public static class EngineBenchmark
 {

@@ -1,6 +1,7 @@
 using Spectre.Console;
 using TreePO.Bench.Common;
 using TreePO.Core.Protocol;
+using TreePO.Engine;
 using static TorchSharp.torch;
 
 namespace TreePO.Bench;
@@ -61,7 +62,8 @@ public static class SamplingBenchmark
             }
             var workload = new SamplingWorkload(bench, items, width, depth, segment, branch,
                 new SamplingParams((float)temperature, (float)topP, topK),
-                threads > 0 ? threads : Environment.ProcessorCount,
+                // The engine's own choice when not given (one thread for the built-in model), so the header says it.
+                threads > 0 ? threads : new EngineOptions().ThreadsFor(bench.Config),
                 // Enough slots for every branch of every query at once, in either mode.
                 slots > 0 ? slots : queries * width,
                 kvMb << 20, chunk, seed, initMin, initMax);

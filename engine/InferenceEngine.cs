@@ -47,7 +47,6 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
         if (string.IsNullOrWhiteSpace(options.ModelPath)) throw new ArgumentException("EngineOptions.ModelPath is empty");
         TorchRuntime.EnsureLoaded();
         var device = ParseDevice(options.Device);
-        ConfigureThreads(options.Threads);
         return new InferenceEngine(Qwen2Checkpoint.Load(options.ModelPath, device), options);
     }
 
@@ -59,7 +58,6 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         TorchRuntime.EnsureLoaded();
-        ConfigureThreads(options.Threads);
         return new InferenceEngine(model, options);
     }
 
@@ -79,9 +77,9 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
         return d;
     }
 
-    static void ConfigureThreads(int threads) => set_num_threads(threads > 0 ? threads : Environment.ProcessorCount);
-
     public int PolicyVersion => loop.Weights.Version;
+    /// <summary>Intra-op threads of the model thread (<see cref="EngineOptions.ThreadsFor"/>).</summary>
+    public int Threads => options.ThreadsFor(model.Config);
     public Qwen2Config Config => model.Config;
     /// <summary>The longest path (context + segment) a slot holds.</summary>
     public int MaxSequenceLength => maxLength;

@@ -39,7 +39,7 @@ internal sealed class EngineLoop
         Weights = new WeightSwap(model, Scheduler, Post, Publish);
         stats = Snapshot();
         // Last: the thread calls Pump as soon as it runs.
-        thread = new ModelThread("treepo-engine", pump: Pump);
+        thread = new ModelThread("treepo-engine", options.ThreadsFor(model.Config), Pump);
         thread.Post(() => torch.set_grad_enabled(false));
     }
 

@@ -21,6 +21,15 @@ public sealed class ModelThread : IDisposable
     readonly Pump? pump;
     readonly TaskCompletionSource exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>libtorch keeps one process-wide thread count that each thread copies at its first parallel op, so a
+    /// count set here could be replaced by another model thread's before this one runs anything. Reading the count back
+    /// makes this thread take it now; from then on its count is its own.</summary>
+    static void PinTorchThreads(int threads)
+    {
+        TorchSharp.torch.set_num_threads(threads);
+        if (TorchSharp.torch.get_num_threads() != threads) TorchSharp.torch.set_num_threads(threads);
+    }
+
     public ModelThread(string name, int torchThreads = 0, Pump? pump = null)
     {
         this.pump = pump;
@@ -30,7 +39,7 @@ public sealed class ModelThread : IDisposable
             try
             {
                 TorchRuntime.EnsureLoaded();
-                if (torchThreads > 0) TorchSharp.torch.set_num_threads(torchThreads);
+                PinTorchThreads(torchThreads > 0 ? torchThreads : Environment.ProcessorCount);
                 started.SetResult();
             }
             catch (Exception e)

@@ -141,7 +141,7 @@ public sealed class PolicyUpdateOptions
     public double EpsHigh { get; set; } = Wire.EpsHigh;
     /// <summary>Dual-clip bound of negative advantages.</summary>
     public double DualClip { get; set; } = Wire.DualClip;
-    /// <summary>Torch threads of the trainer; 0: TorchSharp's default.</summary>
+    /// <summary>Torch threads of the trainer; 0: all cores.</summary>
     public int TorchThreads { get; set; } = Wire.TorchThreads;
 
     /// <summary>The wire settings of these options for a run of <paramref name="algo"/>.</summary>
