@@ -14,7 +14,7 @@ public abstract class DatasetSettings : CommandSettings
         "reward_model.ground_truth, data_source, extra_info.index), gsm8k (answer after '#### '), math (problem, \\boxed{} of solution).")]
     public string? DataFormat { get; init; }
 
-    [CommandOption("--question-field <PATH>"), Description("Field holding the question text or chat messages [{role, content}]; dotted paths reach into objects. Default: the preset's.")]
+    [CommandOption("--question-field <PATH>"), Description("Field holding the question text or chat messages [[{role, content}]]; dotted paths reach into objects. Default: the preset's.")]
     public string? QuestionField { get; init; }
 
     [CommandOption("--answer-field <PATH>"), Description("Field holding the reference answer, a string or a number (e.g. reward_model.ground_truth). Default: the preset's.")]
