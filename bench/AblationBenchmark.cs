@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
+using System.ComponentModel;
 using Spectre.Console;
+using Spectre.Console.Cli;
 using TreePO.Bench.Common;
 using TreePO.Core.Trees;
 using TreePO.Grains.Training;
@@ -18,10 +20,10 @@ namespace TreePO.Bench;
 /// one PNG of the held-out curves. Options: --steps, --queries, --eval-every, --eval-queries, --seeds, --variants (a
 /// comma list of names; default all), --model, --runs, --out, --png, --slots.
 /// </summary>
-public static class AblationBenchmark
+public sealed class AblationBenchmark : AsyncCommand<AblationBenchmark.Settings>
 {
     /// <summary>One arm of the ablation: a name, what it is, and how it changes `treepo train`'s options.</summary>
-    sealed record Variant(string Name, string What, Action<TreePOOptions> Apply);
+    internal sealed record Variant(string Name, string What, Action<TreePOOptions> Apply);
 
     static readonly Variant[] Variants =
     [
@@ -37,32 +39,55 @@ public static class AblationBenchmark
             o => o.Tree.Branching = BranchingPolicy.LogProb),
     ];
 
-    sealed record Options(string Model, int Steps, int Queries, int EvalEvery, int EvalQueries, ulong[] Seeds, Variant[] Variants,
-        int Slots, string RunsDir, string Out, string Png)
+    public sealed class Settings : BenchSettings
     {
-        public static Options? Parse(BenchArgs a)
+        /// <summary>Sized for 40 minutes on 2 quiet cores: 7 variants x 2 seeds of 50 steps (`treepo train` runs 100).</summary>
+        [CommandOption("--steps <N>"), Description("Training steps of each run (default 50).")] public int Steps { get; init; } = 50;
+        [CommandOption("--variants <LIST>"), Description("Variants to run, by name (default all).")]
+        public string Variants { get; init; } = string.Join(",", AblationBenchmark.Variants.Select(v => v.Name));
+        [CommandOption("--queries <N>"), Description("Queries per step (default 16).")] public int Queries { get; init; } = 16;
+        [CommandOption("--eval-every <N>"), Description("Steps between held-out evaluations (default: a quarter of the steps).")] public int? EvalEvery { get; init; }
+        [CommandOption("--eval-queries <N>"), Description("Held-out queries (default 64).")] public int EvalQueries { get; init; } = 64;
+        [CommandOption("--seeds <LIST>"), Description("The runs of every variant, one per seed (default 1,2).")] public string Seeds { get; init; } = "1,2";
+        [CommandOption("--slots <N>"), Description("Engine slots (default 0: the engine's default).")] public int Slots { get; init; }
+        [CommandOption("--model <DIR>"), Description("Model folder (default: Model:Path, else the built-in model).")] public string Model { get; init; } = "";
+        [CommandOption("--runs <DIR>"), Description("Run folders, deleted first.")] public string Runs { get; init; } = Path.Combine(new RunOptions().RunsDir, "bench-ablation");
+        [CommandOption("--out <FILE>")] public string Out { get; init; } = "docs/bench/ablation.json";
+        [CommandOption("--png <FILE>")] public string Png { get; init; } = "docs/bench/ablation.png";
+
+        /// <summary>The variants named by --variants that exist, each once.</summary>
+        internal Variant[] Chosen(List<string>? problems = null)
         {
-            // Sized for 40 minutes on 2 quiet cores: 7 variants x 2 seeds of 50 steps (`treepo train` runs 100).
-            int steps = a.Int("steps", 50, 1);
-            string names = a.String("variants", string.Join(",", AblationBenchmark.Variants.Select(v => v.Name)));
             var chosen = new List<Variant>();
-            var errors = new List<string>();
-            foreach (string n in names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            foreach (string n in Variants.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 if (AblationBenchmark.Variants.FirstOrDefault(v => v.Name.Equals(n, StringComparison.OrdinalIgnoreCase)) is { } v) chosen.Add(v);
-                else errors.Add($"--variants: unknown variant '{n}' (known: {string.Join(", ", AblationBenchmark.Variants.Select(x => x.Name))})");
-            var o = new Options(a.String("model", ""), steps, a.Int("queries", 16, 1), a.Int("eval-every", Math.Max(1, steps / 4), 1),
-                a.Int("eval-queries", 64, 1), [.. a.IntList("seeds", [1, 2], 0).Distinct().Select(x => (ulong)x)], [.. chosen.Distinct()],
-                a.Int("slots", 0, 0), a.String("runs", Path.Combine(new RunOptions().RunsDir, "bench-ablation")),
-                a.String("out", "docs/bench/ablation.json"), a.String("png", "docs/bench/ablation.png"));
-            if (chosen.Count == 0 && errors.Count == 0) errors.Add("--variants: give at least one variant");
-            return SamplingBenchmark.Report([.. errors, .. a.Errors]) ? o : null;
+                else problems?.Add($"--variants: unknown variant '{n}' (known: {string.Join(", ", AblationBenchmark.Variants.Select(x => x.Name))})");
+            if (chosen.Count == 0 && problems is { Count: 0 }) problems.Add("--variants: give at least one variant");
+            return [.. chosen.Distinct()];
+        }
+
+        protected override void Check(List<string> problems)
+        {
+            AtLeast(problems, "--steps", Steps, 1);
+            Chosen(problems);
+            AtLeast(problems, "--queries", Queries, 1);
+            if (EvalEvery is { } every) AtLeast(problems, "--eval-every", every, 1);
+            AtLeast(problems, "--eval-queries", EvalQueries, 1);
+            IntList("--seeds", Seeds, 0, problems);
+            AtLeast(problems, "--slots", Slots, 0);
         }
     }
 
-    public static async Task<int> RunAsync(string[] args)
+    sealed record Options(string Model, int Steps, int Queries, int EvalEvery, int EvalQueries, ulong[] Seeds, Variant[] Variants,
+        int Slots, string RunsDir, string Out, string Png)
     {
-        var o = Options.Parse(new BenchArgs(args));
-        if (o is null) return 2;
+        public static Options From(Settings a) => new(a.Model, a.Steps, a.Queries, a.EvalEvery ?? Math.Max(1, a.Steps / 4), a.EvalQueries,
+            [.. BenchSettings.IntList("--seeds", a.Seeds).Distinct().Select(x => (ulong)x)], a.Chosen(), a.Slots, a.Runs, a.Out, a.Png);
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var o = Options.From(settings);
         if (TrainingBenchmark.Model(o.Model) is not { } model) return 2;
         TreePOOptions siloOptions;
         var specs = new Dictionary<string, RunSpec>();

@@ -1,7 +1,9 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
+using Spectre.Console.Cli;
 using TreePO.Bench.Common;
 using TreePO.Core.Protocol;
 using TreePO.Core.Reward;
@@ -25,38 +27,38 @@ namespace TreePO.Bench;
 /// --model DIR (default: Model:Path, else the built-in model), --random-weights (a random tiny model instead, said in
 /// every table), --out cluster.json, and --section.key=value overrides.
 /// </summary>
-public static class ClusterBenchmark
+public sealed class ClusterBenchmark : AsyncCommand<ClusterBenchmark.Settings>
 {
     sealed record Rep(string Path, int Index, double Seconds, int Trajectories, long DecodedTokens, long Steps, double MeanBatch);
 
-    public static async Task<int> RunAsync(string[] args)
+    public sealed class Settings : BenchSettings, ITakesOptionOverrides
     {
-        var (overrides, rest) = TreePOConfiguration.SplitOverrides(args);
-        int queries = 16, reps = 5;
-        string? model = null;
-        bool randomWeights = false;
-        string outPath = "cluster.json";
-        for (int i = 0; i < rest.Length; i++)
+        [CommandOption("--queries <N>"), Description("Built-in held-out queries (default 16).")] public int Queries { get; init; } = 16;
+        [CommandOption("--reps <N>"), Description("Timed repetitions per path (default 5).")] public int Reps { get; init; } = 5;
+        [CommandOption("--model <DIR>"), Description("Model folder (default: Model:Path, else the built-in model).")] public string? Model { get; init; }
+        [CommandOption("--random-weights"), Description("A random tiny model instead, said in every table.")] public bool RandomWeights { get; init; }
+        [CommandOption("--out <FILE>")] public string Out { get; init; } = "cluster.json";
+
+        protected override void Check(List<string> problems)
         {
-            string Next() => i + 1 < rest.Length ? rest[++i] : throw new ArgumentException($"{rest[i]} needs a value");
-            switch (rest[i])
-            {
-                case "--queries": queries = int.Parse(Next()); break;
-                case "--reps": reps = int.Parse(Next()); break;
-                case "--model": model = Next(); break;
-                case "--random-weights": randomWeights = true; break;
-                case "--out": outPath = Next(); break;
-                default:
-                    AnsiConsole.MarkupLine($"[red]unknown option {Markup.Escape(rest[i])}[/] (--queries N, --reps N, --model DIR, --random-weights, --out FILE, --section.key=value)");
-                    return 1;
-            }
+            AtLeast(problems, "--queries", Queries, 1);
+            AtLeast(problems, "--reps", Reps, 1);
+            if (RandomWeights && Model is not null) problems.Add("--random-weights and --model name two different models: give one");
         }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var (overrides, _) = TreePOConfiguration.SplitOverrides(OptionOverrides.Captured);
+        int queries = settings.Queries, reps = settings.Reps;
+        string? model = settings.Model;
+        bool randomWeights = settings.RandomWeights;
+        string outPath = settings.Out;
         TreePOOptions options;
         try { options = TreePOConfiguration.Bind(new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddTreePOSources(overrides).Build()); }
         catch (TreePOOptionsException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return 2; }
 
         string modelNote;
-        if (randomWeights && model is not null) { AnsiConsole.MarkupLine("[red]--random-weights and --model name two different models: give one[/]"); return 1; }
         if (randomWeights)
         {
             options.Model.Path = RandomTinyModel.Write(Directory.CreateTempSubdirectory("treepo-bench-model-").FullName);

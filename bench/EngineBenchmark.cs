@@ -1,7 +1,10 @@
 using TreePO.Core.Trees;
+using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json;
 using Spectre.Console;
+using Spectre.Console.Cli;
+using TreePO.Bench.Common;
 using TreePO.Core.Protocol;
 using TreePO.Engine.Kv;
 using TreePO.Engine.Model;
@@ -22,8 +25,32 @@ namespace TreePO.Bench;
 /// builtin,small,qwen2.5-0.5b (builtin = the built-in model's shape), --vocab N (override the 0.5B vocabulary),
 /// --threads N (default all cores: the benchmark measures the model at a given thread count, not the engine's automatic choice), --out engine.json.
 /// </summary>
-public static class EngineBenchmark
+public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
 {
+    public sealed class Settings : BenchSettings
+    {
+        [CommandOption("--steps <N>"), Description("Timed decode steps per batch size (default 8).")] public int Steps { get; init; } = 8;
+        [CommandOption("--batches <LIST>"), Description("Batch sizes (default 1,4,16,64,256).")] public string Batches { get; init; } = "1,4,16,64,256";
+        [CommandOption("--context <N>"), Description("Context length, capped by a shape's max_position_embeddings (default 512).")] public int Context { get; init; } = 512;
+        [CommandOption("--shapes <LIST>"), Description("Model shapes: builtin, small, qwen2.5-0.5b (default all three).")] public string Shapes { get; init; } = "builtin,small,qwen2.5-0.5b";
+        [CommandOption("--vocab <N>"), Description("Vocabulary of the qwen2.5-0.5b shape (default its own).")] public int? Vocab { get; init; }
+        [CommandOption("--threads <N>"), Description("Torch threads (default 0: all cores).")] public int Threads { get; init; }
+        [CommandOption("--out <FILE>")] public string Out { get; init; } = "engine.json";
+
+        protected override void Check(List<string> problems)
+        {
+            AtLeast(problems, "--steps", Steps, 1);
+            AtLeast(problems, "--context", Context, 1);
+            IntList("--batches", Batches, 1, problems);
+            if (Vocab is { } vocab) AtLeast(problems, "--vocab", vocab, 1);
+            AtLeast(problems, "--threads", Threads, 0);
+        }
+    }
+
+    public override Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
+        RunAsync(new Options(settings.Steps, BenchSettings.IntList("--batches", settings.Batches), settings.Context, settings.Shapes.Split(','), settings.Vocab,
+            settings.Threads, settings.Out));
+
     sealed record Row(string Shape, int Batch, int Context, double StepMs, double DecodeTokensPerSecond,
         double MatmulMs, double MatmulTokensPerSecond, double Ratio, double RooflineMs, double RooflineFraction, string Bound);
 
@@ -33,10 +60,8 @@ public static class EngineBenchmark
     /// <summary>The machine, measured: fp32 GEMM rate and the bandwidth of reading a large weight matrix.</summary>
     sealed record Hardware(double GemmGflops, double MatVecGBps, double CopyGBps);
 
-    public static Task<int> RunAsync(string[] args)
+    static Task<int> RunAsync(Options opts)
     {
-        var opts = Parse(args);
-        if (opts is null) return Task.FromResult(1);
         TorchRuntime.EnsureLoaded();
         set_num_threads(opts.Threads > 0 ? opts.Threads : Environment.ProcessorCount);
         AnsiConsole.MarkupLine($"engine benchmark: {get_num_threads()} threads, context {opts.Context}, {opts.Steps} timed steps per batch size, fp32 CPU");
@@ -263,38 +288,4 @@ public static class EngineBenchmark
     }
 
     sealed record Options(int Steps, int[] Batches, int Context, string[] Shapes, int? Vocab, int Threads, string Out);
-
-    static Options? Parse(string[] args)
-    {
-        var o = new Options(8, [1, 4, 16, 64, 256], 512, ["builtin", "small", "qwen2.5-0.5b"], null, 0, "engine.json");
-        for (int i = 0; i < args.Length; i++)
-        {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            try
-            {
-                o = args[i] switch
-                {
-                    "--steps" => o with { Steps = int.Parse(Next()) },
-                    "--batches" => o with { Batches = Next().Split(',').Select(int.Parse).ToArray() },
-                    "--context" => o with { Context = int.Parse(Next()) },
-                    "--shapes" => o with { Shapes = Next().Split(',') },
-                    "--vocab" => o with { Vocab = int.Parse(Next()) },
-                    "--threads" => o with { Threads = int.Parse(Next()) },
-                    "--out" => o with { Out = Next() },
-                    _ => throw new ArgumentException($"unknown option '{args[i]}'"),
-                };
-            }
-            catch (Exception e) when (e is ArgumentException or FormatException)
-            {
-                AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
-                return null;
-            }
-        }
-        if (o.Steps <= 0 || o.Context <= 0 || o.Batches.Length == 0 || o.Batches.Any(b => b <= 0))
-        {
-            AnsiConsole.MarkupLine("[red]--steps, --context and every --batches value must be positive[/]");
-            return null;
-        }
-        return o;
-    }
 }

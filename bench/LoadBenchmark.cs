@@ -1,5 +1,7 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using Spectre.Console;
+using Spectre.Console.Cli;
 using TreePO.Bench.Common;
 using TreePO.Hosting;
 using TreePO.Hosting.Models;
@@ -16,18 +18,31 @@ namespace TreePO.Bench;
 /// plus the KV budget plus a stated overhead (--overheadmb, default 512: grain activations, finished trees, Orleans
 /// messages). Options: --trees N, --timeout S, --overheadmb N, --out load.json, and --section.key=value overrides.
 /// </summary>
-public static class LoadBenchmark
+public sealed class LoadBenchmark : AsyncCommand<LoadBenchmark.Settings>
 {
-    public static async Task<int> RunAsync(string[] args)
+    public sealed class Settings : BenchSettings, ITakesOptionOverrides
+    {
+        [CommandOption("--trees <N>"), Description("Concurrent trees (default 1000).")] public int Trees { get; init; } = 1000;
+        [CommandOption("--timeout <S>"), Description("Seconds every tree must finish within (default 600).")] public int Timeout { get; init; } = 600;
+        [CommandOption("--overheadmb <N>"), Description("Stated overhead in MB over the baseline and the KV budget (default 512).")] public int OverheadMb { get; init; } = 512;
+        [CommandOption("--out <FILE>")] public string Out { get; init; } = "load.json";
+
+        protected override void Check(List<string> problems)
+        {
+            AtLeast(problems, "--trees", Trees, 1);
+            AtLeast(problems, "--timeout", Timeout, 1);
+            AtLeast(problems, "--overheadmb", OverheadMb, 0);
+        }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         // Small trees and a starved engine unless the command line says otherwise.
         string[] defaults = ["--engine.kvbudgetmb=8", "--engine.maxslots=8", "--engine.threads=1", "--tree.width=4", "--tree.depth=3", "--tree.segmentlength=8", "--tree.branch=2"];
-        var (overrides, rest) = TreePOConfiguration.SplitOverrides(args);
+        var (overrides, _) = TreePOConfiguration.SplitOverrides(OptionOverrides.Captured);
         foreach (var (k, v) in TreePOConfiguration.SplitOverrides(defaults).Overrides) overrides.TryAdd(k, v);
-        var a = new BenchArgs(rest);
-        int trees = a.Int("trees", 1000, 1), timeout = a.Int("timeout", 600, 1), overheadMb = a.Int("overheadmb", 512, 0);
-        string outPath = a.String("out", "load.json");
-        if (a.Errors.Count > 0) { foreach (var e in a.Errors) AnsiConsole.MarkupLine($"[red]{Markup.Escape(e)}[/]"); return 1; }
+        int trees = settings.Trees, timeout = settings.Timeout, overheadMb = settings.OverheadMb;
+        string outPath = settings.Out;
 
         TreePOOptions options;
         try { options = TreePOConfiguration.Bind(new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddTreePOSources(overrides).Build()); }

@@ -1,5 +1,7 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using Spectre.Console;
+using Spectre.Console.Cli;
 using TreePO.Bench.Common;
 using TreePO.Core.Reward;
 using TreePO.Core.Trees;
@@ -14,16 +16,24 @@ namespace TreePO.Bench;
 /// `treepo rollout --out` trees.jsonl, or several comma-separated) it also scores every trajectory of those trees both
 /// ways and counts the disagreements. Options: --cases FILE, --trees FILE[,FILE], --repeat N (5), --out reward.json.
 /// </summary>
-public static class RewardBenchmark
+public sealed class RewardBenchmark : AsyncCommand<RewardBenchmark.Settings>
 {
-    public static Task<int> RunAsync(string[] args)
+    public sealed class Settings : BenchSettings
     {
-        var a = new BenchArgs(args);
-        string casesPath = a.String("cases", Path.Combine(AppContext.BaseDirectory, "Reward", "equivalence-cases.tsv"));
-        string trees = a.String("trees", "");
-        int repeat = a.Int("repeat", 5, 1);
-        string outPath = a.String("out", "reward.json");
-        var errors = a.Errors.ToList();
+        [CommandOption("--cases <FILE>"), Description("The answer-equivalence table (default: the reward tests' table, copied beside the program).")]
+        public string Cases { get; init; } = Path.Combine(AppContext.BaseDirectory, "Reward", "equivalence-cases.tsv");
+        [CommandOption("--trees <FILE>"), Description("Also score every trajectory of these trees.jsonl files (comma-separated).")] public string Trees { get; init; } = "";
+        [CommandOption("--repeat <N>"), Description("Timed passes over the table; the median is reported (default 5).")] public int Repeat { get; init; } = 5;
+        [CommandOption("--out <FILE>")] public string Out { get; init; } = "reward.json";
+
+        protected override void Check(List<string> problems) => AtLeast(problems, "--repeat", Repeat, 1);
+    }
+
+    public override Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        string casesPath = settings.Cases, trees = settings.Trees, outPath = settings.Out;
+        int repeat = settings.Repeat;
+        var errors = new List<string>();
         if (!File.Exists(casesPath)) errors.Add($"--cases: {casesPath} does not exist");
         string[] treeFiles = trees.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (string f in treeFiles) if (!File.Exists(f)) errors.Add($"--trees: {f} does not exist");

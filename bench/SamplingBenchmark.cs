@@ -1,4 +1,6 @@
+using System.ComponentModel;
 using Spectre.Console;
+using Spectre.Console.Cli;
 using TreePO.Bench.Common;
 using TreePO.Core.Protocol;
 using TreePO.Engine;
@@ -14,36 +16,48 @@ namespace TreePO.Bench;
 /// shown as a lower bound only. Then a concurrency sweep: the same workload with 16, 64 and 256 queries in flight
 /// (--concurrency LIST, --concurrency-reps N; slots follow queries x w unless --slots is given), one tree and one
 /// sequential run each, so that a user sees where the engine saturates and what the tree buys there; and the engine's
-/// step time against batch size over every run. Options: see <see cref="Options.Parse"/>.
+/// step time against batch size over every run. Options: <see cref="Settings"/> and <see cref="WorkloadSettings"/>.
 /// </summary>
-public static class SamplingBenchmark
+public sealed class SamplingBenchmark : AsyncCommand<SamplingBenchmark.Settings>
 {
+    public sealed class Settings() : WorkloadSettings(reps: 5, output: "sampling.json")
+    {
+        [CommandOption("--no-lower-bound"), Description("Skip the no-sharing runs (the lower bound).")] public bool NoLowerBound { get; init; }
+        [CommandOption("--concurrency <LIST>"), Description("Queries in flight in the concurrency sweep (default 16,64,256; 0 is skipped).")]
+        public string Concurrency { get; init; } = "16,64,256";
+        [CommandOption("--concurrency-reps <N>"), Description("Runs per mode at each point of the concurrency sweep (default 1).")]
+        public int ConcurrencyReps { get; init; } = 1;
+
+        protected override void Check(List<string> problems)
+        {
+            base.Check(problems);
+            IntList("--concurrency", Concurrency, 0, problems);
+            AtLeast(problems, "--concurrency-reps", ConcurrencyReps, 1);
+        }
+    }
+
     public sealed record Options(SamplingWorkload Workload, int Repetitions, int Warmup, bool LowerBound, string Out,
         int[] Concurrency, int ConcurrencyReps, bool SlotsGiven, ulong TaskSeed, int Difficulty)
     {
-        /// <summary>The workload options shared by `sampling` and `sweep`; a caller with options of its own reads them
-        /// from <paramref name="a"/> first (unknown options are reported here).</summary>
-        /// <param name="sweep">Whether the caller runs the concurrency sweep (reads --concurrency and --concurrency-reps).</param>
-        public static Options? Parse(BenchArgs a, string defaultOut, int defaultReps, bool sweep = false)
+        /// <summary>The workload of `sampling` and `sweep` from their options (checked by Spectre before); null, with
+        /// the reason printed, when the model or the tree does not fit them.</summary>
+        /// <param name="concurrency">The concurrency sweep's points (`sampling` only).</param>
+        public static Options? From(WorkloadSettings a, bool lowerBound = true, int[]? concurrency = null, int concurrencyReps = 0)
         {
-            int queries = a.Int("queries", 16, 1), width = a.Int("w", 16, 1), branch = a.Int("b", 2, 1);
-            int depth = a.Int("d", 8, 1), segment = a.Int("l", 8, 1);
-            // The first fork (Tree:InitDivergenceMin/Max): -1 keeps b; a max above b draws U{min..max} per query.
-            int initMin = a.Int("init-div-min", -1, -1), initMax = a.Int("init-div-max", -1, -1);
-            int reps = a.Int("reps", defaultReps, 1), warmup = a.Int("warmup", 1, 0);
-            double temperature = a.Double("temperature", 1.0, 0), topP = a.Double("top-p", 1.0, 1e-6);
-            int topK = a.Int("top-k", -1);
-            int threads = a.Int("threads", 0, 0), slots = a.Int("slots", 0, 0), chunk = a.Int("prefill-chunk", 256, 1);
-            long kvMb = a.Int("kv-mb", 512, 1);
-            ulong seed = (ulong)a.Int("seed", 7, 0), taskSeed = (ulong)a.Int("task-seed", 1, 0);
-            int difficulty = a.Int("difficulty", 2, 1);
-            string model = a.String("model", "");
-            bool randomWeights = a.Flag("random-weights");
-            bool noLower = a.Flag("no-lower-bound");
-            int[] concurrency = sweep ? a.IntList("concurrency", [16, 64, 256], 0) : [];
-            int concurrencyReps = sweep ? a.Int("concurrency-reps", 1, 1) : 0;
-            string output = a.String("out", defaultOut);
-            if (!Report(a.Errors)) return null;
+            int queries = a.Queries, width = a.Width, branch = a.Branch;
+            int depth = a.Depth, segment = a.SegmentLength;
+            int initMin = a.InitDivergenceMin, initMax = a.InitDivergenceMax;
+            int reps = a.Reps, warmup = a.Warmup;
+            double temperature = a.Temperature, topP = a.TopP;
+            int topK = a.TopK;
+            int threads = a.Threads, slots = a.Slots, chunk = a.PrefillChunk;
+            long kvMb = a.KvMb;
+            ulong seed = (ulong)a.Seed, taskSeed = (ulong)a.TaskSeed;
+            int difficulty = a.Difficulty;
+            string model = a.Model;
+            bool randomWeights = a.RandomWeights;
+            string output = a.Out;
+            concurrency ??= [];
 
             BenchModel bench;
             try { bench = BenchModel.Resolve(model, randomWeights, seed); }
@@ -72,14 +86,14 @@ public static class SamplingBenchmark
                 foreach (string e in treeErrors) AnsiConsole.MarkupLine($"[red]{Markup.Escape(e)}[/]");
                 return null;
             }
-            return new Options(workload, reps, warmup, !noLower, output, concurrency.Where(c => c > 0).ToArray(), concurrencyReps,
+            return new Options(workload, reps, warmup, lowerBound, output, concurrency.Where(c => c > 0).ToArray(), concurrencyReps,
                 slots > 0, taskSeed, difficulty);
         }
     }
 
-    public static async Task<int> RunAsync(string[] args)
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var o = Options.Parse(new BenchArgs(args), "sampling.json", defaultReps: 5, sweep: true);
+        var o = Options.From(settings, !settings.NoLowerBound, BenchSettings.IntList("--concurrency", settings.Concurrency), settings.ConcurrencyReps);
         if (o is null) return 2;
         var w = o.Workload;
         set_num_threads(w.Threads);
@@ -235,11 +249,5 @@ public static class SamplingBenchmark
             table.AddRow(c.MinBatch == c.MaxBatch ? $"{c.MinBatch}" : $"{c.MinBatch}-{c.MaxBatch}", c.Mode, c.Steps.ToString(),
                 c.MeanMs.ToString("F2"), (c.MeanMs / ((c.MinBatch + c.MaxBatch) / 2.0)).ToString("F3"));
         AnsiConsole.Write(table);
-    }
-
-    internal static bool Report(IReadOnlyList<string> errors)
-    {
-        foreach (string e in errors) AnsiConsole.MarkupLine($"[red]{Markup.Escape(e)}[/]");
-        return errors.Count == 0;
     }
 }

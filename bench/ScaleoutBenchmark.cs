@@ -1,6 +1,8 @@
 using TreePO.Hosting.Processes;
+using System.ComponentModel;
 using System.Diagnostics;
 using Spectre.Console;
+using Spectre.Console.Cli;
 using TreePO.Bench.Common;
 using TreePO.Hosting;
 using TreePO.Hosting.Models;
@@ -17,18 +19,30 @@ namespace TreePO.Bench;
 /// waits. Options: --queries N (128), --reps N (3), --silo PATH (default: the silo program built with
 /// the benchmarks, see <see cref="SiloProgram"/>), --out scaleout.json, and --section.key=value overrides for the workload.
 /// </summary>
-public static class ScaleoutBenchmark
+public sealed class ScaleoutBenchmark : AsyncCommand<ScaleoutBenchmark.Settings>
 {
     sealed record Rep(int Silos, int Index, double Seconds, int Trajectories, long DecodedTokens);
 
-    public static async Task<int> RunAsync(string[] args)
+    public sealed class Settings : BenchSettings, ITakesOptionOverrides
     {
-        var (overrides, rest) = TreePOConfiguration.SplitOverrides(args);
-        var a = new BenchArgs(rest);
-        int queries = a.Int("queries", 128, 1), reps = a.Int("reps", 3, 1);
-        string siloOption = a.String("silo", "");
-        string outPath = a.String("out", "scaleout.json");
-        if (a.Errors.Count > 0) { foreach (var e in a.Errors) AnsiConsole.MarkupLine($"[red]{Markup.Escape(e)}[/]"); return 1; }
+        [CommandOption("--queries <N>"), Description("Built-in held-out queries (default 128).")] public int Queries { get; init; } = 128;
+        [CommandOption("--reps <N>"), Description("Timed repetitions per silo count (default 3).")] public int Reps { get; init; } = 3;
+        [CommandOption("--silo <PATH>"), Description("The silo program (default: the one built with the benchmarks).")] public string Silo { get; init; } = "";
+        [CommandOption("--out <FILE>")] public string Out { get; init; } = "scaleout.json";
+
+        protected override void Check(List<string> problems)
+        {
+            AtLeast(problems, "--queries", Queries, 1);
+            AtLeast(problems, "--reps", Reps, 1);
+        }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var (overrides, _) = TreePOConfiguration.SplitOverrides(OptionOverrides.Captured);
+        int queries = settings.Queries, reps = settings.Reps;
+        string siloOption = settings.Silo;
+        string outPath = settings.Out;
         string? siloDll = SiloProgram.Locate(siloOption);
         if (siloDll is null) return 2;
         TreePOOptions options;

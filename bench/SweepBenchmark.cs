@@ -1,4 +1,6 @@
+using System.ComponentModel;
 using Spectre.Console;
+using Spectre.Console.Cli;
 using TreePO.Bench.Common;
 using TreePO.Hosting.Reporting;
 using Panel = TreePO.Hosting.Reporting.Panel;
@@ -13,8 +15,25 @@ namespace TreePO.Bench;
 /// Options: those of `sampling` (except --no-lower-bound), plus --budget (default d x l of the workload),
 /// --depths 1,2,4,8,16,32 (each must divide the budget), --widths 2,4,8,16,32, --png sweep.png.
 /// </summary>
-public static class SweepBenchmark
+public sealed class SweepBenchmark : AsyncCommand<SweepBenchmark.Settings>
 {
+    public sealed class Settings() : WorkloadSettings(reps: 4, output: "sweep.json")
+    {
+        [CommandOption("--budget <TOKENS>"), Description("Tokens per trajectory, d x l (default 0: the workload's).")] public int Budget { get; init; }
+        [CommandOption("--depths <LIST>"), Description("Depths of the depth sweep, each dividing the budget (default 1,2,4,8,16,32).")]
+        public string Depths { get; init; } = "1,2,4,8,16,32";
+        [CommandOption("--widths <LIST>"), Description("Widths of the width sweep (default 2,4,8,16,32).")] public string Widths { get; init; } = "2,4,8,16,32";
+        [CommandOption("--png <FILE>")] public string Png { get; init; } = "sweep.png";
+
+        protected override void Check(List<string> problems)
+        {
+            base.Check(problems);
+            AtLeast(problems, "--budget", Budget, 0);
+            IntList("--depths", Depths, 1, problems);
+            IntList("--widths", Widths, 1, problems);
+        }
+    }
+
     sealed record Point(string Sweep, int Depth, int SegmentLength, int Width, IReadOnlyList<RunRecord> Runs, SamplingSummary Summary)
     {
         double Median(RunMode mode, Func<RunRecord, double> f) => Medians.Of(Runs.Where(r => r.Mode == mode.Wire()).Select(f));
@@ -43,14 +62,13 @@ public static class SweepBenchmark
         };
     }
 
-    public static async Task<int> RunAsync(string[] args)
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var a = new BenchArgs(args);
-        int budgetOption = a.Int("budget", 0, 0);
-        int[] depths = a.IntList("depths", [1, 2, 4, 8, 16, 32], 1);
-        int[] widths = a.IntList("widths", [2, 4, 8, 16, 32], 1);
-        string png = a.String("png", "sweep.png");
-        var o = SamplingBenchmark.Options.Parse(a, "sweep.json", defaultReps: 4);
+        int budgetOption = settings.Budget;
+        int[] depths = BenchSettings.IntList("--depths", settings.Depths);
+        int[] widths = BenchSettings.IntList("--widths", settings.Widths);
+        string png = settings.Png;
+        var o = SamplingBenchmark.Options.From(settings);
         if (o is null) return 2;
         var w = o.Workload;
         int budget = budgetOption > 0 ? budgetOption : w.Budget;

@@ -2,7 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
+using System.ComponentModel;
 using Spectre.Console;
+using Spectre.Console.Cli;
 using TreePO.Bench.Common;
 using TreePO.Core.Protocol;
 using TreePO.Core.Trees;
@@ -26,34 +28,54 @@ namespace TreePO.Bench;
 /// list; one pair of runs per seed, the headline on the curves averaged over seeds), --chunks, --queries, --slots
 /// (engine slots; 0: the engine's default), --model, --runs (run folders, deleted first), --out, --png, --no-warmup.
 /// </summary>
-public static class TrainingBenchmark
+public sealed class TrainingBenchmark : AsyncCommand<TrainingBenchmark.Settings>
 {
     static readonly string[] Algos = ["treepo", "grpo"];
+
+    /// <summary>`treepo train`'s defaults (the options tree's Run section).</summary>
+    static readonly RunOptions D = new();
+
+    public sealed class Settings : BenchSettings
+    {
+        [CommandOption("--steps <N>"), Description("Training steps of each run (default: treepo train's).")] public int Steps { get; init; } = D.Steps;
+        [CommandOption("--eval-every <N>"), Description("Steps between held-out evaluations (default: a tenth of the steps).")] public int? EvalEvery { get; init; }
+        [CommandOption("--queries <N>"), Description("Queries per step (default: treepo train's).")] public int Queries { get; init; } = D.QueriesPerStep;
+        [CommandOption("--eval-queries <N>"), Description("Held-out queries (default: treepo train's).")] public int EvalQueries { get; init; } = D.EvalQueries;
+        /// <summary>`treepo train`'s seed; `--seeds 1,2,3` repeats the pair per seed (the headline then averages the curves).</summary>
+        [CommandOption("--seeds <LIST>"), Description("One pair of runs per seed (default: treepo train's seed).")]
+        public string Seeds { get; init; } = new TreePOOptions().Seed.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        [CommandOption("--chunks <N>"), Description("Chunks each run is cut into, alternating T G G T (default 2).")] public int Chunks { get; init; } = 2;
+        [CommandOption("--no-warmup"), Description("No untimed warm-up run.")] public bool NoWarmup { get; init; }
+        [CommandOption("--slots <N>"), Description("Engine slots (default 0: the engine's default, as treepo train runs it).")] public int Slots { get; init; }
+        [CommandOption("--model <DIR>"), Description("Model folder (default: Model:Path, else the built-in model).")] public string Model { get; init; } = "";
+        [CommandOption("--runs <DIR>"), Description("Run folders, deleted first.")] public string Runs { get; init; } = Path.Combine(D.RunsDir, "bench-training");
+        [CommandOption("--out <FILE>")] public string Out { get; init; } = "training.json";
+        [CommandOption("--png <FILE>")] public string Png { get; init; } = "training.png";
+
+        protected override void Check(List<string> problems)
+        {
+            AtLeast(problems, "--steps", Steps, 1);
+            if (EvalEvery is { } every) AtLeast(problems, "--eval-every", every, 1);
+            AtLeast(problems, "--queries", Queries, 1);
+            AtLeast(problems, "--eval-queries", EvalQueries, 1);
+            IntList("--seeds", Seeds, 0, problems);
+            AtLeast(problems, "--chunks", Chunks, 1);
+            AtLeast(problems, "--slots", Slots, 0);
+        }
+    }
 
     sealed record Options(string Model, int Steps, int Queries, int EvalEvery, int EvalQueries, ulong[] Seeds, int Chunks, bool Warmup,
         int Slots, string RunsDir, string Out, string Png)
     {
-        public static Options? Parse(BenchArgs a)
-        {
-            var D = new RunOptions();   // `treepo train`'s defaults
-            int steps = a.Int("steps", D.Steps, 1);
-            int evalEvery = a.Int("eval-every", Math.Max(1, steps / 10), 1);
-            var o = new Options(
-                a.String("model", ""), steps, a.Int("queries", D.QueriesPerStep, 1), evalEvery,
-                a.Int("eval-queries", D.EvalQueries, 1),
-                // `treepo train`'s seed; `--seeds 1,2,3` repeats the pair per seed (the headline then averages the curves).
-                [.. a.IntList("seeds", [(int)new TreePOOptions().Seed], 0).Distinct().Select(x => (ulong)x)],
-                a.Int("chunks", 2, 1), !a.Flag("no-warmup"),
-                a.Int("slots", 0, 0),   // 0: the engine's default, as `treepo train` runs it
-                a.String("runs", Path.Combine(D.RunsDir, "bench-training")), a.String("out", "training.json"), a.String("png", "training.png"));
-            return SamplingBenchmark.Report(a.Errors) ? o : null;
-        }
+        public static Options From(Settings a) => new(
+            a.Model, a.Steps, a.Queries, a.EvalEvery ?? Math.Max(1, a.Steps / 10), a.EvalQueries,
+            [.. BenchSettings.IntList("--seeds", a.Seeds).Distinct().Select(x => (ulong)x)],
+            a.Chunks, !a.NoWarmup, a.Slots, a.Runs, a.Out, a.Png);
     }
 
-    public static async Task<int> RunAsync(string[] args)
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var o = Options.Parse(new BenchArgs(args));
-        if (o is null) return 2;
+        var o = Options.From(settings);
         if (Model(o.Model) is not { } model) return 2;
 
         TreePOOptions siloOptions;

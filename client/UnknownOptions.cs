@@ -11,8 +11,10 @@ namespace TreePO.Client;
 /// </summary>
 public static class UnknownOptions
 {
-    /// <summary>The error for the first unknown option of <paramref name="args"/> (command name first), or null.</summary>
-    public static string? Check(IReadOnlyList<string> args, IReadOnlyDictionary<string, Type> settingsOf)
+    /// <summary>The error for the first unknown option of <paramref name="args"/> (command name first), or null.
+    /// <paramref name="app"/> names the program in the hint; <paramref name="optionKeys"/>: the command takes
+    /// options-tree keys, so a flag with no flag near it may be a key.</summary>
+    public static string? Check(IReadOnlyList<string> args, IReadOnlyDictionary<string, Type> settingsOf, string app = "treepo", bool optionKeys = true)
     {
         if (args.Count == 0 || !settingsOf.TryGetValue(args[0], out var settings)) return null;
         var longNames = new List<string> { "help", "version" };
@@ -32,11 +34,11 @@ public static class UnknownOptions
                 if (longNames.Contains(name, StringComparer.Ordinal)) continue;
                 string? near = NearestName.Of(name, longNames);
                 string hint = near is not null ? $"; did you mean '--{near}'?"
-                    : NearestKey(name) is { } key ? $"; did you mean the options-tree key '--{key.ToLowerInvariant().Replace(':', '.')}=VALUE'?" : "";
-                return $"Unknown option '{name}' for '{args[0]}'{hint} (see treepo {args[0]} --help)";
+                    : optionKeys && NearestKey(name) is { } key ? $"; did you mean the options-tree key '--{key.ToLowerInvariant().Replace(':', '.')}=VALUE'?" : "";
+                return $"Unknown option '{name}' for '{args[0]}'{hint} (see {app} {args[0]} --help)";
             }
             if (arg.Length == 2 && arg[0] == '-' && char.IsLetter(arg[1]) && !shortNames.Contains(arg[1..], StringComparer.Ordinal))
-                return $"Unknown option '{arg[1..]}' for '{args[0]}' (see treepo {args[0]} --help)";
+                return $"Unknown option '{arg[1..]}' for '{args[0]}' (see {app} {args[0]} --help)";
         }
         return null;
     }

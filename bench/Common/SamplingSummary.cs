@@ -1,8 +1,5 @@
 namespace TreePO.Bench.Common;
 
-/// <summary>A goal of the issue and what this run reached.</summary>
-public sealed record Goal(string Name, string Target, double Measured, bool Met);
-
 /// <summary>
 /// Tree over sequential, each the median over repetitions of the ratio within one repetition's pair.
 /// <c>TokenBound</c> = sequential computed tokens / tree unique tokens: the speed-up a perfect engine would turn

@@ -4,46 +4,6 @@ using TreePO.Engine;
 
 namespace TreePO.Bench.Common;
 
-/// <summary>How a run samples: tree, the sequential baseline, or the no-sharing lower bound.</summary>
-public enum RunMode
-{
-    /// <summary>Segment trees (w, d, l, b), budget transfer and fallback.</summary>
-    Tree,
-    /// <summary>The baseline: w samples per query that share the prompt (one request of w branches at the root, so
-    /// the prompt is prefilled once and forked), then continue one branch each, same budget and stop rules.</summary>
-    Sequential,
-    /// <summary>Lower bound, not the baseline: w separate single-sample requests per query with distinct parent ids,
-    /// so nothing asks the engine to share the prompt (its own token-prefix cache may still find it in a live slot).</summary>
-    NoSharing,
-}
-
-public static class RunModes
-{
-    public static string Wire(this RunMode m) => m switch
-    {
-        RunMode.Tree => "tree",
-        RunMode.Sequential => "sequential",
-        _ => "no_sharing_lower_bound",
-    };
-
-    /// <summary>
-    /// The order of the runs: tree and sequential alternate, and the pair's first mode swaps every repetition
-    /// (T S, S T, T S, ...) so each mode goes first equally often and a drifting machine penalises neither; the
-    /// lower bound, when asked for, runs after each pair.
-    /// </summary>
-    public static IReadOnlyList<(RunMode Mode, int Repetition)> Schedule(int repetitions, bool lowerBound)
-    {
-        var order = new List<(RunMode, int)>();
-        for (int r = 0; r < repetitions; r++)
-        {
-            if (r % 2 == 0) order.AddRange([(RunMode.Tree, r), (RunMode.Sequential, r)]);
-            else order.AddRange([(RunMode.Sequential, r), (RunMode.Tree, r)]);
-            if (lowerBound) order.Add((RunMode.NoSharing, r));
-        }
-        return order;
-    }
-}
-
 /// <summary>Everything both modes share: the engine settings, the queries, the tree shape and the sampling.</summary>
 public sealed record SamplingWorkload(
     BenchModel Model,

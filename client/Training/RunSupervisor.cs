@@ -1,5 +1,5 @@
 using TreePO.Grains.Training;
-using TreePO.Grains.Trees;
+using TreePO.Grains.Resilience;
 
 namespace TreePO.Client.Training;
 
@@ -8,30 +8,21 @@ namespace TreePO.Client.Training;
 /// a killed silo is never answered, so every poll has its own timeout and a failed poll is simply sent again; once
 /// the cluster has declared the silo dead, the next poll activates a new, empty run grain elsewhere (phase
 /// <see cref="RunPhase.Created"/>), which is started again from the run folder's latest checkpoint (or from the
-/// beginning when none was written yet). The cost of a lost trainer is the steps since that checkpoint.
+/// beginning when none was written yet). The cost of a lost trainer is the steps since that checkpoint. Polls and
+/// restarts that fail are asked again by <see cref="RetryPolicy.RunPoll"/> (about 2 minutes before the cluster counts
+/// as gone).
 /// </summary>
 public sealed class RunSupervisor(IRunGrain run, RunSpec spec, Action<string> notice)
 {
     public static readonly TimeSpan PollTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>Polls in a row that may fail (about 2 minutes) before the cluster counts as gone.</summary>
-    public const int MaxFailures = 24;
-
     public async Task<RunStatus> PollAsync(RunStatus last)
     {
-        for (int failures = 0; ; )
+        var status = await RetryPolicy.RunPoll.RunAsync(_ => run.GetStatusAsync().WaitAsync(PollTimeout), (e, failures) =>
         {
-            try
-            {
-                var status = await run.GetStatusAsync().WaitAsync(PollTimeout);
-                return status.Phase == RunPhase.Created ? await RestartAsync(last) : status;
-            }
-            catch (Exception e) when (TreeAsk.IsSiloLoss(e) && ++failures < MaxFailures)
-            {
-                if (failures == 1) notice($"no answer from the run on silo {last.Silo} ({e.GetBaseException().Message.Split('\n')[0]}); asking again");
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(5, failures)));
-            }
-        }
+            if (failures == 1) notice($"no answer from the run on silo {last.Silo} ({e.GetBaseException().Message.Split('\n')[0]}); asking again");
+        });
+        return status.Phase == RunPhase.Created ? await RestartAsync(last) : status;
     }
 
     async Task<RunStatus> RestartAsync(RunStatus last)
@@ -40,18 +31,8 @@ public sealed class RunSupervisor(IRunGrain run, RunSpec spec, Action<string> no
         notice(latest is null
             ? $"the run's silo {last.Silo} is gone (at step {last.Step}) and no checkpoint was written yet: starting the run over"
             : $"the run's silo {last.Silo} is gone (at step {last.Step}): resuming from {latest}");
-        for (int failures = 0; ; )
-        {
-            try
-            {
-                var status = await run.StartAsync(spec, resume: latest is not null);
-                notice($"run continues on silo {status.Silo} from step {status.Step}");
-                return status;
-            }
-            catch (Exception e) when (TreeAsk.IsSiloLoss(e) && ++failures < MaxFailures)
-            {
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(5, failures)));
-            }
-        }
+        var status = await RetryPolicy.RunPoll.RunAsync(_ => run.StartAsync(spec, resume: latest is not null));
+        notice($"run continues on silo {status.Silo} from step {status.Step}");
+        return status;
     }
 }

@@ -1,17 +1,5 @@
 namespace TreePO.Core.Advantage;
 
-/// <summary>Which advantage a batch gets: the tree advantage (TreePO) or the plain GRPO group advantage (baseline).</summary>
-public enum AdvantageEstimator { Tree, Grpo }
-
-/// <summary>How a trajectory's subgroup terms are combined (docs/paper.md §3.2).</summary>
-public enum SubgroupWeighting
-{
-    /// <summary>Plain mean over the terms (released script; the paper's ablation winner).</summary>
-    Mean,
-    /// <summary>Σ a·|G| / Σ |G| (the code's default; paper Eq. 6).</summary>
-    SizeWeighted,
-}
-
 /// <summary>Options of the advantage estimators. Defaults: the released run.</summary>
 public sealed record AdvantageOptions
 {

@@ -2,17 +2,6 @@ using TreePO.Core.Trees;
 
 namespace TreePO.Core.Advantage;
 
-/// <summary>What the dynamic-sampling filter decides about one query.</summary>
-public enum QueryVerdict { Keep, AllCorrect, AllWrong, Empty }
-
-/// <summary>The counts a filtered batch reports.</summary>
-/// <param name="Rounds">Generation rounds used (1 + extra rounds).</param>
-/// <param name="Generated">Queries sampled over all rounds.</param>
-/// <param name="Kept">Queries that passed the filter (before the surplus is dropped).</param>
-/// <param name="Surplus">Kept queries dropped from the end because the batch was full.</param>
-public sealed record QueryFilterCounts(int Rounds, int Generated, int Kept, int DroppedAllCorrect, int DroppedAllWrong,
-    int DroppedEmpty, int Surplus, int Target);
-
 /// <summary>
 /// DAPO's dynamic sampling (docs/paper.md §3.3): keep a query only when its trajectories disagree on correctness (or it
 /// has a single trajectory); accumulate kept queries over rounds until <c>targetQueries</c>, asking for at most

@@ -5,24 +5,6 @@ using TreePO.Core.Trees;
 
 namespace TreePO.Core.Eval;
 
-/// <summary>How an evaluation samples: k independent answers per query (sequential sampling, as the reference's
-/// validation does), each at most <see cref="MaxResponseTokens"/> long.</summary>
-public sealed record EvalSettings(int K = 8, int MaxResponseTokens = 64, SamplingParams? Sampling = null, int Concurrency = 64)
-{
-    public TreeConfig ToTreeConfig() => new()
-    {
-        Mode = SamplingMode.Sequential,
-        Width = K,
-        Branch = K,
-        Depth = 1,
-        SegmentLength = MaxResponseTokens,
-        Sampling = Sampling ?? SamplingParams.Default,
-    };
-}
-
-/// <summary>An evaluation's scores with what it cost.</summary>
-public sealed record EvalReport(EvalScores Scores, long GeneratedTokens, double WallSeconds, IReadOnlyList<QuerySamples> Samples);
-
 /// <summary>
 /// Samples k answers per held-out query through any <see cref="ISegmentGenerator"/> (an engine in-process, or the
 /// cluster's trees) and scores mean@k, maj@k and pass@k. Queries run concurrently so their requests share batches.

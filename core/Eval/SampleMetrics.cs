@@ -2,14 +2,6 @@ using TreePO.Core.Reward;
 
 namespace TreePO.Core.Eval;
 
-/// <summary>One query's k sampled answers, as evaluation sees them.</summary>
-/// <param name="Extracted">The extracted (normalised) answer of each sample; null when none was found.</param>
-/// <param name="Correct">Whether each sample was judged correct.</param>
-public sealed record QuerySamples(string QueryId, IReadOnlyList<string?> Extracted, IReadOnlyList<bool> Correct);
-
-/// <summary>mean@k, maj@k and the unbiased pass@k of a set of queries, each in [0, 1].</summary>
-public sealed record EvalScores(double MeanAtK, double MajAtK, double PassAtK, int Queries, int K);
-
 /// <summary>
 /// Evaluation metrics over k samples per query.
 /// mean@k: the fraction of correct samples, averaged over queries.

@@ -1,12 +1,5 @@
 namespace TreePO.Core.Tasks;
 
-public enum ArithmeticOp
-{
-    Add,
-    Subtract,
-    Multiply,
-}
-
 /// <summary>One operation of an arithmetic word problem, applied to the running total.</summary>
 public sealed record ArithmeticStep(ArithmeticOp Op, int Operand)
 {

@@ -8,12 +8,3 @@ public enum BoxedStopPolicy
     /// <summary>A boxed answer alone stops the path.</summary>
     BoxedAsEos,
 }
-
-/// <summary>Where the repetition check sits in the classification order (docs/paper.md §2.3).</summary>
-public enum RepetitionPriority
-{
-    /// <summary>Last, after boxed, EOS, length and depth (released run).</summary>
-    LeastPrioritized,
-    /// <summary>First, before everything else.</summary>
-    MostPrioritized,
-}

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using TreePO.Core.Protocol;
 using TreePO.Grains.Engines;
+using TreePO.Grains.Resilience;
 
 namespace TreePO.Grains.Routing;
 
@@ -35,27 +36,26 @@ public sealed class EngineRouter(EngineDirectory directory, EngineLoadBoard boar
         }
     }
 
+    /// <summary>Waits for an engine (<see cref="RetryPolicy.EngineWait"/>) up to <see cref="RoutingOptions.EngineWaitTimeout"/>.</summary>
     public async Task<EngineAddress> PickAsync(string treeId, IReadOnlySet<string> exclude, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + options.Value.EngineWaitTimeout;
-        while (true)
-        {
-            var engines = directory.GetEngines().Where(e => !exclude.Contains(e.Key)).ToList();
-            if (engines.Count > 0)
-            {
-                var local = engines.Where(e => e.Silo.Equals(directory.LocalSilo)).ToList();
-                if (options.Value.PreferLocal && local.Count > 0)
-                    return Best(treeId, local.Select(e => (e, board.LocalLoad(e.Key))));
-                var probed = await Task.WhenAll(engines.Select(e => ProbeAsync(e, cancellationToken)));
-                var alive = probed.Where(p => p.Load is not null).ToList();
-                if (alive.Count > 0) return Best(treeId, alive);
-            }
-            if (DateTime.UtcNow >= deadline)
-                throw new NoEngineAvailableException(
-                    $"tree {treeId}: no engine available after {options.Value.EngineWaitTimeout.TotalSeconds:F0} s " +
-                    $"({directory.GetEngines().Count} engine(s) in the cluster, {exclude.Count} failed for this tree)");
-            await Task.Delay(100, cancellationToken);
-        }
+        var wait = RetryPolicy.EngineWait;
+        var picked = await wait.UntilAsync(ct => TryPickAsync(treeId, exclude, ct), wait.Time.GetUtcNow() + options.Value.EngineWaitTimeout, cancellationToken);
+        return picked ?? throw new NoEngineAvailableException(
+            $"tree {treeId}: no engine available after {options.Value.EngineWaitTimeout.TotalSeconds:F0} s " +
+            $"({directory.GetEngines().Count} engine(s) in the cluster, {exclude.Count} failed for this tree)");
+    }
+
+    async Task<EngineAddress?> TryPickAsync(string treeId, IReadOnlySet<string> exclude, CancellationToken cancellationToken)
+    {
+        var engines = directory.GetEngines().Where(e => !exclude.Contains(e.Key)).ToList();
+        if (engines.Count == 0) return null;
+        var local = engines.Where(e => e.Silo.Equals(directory.LocalSilo)).ToList();
+        if (options.Value.PreferLocal && local.Count > 0)
+            return Best(treeId, local.Select(e => (e, board.LocalLoad(e.Key))));
+        var probed = await Task.WhenAll(engines.Select(e => ProbeAsync(e, cancellationToken)));
+        var alive = probed.Where(p => p.Load is not null).ToList();
+        return alive.Count > 0 ? Best(treeId, alive) : null;
     }
 
     async Task<(EngineAddress Engine, EngineLoad? Load)> ProbeAsync(EngineAddress engine, CancellationToken cancellationToken)

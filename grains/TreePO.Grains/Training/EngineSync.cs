@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
 using TreePO.Grains.Engines;
 using TreePO.Grains.Routing;
-using TreePO.Grains.Trees;
+using TreePO.Grains.Resilience;
 
 namespace TreePO.Grains.Training;
 
@@ -16,17 +16,17 @@ namespace TreePO.Grains.Training;
 /// </summary>
 public sealed class EngineSync(EngineDirectory directory, IGrainFactory grains, ILogger log)
 {
-    /// <summary>Attempts at a failing engine before it is left behind.</summary>
-    public const int FailingEngineAttempts = 3;
+    /// <summary>Tries at a failing engine before it is left behind (<see cref="RetryPolicy.FailingEngine"/>).</summary>
+    public static int FailingEngineAttempts => RetryPolicy.FailingEngine.Attempts;
 
     public Task SyncAllAsync(string trainer, int version, bool force, CancellationToken ct) =>
         SyncAllAsync(directory.GetEngines(), e => grains.GetGrain<IEngineGrain>(e.Key).SyncWeightsAsync(trainer, version, force, ct),
-            directory.IsActive, $"{trainer} version {version}", version, log, TreeAsk.Default, ct);
+            directory.IsActive, $"{trainer} version {version}", version, log, RetryPolicy.TreeAsk, ct);
 
     /// <summary>Syncs <paramref name="engines"/> with <paramref name="sync"/> (returns the version held after it);
     /// returns how many hold <paramref name="version"/> now. <paramref name="spacing"/> spaces the retries.</summary>
     public static async Task<int> SyncAllAsync(IReadOnlyList<EngineAddress> engines, Func<EngineAddress, Task<int>> sync,
-        Func<SiloAddress, bool> isActive, string what, int version, ILogger log, TreeAsk spacing, CancellationToken ct)
+        Func<SiloAddress, bool> isActive, string what, int version, ILogger log, RetryPolicy spacing, CancellationToken ct)
     {
         var outcomes = await Task.WhenAll(engines.Select(e => SyncOneAsync(e, sync, isActive, what, version, log, spacing, ct)));
         int synced = outcomes.Count(o => o.Synced);
@@ -38,33 +38,35 @@ public sealed class EngineSync(EngineDirectory directory, IGrainFactory grains, 
     }
 
     static async Task<(string Engine, bool Synced, Exception? Error)> SyncOneAsync(EngineAddress address, Func<EngineAddress, Task<int>> sync,
-        Func<SiloAddress, bool> isActive, string what, int version, ILogger log, TreeAsk spacing, CancellationToken ct)
+        Func<SiloAddress, bool> isActive, string what, int version, ILogger log, RetryPolicy spacing, CancellationToken ct)
     {
+        // A lost silo is asked again while it is a member (spacing's tries); any other failure FailingEngineAttempts
+        // times in all. The tries are counted together and spaced as tree asks are.
         int failures = 0;
-        for (int attempt = 1; ; attempt++)
+        var retry = spacing with
         {
-            try
+            RetryOn = e => RetryPolicy.IsSiloLoss(e) ? isActive(address.Silo) : ++failures < FailingEngineAttempts,
+        };
+        try
+        {
+            await retry.RunAsync(async _ =>
             {
                 int held = await sync(address);
-                if (held != version) throw new InvalidOperationException($"engine {address.Key} holds version {held} after syncing to {version}");
-                return (address.Key, true, null);
-            }
-            catch (Exception e) when (TreeAsk.IsSiloLoss(e) && !ct.IsCancellationRequested)
+                return held == version ? held : throw new InvalidOperationException($"engine {address.Key} holds version {held} after syncing to {version}");
+            }, (e, _) =>
             {
-                if (!isActive(address.Silo))
-                {
-                    log.LogWarning("engine {Engine} left the cluster during the sync to {What}", address.Key, what);
-                    return (address.Key, false, null);
-                }
-                if (attempt >= spacing.Attempts) return LeftBehind(address, e, what, log);
-                await Task.Delay(spacing.DelayAfter(attempt), ct);   // spaced as tree asks are
-            }
-            catch (Exception e) when (!ct.IsCancellationRequested)
+                if (!RetryPolicy.IsSiloLoss(e)) log.LogWarning("engine {Engine} failed to sync to {What} ({Error}); trying again", address.Key, what, e.Message);
+            }, ct);
+            return (address.Key, true, null);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            if (RetryPolicy.IsSiloLoss(e) && !isActive(address.Silo))
             {
-                if (++failures >= FailingEngineAttempts) return LeftBehind(address, e, what, log);
-                log.LogWarning("engine {Engine} failed to sync to {What} ({Error}); trying again", address.Key, what, e.Message);
-                await Task.Delay(spacing.DelayAfter(failures), ct);
+                log.LogWarning("engine {Engine} left the cluster during the sync to {What}", address.Key, what);
+                return (address.Key, false, null);
             }
+            return LeftBehind(address, e, what, log);
         }
     }
 

@@ -1,11 +1,13 @@
+using TreePO.Grains.Resilience;
+
 namespace TreePO.Grains.Trees;
 
 /// <summary>
 /// Asks a query tree for its result and asks again when the tree's silo went away: the next call activates the tree
 /// on another silo, where it resumes from its stored snapshot (<see cref="TreeProgress"/>). Until the cluster has
-/// declared the dead silo dead a new call can fail too, so failed asks are spaced, doubling from
-/// <see cref="FirstDelay"/> up to 8 s: the default 8 asks cover about 40 s, twice Orleans' default failure detection.
-/// Errors of the tree itself (a bad config, no engine left) are not retried.
+/// declared the dead silo dead a new call can fail too, so failed asks are spaced by <see cref="Retry"/>
+/// (<see cref="RetryPolicy.TreeAsk"/>: 8 asks over about 40 s). Errors of the tree itself (a bad config, no engine
+/// left) are not retried.
 /// <para>Inside a silo one <c>RunAsync</c> call per ask is enough: Orleans fails a silo's calls to a silo it declares
 /// dead. A client's call is not failed when the silo, or the gateway it went through, dies, so clients set
 /// <see cref="Poll"/>: start the tree, then poll it with short calls; a poll that times out or fails is simply sent
@@ -15,12 +17,10 @@ public sealed record TreeAsk
 {
     public static readonly TreeAsk Default = new();
 
-    /// <summary>Failed asks in a row before the tree counts as failed.</summary>
-    public int Attempts { get; init; } = 8;
-    public TimeSpan FirstDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>Failed asks in a row before the tree counts as failed, and the waits between them.</summary>
+    public RetryPolicy Retry { get; init; } = RetryPolicy.TreeAsk;
     public bool Poll { get; init; }
     public TimeSpan PollWait { get; init; } = TimeSpan.FromSeconds(5);
-    static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(8);
 
     /// <param name="onRestart">Called each time the tree has to be asked again: its silo went away (the failure is
     /// given) or it was found not started (null).</param>
@@ -28,37 +28,24 @@ public sealed record TreeAsk
         Action<Exception?>? onRestart = null, CancellationToken cancellationToken = default)
     {
         var tree = grains.GetGrain<IQueryTreeGrain>(treeKey);
+        if (!Poll) return await Retry.RunAsync(ct => tree.RunAsync(job, ct), (e, _) => onRestart?.Invoke(e), cancellationToken);
         bool start = true;
-        for (int failures = 0; ;)
+        while (true)
         {
-            try
+            // A poll that answers ends a run of failures: the next failure is the first of a new one.
+            var poll = await Retry.RunAsync(async _ =>
             {
-                if (!Poll) return await tree.RunAsync(job, cancellationToken);
                 if (start) await tree.StartAsync(job);
                 start = false;
-                var poll = await tree.PollAsync(PollWait);
-                failures = 0;
-                if (poll.Result is { } result) return result;
-                if (poll.State == TreePollState.NotStarted) { start = true; onRestart?.Invoke(null); }
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-            catch (Exception e) when (++failures < Attempts && !cancellationToken.IsCancellationRequested && IsSiloLoss(e))
+                return await tree.PollAsync(PollWait);
+            }, (e, _) =>
             {
                 onRestart?.Invoke(e);
-                await Task.Delay(DelayAfter(failures), cancellationToken);
                 start = true;   // starting is idempotent: a live activation that runs the job ignores it
-            }
+            }, cancellationToken);
+            if (poll.Result is { } result) return result;
+            if (poll.State == TreePollState.NotStarted) { start = true; onRestart?.Invoke(null); }
+            cancellationToken.ThrowIfCancellationRequested();
         }
     }
-
-    /// <summary>The wait after the given number of failed asks in a row: doubling from <see cref="FirstDelay"/>, at
-    /// most 8 s.</summary>
-    public TimeSpan DelayAfter(int failures)
-    {
-        var wait = FirstDelay * Math.Pow(2, failures - 1);
-        return wait < MaxDelay ? wait : MaxDelay;
-    }
-
-    /// <summary>The call, not the tree, failed: silo unavailable, connection lost, no answer in time.</summary>
-    public static bool IsSiloLoss(Exception e) => e is OrleansException or TimeoutException;
 }

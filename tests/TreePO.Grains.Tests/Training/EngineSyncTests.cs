@@ -3,14 +3,14 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Runtime;
 using TreePO.Grains.Routing;
 using TreePO.Grains.Training;
-using TreePO.Grains.Trees;
+using TreePO.Grains.Resilience;
 
 namespace TreePO.Grains.Tests.Training;
 
 /// <summary>One engine's failing sync does not fail the run's sync; only no engine at all does.</summary>
 public sealed class EngineSyncTests
 {
-    static readonly TreeAsk Quick = new() { FirstDelay = TimeSpan.FromMilliseconds(5) };
+    static readonly RetryPolicy Quick = RetryPolicy.TreeAsk with { Delay = TimeSpan.FromMilliseconds(5) };
     static readonly EngineAddress A = new(SiloAddress.New(new IPEndPoint(IPAddress.Loopback, 2001), 1), 0);
     static readonly EngineAddress B = new(SiloAddress.New(new IPEndPoint(IPAddress.Loopback, 2002), 1), 0);
 

@@ -1,0 +1,8 @@
+namespace TreePO.Core.Tasks;
+
+public enum ArithmeticOp
+{
+    Add,
+    Subtract,
+    Multiply,
+}
