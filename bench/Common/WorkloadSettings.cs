@@ -26,7 +26,7 @@ public abstract class WorkloadSettings : BenchSettings
     [CommandOption("--temperature <T>"), Description("Sampling temperature (default 1).")] public double Temperature { get; init; } = 1.0;
     [CommandOption("--top-p <P>"), Description("Nucleus sampling (default 1).")] public double TopP { get; init; } = 1.0;
     [CommandOption("--top-k <K>"), Description("Top-k sampling (default -1: off).")] public int TopK { get; init; } = -1;
-    [CommandOption("--threads <N>"), Description("Engine threads (default 0: all cores).")] public int Threads { get; init; }
+    [CommandOption("--threads <N>"), Description("Engine threads (default 0: the engine's automatic choice, one thread for the built-in model).")] public int Threads { get; init; }
     [CommandOption("--slots <N>"), Description("Engine slots (default 0: queries x w).")] public int Slots { get; init; }
     [CommandOption("--prefill-chunk <N>"), Description("Prefill chunk in tokens (default 256).")] public int PrefillChunk { get; init; } = 256;
     [CommandOption("--kv-mb <N>"), Description("KV budget in MiB (default 512).")] public int KvMb { get; init; } = 512;
