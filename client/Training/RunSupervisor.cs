@@ -24,6 +24,8 @@ public sealed class RunSupervisor(IRunGrain run, RunSpec spec, Action<string> no
             try
             {
                 var status = await run.GetStatusAsync().WaitAsync(PollTimeout);
+                if (status.Phase == RunPhase.Drained && last.Phase != RunPhase.Drained)
+                    notice($"the run's silo {status.Silo} is stopping: the run stopped there at step {status.Step} and continues on another silo");
                 return status.Phase == RunPhase.Created ? await RestartAsync(last) : status;
             }
             catch (Exception e) when (TreeAsk.IsSiloLoss(e) && ++failures < MaxFailures)
