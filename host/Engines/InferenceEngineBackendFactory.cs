@@ -32,7 +32,7 @@ public sealed class InferenceEngineBackendFactory(TreePOOptions options, ModelTe
             KvBudgetBytes = e.KvBudgetMB << 20,
             MaxSlots = e.MaxSlots,
             PrefillChunk = e.PrefillChunk,
-            Threads = e.Threads,
+            Threads = EngineThreads.For(e.Threads, Environment.ProcessorCount),
             Device = DeviceName(e.Device, device),
             MaxSequenceLength = text.MaxContext,
             EosTokenIds = [.. text.StopIds.Order()],

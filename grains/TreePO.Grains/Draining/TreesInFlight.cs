@@ -8,12 +8,18 @@ namespace TreePO.Grains.Draining;
 public sealed class TreesInFlight
 {
     readonly object gate = new();
-    int count;
+    int count, peak;
     TaskCompletionSource? none;
 
     public int Count { get { lock (gate) return count; } }
 
-    public void Add() { lock (gate) count++; }
+    /// <summary>The most trees in flight at once so far (RunGrain caps its own: <see cref="Training.RunGrain.MaxTreesInFlight"/>).</summary>
+    public int Peak { get { lock (gate) return peak; } }
+
+    public void Add()
+    {
+        lock (gate) peak = Math.Max(peak, ++count);
+    }
 
     public void Remove()
     {
