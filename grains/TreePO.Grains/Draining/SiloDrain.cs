@@ -32,15 +32,19 @@ public sealed class SiloDrain(TreesInFlight trees, LocalRuns runs, IGrainFactory
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         limit.CancelAfter(budget);
         var runIds = runs.Ids;
+        // The last silo of a cluster has nobody to hand trees to: they end with it (an embedded silo whose command
+        // was cancelled does not wait for trees nobody collects). Its runs still checkpoint.
+        bool alone = !status.GetApproximateSiloStatuses(onlyActive: true).Keys.Any(s => !s.Equals(status.SiloAddress));
         log.LogInformation("draining: {Trees} tree(s) in flight and {Runs} run(s) on this silo; no new trees are placed here " +
-            "(up to {Budget:F0} s)", trees.Count, runIds.Count, budget.TotalSeconds);
+            "(up to {Budget:F0} s{Alone})", trees.Count, runIds.Count, budget.TotalSeconds, alone ? "; the last silo: trees are not waited for" : "");
         var runsDrained = Task.WhenAll(runIds.Select(DrainRunAsync));
         try
         {
             while (status.CurrentStatus == SiloStatus.Active && clock.Elapsed < LeaveWait) await Task.Delay(50, limit.Token);
-            await trees.WhenNoneAsync(limit.Token);
+            if (!alone) await trees.WhenNoneAsync(limit.Token);
             await runsDrained.WaitAsync(limit.Token);
-            log.LogInformation("drained in {Seconds:F1} s: every tree here finished and was collected", clock.Elapsed.TotalSeconds);
+            log.LogInformation("drained in {Seconds:F1} s: {What}", clock.Elapsed.TotalSeconds,
+                alone ? "its runs stopped" : "every tree here finished and was collected");
         }
         catch (OperationCanceledException)
         {
