@@ -65,8 +65,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     ITrainingLeaseGrain Lease => GrainFactory.GetGrain<ITrainingLeaseGrain>(ITrainingLeaseGrain.Cluster);
     IGrainTimer? leaseTimer;
 
-    // Draining (DrainAsync): the loop, and the last step a checkpoint could be written for now: its metrics line is
-    // logged and the trainer has not moved past it (-1 while a step trains); the data cursor as of that line.
+    // For DrainAsync: the loop; the last step checkpointable now (logged, trainer not past it; -1 after a rollout), its cursor.
     Task? loop;
     bool draining;
     int consistentStep = -1, checkpointedStep;
@@ -169,9 +168,8 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         draining = true;
         stop?.Cancel();
         await running;   // the loop's end writes the checkpoint
-        return checkpointedStep == step
-            ? $"stopped at step {step}, checkpointed; resume it from {RunState.Latest(spec!.RunDir, _ => { }) ?? "its run folder"}"
-            : $"stopped during step {step + 1} after training on it: resumes from the checkpoint of step {checkpointedStep}";
+        return checkpointedStep == step && step > 0 ? $"stopped at step {step}, checkpointed"
+            : $"stopped during step {step + 1}: resumes from {(checkpointedStep > 0 ? $"the checkpoint of step {checkpointedStep}" : "the start")}";
     }
 
     async Task LoopAsync(bool resumed, CancellationToken ct)
@@ -213,8 +211,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             try { await Trainer.CloseAsync(); } catch (Exception e) { log.LogWarning(e, "closing the trainer of {Run}", s.RunId); }
             leaseTimer?.Dispose();
             leaseTimer = null;
-            // A drained run lives on (its client resumes it elsewhere, which renews the lease); else the lease goes back.
-            if (outcome != RunPhase.Drained)
+            if (outcome != RunPhase.Drained)   // a drained run lives on: where it resumes, it renews the lease
                 try { await Lease.ReleaseAsync(s.RunId); } catch (Exception e) { log.LogWarning(e, "giving back the training lease of {Run}", s.RunId); }
             phase = outcome;   // done only once the trainer is closed and the lease given back: the next run may start
         }
@@ -354,20 +351,17 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         phase = previous;
     }
 
-    /// <summary>A drained run's checkpoint: its last logged step, unless the trainer moved past it (a step was training)
-    /// or it is already written; the step in flight is dropped and sampled again where the run resumes.</summary>
+    /// <summary>A drained run's checkpoint of its last logged step, unless the trainer moved past it or it exists.</summary>
     async Task DrainCheckpointAsync()
     {
         if (consistentStep != step || step <= checkpointedStep) return;
-        try
-        {
-            await CheckpointAsync(step, cursorAtLog);
-            log.LogInformation("run {Run} drained: checkpoint of step {Step} written", spec!.RunId, step);
-        }
+        try { await CheckpointAsync(step, cursorAtLog); }
         catch (Exception e)
         {
             log.LogWarning(e, "run {Run} drained without its checkpoint of step {Step}: it resumes from step {Checkpointed}", spec!.RunId, step, checkpointedStep);
+            return;
         }
+        log.LogInformation("run {Run} drained: checkpoint of step {Step} written", spec!.RunId, step);
     }
 
     void WriteSummary() => RunSummary.Write(spec!, evals, step, WallSeconds, version, skippedRows, skippedPrompts, resumedFrom);
