@@ -26,9 +26,15 @@ public sealed record EngineOptions
     public const int ParallelHiddenSize = 256;
 
     /// <summary>The intra-op threads the engine uses for a model: <see cref="Threads"/> when set, else one thread for
-    /// models narrower than <see cref="ParallelHiddenSize"/> and every core otherwise.</summary>
-    public int ThreadsFor(Model.Qwen2Config config) =>
-        Threads > 0 ? Threads : config.HiddenSize < ParallelHiddenSize ? 1 : Environment.ProcessorCount;
+    /// models narrower than <see cref="ParallelHiddenSize"/>; for wider ones every core but one on machines with more
+    /// than two, so the step does not take the cores Orleans' scheduler needs to answer calls and membership probes (a
+    /// silo whose scheduler starves is declared dead), and every core on one or two, where leaving one out would halve
+    /// the engine for a scheduler that is mostly idle while the engine steps.</summary>
+    public int ThreadsFor(Model.Qwen2Config config, int? cores = null)
+    {
+        int n = cores ?? Environment.ProcessorCount;
+        return Threads > 0 ? Threads : config.HiddenSize < ParallelHiddenSize ? 1 : n > 2 ? n - 1 : Math.Max(1, n);
+    }
 
     /// <summary>"cpu", or "cuda" / "cuda:N" where the CUDA build of TorchSharp is referenced and a GPU is present.</summary>
     public string Device { get; init; } = "cpu";

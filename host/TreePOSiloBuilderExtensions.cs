@@ -3,7 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Runtime;
 using Orleans.Runtime.MembershipService.SiloMetadata;
+using TreePO.Grains.Draining;
 using TreePO.Grains.Engines;
 using TreePO.Grains.Placement;
 using TreePO.Grains.Routing;
@@ -61,6 +63,11 @@ public static class TreePOSiloBuilderExtensions
         silo.Services.TryAddSingleton<TreePO.Core.Data.IPromptEncoder>(sp => sp.GetRequiredService<ModelText>());
         silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.Cluster.ResponseTimeout);
         Clustering.SiloClustering.AddTreeStorage(silo, options);   // trees keep their snapshots here
+        // SIGTERM drains the silo before Orleans deactivates its grains: half the graceful share of the stop.
+        silo.Services.AddSingleton<TreesInFlight>();
+        silo.Services.AddSingleton<LocalRuns>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => ActivatorUtilities.CreateInstance<SiloDrain>(sp,
+            Processes.ShutdownGuard.GracefulShare(options.Cluster.ShutdownTimeout) / 2));
         // The strongly consistent directory: when a silo dies, the surviving silos' activations are recovered into
         // the new directory owners instead of being forgotten. With the default directory, a grain whose entry lived
         // on the dead silo was activated a second time beside its live activation (a run's trainer came back empty,

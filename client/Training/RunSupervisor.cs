@@ -22,6 +22,8 @@ public sealed class RunSupervisor(IRunGrain run, RunSpec spec, Action<string> no
         {
             if (failures == 1) notice($"no answer from the run on silo {last.Silo} ({e.GetBaseException().Message.Split('\n')[0]}); asking again");
         });
+        if (status.Phase == RunPhase.Drained && last.Phase != RunPhase.Drained)
+            notice($"the run's silo {status.Silo} is stopping: the run stopped there at step {status.Step} and continues on another silo");
         return status.Phase == RunPhase.Created ? await RestartAsync(last) : status;
     }
 

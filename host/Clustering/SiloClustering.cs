@@ -52,24 +52,31 @@ public static class SiloClustering
         return silo;
     }
 
-    /// <summary>Where trees keep their snapshots: next to the membership table with redis or postgres clustering
-    /// (Redis, or the project's treepo_grain_state table: it outlives any silo), else Orleans' in-memory storage
-    /// (spread over the silos' memory; a silo that dies takes its share with it, and those trees start over).</summary>
+    /// <summary>Where trees keep their snapshots and runs their lease: next to the membership table with redis or
+    /// postgres clustering (Redis, or the project's treepo_grain_state table: it outlives any silo), else Orleans'
+    /// in-memory storage (spread over the silos' memory; a silo that dies takes its share with it, and those trees
+    /// start over).</summary>
     public static ISiloBuilder AddTreeStorage(ISiloBuilder silo, TreePOOptions options)
+    {
+        AddStorage(silo, options, TreeProgress.StorageName, TimeSpan.FromDays(2));   // a tree nobody asks for again does not stay forever
+        AddStorage(silo, options, TreePO.Grains.Training.RunStorage.Name, expiry: null);   // the lease expires by its own clock
+        return silo;
+    }
+
+    static void AddStorage(ISiloBuilder silo, TreePOOptions options, string name, TimeSpan? expiry)
     {
         var c = options.Cluster;
         if (c.IsRedis)
-            silo.AddRedisGrainStorage(TreeProgress.StorageName, o =>
+            silo.AddRedisGrainStorage(name, o =>
             {
                 o.ConfigurationOptions = RedisConfiguration(c);
                 o.DeleteStateOnClear = true;
-                o.EntryExpiry = TimeSpan.FromDays(2);   // a tree nobody asks for again does not stay forever
+                o.EntryExpiry = expiry;
             });
         else if (c.IsPostgres)
-            silo.AddPostgresGrainStorage(TreeProgress.StorageName, c.Postgres);
+            silo.AddPostgresGrainStorage(name, c.Postgres);
         else
-            silo.AddMemoryGrainStorage(TreeProgress.StorageName);
-        return silo;
+            silo.AddMemoryGrainStorage(name);
     }
 
     public static ConfigurationOptions RedisConfiguration(ClusterOptions c)

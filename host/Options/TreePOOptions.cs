@@ -178,7 +178,7 @@ public sealed class EngineHostOptions
     /// <summary>Context tokens prefilled per sequence per step at most.</summary>
     public int PrefillChunk { get; set; } = 256;
 
-    /// <summary>Torch threads per engine; 0 lets the engine decide.</summary>
+    /// <summary>Torch threads per engine; 0: automatic (EngineOptions.ThreadsFor).</summary>
     public int Threads { get; set; }
 
     /// <summary>Longest path (prompt + response) an engine holds; 0: the model's max_position_embeddings, at most 4096.</summary>

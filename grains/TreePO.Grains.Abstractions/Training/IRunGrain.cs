@@ -17,4 +17,10 @@ public interface IRunGrain : IGrainWithStringKey
     /// <summary>Stops the loop after the work in flight (no checkpoint is written for the unfinished step).</summary>
     [Alias("cancel")]
     Task CancelAsync();
+
+    /// <summary>Its silo is stopping: stops the loop (the step in flight is dropped), checkpoints the last finished step
+    /// unless a checkpoint of it exists or the trainer already moved past it, keeps the training lease (the run lives on)
+    /// and ends in <see cref="RunPhase.Drained"/>. Returns a line saying what it did.</summary>
+    [Alias("drain"), ResponseTimeout("00:05:00")]
+    Task<string> DrainAsync();
 }

@@ -1,6 +1,8 @@
 namespace TreePO.Grains.Training;
 
-public enum RunPhase { Created, Starting, Evaluating, Sampling, Training, Syncing, Checkpointing, Finished, Failed, Cancelled }
+/// <summary>Where a run is. <see cref="Drained"/>: its silo is stopping and the run stopped there after checkpointing its
+/// last finished step; it is not done: its client starts it again on another silo (RunSupervisor).</summary>
+public enum RunPhase { Created, Starting, Evaluating, Sampling, Training, Syncing, Checkpointing, Finished, Failed, Cancelled, Drained }
 
 /// <summary>Held-out scores at one step.</summary>
 [GenerateSerializer, Immutable, Alias("treepo.eval-point")]

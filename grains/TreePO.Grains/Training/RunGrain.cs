@@ -10,6 +10,7 @@ using TreePO.Core.Protocol;
 using TreePO.Core.Reward;
 using TreePO.Core.Trees;
 using TreePO.Engine.Training;
+using TreePO.Grains.Draining;
 using TreePO.Grains.Engines;
 using TreePO.Grains.Routing;
 using TreePO.Grains.Trees;
@@ -25,7 +26,8 @@ namespace TreePO.Grains.Training;
 /// status never waits on the loop).
 /// </summary>
 [Reentrant, KeepAlive]
-public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFunction reward, IPromptEncoder encoder, ILogger<RunGrain> log)
+public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFunction reward, IPromptEncoder encoder, ILogger<RunGrain> log,
+    LocalRuns localRuns)
     : Grain, IRunGrain
 {
     /// <summary>Keys of a metrics line that differ between two runs of the same seed: timings, and what the engines
@@ -63,6 +65,12 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     ITrainingLeaseGrain Lease => GrainFactory.GetGrain<ITrainingLeaseGrain>(ITrainingLeaseGrain.Cluster);
     IGrainTimer? leaseTimer;
 
+    // For DrainAsync: the loop; the last step checkpointable now (logged, trainer not past it; -1 after a rollout), its cursor.
+    Task? loop;
+    bool draining;
+    int consistentStep = -1, checkpointedStep;
+    long cursorAtLog;
+
     public async Task<RunStatus> StartAsync(RunSpec runSpec, bool resume)
     {
         if (phase is not (RunPhase.Created or RunPhase.Finished or RunPhase.Failed or RunPhase.Cancelled))
@@ -75,6 +83,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         phase = RunPhase.Starting;
         metrics.Clear(); evals.Clear(); warnings.Clear(); error = null;
         step = 0; version = 0; skippedRows = 0; skippedPrompts = 0; wallBefore = 0; resumedFrom = -1;
+        draining = false; consistentStep = -1; checkpointedStep = 0;
         try
         {
             var held = await Lease.AcquireAsync(runSpec.RunId, directory.LocalSilo.Endpoint.ToString(), LeaseTtl);
@@ -92,6 +101,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
                 modelDir = latest;
                 (step, version, skippedPrompts, wallBefore) = (state.Step, state.PolicyVersion, state.SkippedPrompts, state.WallSeconds);
                 resumedFrom = state.Step;
+                (consistentStep, checkpointedStep, cursorAtLog) = (state.Step, state.Step, state.DataCursor);
                 metrics.AddRange(state.Metrics);
                 evals.AddRange(state.Evals);
                 log.LogInformation("run {Run} resumes from {Checkpoint} (step {Step}, version {Version})", runSpec.RunId, latest, step, version);
@@ -139,7 +149,8 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         leaseTimer = this.RegisterGrainTimer(RenewLeaseAsync, new GrainTimerCreationOptions(LeaseRenewal, LeaseRenewal) { Interleave = true });
         stop = new CancellationTokenSource();
         clock.Restart();
-        _ = LoopAsync(resume, stop.Token);   // runs on this grain's scheduler, turn by turn
+        loop = LoopAsync(resume, stop.Token);   // runs on this grain's scheduler, turn by turn
+        localRuns.Add(runSpec.RunId);
         return Status();
     }
 
@@ -149,6 +160,16 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     {
         stop?.Cancel();
         return Task.CompletedTask;
+    }
+
+    public async Task<string> DrainAsync()
+    {
+        if (loop is not { IsCompleted: false } running) return $"not running (phase {phase})";
+        draining = true;
+        stop?.Cancel();
+        await running;   // the loop's end writes the checkpoint
+        return checkpointedStep == step && step > 0 ? $"stopped at step {step}, checkpointed"
+            : $"stopped during step {step + 1}: resumes from {(checkpointedStep > 0 ? $"the checkpoint of step {checkpointedStep}" : "the start")}";
     }
 
     async Task LoopAsync(bool resumed, CancellationToken ct)
@@ -175,7 +196,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            outcome = RunPhase.Cancelled;
+            outcome = draining ? RunPhase.Drained : RunPhase.Cancelled;
         }
         catch (Exception e)
         {
@@ -185,10 +206,13 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         }
         finally
         {
+            if (outcome == RunPhase.Drained) await DrainCheckpointAsync();
+            localRuns.Remove(s.RunId);
             try { await Trainer.CloseAsync(); } catch (Exception e) { log.LogWarning(e, "closing the trainer of {Run}", s.RunId); }
             leaseTimer?.Dispose();
             leaseTimer = null;
-            try { await Lease.ReleaseAsync(s.RunId); } catch (Exception e) { log.LogWarning(e, "giving back the training lease of {Run}", s.RunId); }
+            if (outcome != RunPhase.Drained)   // a drained run lives on: where it resumes, it renews the lease
+                try { await Lease.ReleaseAsync(s.RunId); } catch (Exception e) { log.LogWarning(e, "giving back the training lease of {Run}", s.RunId); }
             phase = outcome;   // done only once the trainer is closed and the lease given back: the next run may start
         }
     }
@@ -244,6 +268,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             returned += data.GiveBackAfter(drawn, filter.AddRoundUntilFull(trees));
         } while (filter.ShouldSampleMore);
         double rolloutSeconds = stepClock.Elapsed.TotalSeconds;
+        consistentStep = -1;   // from here the run's counters and the trainer move past the last logged step
         int newSkipped = data.SkippedPrompts.Count - skippedBefore;
         skippedPrompts += newSkipped;
         Warn(data.SkippedPrompts.Skip(skippedBefore));
@@ -310,18 +335,33 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     {
         row["wall_s"] = WallSeconds;
         runLog!.Write(atStep, row);
+        (consistentStep, cursorAtLog) = (atStep, data!.Cursor);
         var obj = new JsonObject { ["step"] = atStep };
         foreach (var (k, v) in row) obj[k] = JsonSerializer.SerializeToNode(v);
         metrics.Add(obj);
     }
 
-    async Task CheckpointAsync(int atStep)
+    async Task CheckpointAsync(int atStep, long? cursor = null)
     {
         var previous = phase;
         phase = RunPhase.Checkpointing;
-        await RunCheckpoint.WriteAsync(Trainer, spec!, new RunState(atStep, version, data!.Cursor, spec!.Seed, skippedPrompts, WallSeconds,
+        await RunCheckpoint.WriteAsync(Trainer, spec!, new RunState(atStep, version, cursor ?? data!.Cursor, spec!.Seed, skippedPrompts, WallSeconds,
             [.. metrics.Select(x => (JsonObject)x.DeepClone())], [.. evals]));
+        checkpointedStep = atStep;
         phase = previous;
+    }
+
+    /// <summary>A drained run's checkpoint of its last logged step, unless the trainer moved past it or it exists.</summary>
+    async Task DrainCheckpointAsync()
+    {
+        if (consistentStep != step || step <= checkpointedStep) return;
+        try { await CheckpointAsync(step, cursorAtLog); }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "run {Run} drained without its checkpoint of step {Step}: it resumes from step {Checkpointed}", spec!.RunId, step, checkpointedStep);
+            return;
+        }
+        log.LogInformation("run {Run} drained: checkpoint of step {Step} written", spec!.RunId, step);
     }
 
     void WriteSummary() => RunSummary.Write(spec!, evals, step, WallSeconds, version, skippedRows, skippedPrompts, resumedFrom);

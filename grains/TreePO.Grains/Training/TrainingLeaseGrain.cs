@@ -1,31 +1,55 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
 
 namespace TreePO.Grains.Training;
 
-/// <summary>The cluster's training lease (<see cref="ITrainingLeaseGrain"/>), held in memory: if this grain's silo
-/// dies the lease is re-taken by the running run's next renewal (or by a new run first; see docs/deploy.md).</summary>
+/// <summary>The cluster's training lease (<see cref="ITrainingLeaseGrain"/>), kept in the cluster's run storage
+/// (<see cref="RunStorage.Name"/>: Redis or PostgreSQL on a shared cluster). When this grain's silo dies the next
+/// activation reads the holder back, so a second run is still refused while the first lives on elsewhere; a holder
+/// whose run is gone stops renewing and expires (see docs/deploy.md).</summary>
 [KeepAlive]
-public sealed class TrainingLeaseGrain(ILogger<TrainingLeaseGrain> log) : Grain, ITrainingLeaseGrain
+public sealed class TrainingLeaseGrain(
+    [PersistentState("lease", RunStorage.Name)] IPersistentState<TrainingLeaseState> stored,
+    ILogger<TrainingLeaseGrain> log) : Grain, ITrainingLeaseGrain
 {
-    TrainingLease? holder;
+    TrainingLease? Holder => stored.State.Holder;
 
-    public Task<TrainingLease> AcquireAsync(string runId, string silo, TimeSpan ttl)
+    public async Task<TrainingLease> AcquireAsync(string runId, string silo, TimeSpan ttl)
     {
         if (ttl <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ttl), $"must be positive, got {ttl}");
         var now = DateTime.UtcNow;
-        if (holder is { } h && h.RunId != runId && h.ExpiresUtc > now) return Task.FromResult(h);
-        if (holder is { } old && old.RunId != runId)
+        if (Holder is { } h && h.RunId != runId && h.ExpiresUtc > now) return h;
+        if (Holder is { } old && old.RunId != runId)
             log.LogWarning("training lease of run {Old} expired at {Expired:u} (its run stopped renewing); run {Run} takes it", old.RunId, old.ExpiresUtc, runId);
-        holder = new TrainingLease(runId, silo, holder?.RunId == runId ? holder.SinceUtc : now, now + ttl);
-        return Task.FromResult(holder);
+        var taken = new TrainingLease(runId, silo, Holder?.RunId == runId ? Holder.SinceUtc : now, now + ttl);
+        await SaveAsync(taken);   // a lease the storage did not take is not granted: the caller sees the error
+        return taken;
     }
 
-    public Task ReleaseAsync(string runId)
+    public async Task ReleaseAsync(string runId)
     {
-        if (holder?.RunId == runId) holder = null;
-        return Task.CompletedTask;
+        if (Holder?.RunId == runId) await SaveAsync(null);
     }
 
     public Task<TrainingLease?> GetHolderAsync() =>
-        Task.FromResult(holder is { } h && h.ExpiresUtc > DateTime.UtcNow ? h : null);
+        Task.FromResult(Holder is { } h && h.ExpiresUtc > DateTime.UtcNow ? h : null);
+
+    async Task SaveAsync(TrainingLease? holder)
+    {
+        var before = stored.State.Holder;
+        stored.State.Holder = holder;
+        try { await stored.WriteStateAsync(); }
+        catch
+        {
+            stored.State.Holder = before;   // memory and storage agree on who holds it
+            throw;
+        }
+    }
+}
+
+/// <summary>The training lease's stored state: its holder, or null when free.</summary>
+[GenerateSerializer, Alias("treepo.training-lease-state")]
+public sealed class TrainingLeaseState
+{
+    [Id(0)] public TrainingLease? Holder { get; set; }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
 using TreePO.Core.Reward;
 using TreePO.Core.Trees;
+using TreePO.Grains.Draining;
 using TreePO.Grains.Placement;
 using TreePO.Grains.Routing;
 
@@ -19,19 +20,28 @@ namespace TreePO.Grains.Trees;
 public sealed class QueryTreeGrain(
     [PersistentState("progress", TreeProgress.StorageName)] IPersistentState<TreeProgress> progress,
     EngineRouter router, EngineLoadBoard board, ILocalSiloDetails local, TreeText text, IRewardFunction reward,
-    ILogger<QueryTreeGrain> log)
+    ILogger<QueryTreeGrain> log, TreesInFlight inFlight)
     : Grain, IQueryTreeGrain
 {
     static int firstSnapshotLogged;
     Task<TreeResult>? run;   // this activation's current or last run, and its job key
     string? runKey;
+    bool held;   // counted in TreesInFlight until the result reaches the caller: a draining silo waits for it
 
     public Task<TreeResult> RunAsync(TreeJob job, CancellationToken cancellationToken)
     {
         string key = TreeProgress.KeyOf(job);
-        if (run is { IsCompleted: false } && runKey == key) return run;   // already running (started by a client)
+        if (run is { IsCompleted: false } && runKey == key) return DeliverAsync(run);   // already running (started by a client)
         runKey = key;
-        return run = SampleAsync(job, key, cancellationToken);
+        Hold();
+        run = SampleAsync(job, key, cancellationToken);
+        return DeliverAsync(run);
+    }
+
+    async Task<TreeResult> DeliverAsync(Task<TreeResult> sampling)
+    {
+        try { return await sampling; }
+        finally { Deliver(); }
     }
 
     public Task StartAsync(TreeJob job)
@@ -39,6 +49,7 @@ public sealed class QueryTreeGrain(
         string key = TreeProgress.KeyOf(job);
         if (run is not null && runKey == key && !run.IsFaulted && !run.IsCanceled) return Task.CompletedTask;
         runKey = key;
+        Hold();
         run = SampleAsync(job, key, CancellationToken.None);
         _ = run.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);   // observed by PollAsync
         return Task.CompletedTask;
@@ -48,7 +59,29 @@ public sealed class QueryTreeGrain(
     {
         if (run is null) return new TreePoll(TreePollState.NotStarted);
         if (!run.IsCompleted) await Task.WhenAny(run, Task.Delay(wait));
-        return run.IsCompleted ? new TreePoll(TreePollState.Done, await run) : new TreePoll(TreePollState.Running);
+        if (!run.IsCompleted) return new TreePoll(TreePollState.Running);
+        Deliver();
+        return new TreePoll(TreePollState.Done, await run);
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        Deliver();   // nobody collects it from this activation any more
+        return base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
+    void Hold()
+    {
+        if (held) return;
+        held = true;
+        inFlight.Add();
+    }
+
+    void Deliver()
+    {
+        if (!held) return;
+        held = false;
+        inFlight.Remove();
     }
 
     async Task<TreeResult> SampleAsync(TreeJob job, string key, CancellationToken cancellationToken)

@@ -11,15 +11,21 @@ public sealed class EngineThreadsTests
 {
     public EngineThreadsTests() => TorchRuntime.EnsureLoaded();
 
-    [Fact]
-    public void Automatic_threads_follow_the_model_width_and_an_explicit_count_wins()
+    /// <summary>Narrow models take one thread; wide ones every core but one where there are more than two (one is
+    /// left to Orleans' scheduler), every core on one or two; a set count wins.</summary>
+    [Theory]
+    [InlineData(0, 128, 2, 1)]
+    [InlineData(0, 128, 16, 1)]
+    [InlineData(0, 256, 1, 1)]
+    [InlineData(0, 256, 2, 2)]
+    [InlineData(0, 256, 3, 2)]
+    [InlineData(0, 896, 16, 15)]
+    [InlineData(4, 896, 16, 4)]
+    [InlineData(8, 128, 2, 8)]
+    public void Automatic_threads_follow_the_model_width_and_the_cores(int configured, int hidden, int cores, int expected)
     {
-        var narrow = Qwen2Config.Tiny() with { HiddenSize = 128 };
-        var wide = Qwen2Config.Tiny() with { HiddenSize = EngineOptions.ParallelHiddenSize };
-        Assert.Equal(1, new EngineOptions().ThreadsFor(narrow));
-        Assert.Equal(Environment.ProcessorCount, new EngineOptions().ThreadsFor(wide));
-        Assert.Equal(3, new EngineOptions { Threads = 3 }.ThreadsFor(narrow));
-        Assert.Equal(3, new EngineOptions { Threads = 3 }.ThreadsFor(wide));
+        var config = Qwen2Config.Tiny() with { HiddenSize = hidden };
+        Assert.Equal(expected, new EngineOptions { Threads = configured }.ThreadsFor(config, cores));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Orleans.Core.Internal;
 using TreePO.Core.Trees;
 using TreePO.Grains.Tests.Support;
 using TreePO.Grains.Training;
@@ -28,6 +29,26 @@ public sealed class TrainingLeaseTests
         Assert.Equal("b", (await lease.GetHolderAsync())?.RunId);
         await lease.ReleaseAsync("b");
         Assert.Null(await lease.GetHolderAsync());
+    }
+
+    [Fact]
+    public async Task The_lease_outlives_its_activation_a_second_run_is_still_refused_and_the_release_is_kept()
+    {
+        var (cluster, _) = await TestClusters.StartAsync(1);
+        await using var _c = cluster;
+        var lease = cluster.Client.GetGrain<ITrainingLeaseGrain>(ITrainingLeaseGrain.Cluster);
+        var ttl = TimeSpan.FromMinutes(5);
+        var taken = await lease.AcquireAsync("a", "silo-1", ttl);
+
+        // The lease grain goes away (its silo stopped, or it was collected): the next activation reads the holder back.
+        await lease.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        var refused = await lease.AcquireAsync("b", "silo-2", ttl);
+        Assert.Equal(("a", "silo-1", taken.SinceUtc), (refused.RunId, refused.Silo, refused.SinceUtc));
+
+        await lease.ReleaseAsync("a");
+        await lease.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        Assert.Null(await lease.GetHolderAsync());   // the release was stored too
+        Assert.Equal("b", (await lease.AcquireAsync("b", "silo-2", ttl)).RunId);
     }
 
     [Fact]

@@ -1,0 +1,113 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using TreePO.Cluster.Tests.Support;
+
+namespace TreePO.Cluster.Tests;
+
+/// <summary>
+/// Real processes: Redis, two silos, a client; SIGTERM (not SIGKILL) to one silo in the middle of the work. The silo
+/// drains before it leaves: no new trees are placed on it, the trees already there finish and are collected (none is
+/// sampled again, from scratch or from a snapshot), and a training run living on it checkpoints its last finished
+/// step, so that its client resumes it on the other silo from there. The silo then exits 0.
+/// </summary>
+public sealed partial class SiloDrainTests
+{
+    // A drain budget (half the graceful share of Cluster:ShutdownTimeout) that a loaded 2-core machine can meet.
+    const string Limit = "--cluster.shutdownTimeout=00:01:00";
+
+    [Fact]
+    public async Task A_silo_stopped_by_SIGTERM_mid_rollout_finishes_its_trees_and_none_is_sampled_again()
+    {
+        const int queries = 48;
+        using var redis = await RedisServer.StartAsync();
+        string work = Directory.CreateTempSubdirectory("treepo-drain-").FullName;
+        try
+        {
+            using var cluster = new RedisCluster(redis, work);
+            var survivor = cluster.StartSilo("silo-a", Limit);
+            var victim = cluster.StartSilo("silo-b", Limit);
+            await survivor.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(90));
+            await victim.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(90));
+
+            string outDir = Path.Combine(work, "out");
+            var client = cluster.StartClient("rollout", "rollout", "--cluster", "--queries", $"{queries}", "--batch", "drain", "--out", outDir);
+            // Trees are in flight on the victim once one of them stored a finished round.
+            await victim.WaitForOutputAsync("first tree snapshot stored", TimeSpan.FromSeconds(120));
+            Assert.False(client.HasExited, $"the rollout ended before the stop:\n{client.Tail()}");
+            victim.Terminate();
+
+            int victimRc = await victim.WaitForExitAsync(TimeSpan.FromSeconds(70));
+            int rc;
+            try { rc = await client.WaitForExitAsync(TimeSpan.FromSeconds(150)); }
+            catch (TimeoutException e) { throw new TimeoutException($"{e.Message}\n{cluster.Logs()}", e); }
+            Assert.True(rc == 0, $"rollout exited {rc}:\n{cluster.Logs()}");
+            Assert.True(victimRc == 0, $"the drained silo exited {victimRc}:\n{victim.Tail()}");
+            Assert.False(survivor.HasExited, $"the other silo stopped:\n{survivor.Tail()}");
+
+            using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "summary.json")));
+            var s = summary.RootElement;
+            Assert.Equal(queries, s.GetProperty("trees").GetInt32());
+            Assert.True(s.GetProperty("trees_started_over").GetInt32() == 0, $"a tree was sampled again from scratch:\n{s}\n{victim.Tail()}");
+            Assert.True(s.GetProperty("resumed_trees").GetInt32() == 0, $"a tree was resumed from a snapshot (its silo left it unfinished):\n{s}\n{victim.Tail()}");
+            Assert.Contains("draining: ", victim.Output);
+            Assert.Contains("drained in ", victim.Output);   // every tree on it finished and was collected in time
+        }
+        finally
+        {
+            try { Directory.Delete(work, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
+    public async Task A_run_whose_silo_is_stopped_by_SIGTERM_checkpoints_there_and_resumes_on_the_other_silo()
+    {
+        const int steps = 3;
+        using var redis = await RedisServer.StartAsync();
+        string work = Directory.CreateTempSubdirectory("treepo-drain-train-").FullName;
+        try
+        {
+            using var cluster = new RedisCluster(redis, work);
+            var a = cluster.StartSilo("silo-a", Limit);
+            var b = cluster.StartSilo("silo-b", Limit);
+            await a.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(90));
+            await b.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(90));
+            string runs = Path.Combine(work, "runs");
+            // No periodic checkpoints: the only one before the end is the one the drain writes.
+            var client = cluster.StartClient("train", "train", "--cluster", "--name", "drained", "--runs", runs,
+                "--steps", $"{steps}", "--queries", "16", "-w", "4", "-d", "2", "-l", "8",
+                "--eval-every", "0", "--eval-queries", "8", "-k", "2", "--checkpoint-every", "0", "--seed", "3");
+            await client.WaitForOutputAsync("run and trainer on silo", TimeSpan.FromSeconds(120));
+            int runPort = int.Parse(RunSilo().Match(client.Output).Groups[1].Value);
+            var (victim, survivor) = cluster.SiloPort(a) == runPort ? (a, b) : (b, a);
+
+            // Step 1 is logged; the run is then sampling step 2, where most of a step's time goes.
+            await client.WaitForOutputAsync("step 1/", TimeSpan.FromSeconds(120));
+            Assert.False(client.HasExited, $"the run ended before the stop:\n{client.Tail()}");
+            victim.Terminate();
+
+            int victimRc = await victim.WaitForExitAsync(TimeSpan.FromSeconds(70));
+            int rc;
+            try { rc = await client.WaitForExitAsync(TimeSpan.FromSeconds(180)); }
+            catch (TimeoutException e) { throw new TimeoutException($"{e.Message}\n{cluster.Logs()}", e); }
+            Assert.True(rc == 0, $"train exited {rc}:\n{cluster.Logs()}");
+            Assert.True(victimRc == 0, $"the drained silo exited {victimRc}:\n{victim.Tail()}");
+            Assert.Contains("drained: checkpoint of step", victim.Output);
+            Assert.Contains("resuming from", client.Output);   // the drained checkpoint: no periodic one was written
+            Assert.Contains($"run continues on silo 127.0.0.1:{cluster.SiloPort(survivor)}", client.Output);
+
+            string runDir = Path.Combine(runs, "drained");
+            using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDir, "summary.json")));
+            Assert.InRange(summary.RootElement.GetProperty("resumed_from_step").GetInt32(), 1, steps - 1);
+            var logged = File.ReadAllLines(Path.Combine(runDir, "metrics.jsonl"))
+                .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32()).ToList();
+            Assert.Equal(Enumerable.Range(0, steps + 1), logged);   // every step once: none lost, none doubled
+        }
+        finally
+        {
+            try { Directory.Delete(work, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [GeneratedRegex(@"run and trainer on silo 127\.0\.0\.1:(\d+)")]
+    private static partial Regex RunSilo();
+}
