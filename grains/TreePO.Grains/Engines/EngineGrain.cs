@@ -4,6 +4,7 @@ using Orleans.Concurrency;
 using TreePO.Engine.Checkpoint;
 using Orleans.Placement;
 using Orleans.Runtime;
+using TreePO.Core.Protocol;
 using TreePO.Grains.Placement;
 using TreePO.Grains.Routing;
 using TreePO.Grains.WeightStream;
@@ -50,14 +51,14 @@ public sealed class EngineGrain(
         if (backend is not null) await backend.DisposeAsync();
     }
 
-    public async Task<SegmentResultMessage> GenerateAsync(SegmentRequestMessage request, string callerSilo, CancellationToken cancellationToken)
+    public async Task<SegmentResult> GenerateAsync(SegmentRequest request, string? weightsFrom, string callerSilo, CancellationToken cancellationToken)
     {
         var engine = backend ?? throw new InvalidOperationException($"engine {key} is not loaded");
         requests++;
         // Behind the version the tree asks for, and told where it is published: catch up first (one pull however many
         // requests wait for it), as an engine that joined, or was activated again, after the run's last sync.
-        if (request.WeightsFrom is { } trainer && request.PolicyVersion >= 0
-            && (request.PolicyVersion > engine.PolicyVersion || (request.PolicyVersion == engine.PolicyVersion && weightsFrom != trainer)))
+        if (weightsFrom is { } trainer && request.PolicyVersion >= 0
+            && (request.PolicyVersion > engine.PolicyVersion || (request.PolicyVersion == engine.PolicyVersion && heldFrom != trainer)))
         {
             log.LogInformation("engine {Engine} holds version {Held}; a request asks for {Version}: pulling it from {Trainer}",
                 key, engine.PolicyVersion, request.PolicyVersion, trainer);
@@ -71,7 +72,7 @@ public sealed class EngineGrain(
             if (request.PolicyVersion >= 0 && request.PolicyVersion != engine.PolicyVersion)
                 throw new ArgumentException(new TreePO.Engine.PolicyVersionMismatchException(request.PolicyVersion, engine.PolicyVersion).Message);
             // Versions count per run: run B's version 3 is not run A's (another sync may have swapped runs meanwhile).
-            if (request.PolicyVersion >= 0 && request.WeightsFrom is { } run && weightsFrom is { } holder && holder != run)
+            if (request.PolicyVersion >= 0 && weightsFrom is { } run && heldFrom is { } holder && holder != run)
                 throw new ArgumentException(
                     $"tree {request.TreeId} expects policy version {request.PolicyVersion} of run '{run}'; engine {key} holds version {engine.PolicyVersion} of run '{holder}'");
         }
@@ -87,11 +88,11 @@ public sealed class EngineGrain(
         Publish();
         try
         {
-            var result = await engine.GenerateAsync(request.ToCore(), cancellationToken);
+            var result = await engine.GenerateAsync(request, cancellationToken);
             if (cancellationToken.IsCancellationRequested)
                 throw new OperationCanceledException(cancellationToken);   // the caller gave up: drop the nodes below
             liveNodesByTree[request.TreeId] = liveNodesByTree.GetValueOrDefault(request.TreeId) + result.Branches.Length;
-            return result.ToMessage();
+            return result;
         }
         catch (TreePO.Engine.PolicyVersionMismatchException e)
         {
@@ -138,12 +139,12 @@ public sealed class EngineGrain(
         await syncGate.WaitAsync(cancellationToken);
         try
         {
-            if (!options.Force && weightsFrom == trainer && engine.PolicyVersion == version)
+            if (!options.Force && heldFrom == trainer && engine.PolicyVersion == version)
                 return new WeightSyncReport(key, version, options.Path, 0, 0, 0, 0, 0, 0, 0, 0, Skipped: true);
             var source = GrainFactory.GetGrain<TreePO.Grains.Training.ITrainerGrain>(trainer);
             var report = await PullStagedAsync(engine, source, version, options, cancellationToken);
             liveNodesByTree.Clear();
-            weightsFrom = trainer;
+            heldFrom = trainer;
             log.LogInformation("engine {Engine} holds version {Version} from {Trainer} ({Bytes} bytes, {Path}, {Seconds:F2} s)",
                 key, version, trainer, report.Bytes, report.Path, report.TotalSeconds);
             Publish();
@@ -212,7 +213,7 @@ public sealed class EngineGrain(
         or IOException or TimeoutException or InvalidDataException or InvalidOperationException;
 
     readonly SemaphoreSlim syncGate = new(1, 1);
-    string? weightsFrom;
+    string? heldFrom;   // the trainer whose versions the engine holds
 
     public Task<EngineLoad> GetLoadAsync() => Task.FromResult(Load());
 
@@ -228,7 +229,7 @@ public sealed class EngineGrain(
 
     void Publish() => board.Update(Load());
 
-    static void Validate(SegmentRequestMessage r, int maxContext)
+    static void Validate(SegmentRequest r, int maxContext)
     {
         if (r.Context.Length + r.MaxTokens > maxContext)
             throw new ArgumentException(

@@ -1,9 +1,8 @@
 using TreePO.Core.Protocol;
 using TreePO.Engine;
 using TreePO.Engine.Checkpoint;
-using TreePO.Grains.Engines;
 
-namespace TreePO.Hosting.Engines;
+namespace TreePO.Grains.Engines;
 
 /// <summary>An engine grain's backend: the TorchSharp <see cref="InferenceEngine"/> (its own model thread, continuous
 /// batching, KV by node id), with its statistics mapped to the grain's counters.</summary>
