@@ -86,7 +86,7 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
     /// <summary>The longest path (context + segment) a slot holds.</summary>
     public int MaxSequenceLength => maxLength;
     public IReadOnlySet<int> EosTokenIds => eos;
-    public EngineStats GetStats() => loop.Stats;
+    public EngineCounters GetStats() => loop.Stats;
 
     public Task<SegmentResult> GenerateAsync(SegmentRequest request, CancellationToken cancellationToken = default)
     {

@@ -1,3 +1,4 @@
+using TreePO.Core.Protocol;
 using TorchSharp;
 using TreePO.Engine.Kv;
 using TreePO.Engine.Model;
@@ -24,7 +25,7 @@ internal sealed class EngineLoop
     readonly StepRunner runner;
     readonly object postGate = new();
     readonly ModelThread thread;
-    volatile EngineStats stats;
+    volatile EngineCounters stats;
     bool closed, shutDown;
     int disposed;
     long stepsRetried, stepsFailed;
@@ -46,7 +47,7 @@ internal sealed class EngineLoop
     public SegmentScheduler Scheduler { get; }
     public WeightSwap Weights { get; }
     public long KvBytesPerToken => cache.BytesPerToken;
-    public EngineStats Stats => stats;
+    public EngineCounters Stats => stats;
 
     /// <summary>Queues a command for the model thread; false once the engine is stopping.</summary>
     public bool Post(Action command)
@@ -155,7 +156,7 @@ internal sealed class EngineLoop
 
     public void Publish() => stats = Snapshot();
 
-    EngineStats Snapshot()
+    EngineCounters Snapshot()
     {
         var running = Scheduler.Running;
         return new(

@@ -73,6 +73,11 @@ public static class TreePOConfiguration
         {
             if (!properties.TryGetValue(child.Key, out var property))
             {
+                if (RenamedKeys.Of(RelativePath(child.Path)) is { } renamed)
+                {
+                    errors.Add($"{child.Path}: renamed; use {renamed} (--{renamed.Replace(':', '.').ToLowerInvariant()}=VALUE)");
+                    continue;
+                }
                 string? near = NearestName.Of(child.Key, properties.Keys);
                 errors.Add($"{child.Path}: unknown key (known: {string.Join(", ", properties.Keys)}){(near is null ? "" : $"; did you mean {section.Path}:{near}?")}");
                 continue;
@@ -92,6 +97,10 @@ public static class TreePOConfiguration
                 BindObject(property.GetValue(target) ?? throw new InvalidOperationException($"{child.Path} has no default"), child, errors);
         }
     }
+
+    /// <summary>"TreePO:Engine:MaxContext" as "Engine:MaxContext".</summary>
+    static string RelativePath(string path) =>
+        path.StartsWith(TreePOOptions.Section + ":", StringComparison.OrdinalIgnoreCase) ? path[(TreePOOptions.Section.Length + 1)..] : path;
 
     static bool IsScalar(Type t) => t.IsPrimitive || t.IsEnum || t == typeof(string) || t == typeof(TimeSpan) || t == typeof(decimal);
 

@@ -41,7 +41,7 @@ public sealed class EngineGrain(
         if (device >= devices.Count)
             throw new InvalidOperationException($"engine {key}: this silo has {devices.Count} device(s)");
         backend = await factory.CreateAsync(device, cancellationToken);
-        log.LogInformation("engine {Engine} loaded (max context {MaxContext})", key, backend.GetCounters().MaxContext);
+        log.LogInformation("engine {Engine} loaded (max sequence length {MaxSequenceLength})", key, backend.MaxSequenceLength);
         Publish();
     }
 
@@ -66,7 +66,7 @@ public sealed class EngineGrain(
         }
         try
         {
-            Validate(request, engine.GetCounters().MaxContext);
+            Validate(request, engine.MaxSequenceLength);
             // A tree of a new step never gets an answer from old weights (nor the reverse).
             // (An ArgumentException on the wire: the engine's own exception type has no Orleans codec.)
             if (request.PolicyVersion >= 0 && request.PolicyVersion != engine.PolicyVersion)
@@ -217,24 +217,28 @@ public sealed class EngineGrain(
 
     public Task<EngineLoad> GetLoadAsync() => Task.FromResult(Load());
 
-    public Task<EngineStats> GetStatsAsync() => Task.FromResult(new EngineStats(
-        key, requests, failed, cancelled, inFlight, maxInFlight, (int)Math.Min(int.MaxValue, treesServedBefore + treesServed.Count), new Dictionary<string, long>(bySilo),
-        backend?.GetCounters() ?? throw new InvalidOperationException($"engine {key} is not loaded")));
+    public Task<EngineStats> GetStatsAsync()
+    {
+        var engine = backend ?? throw new InvalidOperationException($"engine {key} is not loaded");
+        return Task.FromResult(new EngineStats(
+            key, requests, failed, cancelled, inFlight, maxInFlight, (int)Math.Min(int.MaxValue, treesServedBefore + treesServed.Count),
+            new Dictionary<string, long>(bySilo), engine.GetCounters(), engine.MaxSequenceLength));
+    }
 
     EngineLoad Load()
     {
         var c = backend?.GetCounters();
-        return new EngineLoad(key, inFlight, c?.QueueDepth ?? 0, c?.LiveSlots ?? 0, c?.FreeKvBytes ?? 0, liveNodesByTree.Count);
+        return new EngineLoad(key, inFlight, c?.QueueDepth ?? 0, c?.ActiveSequences ?? 0, c?.FreeKvBytes ?? 0, liveNodesByTree.Count);
     }
 
     void Publish() => board.Update(Load());
 
-    static void Validate(SegmentRequest r, int maxContext)
+    static void Validate(SegmentRequest r, int maxSequenceLength)
     {
-        if (r.Context.Length + r.MaxTokens > maxContext)
+        if (r.Context.Length + r.MaxTokens > maxSequenceLength)
             throw new ArgumentException(
                 $"tree {r.TreeId}: a context of {r.Context.Length} tokens plus a segment of {r.MaxTokens} " +
-                $"exceeds the model's context of {maxContext} tokens");
+                $"exceeds the model's context of {maxSequenceLength} tokens");
         if (r.ChildNodeIds.Length == 0) throw new ArgumentException($"tree {r.TreeId}: a segment request needs at least one child node id");
         if (r.MaxTokens <= 0) throw new ArgumentException($"tree {r.TreeId}: MaxTokens must be positive, got {r.MaxTokens}");
         if (r.Context.Length == 0) throw new ArgumentException($"tree {r.TreeId}: empty context");

@@ -8,7 +8,11 @@ namespace TreePO.Grains.Engines;
 /// register scripted ones.</summary>
 public interface IEngineBackend : ISegmentGenerator, IAsyncDisposable
 {
+    /// <summary>The engine's statistics now (core/Protocol/EngineCounters.cs).</summary>
     EngineCounters GetCounters();
+
+    /// <summary>The longest path (context + segment) the engine holds.</summary>
+    int MaxSequenceLength { get; }
 
     /// <summary>The weight version held now (0: the weights it was loaded with).</summary>
     int PolicyVersion { get; }

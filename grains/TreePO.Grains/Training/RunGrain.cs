@@ -101,7 +101,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             var engines = directory.GetEngines().Select(e => GrainFactory.GetGrain<IEngineGrain>(e.Key)).ToList();
             if (engines.Count == 0) throw new InvalidOperationException("the cluster has no engine to sample with");
             var stats = await Task.WhenAll(engines.Select(e => e.GetStatsAsync()));
-            contextLimit = Math.Min(modelContext, stats.Min(s => s.Counters.MaxContext));
+            contextLimit = Math.Min(modelContext, stats.Min(s => s.MaxSequenceLength));
             RunSpecCheck.EnsureValid(runSpec, contextLimit);
 
             var fields = RunSpecCheck.DataFieldsOf(runSpec);

@@ -125,7 +125,7 @@ public sealed class EngineRoutingTests
         var request = new SegmentRequest("hang-2", "p", 0, [1, 2, 3], ["hang-2/a", "hang-2/b"], 4, new SamplingParams(1, 1, -1), 7, -1);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => grain.GenerateAsync(request, null, "client", cts.Token));
 
-        var stats = await WaitAsync(() => grain.GetStatsAsync(), s => s.Cancelled == 2 && s.Counters.LiveSlots == 0);
+        var stats = await WaitAsync(() => grain.GetStatsAsync(), s => s.Cancelled == 2 && s.Counters.ActiveSequences == 0);
         Assert.Equal(0, stats.InFlight);
         Assert.Equal(0, factories[silo.Name].Created.Single().LiveNodes);
 
