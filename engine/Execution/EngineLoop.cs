@@ -30,12 +30,12 @@ internal sealed class EngineLoop
     int disposed;
     long stepsRetried, stepsFailed;
 
-    public EngineLoop(Qwen2Model model, EngineOptions options, int maxLength, IReadOnlySet<int> eos)
+    public EngineLoop(Qwen2Model model, EngineOptions options, int maxSequenceLength, IReadOnlySet<int> eos)
     {
         this.model = model;
-        cache = new KvCache(model.Config, options.MaxSlots, maxLength, model.Device);
+        cache = new KvCache(model.Config, options.MaxSlots, maxSequenceLength, model.Device);
         pool = new KvPool(options.MaxSlots, options.KvBudgetBytes, cache.BytesPerToken, new PrefixLedger());
-        Scheduler = new SegmentScheduler(pool, cache, maxLength, Publish);
+        Scheduler = new SegmentScheduler(pool, cache, maxSequenceLength, Publish);
         runner = new StepRunner(model, cache, pool, eos, options.PrefillChunk, options.StepFault);
         Weights = new WeightSwap(model, Scheduler, Post, Publish);
         stats = Snapshot();
