@@ -228,7 +228,7 @@ public sealed class TreeOptions
     public double TemperatureMin { get; set; } = 1.0;
     public double TemperatureMax { get; set; } = 5.0;
     /// <summary>The training step at which a sinusoidal schedule reaches its end (step 1 is its start); 1: the run's
-    /// last step. `treepo train` keeps a value set here (Grains.Training.ScheduleStep).</summary>
+    /// last step. `treepo train` keeps a value set here (core/Training/ScheduleStep.cs).</summary>
     public int ScheduleTotalSteps { get; set; } = 1;
 
     public FallbackPolicy Fallback { get; set; } = FallbackPolicy.Random;

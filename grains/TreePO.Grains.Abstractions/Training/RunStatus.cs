@@ -1,16 +1,8 @@
+using TreePO.Core.Eval;
+
 namespace TreePO.Grains.Training;
 
 public enum RunPhase { Created, Starting, Evaluating, Sampling, Training, Syncing, Checkpointing, Finished, Failed, Cancelled }
-
-/// <summary>Held-out scores at one step.</summary>
-[GenerateSerializer, Immutable, Alias("treepo.eval-point")]
-public sealed record EvalPoint(
-    [property: Id(0)] int Step,
-    [property: Id(1)] double MeanAtK,
-    [property: Id(2)] double MajAtK,
-    [property: Id(3)] double PassAtK,
-    [property: Id(4)] int Queries,
-    [property: Id(5)] int K);
 
 /// <summary>Where a run stands, for the client's live progress. <see cref="LastMetrics"/> is the latest
 /// metrics.jsonl line; <see cref="Warnings"/> the latest skipped rows and prompts (file and line), at most 50.

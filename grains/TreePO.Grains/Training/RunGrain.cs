@@ -8,6 +8,7 @@ using TreePO.Core.Data;
 using TreePO.Core.Eval;
 using TreePO.Core.Protocol;
 using TreePO.Core.Reward;
+using TreePO.Core.Training;
 using TreePO.Core.Trees;
 using TreePO.Engine.Training;
 using TreePO.Grains.Engines;
@@ -264,10 +265,10 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             version = report.Version;
             await SyncEnginesAsync(force: false, ct);
             syncSeconds = stepClock.Elapsed.TotalSeconds - t0 - trainSeconds;
-            StepMetrics.AddTraining(row, report);
+            report.AddMetricsTo(row);
             if (s.SaveTrees)
             {
-                StepTrees.Apply(batch, report);
+                StepTrees.Apply(batch, report.RawAdvantages, report.Advantages);
                 await StepTrees.WriteAsync(s.RunDir, n, batch, ct);
             }
         }
@@ -319,12 +320,12 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     {
         var previous = phase;
         phase = RunPhase.Checkpointing;
-        await RunCheckpoint.WriteAsync(Trainer, spec!, new RunState(atStep, version, data!.Cursor, spec!.Seed, skippedPrompts, WallSeconds,
-            [.. metrics.Select(x => (JsonObject)x.DeepClone())], [.. evals]));
+        await RunCheckpoint.WriteAsync(spec!.RunDir, spec.ModelDir, new RunState(atStep, version, data!.Cursor, spec.Seed, skippedPrompts, WallSeconds,
+            [.. metrics.Select(x => (JsonObject)x.DeepClone())], [.. evals]), Trainer.SaveCheckpointAsync);
         phase = previous;
     }
 
-    void WriteSummary() => RunSummary.Write(spec!, evals, step, WallSeconds, version, skippedRows, skippedPrompts, resumedFrom);
+    void WriteSummary() => RunSummary.Write(spec!.RunDir, spec.Identity, evals, step, WallSeconds, version, skippedRows, skippedPrompts, resumedFrom);
 
     /// <summary>A fresh run trains the model its engines serve: the same weights, config and tokenizer as this silo
     /// checked before joining (engines of silos with another model are already out of the directory). A resumed run

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TreePO.Core.Training;
 using TreePO.Core.Trees;
 using TreePO.Grains.Tests.Support;
 using TreePO.Grains.Training;
