@@ -1,4 +1,4 @@
-using TreePO.Tests.Shared;
+using TreePO.Testing;
 using TreePO.Core.Protocol;
 using TreePO.Engine.Checkpoint;
 using TreePO.Engine.Model;

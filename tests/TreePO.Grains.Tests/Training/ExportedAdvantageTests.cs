@@ -5,7 +5,7 @@ using TreePO.Core.Trees;
 using TreePO.Grains.Tests.Support;
 using TreePO.Grains.Training;
 using TreePO.Hosting.Rollout;
-using TreePO.Tests.Shared;
+using TreePO.Testing;
 
 namespace TreePO.Grains.Tests.Training;
 

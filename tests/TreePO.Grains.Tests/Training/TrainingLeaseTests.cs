@@ -1,7 +1,7 @@
 using TreePO.Core.Trees;
 using TreePO.Grains.Tests.Support;
 using TreePO.Grains.Training;
-using TreePO.Tests.Shared;
+using TreePO.Testing;
 
 namespace TreePO.Grains.Tests.Training;
 
