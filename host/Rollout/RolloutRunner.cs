@@ -12,9 +12,6 @@ using TreePO.Hosting.Options;
 
 namespace TreePO.Hosting.Rollout;
 
-/// <summary>A finished rollout: the trees in input order, the summary, and the two files written.</summary>
-public sealed record RolloutResult(RolloutSummary Summary, IReadOnlyList<SegmentTree> Trees, string TreesPath, string SummaryPath);
-
 /// <summary>
 /// `treepo rollout` without the console: tokenizes each question in the model's prompt format, starts one
 /// <see cref="IQueryTreeGrain"/> per query (key "{batch}/{query}", at most <see cref="Concurrency"/> at once, so their

@@ -88,10 +88,3 @@ public sealed class EngineRouter(EngineDirectory directory, EngineLoadBoard boar
             .ThenBy(c => SeedMix.Derive(0, treeId, c.Engine.Key))
             .First().Engine;
 }
-
-/// <summary>No engine can take a tree's requests: none in the cluster, or all failed for it.</summary>
-[GenerateSerializer, Alias("treepo.no-engine")]
-public sealed class NoEngineAvailableException : Exception
-{
-    public NoEngineAvailableException(string message) : base(message) { }
-}

@@ -214,10 +214,3 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, IGrainFactory gr
         _ => false,
     };
 }
-
-/// <summary>A tree's request could not be served by any engine.</summary>
-[GenerateSerializer, Alias("treepo.engine-unavailable")]
-public sealed class EngineUnavailableException : Exception
-{
-    public EngineUnavailableException(string message, Exception? inner) : base(message, inner) { }
-}
