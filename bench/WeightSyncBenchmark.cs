@@ -1,4 +1,4 @@
-using TreePO.Hosting.Processes;
+using TreePO.Testing;
 using System.ComponentModel;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;

@@ -23,7 +23,7 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
     readonly EngineOptions options;
     readonly Qwen2Model model;
     readonly HashSet<int> eos;
-    readonly int maxLength;
+    readonly int maxSequenceLength;
     readonly EngineLoop loop;
 
     InferenceEngine(Qwen2Model model, EngineOptions options)
@@ -31,11 +31,11 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
         this.options = options;
         this.model = model;
         var c = model.Config;
-        maxLength = options.MaxSequenceLength > 0
+        maxSequenceLength = options.MaxSequenceLength > 0
             ? Math.Min(options.MaxSequenceLength, c.MaxPositionEmbeddings)
             : Math.Min(c.MaxPositionEmbeddings, 4096);
         eos = [.. options.EosTokenIds ?? c.EosTokenIds];
-        loop = new EngineLoop(model, options, maxLength, eos);
+        loop = new EngineLoop(model, options, maxSequenceLength, eos);
         EngineMeters.Track(this, model.Device.ToString());
     }
 
@@ -82,9 +82,9 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
     public int Threads => options.ThreadsFor(model.Config);
     public Qwen2Config Config => model.Config;
     /// <summary>The longest path (context + segment) a slot holds.</summary>
-    public int MaxSequenceLength => maxLength;
+    public int MaxSequenceLength => maxSequenceLength;
     public IReadOnlySet<int> EosTokenIds => eos;
-    public EngineStats GetStats() => loop.Stats;
+    public EngineCounters GetStats() => loop.Stats;
 
     public Task<SegmentResult> GenerateAsync(SegmentRequest request, CancellationToken cancellationToken = default)
     {
@@ -155,8 +155,8 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
                 throw new ArgumentException($"SegmentRequest.Context[{i}] = {r.Context[i]} is outside the vocabulary [0, {c.VocabSize})", "request");
         if (n >= c.MaxPositionEmbeddings)
             throw new ArgumentException($"SegmentRequest.Context has {n} tokens; the model's max_position_embeddings is {c.MaxPositionEmbeddings}, which leaves no room for a new token", "request");
-        if (n >= maxLength)
-            throw new ArgumentException($"SegmentRequest.Context has {n} tokens; this engine's MaxSequenceLength is {maxLength}, which leaves no room for a new token", "request");
+        if (n >= maxSequenceLength)
+            throw new ArgumentException($"SegmentRequest.Context has {n} tokens; this engine's MaxSequenceLength is {maxSequenceLength}, which leaves no room for a new token", "request");
         if (r.MaxTokens <= 0) throw new ArgumentException($"SegmentRequest.MaxTokens must be positive, got {r.MaxTokens}", "request");
         if (r.ChildNodeIds is null || r.ChildNodeIds.Length == 0) throw new ArgumentException("SegmentRequest.ChildNodeIds is empty: a request needs at least one branch", "request");
         for (int i = 0; i < r.ChildNodeIds.Length; i++)

@@ -27,7 +27,7 @@ public sealed record RunRecord(
     long Evictions,
     int Correct,
     IReadOnlyDictionary<string, int> FinishCounts,
-    IReadOnlyList<TreePO.Engine.StepTimeBucket>? StepTimes = null)
+    IReadOnlyList<TreePO.Core.Protocol.StepTimeBucket>? StepTimes = null)
 {
     public long ComputedTokens => PrefillTokens + DecodeTokens;
     public double TrajPerSecond => Trajectories / WallSeconds;

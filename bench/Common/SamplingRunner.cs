@@ -35,13 +35,13 @@ public static class SamplingRunner
         }
         SegmentTree[] trees = await Task.WhenAll(tasks);
         double wall = clock.Elapsed.TotalSeconds;
-        EngineStats stats = engine.GetStats();
+        EngineCounters stats = engine.GetStats();
         long peak = ProcessMemory.PeakRssBytes();
 
         foreach (SegmentTree t in trees) t.Score(MathReward.OneZero, w.Model.Tokenizer);
         var m = BatchMetrics.Of(trees);
-        return new RunRecord(mode.Wire(), repetition, m.Trajectories, wall, m.GeneratedTokens, stats.TokensPrefilled,
-            stats.TokensDecoded, stats.TokensReused, stats.TokensRecomputed, m.UniqueTokens, queries.Sum(q => (long)q.PromptTokens.Length), counting.Calls, counting.PaperTokens, peak,
+        return new RunRecord(mode.Wire(), repetition, m.Trajectories, wall, m.GeneratedTokens, stats.PrefillTokens,
+            stats.DecodeTokens, stats.ReusedTokens, stats.RecomputedTokens, m.UniqueTokens, queries.Sum(q => (long)q.PromptTokens.Length), counting.Calls, counting.PaperTokens, peak,
             stats.ForkCopies, stats.Steps, stats.MeanBatchSize, stats.Evictions, m.Correct, m.FinishCounts, stats.StepTimes);
     }
 }

@@ -1,3 +1,4 @@
+using TreePO.Core.Training;
 using TreePO.Hosting.Training;
 using TreePO.Hosting.Processes;
 using System.ComponentModel;

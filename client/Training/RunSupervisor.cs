@@ -1,3 +1,4 @@
+using TreePO.Core.Training;
 using TreePO.Grains.Training;
 using TreePO.Grains.Resilience;
 

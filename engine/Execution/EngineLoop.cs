@@ -1,3 +1,4 @@
+using TreePO.Core.Protocol;
 using TorchSharp;
 using TreePO.Engine.Kv;
 using TreePO.Engine.Model;
@@ -24,17 +25,17 @@ internal sealed class EngineLoop
     readonly StepRunner runner;
     readonly object postGate = new();
     readonly ModelThread thread;
-    volatile EngineStats stats;
+    volatile EngineCounters stats;
     bool closed, shutDown;
     int disposed;
     long stepsRetried, stepsFailed;
 
-    public EngineLoop(Qwen2Model model, EngineOptions options, int maxLength, IReadOnlySet<int> eos)
+    public EngineLoop(Qwen2Model model, EngineOptions options, int maxSequenceLength, IReadOnlySet<int> eos)
     {
         this.model = model;
-        cache = new KvCache(model.Config, options.MaxSlots, maxLength, model.Device);
+        cache = new KvCache(model.Config, options.MaxSlots, maxSequenceLength, model.Device);
         pool = new KvPool(options.MaxSlots, options.KvBudgetBytes, cache.BytesPerToken, new PrefixLedger());
-        Scheduler = new SegmentScheduler(pool, cache, maxLength, Publish);
+        Scheduler = new SegmentScheduler(pool, cache, maxSequenceLength, Publish);
         runner = new StepRunner(model, cache, pool, eos, options.PrefillChunk, options.StepFault);
         Weights = new WeightSwap(model, Scheduler, Post, Publish);
         stats = Snapshot();
@@ -46,7 +47,7 @@ internal sealed class EngineLoop
     public SegmentScheduler Scheduler { get; }
     public WeightSwap Weights { get; }
     public long KvBytesPerToken => cache.BytesPerToken;
-    public EngineStats Stats => stats;
+    public EngineCounters Stats => stats;
 
     /// <summary>Queues a command for the model thread; false once the engine is stopping.</summary>
     public bool Post(Action command)
@@ -155,7 +156,7 @@ internal sealed class EngineLoop
 
     public void Publish() => stats = Snapshot();
 
-    EngineStats Snapshot()
+    EngineCounters Snapshot()
     {
         var running = Scheduler.Running;
         return new(

@@ -11,7 +11,7 @@ namespace TreePO.Engine.Scheduling;
 /// Model-thread only.
 /// </summary>
 /// <param name="publish">Refreshes the engine's statistics; called before a failed or cancelled caller wakes up.</param>
-internal sealed class SegmentScheduler(KvPool pool, KvCache cache, int maxLength, Action publish)
+internal sealed class SegmentScheduler(KvPool pool, KvCache cache, int maxSequenceLength, Action publish)
 {
     readonly TreePriority priority = new(TimeSpan.FromSeconds(2));
     long arrivals;
@@ -26,7 +26,7 @@ internal sealed class SegmentScheduler(KvPool pool, KvCache cache, int maxLength
     public bool Stalled => Running.Count == 0 && Waiting.Count > 0;
 
     /// <summary>Tokens each branch may sample: the request's MaxTokens, capped by the slot length.</summary>
-    public int MaxNew(SegmentRequest r) => Math.Min(r.MaxTokens, maxLength - r.Context.Length);
+    public int MaxNew(SegmentRequest r) => Math.Min(r.MaxTokens, maxSequenceLength - r.Context.Length);
 
     /// <summary>Rows one branch may write: the context and every sampled token but the last (fed by the next request).</summary>
     public int Capacity(SegmentRequest r) => r.Context.Length + MaxNew(r) - 1;

@@ -1,3 +1,4 @@
+using TreePO.Core.Protocol;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
@@ -6,7 +7,7 @@ namespace TreePO.Engine.Telemetry;
 
 /// <summary>
 /// The engine's instruments (meter <see cref="MeterName"/>). Counters and gauges are read from each live engine's
-/// published <see cref="EngineStats"/> when a collector asks, so the model thread pays nothing for them; only the step
+/// published <see cref="EngineCounters"/> when a collector asks, so the model thread pays nothing for them; only the step
 /// time and batch size are recorded as they happen (one call per step from the step runner). Exported by the host
 /// (Telemetry options) and free when nothing listens.
 /// </summary>
@@ -58,7 +59,7 @@ public static class EngineMeters
         if (BatchSize.Enabled) BatchSize.Record(batch);
     }
 
-    static IEnumerable<Measurement<long>> Observe(Func<EngineStats, long> value) =>
+    static IEnumerable<Measurement<long>> Observe(Func<EngineCounters, long> value) =>
         Engines.Select(e => new Measurement<long>(value(e.Key.GetStats()), e.Value)).ToList();
 
     static IEnumerable<Measurement<long>> ObserveTokens()
@@ -67,10 +68,10 @@ public static class EngineMeters
         foreach (var (engine, tags) in Engines)
         {
             var s = engine.GetStats();
-            result.Add(new(s.TokensPrefilled, [.. tags, new("kind", "prefill")]));
-            result.Add(new(s.TokensDecoded, [.. tags, new("kind", "decode")]));
-            result.Add(new(s.TokensReused, [.. tags, new("kind", "reused")]));
-            result.Add(new(s.TokensRecomputed, [.. tags, new("kind", "recomputed")]));
+            result.Add(new(s.PrefillTokens, [.. tags, new("kind", "prefill")]));
+            result.Add(new(s.DecodeTokens, [.. tags, new("kind", "decode")]));
+            result.Add(new(s.ReusedTokens, [.. tags, new("kind", "reused")]));
+            result.Add(new(s.RecomputedTokens, [.. tags, new("kind", "recomputed")]));
         }
         return result;
     }

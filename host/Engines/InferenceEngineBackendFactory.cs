@@ -34,7 +34,7 @@ public sealed class InferenceEngineBackendFactory(TreePOOptions options, ModelTe
             PrefillChunk = e.PrefillChunk,
             Threads = e.Threads,
             Device = DeviceName(e.Device, device),
-            MaxSequenceLength = text.MaxContext,
+            MaxSequenceLength = text.MaxSequenceLength,
             EosTokenIds = [.. text.StopIds.Order()],
         };
     }

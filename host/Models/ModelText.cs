@@ -18,12 +18,12 @@ public sealed class ModelText : IPromptEncoder
 {
     readonly ChatFormat? chat;
 
-    ModelText(string folder, HfTokenizer tokenizer, ChatFormat? chat, int maxContext, int vocabSize)
+    ModelText(string folder, HfTokenizer tokenizer, ChatFormat? chat, int maxSequenceLength, int vocabSize)
     {
         Folder = folder;
         Tokenizer = tokenizer;
         this.chat = chat;
-        MaxContext = maxContext;
+        MaxSequenceLength = maxSequenceLength;
         StopIds = chat?.StopIds ?? tokenizer.EosIds;
         Decoder = new TokenizerDecoder(tokenizer);
         if (tokenizer.VocabSize > vocabSize)
@@ -36,9 +36,9 @@ public sealed class ModelText : IPromptEncoder
     public IReadOnlySet<int> StopIds { get; }
     public ITextDecoder Decoder { get; }
 
-    /// <summary>Prompt plus response tokens an engine holds at most (Engine:MaxContext, else the model's, capped at 4096
+    /// <summary>Prompt plus response tokens an engine holds at most (Engine:MaxSequenceLength, else the model's, capped at 4096
     /// as the engine does).</summary>
-    public int MaxContext { get; }
+    public int MaxSequenceLength { get; }
 
     /// <summary>What the tree grains of a silo need.</summary>
     public TreeText TreeText => new(Decoder, StopIds);
@@ -48,10 +48,10 @@ public sealed class ModelText : IPromptEncoder
     {
         var tokenizer = HfTokenizer.Load(folder);
         var config = Qwen2Config.Load(Path.Combine(folder, "config.json"));
-        int maxContext = options.Engine.MaxContext > 0
-            ? Math.Min(options.Engine.MaxContext, config.MaxPositionEmbeddings)
+        int maxSequenceLength = options.Engine.MaxSequenceLength > 0
+            ? Math.Min(options.Engine.MaxSequenceLength, config.MaxPositionEmbeddings)
             : Math.Min(config.MaxPositionEmbeddings, 4096);
-        return new ModelText(folder, tokenizer, Chat(folder, tokenizer, options.Prompt), maxContext, config.VocabSize);
+        return new ModelText(folder, tokenizer, Chat(folder, tokenizer, options.Prompt), maxSequenceLength, config.VocabSize);
     }
 
     /// <summary>

@@ -73,6 +73,11 @@ public static class TreePOConfiguration
         {
             if (!properties.TryGetValue(child.Key, out var property))
             {
+                if (RenamedKeys.Of(RelativePath(child.Path)) is { } renamed)
+                {
+                    errors.Add($"{child.Path}: renamed; use {renamed} (--{renamed.Replace(':', '.').ToLowerInvariant()}=VALUE)");
+                    continue;
+                }
                 string? near = NearestName.Of(child.Key, properties.Keys);
                 errors.Add($"{child.Path}: unknown key (known: {string.Join(", ", properties.Keys)}){(near is null ? "" : $"; did you mean {section.Path}:{near}?")}");
                 continue;
@@ -92,6 +97,10 @@ public static class TreePOConfiguration
                 BindObject(property.GetValue(target) ?? throw new InvalidOperationException($"{child.Path} has no default"), child, errors);
         }
     }
+
+    /// <summary>"TreePO:Engine:MaxContext" as "Engine:MaxContext".</summary>
+    static string RelativePath(string path) =>
+        path.StartsWith(TreePOOptions.Section + ":", StringComparison.OrdinalIgnoreCase) ? path[(TreePOOptions.Section.Length + 1)..] : path;
 
     static bool IsScalar(Type t) => t.IsPrimitive || t.IsEnum || t == typeof(string) || t == typeof(TimeSpan) || t == typeof(decimal);
 
@@ -114,11 +123,4 @@ public static class TreePOConfiguration
         }
         catch (Exception) { return false; }
     }
-}
-
-/// <summary>The options tree has bad keys; <see cref="Errors"/> names each one and why.</summary>
-public sealed class TreePOOptionsException(IReadOnlyList<string> errors)
-    : Exception("invalid configuration:" + Environment.NewLine + string.Join(Environment.NewLine, errors.Select(e => "  " + e)))
-{
-    public IReadOnlyList<string> Errors { get; } = errors;
 }

@@ -44,7 +44,7 @@ public sealed class TreePOOptions
         Check(Engine.MaxSlots > 0, "Engine:MaxSlots", $"must be positive, got {Engine.MaxSlots}");
         Check(Engine.PrefillChunk > 0, "Engine:PrefillChunk", $"must be positive, got {Engine.PrefillChunk}");
         Check(Engine.Threads >= 0, "Engine:Threads", $"must be 0 (automatic) or more, got {Engine.Threads}");
-        Check(Engine.MaxContext >= 0, "Engine:MaxContext", $"must be 0 (the model's, at most 4096) or more, got {Engine.MaxContext}");
+        Check(Engine.MaxSequenceLength >= 0, "Engine:MaxSequenceLength", $"must be 0 (the model's, at most 4096) or more, got {Engine.MaxSequenceLength}");
         Check(Engine.Device.ToLowerInvariant() is "auto" or "cpu" or "cuda", "Engine:Device", $"'{Engine.Device}' is not one of auto, cpu, cuda");
         Check(float.IsFinite(Sampling.Temperature) && Sampling.Temperature >= 0, "Sampling:Temperature", $"must be 0 (greedy) or more, got {Sampling.Temperature}");
         Check(Sampling.TopP > 0 && Sampling.TopP <= 1, "Sampling:TopP", $"must be in (0, 1], got {Sampling.TopP}");
@@ -182,7 +182,7 @@ public sealed class EngineHostOptions
     public int Threads { get; set; }
 
     /// <summary>Longest path (prompt + response) an engine holds; 0: the model's max_position_embeddings, at most 4096.</summary>
-    public int MaxContext { get; set; }
+    public int MaxSequenceLength { get; set; }
 
     /// <summary>"auto" (CUDA device i for engine i when present, else CPU), "cpu" or "cuda".</summary>
     public string Device { get; set; } = "auto";
@@ -228,7 +228,7 @@ public sealed class TreeOptions
     public double TemperatureMin { get; set; } = 1.0;
     public double TemperatureMax { get; set; } = 5.0;
     /// <summary>The training step at which a sinusoidal schedule reaches its end (step 1 is its start); 1: the run's
-    /// last step. `treepo train` keeps a value set here (Grains.Training.ScheduleStep).</summary>
+    /// last step. `treepo train` keeps a value set here (core/Training/ScheduleStep.cs).</summary>
     public int ScheduleTotalSteps { get; set; } = 1;
 
     public FallbackPolicy Fallback { get; set; } = FallbackPolicy.Random;

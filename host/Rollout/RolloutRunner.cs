@@ -12,9 +12,6 @@ using TreePO.Hosting.Options;
 
 namespace TreePO.Hosting.Rollout;
 
-/// <summary>A finished rollout: the trees in input order, the summary, and the two files written.</summary>
-public sealed record RolloutResult(RolloutSummary Summary, IReadOnlyList<SegmentTree> Trees, string TreesPath, string SummaryPath);
-
 /// <summary>
 /// `treepo rollout` without the console: tokenizes each question in the model's prompt format, starts one
 /// <see cref="IQueryTreeGrain"/> per query (key "{batch}/{query}", at most <see cref="Concurrency"/> at once, so their
@@ -61,10 +58,10 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
         {
             int[] prompt = text.PromptIds(item);
             if (prompt.Length == 0) { skipped.Add($"query {item.Id}: the prompt is empty; skipped"); continue; }
-            if (prompt.Length + config.ResponseBudget > text.MaxContext)
+            if (prompt.Length + config.ResponseBudget > text.MaxSequenceLength)
             {
                 skipped.Add($"query {item.Id}: a prompt of {prompt.Length} tokens plus the response budget of {config.ResponseBudget} " +
-                    $"(Tree:Depth x Tree:SegmentLength, or Tree:MaxResponseTokens) exceeds the model's context of {text.MaxContext} tokens; skipped");
+                    $"(Tree:Depth x Tree:SegmentLength, or Tree:MaxResponseTokens) exceeds the model's context of {text.MaxSequenceLength} tokens; skipped");
                 continue;
             }
             var query = new QueryItem(item.Id, item.Question, item.Answer, prompt);

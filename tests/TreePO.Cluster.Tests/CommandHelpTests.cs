@@ -1,5 +1,5 @@
 using TreePO.Cluster.Tests.Support;
-using TreePO.Hosting.Processes;
+using TreePO.Testing;
 
 namespace TreePO.Cluster.Tests;
 

@@ -1,3 +1,4 @@
+using TreePO.Testing;
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -10,7 +11,6 @@ using static TreePO.Cluster.Tests.Support.Listening;
 using TreePO.Hosting;
 using TreePO.Hosting.Clustering;
 using TreePO.Hosting.Options;
-using TreePO.Hosting.Processes;
 
 namespace TreePO.Cluster.Tests;
 

@@ -28,7 +28,7 @@ public sealed class KilledSiloTests
             await client.WaitForOutputAsync("running on", TimeSpan.FromSeconds(90));
             // The victim's engine loads when its first trees reach it (under load that can take seconds); kill it once
             // its trees have stored a snapshot (a finished round), whatever time that takes.
-            await victim.WaitForOutputAsync("loaded (max context", TimeSpan.FromSeconds(90));
+            await victim.WaitForOutputAsync("loaded (max sequence length", TimeSpan.FromSeconds(90));
             await victim.WaitForOutputAsync("first tree snapshot stored", TimeSpan.FromSeconds(90));
             Assert.False(client.HasExited, $"the rollout ended before the kill:\n{client.Tail()}");
             victim.Kill();

@@ -1,4 +1,4 @@
-using TreePO.Tests.Shared;
+using TreePO.Testing;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using TreePO.Cluster.Tests.Support;

@@ -1,5 +1,5 @@
+using TreePO.Testing;
 using TreePO.Cluster.Tests.Support;
-using TreePO.Hosting.Processes;
 using TreePO.Hosting.Rollout;
 
 namespace TreePO.Cluster.Tests;

@@ -1,7 +1,7 @@
+using TreePO.Testing;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using TreePO.Cluster.Tests.Support;
-using TreePO.Hosting.Processes;
 
 namespace TreePO.Cluster.Tests;
 

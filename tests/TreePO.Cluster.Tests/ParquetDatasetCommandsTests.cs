@@ -2,9 +2,8 @@ using System.Text.Json.Nodes;
 using TreePO.Cluster.Tests.Support;
 using TreePO.Core.Tasks;
 using TreePO.Core.Trees;
-using TreePO.Hosting.Processes;
-using TreePO.Tests.Shared;
-using P = TreePO.Tests.Shared.ParquetDatasets.Problem;
+using TreePO.Testing;
+using P = TreePO.Testing.ParquetDatasets.Problem;
 
 namespace TreePO.Cluster.Tests;
 

@@ -1,3 +1,4 @@
+using TreePO.Testing;
 using System.Diagnostics;
 using System.Text.Json;
 using Npgsql;
@@ -83,7 +84,7 @@ public sealed class PostgresClusterTests
         FinishAsync(cluster, cluster.StartClient($"rollout-{batch}", Args(batch, queries, cluster)), batch, queries);
 
     /// <summary>Waits for the client, checks that it ran on postgres membership and wrote every tree; the summary.</summary>
-    static async Task<JsonDocument> FinishAsync(PostgresCluster cluster, TreePO.Hosting.Processes.ChildProcess client, string batch, int queries)
+    static async Task<JsonDocument> FinishAsync(PostgresCluster cluster, ChildProcess client, string batch, int queries)
     {
         int rc;
         try { rc = await client.WaitForExitAsync(TimeSpan.FromSeconds(150)); }

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using TreePO.Cluster.Tests.Support;
-using TreePO.Hosting.Processes;
-using TreePO.Tests.Shared;
+using TreePO.Testing;
 
 namespace TreePO.Cluster.Tests;
 

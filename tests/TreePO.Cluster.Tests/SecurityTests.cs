@@ -1,4 +1,4 @@
-using TreePO.Hosting.Processes;
+using TreePO.Testing;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;

@@ -1,8 +1,8 @@
+using TreePO.Testing;
 using System.Net;
 using System.Text.Json;
 using TreePO.Cluster.Tests.Support;
 using TreePO.Hosting.Options;
-using TreePO.Hosting.Processes;
 using static TreePO.Cluster.Tests.Support.Listening;
 
 namespace TreePO.Cluster.Tests;

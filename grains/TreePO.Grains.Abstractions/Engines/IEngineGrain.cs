@@ -1,3 +1,5 @@
+using TreePO.Core.Protocol;
+
 namespace TreePO.Grains.Engines;
 
 /// <summary>
@@ -7,10 +9,14 @@ namespace TreePO.Grains.Engines;
 [Alias("treepo.engine")]
 public interface IEngineGrain : IGrainWithStringKey
 {
-    /// <summary>Generates the request's branches. <paramref name="callerSilo"/> is the requesting tree's silo
-    /// (for accounting). Cancelling the call cancels the request and frees what it held.</summary>
+    /// <summary>Generates the request's branches. <paramref name="weightsFrom"/>, when set, is the trainer whose
+    /// version <see cref="SegmentRequest.PolicyVersion"/> the tree expects (the engine pulls it first when behind);
+    /// <paramref name="callerSilo"/> is the requesting tree's silo (for accounting). Cancelling the call cancels the
+    /// request and frees what it held. The core records go as they are (ProtocolSurrogates writes them on the wire).</summary>
     [Alias("generate"), ResponseTimeout("01:00:00")]
-    Task<SegmentResultMessage> GenerateAsync(SegmentRequestMessage request, string callerSilo, CancellationToken cancellationToken = default);
+    [return: Immutable]
+    Task<SegmentResult> GenerateAsync([Immutable] SegmentRequest request, string? weightsFrom, string callerSilo,
+        CancellationToken cancellationToken = default);
 
     /// <summary>The tree no longer needs these nodes.</summary>
     [Alias("release")]

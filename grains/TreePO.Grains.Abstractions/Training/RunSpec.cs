@@ -1,3 +1,5 @@
+using TreePO.Core.Training;
+
 namespace TreePO.Grains.Training;
 
 /// <summary>
@@ -43,4 +45,8 @@ public sealed record RunSpec(
     [property: Id(20)] string? QuestionField = null,
     [property: Id(21)] string? AnswerField = null,
     [property: Id(22)] string? IdField = null,
-    [property: Id(23)] double Oversample = 1.0);
+    [property: Id(23)] double Oversample = 1.0)
+{
+    /// <summary>Who the run is, as its summary.json names it.</summary>
+    public RunIdentity Identity => new(RunId, Trainer.Algo, Trainer.ResolvedAdvantage, Trainer.NoRoot, ModelDir, Seed);
+}

@@ -1,18 +1,10 @@
+using TreePO.Core.Eval;
+
 namespace TreePO.Grains.Training;
 
 /// <summary>Where a run is. <see cref="Drained"/>: its silo is stopping and the run stopped there after checkpointing its
 /// last finished step; it is not done: its client starts it again on another silo (RunSupervisor).</summary>
 public enum RunPhase { Created, Starting, Evaluating, Sampling, Training, Syncing, Checkpointing, Finished, Failed, Cancelled, Drained }
-
-/// <summary>Held-out scores at one step.</summary>
-[GenerateSerializer, Immutable, Alias("treepo.eval-point")]
-public sealed record EvalPoint(
-    [property: Id(0)] int Step,
-    [property: Id(1)] double MeanAtK,
-    [property: Id(2)] double MajAtK,
-    [property: Id(3)] double PassAtK,
-    [property: Id(4)] int Queries,
-    [property: Id(5)] int K);
 
 /// <summary>Where a run stands, for the client's live progress. <see cref="LastMetrics"/> is the latest
 /// metrics.jsonl line; <see cref="Warnings"/> the latest skipped rows and prompts (file and line), at most 50.

@@ -30,4 +30,28 @@ public sealed record TrainStepReport(
     [property: Id(18)] long UpdatePaddedTokens = 0,
     [property: Id(19)] long UnpackedTokens = 0,
     [property: Id(20)] long OldLogProbTokens = 0,
-    [property: Id(21)] double UpdateSeconds = 0);
+    [property: Id(21)] double UpdateSeconds = 0)
+{
+    /// <summary>This update's fields of the step's metrics.jsonl line.</summary>
+    public void AddMetricsTo(IDictionary<string, object?> row)
+    {
+        row["trained"] = true;
+        row["samples"] = Samples;
+        row["train_tokens"] = Tokens;
+        row["packed"] = Packed;
+        row["engine_old_logprobs"] = EngineOldLogProbs;
+        row["update_tokens"] = UpdateTokens;
+        row["update_padded_tokens"] = UpdatePaddedTokens;
+        row["unpacked_tokens"] = UnpackedTokens;
+        row["update_token_ratio"] = UnpackedTokens == 0 ? 0.0 : (double)UpdateTokens / UnpackedTokens;
+        row["old_logprob_tokens"] = OldLogProbTokens;
+        row["update_s"] = UpdateSeconds;
+        row["loss"] = Loss;
+        row["clip_fraction"] = ClipFraction;
+        row["dual_clip_fraction"] = DualClipFraction;
+        row["approx_kl"] = ApproxKl;
+        row["grad_norm"] = GradNorm;
+        row["lr"] = LearningRate;
+        row["advantage_abs_mean"] = AdvantageAbsMean;
+    }
+}

@@ -4,6 +4,7 @@ using Orleans.Concurrency;
 using TreePO.Engine.Checkpoint;
 using Orleans.Placement;
 using Orleans.Runtime;
+using TreePO.Core.Protocol;
 using TreePO.Grains.Placement;
 using TreePO.Grains.Routing;
 using TreePO.Grains.WeightStream;
@@ -40,7 +41,7 @@ public sealed class EngineGrain(
         if (device >= devices.Count)
             throw new InvalidOperationException($"engine {key}: this silo has {devices.Count} device(s)");
         backend = await factory.CreateAsync(device, cancellationToken);
-        log.LogInformation("engine {Engine} loaded (max context {MaxContext})", key, backend.GetCounters().MaxContext);
+        log.LogInformation("engine {Engine} loaded (max sequence length {MaxSequenceLength})", key, backend.MaxSequenceLength);
         Publish();
     }
 
@@ -50,14 +51,14 @@ public sealed class EngineGrain(
         if (backend is not null) await backend.DisposeAsync();
     }
 
-    public async Task<SegmentResultMessage> GenerateAsync(SegmentRequestMessage request, string callerSilo, CancellationToken cancellationToken)
+    public async Task<SegmentResult> GenerateAsync(SegmentRequest request, string? weightsFrom, string callerSilo, CancellationToken cancellationToken)
     {
         var engine = backend ?? throw new InvalidOperationException($"engine {key} is not loaded");
         requests++;
         // Behind the version the tree asks for, and told where it is published: catch up first (one pull however many
         // requests wait for it), as an engine that joined, or was activated again, after the run's last sync.
-        if (request.WeightsFrom is { } trainer && request.PolicyVersion >= 0
-            && (request.PolicyVersion > engine.PolicyVersion || (request.PolicyVersion == engine.PolicyVersion && weightsFrom != trainer)))
+        if (weightsFrom is { } trainer && request.PolicyVersion >= 0
+            && (request.PolicyVersion > engine.PolicyVersion || (request.PolicyVersion == engine.PolicyVersion && heldFrom != trainer)))
         {
             log.LogInformation("engine {Engine} holds version {Held}; a request asks for {Version}: pulling it from {Trainer}",
                 key, engine.PolicyVersion, request.PolicyVersion, trainer);
@@ -65,13 +66,13 @@ public sealed class EngineGrain(
         }
         try
         {
-            Validate(request, engine.GetCounters().MaxContext);
+            Validate(request, engine.MaxSequenceLength);
             // A tree of a new step never gets an answer from old weights (nor the reverse).
             // (An ArgumentException on the wire: the engine's own exception type has no Orleans codec.)
             if (request.PolicyVersion >= 0 && request.PolicyVersion != engine.PolicyVersion)
                 throw new ArgumentException(new TreePO.Engine.PolicyVersionMismatchException(request.PolicyVersion, engine.PolicyVersion).Message);
             // Versions count per run: run B's version 3 is not run A's (another sync may have swapped runs meanwhile).
-            if (request.PolicyVersion >= 0 && request.WeightsFrom is { } run && weightsFrom is { } holder && holder != run)
+            if (request.PolicyVersion >= 0 && weightsFrom is { } run && heldFrom is { } holder && holder != run)
                 throw new ArgumentException(
                     $"tree {request.TreeId} expects policy version {request.PolicyVersion} of run '{run}'; engine {key} holds version {engine.PolicyVersion} of run '{holder}'");
         }
@@ -87,11 +88,11 @@ public sealed class EngineGrain(
         Publish();
         try
         {
-            var result = await engine.GenerateAsync(request.ToCore(), cancellationToken);
+            var result = await engine.GenerateAsync(request, cancellationToken);
             if (cancellationToken.IsCancellationRequested)
                 throw new OperationCanceledException(cancellationToken);   // the caller gave up: drop the nodes below
             liveNodesByTree[request.TreeId] = liveNodesByTree.GetValueOrDefault(request.TreeId) + result.Branches.Length;
-            return result.ToMessage();
+            return result;
         }
         catch (TreePO.Engine.PolicyVersionMismatchException e)
         {
@@ -138,12 +139,12 @@ public sealed class EngineGrain(
         await syncGate.WaitAsync(cancellationToken);
         try
         {
-            if (!options.Force && weightsFrom == trainer && engine.PolicyVersion == version)
+            if (!options.Force && heldFrom == trainer && engine.PolicyVersion == version)
                 return new WeightSyncReport(key, version, options.Path, 0, 0, 0, 0, 0, 0, 0, 0, Skipped: true);
             var source = GrainFactory.GetGrain<TreePO.Grains.Training.ITrainerGrain>(trainer);
             var report = await PullStagedAsync(engine, source, version, options, cancellationToken);
             liveNodesByTree.Clear();
-            weightsFrom = trainer;
+            heldFrom = trainer;
             log.LogInformation("engine {Engine} holds version {Version} from {Trainer} ({Bytes} bytes, {Path}, {Seconds:F2} s)",
                 key, version, trainer, report.Bytes, report.Path, report.TotalSeconds);
             Publish();
@@ -212,28 +213,32 @@ public sealed class EngineGrain(
         or IOException or TimeoutException or InvalidDataException or InvalidOperationException;
 
     readonly SemaphoreSlim syncGate = new(1, 1);
-    string? weightsFrom;
+    string? heldFrom;   // the trainer whose versions the engine holds
 
     public Task<EngineLoad> GetLoadAsync() => Task.FromResult(Load());
 
-    public Task<EngineStats> GetStatsAsync() => Task.FromResult(new EngineStats(
-        key, requests, failed, cancelled, inFlight, maxInFlight, (int)Math.Min(int.MaxValue, treesServedBefore + treesServed.Count), new Dictionary<string, long>(bySilo),
-        backend?.GetCounters() ?? throw new InvalidOperationException($"engine {key} is not loaded")));
+    public Task<EngineStats> GetStatsAsync()
+    {
+        var engine = backend ?? throw new InvalidOperationException($"engine {key} is not loaded");
+        return Task.FromResult(new EngineStats(
+            key, requests, failed, cancelled, inFlight, maxInFlight, (int)Math.Min(int.MaxValue, treesServedBefore + treesServed.Count),
+            new Dictionary<string, long>(bySilo), engine.GetCounters(), engine.MaxSequenceLength));
+    }
 
     EngineLoad Load()
     {
         var c = backend?.GetCounters();
-        return new EngineLoad(key, inFlight, c?.QueueDepth ?? 0, c?.LiveSlots ?? 0, c?.FreeKvBytes ?? 0, liveNodesByTree.Count);
+        return new EngineLoad(key, inFlight, c?.QueueDepth ?? 0, c?.ActiveSequences ?? 0, c?.FreeKvBytes ?? 0, liveNodesByTree.Count);
     }
 
     void Publish() => board.Update(Load());
 
-    static void Validate(SegmentRequestMessage r, int maxContext)
+    static void Validate(SegmentRequest r, int maxSequenceLength)
     {
-        if (r.Context.Length + r.MaxTokens > maxContext)
+        if (r.Context.Length + r.MaxTokens > maxSequenceLength)
             throw new ArgumentException(
                 $"tree {r.TreeId}: a context of {r.Context.Length} tokens plus a segment of {r.MaxTokens} " +
-                $"exceeds the model's context of {maxContext} tokens");
+                $"exceeds the model's context of {maxSequenceLength} tokens");
         if (r.ChildNodeIds.Length == 0) throw new ArgumentException($"tree {r.TreeId}: a segment request needs at least one child node id");
         if (r.MaxTokens <= 0) throw new ArgumentException($"tree {r.TreeId}: MaxTokens must be positive, got {r.MaxTokens}");
         if (r.Context.Length == 0) throw new ArgumentException($"tree {r.TreeId}: empty context");

@@ -8,7 +8,11 @@ namespace TreePO.Grains.Engines;
 /// register scripted ones.</summary>
 public interface IEngineBackend : ISegmentGenerator, IAsyncDisposable
 {
+    /// <summary>The engine's statistics now (core/Protocol/EngineCounters.cs).</summary>
     EngineCounters GetCounters();
+
+    /// <summary>The longest path (context + segment) the engine holds.</summary>
+    int MaxSequenceLength { get; }
 
     /// <summary>The weight version held now (0: the weights it was loaded with).</summary>
     int PolicyVersion { get; }
@@ -31,14 +35,3 @@ public interface IEngineBackend : ISegmentGenerator, IAsyncDisposable
         _ => throw new ArgumentException($"this engine cannot load a {sink.GetType().Name}"),
     };
 }
-
-/// <summary>Creates the backend of one device of this silo when its engine grain activates. Registered in the silo's
-/// DI container, so each host decides what an engine is.</summary>
-public interface IEngineBackendFactory
-{
-    Task<IEngineBackend> CreateAsync(int device, CancellationToken cancellationToken);
-}
-
-/// <summary>How many engines (devices) this silo offers: published as silo metadata for discovery, and the bound on
-/// the device index of the engine keys this silo accepts.</summary>
-public sealed record LocalDevices(int Count);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using TreePO.Core.Protocol;
 using TreePO.Grains.Engines;
@@ -12,7 +13,15 @@ namespace TreePO.Grains.Routing;
 /// </summary>
 public sealed class EngineRouter(EngineDirectory directory, EngineLoadBoard board, IGrainFactory grains, IOptions<RoutingOptions> options)
 {
+    readonly ConcurrentDictionary<string, int> bound = new();   // engine -> trees of this silo bound to it
+
     public RoutingOptions Options => options.Value;
+
+    /// <summary>A tree of this silo now sends its requests to <paramref name="engine"/> (counted as load there).</summary>
+    public void Bind(string engine) => bound.AddOrUpdate(engine, 1, (_, n) => n + 1);
+
+    /// <summary>A tree of this silo left <paramref name="engine"/> (done, or failed over).</summary>
+    public void Unbind(string engine) => bound.AddOrUpdate(engine, 0, (_, n) => Math.Max(0, n - 1));
 
     public string LocalSiloKey => Placement.SiloKey.For(directory.LocalSilo);
 
@@ -75,14 +84,7 @@ public sealed class EngineRouter(EngineDirectory directory, EngineLoadBoard boar
 
     EngineAddress Best(string treeId, IEnumerable<(EngineAddress Engine, EngineLoad? Load)> candidates) =>
         candidates
-            .OrderBy(c => board.BoundTrees(c.Engine.Key) + (c.Load is { } l ? l.ActiveTrees + l.InFlight + l.QueueDepth : 0))
+            .OrderBy(c => bound.GetValueOrDefault(c.Engine.Key) + (c.Load is { } l ? l.ActiveTrees + l.InFlight + l.QueueDepth : 0))
             .ThenBy(c => SeedMix.Derive(0, treeId, c.Engine.Key))
             .First().Engine;
-}
-
-/// <summary>No engine can take a tree's requests: none in the cluster, or all failed for it.</summary>
-[GenerateSerializer, Alias("treepo.no-engine")]
-public sealed class NoEngineAvailableException : Exception
-{
-    public NoEngineAvailableException(string message) : base(message) { }
 }

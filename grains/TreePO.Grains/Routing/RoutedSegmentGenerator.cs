@@ -16,7 +16,7 @@ namespace TreePO.Grains.Routing;
 /// prompt too long, bad arguments) fail it without moving.
 /// Meant for one tree: single caller, concurrent requests allowed.
 /// </summary>
-public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard board, IGrainFactory grains, string treeId,
+public sealed class RoutedSegmentGenerator(EngineRouter router, IGrainFactory grains, string treeId,
     string? weightsFrom = null)
     : ISegmentGenerator
 {
@@ -36,7 +36,6 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
 
     public async Task<SegmentResult> GenerateAsync(SegmentRequest request, CancellationToken cancellationToken = default)
     {
-        var message = request.ToMessage() with { WeightsFrom = weightsFrom };
         Exception? last = null;
         int attempts = router.Options.MaxAttempts;
         for (int attempt = 1; attempt <= attempts; attempt++)
@@ -49,11 +48,11 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
             }
             if (attempt > 1) lock (gate) retried++;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            SegmentResultMessage result;
+            SegmentResult result;
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
-                var call = grains.GetGrain<IEngineGrain>(engine.Key).GenerateAsync(message, router.LocalSiloKey, timeout.Token);
+                var call = grains.GetGrain<IEngineGrain>(engine.Key).GenerateAsync(request, weightsFrom, router.LocalSiloKey, timeout.Token);
                 if (!await AnsweredOrAliveAsync(call, engine, cancellationToken))
                     timeout.Cancel();   // stalled or gone: give the request up there (the engine frees what it held)
                 result = await call;
@@ -68,7 +67,7 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
             }
             Record(request, engine, result);
             Trees.TreeMeters.Segment(started);
-            return result.ToCore();
+            return result;
         }
         throw new EngineUnavailableException(
             $"tree {treeId}: segment under node {request.ParentNodeId} failed on {attempts} engine attempts; last: {last?.Message}", last);
@@ -112,7 +111,7 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
         {
             byEngine = nodeEngine.GroupBy(kv => kv.Value).ToDictionary(g => g.Key, g => g.Select(kv => kv.Key).ToList());
             nodeEngine.Clear();
-            if (current is not null) board.Unbind(current.Key);
+            if (current is not null) router.Unbind(current.Key);
             current = null;
         }
         return ReleaseOnAsync(byEngine);
@@ -158,7 +157,7 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
             {
                 failed.Remove(engine.Key);
                 current = engine;
-                board.Bind(engine.Key);
+                router.Bind(engine.Key);
                 enginesUsed.Add(engine.Key);
             }
             return current ?? engine;
@@ -172,7 +171,7 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
             if (!failed.Add(engine.Key)) return;
             if (current?.Key == engine.Key)
             {
-                board.Unbind(engine.Key);
+                router.Unbind(engine.Key);
                 current = null;
                 failovers++;
                 Trees.TreeMeters.Failover();
@@ -183,7 +182,7 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
         }
     }
 
-    void Record(SegmentRequest request, EngineAddress engine, SegmentResultMessage result)
+    void Record(SegmentRequest request, EngineAddress engine, SegmentResult result)
     {
         lock (gate)
         {
@@ -214,11 +213,4 @@ public sealed class RoutedSegmentGenerator(EngineRouter router, EngineLoadBoard 
         ObjectDisposedException => true,
         _ => false,
     };
-}
-
-/// <summary>A tree's request could not be served by any engine.</summary>
-[GenerateSerializer, Alias("treepo.engine-unavailable")]
-public sealed class EngineUnavailableException : Exception
-{
-    public EngineUnavailableException(string message, Exception? inner) : base(message, inner) { }
 }

@@ -8,6 +8,7 @@ using TreePO.Core.Data;
 using TreePO.Core.Eval;
 using TreePO.Core.Protocol;
 using TreePO.Core.Reward;
+using TreePO.Core.Training;
 using TreePO.Core.Trees;
 using TreePO.Engine.Training;
 using TreePO.Grains.Draining;
@@ -111,7 +112,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             var engines = directory.GetEngines().Select(e => GrainFactory.GetGrain<IEngineGrain>(e.Key)).ToList();
             if (engines.Count == 0) throw new InvalidOperationException("the cluster has no engine to sample with");
             var stats = await Task.WhenAll(engines.Select(e => e.GetStatsAsync()));
-            contextLimit = Math.Min(modelContext, stats.Min(s => s.Counters.MaxContext));
+            contextLimit = Math.Min(modelContext, stats.Min(s => s.MaxSequenceLength));
             RunSpecCheck.EnsureValid(runSpec, contextLimit);
 
             var fields = RunSpecCheck.DataFieldsOf(runSpec);
@@ -289,10 +290,10 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             version = report.Version;
             await SyncEnginesAsync(force: false, ct);
             syncSeconds = stepClock.Elapsed.TotalSeconds - t0 - trainSeconds;
-            StepMetrics.AddTraining(row, report);
+            report.AddMetricsTo(row);
             if (s.SaveTrees)
             {
-                StepTrees.Apply(batch, report);
+                StepTrees.Apply(batch, report.RawAdvantages, report.Advantages);
                 await StepTrees.WriteAsync(s.RunDir, n, batch, ct);
             }
         }
@@ -345,8 +346,8 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     {
         var previous = phase;
         phase = RunPhase.Checkpointing;
-        await RunCheckpoint.WriteAsync(Trainer, spec!, new RunState(atStep, version, cursor ?? data!.Cursor, spec!.Seed, skippedPrompts, WallSeconds,
-            [.. metrics.Select(x => (JsonObject)x.DeepClone())], [.. evals]));
+        await RunCheckpoint.WriteAsync(spec!.RunDir, spec.ModelDir, new RunState(atStep, version, cursor ?? data!.Cursor, spec.Seed, skippedPrompts, WallSeconds,
+            [.. metrics.Select(x => (JsonObject)x.DeepClone())], [.. evals]), Trainer.SaveCheckpointAsync);
         checkpointedStep = atStep;
         phase = previous;
     }
@@ -364,7 +365,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         log.LogInformation("run {Run} drained: checkpoint of step {Step} written", spec!.RunId, step);
     }
 
-    void WriteSummary() => RunSummary.Write(spec!, evals, step, WallSeconds, version, skippedRows, skippedPrompts, resumedFrom);
+    void WriteSummary() => RunSummary.Write(spec!.RunDir, spec.Identity, evals, step, WallSeconds, version, skippedRows, skippedPrompts, resumedFrom);
 
     /// <summary>A fresh run trains the model its engines serve: the same weights, config and tokenizer as this silo
     /// checked before joining (engines of silos with another model are already out of the directory). A resumed run

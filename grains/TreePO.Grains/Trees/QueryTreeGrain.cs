@@ -19,7 +19,7 @@ namespace TreePO.Grains.Trees;
 [EngineSpreadPlacement]
 public sealed class QueryTreeGrain(
     [PersistentState("progress", TreeProgress.StorageName)] IPersistentState<TreeProgress> progress,
-    EngineRouter router, EngineLoadBoard board, ILocalSiloDetails local, TreeText text, IRewardFunction reward,
+    EngineRouter router, ILocalSiloDetails local, TreeText text, IRewardFunction reward,
     ILogger<QueryTreeGrain> log, TreesInFlight inFlight)
     : Grain, IQueryTreeGrain
 {
@@ -92,7 +92,7 @@ public sealed class QueryTreeGrain(
         progress.State = new TreeProgress { JobKey = key, Starts = recovery.Starts, Snapshot = resume is null ? null : TreeProgress.Write(resume) };
         await progress.WriteStateAsync(cancellationToken);   // the next activation knows this one started
 
-        var generator = new RoutedSegmentGenerator(router, board, GrainFactory, treeId, job.WeightsFrom);
+        var generator = new RoutedSegmentGenerator(router, GrainFactory, treeId, job.WeightsFrom);
         var sampler = new TreeSampler(job.Config(), generator, text.Decoder, text.EosIds);   // bad config: ArgumentException
         SegmentTree? done = null;
         TreeMeters.TreeStarted();

@@ -1,6 +1,6 @@
+using TreePO.Testing;
 using System.Diagnostics;
 using Npgsql;
-using TreePO.Hosting.Processes;
 
 namespace TreePO.Cluster.Tests.Support;
 

@@ -1,4 +1,4 @@
-using TreePO.Hosting.Processes;
+using TreePO.Testing;
 using System.Diagnostics;
 
 namespace TreePO.Cluster.Tests.Support;

@@ -1,3 +1,4 @@
+using TreePO.Testing;
 using CsCheck;
 using TreePO.Core.Advantage;
 using TreePO.Core.Trees;

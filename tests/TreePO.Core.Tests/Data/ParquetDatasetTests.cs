@@ -1,8 +1,8 @@
 using Parquet.Schema;
 using Parquet.Serialization;
 using TreePO.Core.Data;
-using TreePO.Tests.Shared;
-using P = TreePO.Tests.Shared.ParquetDatasets.Problem;
+using TreePO.Testing;
+using P = TreePO.Testing.ParquetDatasets.Problem;
 
 namespace TreePO.Core.Tests.Data;
 

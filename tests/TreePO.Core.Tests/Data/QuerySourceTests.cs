@@ -1,7 +1,7 @@
 using TreePO.Core.Data;
 using TreePO.Core.Tasks;
-using TreePO.Tests.Shared;
-using P = TreePO.Tests.Shared.ParquetDatasets.Problem;
+using TreePO.Testing;
+using P = TreePO.Testing.ParquetDatasets.Problem;
 
 namespace TreePO.Core.Tests.Data;
 

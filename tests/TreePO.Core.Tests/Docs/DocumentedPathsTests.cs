@@ -60,4 +60,23 @@ public sealed partial class DocumentedPathsTests
         Assert.Equal(["core/Trees/TreeSampler.cs", "engine/Execution/StepRunner.cs"],
             RepoPath().Matches(text).Select(m => m.Groups[1].Value));
     }
+
+    // A step of the walk: "1. **grains/TreePO.Grains/Trees/QueryTreeGrain.cs** -- ...".
+    [GeneratedRegex(@"^\d+\. \*\*([\w./-]+\.cs)\*\*", RegexOptions.Multiline)]
+    private static partial Regex WalkStep();
+
+    [Fact]
+    public void The_segment_request_walk_names_at_most_six_files_from_the_tree_grain_to_the_engine()
+    {
+        string doc = File.ReadAllText(Path.Combine(Root, "docs", "architecture.md"));
+        int start = doc.IndexOf("## One segment request, end to end", StringComparison.Ordinal);
+        Assert.True(start >= 0, "docs/architecture.md has no section 'One segment request, end to end'");
+        int end = doc.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
+        var files = WalkStep().Matches(doc[start..(end < 0 ? doc.Length : end)]).Select(m => m.Groups[1].Value).ToList();
+        Assert.InRange(files.Count, 2, 6);
+        Assert.Equal(files.Count, files.Distinct().Count());
+        Assert.Equal("grains/TreePO.Grains/Trees/QueryTreeGrain.cs", files[0]);
+        Assert.Equal("engine/InferenceEngine.cs", files[^1]);
+        Assert.All(files, f => Assert.True(File.Exists(Path.Combine(Root, f)), $"the walk names {f}, which does not exist"));
+    }
 }

@@ -1,4 +1,4 @@
-using TreePO.Tests.Shared;
+using TreePO.Testing;
 using TreePO.Core.Protocol;
 using TreePO.Engine.Checkpoint;
 using TreePO.Engine.Model;
@@ -278,7 +278,7 @@ public sealed class InferenceEngineTests
 
     // Statistics are published from inside the model loop; read them only once it has gone quiet (no request, no
     // running sequence, no new step for a while), so both readings describe the same idle state.
-    static async Task<EngineStats> IdleStats(InferenceEngine engine)
+    static async Task<EngineCounters> IdleStats(InferenceEngine engine)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         var last = engine.GetStats();

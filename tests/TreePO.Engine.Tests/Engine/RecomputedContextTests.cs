@@ -53,7 +53,7 @@ public sealed class RecomputedContextTests
         var r1 = await engine.GenerateAsync(Request(prompt, branches: 2, maxTokens: 6, seed: 1)).WaitAsync(Timeout);
         for (int i = 0; i < 3; i++)
             await engine.GenerateAsync(Request(TestModels.RandomTokens(14, 50 + i), branches: 2, maxTokens: 6, seed: 2)).WaitAsync(Timeout);
-        Assert.Equal(0, engine.GetStats().TokensRecomputed);
+        Assert.Equal(0, engine.GetStats().RecomputedTokens);
 
         int[] ctx = [.. prompt, .. r1.Branches[0].Tokens];
         var result = await engine.GenerateAsync(Request(ctx, branches: 2, maxTokens: 5, seed: 7, parent: r1.Branches[0].NodeId)).WaitAsync(Timeout);
@@ -61,7 +61,7 @@ public sealed class RecomputedContextTests
         Assert.Equal(ctx.Length, result.PrefillTokens);
         Assert.Equal(ctx.Length - 1, result.RecomputedTokens);
         var stats = engine.GetStats();
-        Assert.Equal(ctx.Length - 1, stats.TokensRecomputed);
+        Assert.Equal(ctx.Length - 1, stats.RecomputedTokens);
         Assert.Equal(ctx.Length - 1, stats.RecomputedEvicted + stats.RecomputedReleased);
     }
 
@@ -75,7 +75,7 @@ public sealed class RecomputedContextTests
         var prompts = Enumerable.Range(0, 3).Select(i => (int[])[.. template, .. TestModels.RandomTokens(6, 71 + i)]).ToList();
         var results = await Task.WhenAll(prompts.Select((p, i) => engine.GenerateAsync(Request(p, branches: 2, maxTokens: 4, seed: (ulong)i))))
             .WaitAsync(Timeout);
-        Assert.Equal(0, engine.GetStats().TokensRecomputed);
+        Assert.Equal(0, engine.GetStats().RecomputedTokens);
         // The template's rows were computed once: the two later prompts took them from the first one's slot.
         Assert.Equal(2 * template.Length, results.Sum(r => r.ReusedTokens));
         Assert.Equal(prompts.Sum(p => p.Length) - 2 * template.Length, results.Sum(r => r.PrefillTokens));
@@ -98,6 +98,6 @@ public sealed class RecomputedContextTests
         Assert.True(trees.Sum(t => t.Stats.FallbackRequests) > 0, "the workload must exercise fallback");
         var stats = engine.GetStats();
         Assert.Equal(0, stats.Evictions);
-        Assert.Equal(0, stats.TokensRecomputed);
+        Assert.Equal(0, stats.RecomputedTokens);
     }
 }

@@ -29,7 +29,7 @@ public sealed class SlotPressureTests
         long minimum = queries.Sum(q => (long)q.PromptTokens.Length) + (requests - queries.Count);
         Assert.Equal(queries.Count * (1 + config.Width * (config.Depth - 1)), requests);
         Assert.All(trees, t => Assert.Equal(config.Width, t.Trajectories.Count));
-        Assert.Equal(minimum, stats.TokensPrefilled);
+        Assert.Equal(minimum, stats.PrefillTokens);
         Assert.Equal(0, stats.RequestsFailed);
         Assert.Equal(0, stats.QueueDepth);
         Assert.True(stats.KvBytesUsed <= stats.KvBudgetBytes);

@@ -85,6 +85,15 @@ public sealed class TreePOConfigurationTests
     }
 
     [Fact]
+    public void A_renamed_key_is_refused_with_its_new_name()
+    {
+        var e = Assert.Throws<TreePOOptionsException>(() => Bind(new() { ["TreePO:Engine:MaxContext"] = "512" }));
+        Assert.Equal("TreePO:Engine:MaxContext: renamed; use Engine:MaxSequenceLength (--engine.maxsequencelength=VALUE)", Assert.Single(e.Errors));
+        Assert.Throws<TreePOOptionsException>(() => TreePOConfiguration.Load(["--engine.maxcontext=512"]));
+        Assert.Equal(512, Bind(new() { ["TreePO:Engine:MaxSequenceLength"] = "512" }).Engine.MaxSequenceLength);
+    }
+
+    [Fact]
     public void Tree_options_cover_every_user_field_of_the_core_tree_config()
     {
         string[] runtimeOnly = [nameof(TreeConfig.ScheduleStep), nameof(TreeConfig.Sampling)];   // set per step; from Sampling:*

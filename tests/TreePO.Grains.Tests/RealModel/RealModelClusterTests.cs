@@ -43,9 +43,9 @@ public sealed class RealModelClusterTests
         var engine = silo.Client.GetGrain<IEngineGrain>(results[0].Routing.Engines.Single());
         var stats = await engine.GetStatsAsync();
         Assert.Equal(results.Sum(r => r.Routing.Requests), stats.Requests);
-        Assert.Equal(text.MaxContext, stats.Counters.MaxContext);
+        Assert.Equal(text.MaxSequenceLength, stats.MaxSequenceLength);
         Assert.Equal(results.Sum(r => r.Routing.DecodeTokens), stats.Counters.DecodeTokens);
-        Assert.Equal(0, stats.Counters.LiveSlots);
+        Assert.Equal(0, stats.Counters.ActiveSequences);
     }
 
     [Fact]
@@ -57,12 +57,12 @@ public sealed class RealModelClusterTests
         var input = Input(12);
         var jobs = input.Items.Select((item, i) => TreeJob.For(
             new QueryItem(item.Id, item.Question, item.Answer, text.PromptIds(item.Question)), options.TreeConfig(), (ulong)i)).ToList();
-        var tooLong = TreeJob.For(new QueryItem("long", "x", "1", [.. Enumerable.Repeat(5, text.MaxContext)]), options.TreeConfig(), 1);
+        var tooLong = TreeJob.For(new QueryItem("long", "x", "1", [.. Enumerable.Repeat(5, text.MaxSequenceLength)]), options.TreeConfig(), 1);
 
         var failing = cluster.Client.GetGrain<IQueryTreeGrain>("two/long").RunAsync(tooLong);
         var results = await Task.WhenAll(jobs.Select(j => cluster.Client.GetGrain<IQueryTreeGrain>($"two/{j.QueryId}").RunAsync(j)));
         var e = await Assert.ThrowsAsync<ArgumentException>(() => failing);
-        Assert.Contains($"exceeds the model's context of {text.MaxContext}", e.Message);
+        Assert.Contains($"exceeds the model's context of {text.MaxSequenceLength}", e.Message);
 
         Assert.All(results, r =>
         {

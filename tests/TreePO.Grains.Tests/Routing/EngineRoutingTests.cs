@@ -1,4 +1,5 @@
-using TreePO.Tests.Shared;
+using TreePO.Testing;
+using TreePO.Core.Protocol;
 using Orleans.Runtime;
 using Orleans.Runtime.Placement;
 using TreePO.Grains.Engines;
@@ -121,11 +122,10 @@ public sealed class EngineRoutingTests
 
         // Cancellation by the caller.
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-        var request = new SegmentRequestMessage("hang-2", "p", 0, [1, 2, 3], ["hang-2/a", "hang-2/b"], 4,
-            new SamplingMessage(1, 1, -1), 7, -1);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => grain.GenerateAsync(request, "client", cts.Token));
+        var request = new SegmentRequest("hang-2", "p", 0, [1, 2, 3], ["hang-2/a", "hang-2/b"], 4, new SamplingParams(1, 1, -1), 7, -1);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => grain.GenerateAsync(request, null, "client", cts.Token));
 
-        var stats = await WaitAsync(() => grain.GetStatsAsync(), s => s.Cancelled == 2 && s.Counters.LiveSlots == 0);
+        var stats = await WaitAsync(() => grain.GetStatsAsync(), s => s.Cancelled == 2 && s.Counters.ActiveSequences == 0);
         Assert.Equal(0, stats.InFlight);
         Assert.Equal(0, factories[silo.Name].Created.Single().LiveNodes);
 

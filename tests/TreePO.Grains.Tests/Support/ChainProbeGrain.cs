@@ -30,12 +30,12 @@ public interface IChainProbeGrain : IGrainWithStringKey
     Task<ProbeResult> RunAsync(ProbeJob job);
 }
 
-public sealed class ChainProbeGrain(EngineRouter router, EngineLoadBoard board, ILocalSiloDetails local) : Grain, IChainProbeGrain
+public sealed class ChainProbeGrain(EngineRouter router, ILocalSiloDetails local) : Grain, IChainProbeGrain
 {
     public async Task<ProbeResult> RunAsync(ProbeJob job)
     {
         string tree = this.GetPrimaryKeyString();
-        var gen = new RoutedSegmentGenerator(router, board, GrainFactory, tree);
+        var gen = new RoutedSegmentGenerator(router, GrainFactory, tree);
         var sampling = SamplingParams.Default;
         string[] roots = [.. Enumerable.Range(0, job.Branches).Select(i => $"{tree}/0.{i}")];
         var first = await gen.GenerateAsync(new SegmentRequest(tree, $"{tree}/prompt", 0, job.Prompt, roots,

@@ -14,7 +14,7 @@ public sealed class ScriptedEngine : IEngineBackend
     public const int Eos = 0;
     public const int Vocab = 64;
     public string HangMarker { get; init; } = "hang";
-    public int MaxContext { get; init; } = 256;
+    public int MaxSequenceLength { get; init; } = 256;
     public TimeSpan StepTime { get; init; } = TimeSpan.FromMilliseconds(5);
     /// <summary>Each sampled token is EOS with probability 1 / EosOneIn.</summary>
     public int EosOneIn { get; init; } = 12;
@@ -35,8 +35,8 @@ public sealed class ScriptedEngine : IEngineBackend
 
     public Task<SegmentResult> GenerateAsync(SegmentRequest request, CancellationToken cancellationToken = default)
     {
-        if (request.Context.Length + request.MaxTokens > MaxContext)
-            throw new ArgumentException($"context of {request.Context.Length} + {request.MaxTokens} exceeds {MaxContext}");
+        if (request.Context.Length + request.MaxTokens > MaxSequenceLength)
+            throw new ArgumentException($"context of {request.Context.Length} + {request.MaxTokens} exceeds {MaxSequenceLength}");
         var p = new Pending(request, new TaskCompletionSource<SegmentResult>(TaskCreationOptions.RunContinuationsAsynchronously), cancellationToken);
         lock (gate) (request.TreeId.Contains(HangMarker) ? hanging : queue).Add(p);
         cancellationToken.Register(() =>
@@ -78,8 +78,12 @@ public sealed class ScriptedEngine : IEngineBackend
         lock (gate)
         {
             long kv = nodes.Values.Sum(n => (long)n) * 16;
-            return new EngineCounters(queue.Count, running + hanging.Count, kv, 1 << 20, steps,
-                steps == 0 ? 0 : (double)batched / steps, maxBatch, prefill, decode, reused, version, MaxContext, nodes.Count);
+            int active = running + hanging.Count;
+            return new EngineCounters(PolicyVersion: version, Slots: 0, LiveSlots: active, ActiveSequences: active,
+                ActiveRequests: active, CachedNodes: nodes.Count, KvBytesUsed: kv, KvBudgetBytes: 1 << 20, QueueDepth: queue.Count,
+                PrefillTokens: prefill, DecodeTokens: decode, ReusedTokens: reused, Steps: steps,
+                MeanBatchSize: steps == 0 ? 0 : (double)batched / steps, MaxBatchSize: maxBatch, ForkCopies: 0, Evictions: 0,
+                RequestsCompleted: 0, RequestsFailed: 0, LiveTensors: 0);
         }
     }
 

@@ -1,5 +1,5 @@
+using TreePO.Testing;
 using TreePO.Core.Advantage;
-using TreePO.Core.Tests.Advantage;
 using TreePO.Core.Trees;
 using TreePO.Engine.Training;
 using TreePO.Grains.Training;

@@ -1,10 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TreePO.Core.Training;
 using TreePO.Core.Trees;
 using TreePO.Grains.Tests.Support;
 using TreePO.Grains.Training;
 using TreePO.Hosting.Rollout;
-using TreePO.Tests.Shared;
+using TreePO.Testing;
 
 namespace TreePO.Grains.Tests.Training;
 

@@ -1,9 +1,10 @@
 using System.Text.Json;
 using Orleans.Core.Internal;
+using TreePO.Core.Training;
 using TreePO.Core.Trees;
 using TreePO.Grains.Tests.Support;
 using TreePO.Grains.Training;
-using TreePO.Tests.Shared;
+using TreePO.Testing;
 
 namespace TreePO.Grains.Tests.Training;
 

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Orleans.TestingHost;
+using TreePO.Core.Training;
 using TreePO.Core.Trees;
 using TreePO.Grains.Training;
 using TreePO.Grains.Tests.Support;

@@ -2,7 +2,7 @@ using Orleans.Core.Internal;
 using TreePO.Core.Trees;
 using TreePO.Grains.Tests.Support;
 using TreePO.Grains.Training;
-using TreePO.Tests.Shared;
+using TreePO.Testing;
 
 namespace TreePO.Grains.Tests.Training;
 

@@ -4,7 +4,7 @@ using TreePO.Core.Trees;
 using TreePO.Grains.Draining;
 using TreePO.Grains.Tests.Support;
 using TreePO.Grains.Training;
-using TreePO.Tests.Shared;
+using TreePO.Testing;
 
 namespace TreePO.Grains.Tests.Training;
 

@@ -262,6 +262,7 @@ public sealed class WeightPullTests
             public Task<SegmentResult> GenerateAsync(SegmentRequest request, CancellationToken cancellationToken = default) => inner.GenerateAsync(request, cancellationToken);
             public Task ReleaseAsync(IReadOnlyCollection<string> nodeIds, CancellationToken cancellationToken = default) => inner.ReleaseAsync(nodeIds, cancellationToken);
             public EngineCounters GetCounters() => inner.GetCounters();
+            public int MaxSequenceLength => inner.MaxSequenceLength;
             public int PolicyVersion => inner.PolicyVersion;
             public Task LoadWeightsAsync(int version, Stream safetensors, CancellationToken cancellationToken = default) => inner.LoadWeightsAsync(version, safetensors, cancellationToken);
             public Task<WeightSink> BeginWeightsAsync(int version, byte[] header, long totalBytes, CancellationToken cancellationToken = default) =>

@@ -7,7 +7,7 @@ using TreePO.Engine.Native;
 using TreePO.Grains.Tests.Support;
 using TreePO.Grains.Training;
 using TreePO.Grains.WeightStream;
-using TreePO.Tests.Shared;
+using TreePO.Testing;
 
 namespace TreePO.Grains.Tests.Training;
 

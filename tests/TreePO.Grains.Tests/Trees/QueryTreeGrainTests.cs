@@ -1,5 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
-using TreePO.Tests.Shared;
+using TreePO.Testing;
 using TreePO.Core.Trees;
 using TreePO.Grains.Engines;
 using TreePO.Grains.Placement;

@@ -33,6 +33,7 @@ public sealed class TreeResumeTests
             trap.Springs() ? throw new ArgumentException("trap: this request fails once") : inner.GenerateAsync(request, cancellationToken);
         public Task ReleaseAsync(IReadOnlyCollection<string> nodeIds, CancellationToken cancellationToken = default) => inner.ReleaseAsync(nodeIds, cancellationToken);
         public EngineCounters GetCounters() => inner.GetCounters();
+        public int MaxSequenceLength => inner.MaxSequenceLength;
         public int PolicyVersion => inner.PolicyVersion;
         public Task LoadWeightsAsync(int version, Stream safetensors, CancellationToken cancellationToken = default) => inner.LoadWeightsAsync(version, safetensors, cancellationToken);
         public ValueTask DisposeAsync() => inner.DisposeAsync();

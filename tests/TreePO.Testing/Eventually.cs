@@ -1,4 +1,4 @@
-namespace TreePO.Tests.Shared;
+namespace TreePO.Testing;
 
 /// <summary>
 /// Waits for a condition with a deadline instead of sleeping a fixed time (too short on a busy machine, wasted on an

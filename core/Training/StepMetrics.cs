@@ -1,9 +1,11 @@
 using TreePO.Core.Advantage;
+using TreePO.Core.Eval;
 using TreePO.Core.Trees;
 
-namespace TreePO.Grains.Training;
+namespace TreePO.Core.Training;
 
-/// <summary>The fields of one metrics.jsonl line, by phase of the step that produces them.</summary>
+/// <summary>The fields of one metrics.jsonl line, by phase of the step that produces them (the policy update's
+/// fields come from its report: TrainStepReport.AddMetricsTo).</summary>
 public static class StepMetrics
 {
     /// <param name="m">The metrics of <paramref name="trees"/> (the caller needs them too).</param>
@@ -32,28 +34,6 @@ public static class StepMetrics
             ["filter_short"] = counts.Kept < counts.Target,
             ["skipped_prompts"] = skippedPrompts,
         };
-
-    public static void AddTraining(Dictionary<string, object?> row, TrainStepReport report)
-    {
-        row["trained"] = true;
-        row["samples"] = report.Samples;
-        row["train_tokens"] = report.Tokens;
-        row["packed"] = report.Packed;
-        row["engine_old_logprobs"] = report.EngineOldLogProbs;
-        row["update_tokens"] = report.UpdateTokens;
-        row["update_padded_tokens"] = report.UpdatePaddedTokens;
-        row["unpacked_tokens"] = report.UnpackedTokens;
-        row["update_token_ratio"] = report.UnpackedTokens == 0 ? 0.0 : (double)report.UpdateTokens / report.UnpackedTokens;
-        row["old_logprob_tokens"] = report.OldLogProbTokens;
-        row["update_s"] = report.UpdateSeconds;
-        row["loss"] = report.Loss;
-        row["clip_fraction"] = report.ClipFraction;
-        row["dual_clip_fraction"] = report.DualClipFraction;
-        row["approx_kl"] = report.ApproxKl;
-        row["grad_norm"] = report.GradNorm;
-        row["lr"] = report.LearningRate;
-        row["advantage_abs_mean"] = report.AdvantageAbsMean;
-    }
 
     public static void AddEval(Dictionary<string, object?> row, EvalPoint e, double seconds)
     {

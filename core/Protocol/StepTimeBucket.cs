@@ -1,4 +1,4 @@
-namespace TreePO.Engine;
+namespace TreePO.Core.Protocol;
 
 /// <summary>Engine steps whose batch held <see cref="MinBatch"/> to <see cref="MaxBatch"/> sequences (decode branches
 /// plus prefill chunks), and the wall seconds they took (forward, sampling and bookkeeping): the step-time curve.</summary>

@@ -1,16 +1,18 @@
-namespace TreePO.Engine;
+namespace TreePO.Core.Protocol;
 
-/// <summary>A snapshot of an engine's state and counters since it started.</summary>
+/// <summary>A snapshot of an engine's state and counters since it started: the one statistics record of an engine,
+/// from the engine (InferenceEngine.GetStats, or a scripted engine) through the engine grain's backend seam to the
+/// grain contracts (EngineStats.Counters, written on the wire by a surrogate there).</summary>
 /// <param name="LiveSlots">Slots holding a running branch or cached nodes.</param>
 /// <param name="ActiveSequences">Branches being prefilled or decoded.</param>
 /// <param name="QueueDepth">Requests waiting for slots or KV budget.</param>
-/// <param name="TokensPrefilled">Context tokens computed (not found in the cache).</param>
-/// <param name="TokensDecoded">Forward positions computed while sampling.</param>
-/// <param name="TokensReused">Context tokens whose K/V came from the cache.</param>
+/// <param name="PrefillTokens">Context tokens computed (not found in the cache).</param>
+/// <param name="DecodeTokens">Forward positions computed while sampling.</param>
+/// <param name="ReusedTokens">Context tokens whose K/V came from the cache.</param>
 /// <param name="MeanBatchSize">Sequences per step, averaged over steps.</param>
 /// <param name="LiveTensors">Tensors alive on the model thread (TorchSharp's per-thread statistics): flat in steady state.</param>
 /// <param name="ForkCopies">Prefix copies between slots (forks, and reuse of a prefix another slot holds).</param>
-/// <param name="TokensRecomputed">Of <paramref name="TokensPrefilled"/>, positions whose K/V had been computed before
+/// <param name="RecomputedTokens">Of <paramref name="PrefillTokens"/>, positions whose K/V had been computed before
 /// under the same weights (lost to eviction, given up after a release, or other); 0 while the KV fits.</param>
 /// <param name="RecomputedEvicted">Of those, positions lost when their node's slot was evicted.</param>
 /// <param name="RecomputedReleased">Of those, positions given up after their node was released.</param>
@@ -19,7 +21,7 @@ namespace TreePO.Engine;
 /// <param name="StepsRetried">Steps that threw and were run again.</param>
 /// <param name="StepsFailed">Steps that threw twice: the requests that failed alone (or all of the step's, when none
 /// did) failed with the error; the engine went on with the rest.</param>
-public sealed record EngineStats(
+public sealed record EngineCounters(
     int PolicyVersion,
     int Slots,
     int LiveSlots,
@@ -29,9 +31,9 @@ public sealed record EngineStats(
     long KvBytesUsed,
     long KvBudgetBytes,
     int QueueDepth,
-    long TokensPrefilled,
-    long TokensDecoded,
-    long TokensReused,
+    long PrefillTokens,
+    long DecodeTokens,
+    long ReusedTokens,
     long Steps,
     double MeanBatchSize,
     int MaxBatchSize,
@@ -42,7 +44,10 @@ public sealed record EngineStats(
     long LiveTensors,
     long StepsRetried = 0,
     long StepsFailed = 0,
-    long TokensRecomputed = 0,
+    long RecomputedTokens = 0,
     long RecomputedEvicted = 0,
     long RecomputedReleased = 0,
-    StepTimeBucket[]? StepTimes = null);
+    StepTimeBucket[]? StepTimes = null)
+{
+    public long FreeKvBytes => Math.Max(0, KvBudgetBytes - KvBytesUsed);
+}

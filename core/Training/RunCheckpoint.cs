@@ -1,7 +1,8 @@
-namespace TreePO.Grains.Training;
+namespace TreePO.Core.Training;
 
 /// <summary>
-/// A run's checkpoint folder runs/NAME/checkpoints/step-K: the trainer's weights and optimiser in Hugging Face layout,
+/// A run's checkpoint folder runs/NAME/checkpoints/step-K: the trainer's weights and optimiser in Hugging Face layout
+/// (written by <c>saveModel</c>, the trainer grain's save),
 /// the base model's tokenizer files (so any HF tool loads it as it is), and <see cref="RunState"/>. All of it is
 /// written into a hidden temporary folder beside it and renamed into place last, so a crash mid-write leaves either
 /// the old folder or the new one, never a torn one; leftover temporary folders are removed by the next write that succeeds.
@@ -10,9 +11,10 @@ public static class RunCheckpoint
 {
     const string TempPrefix = ".partial-";
 
-    public static async Task<string> WriteAsync(ITrainerGrain trainer, RunSpec spec, RunState state, CancellationToken cancellationToken = default)
+    public static async Task<string> WriteAsync(string runDir, string modelDir, RunState state, Func<string, Task> saveModel,
+        CancellationToken cancellationToken = default)
     {
-        string root = Path.Combine(spec.RunDir, "checkpoints");
+        string root = Path.Combine(runDir, "checkpoints");
         string dir = Path.Combine(root, $"step-{state.Step}");
         string temp = Path.Combine(root, $"{TempPrefix}step-{state.Step}");
         // File work off the grain's scheduler: the trainer's save runs on its own thread, these copies on the pool.
@@ -21,8 +23,8 @@ public static class RunCheckpoint
             if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
             Directory.CreateDirectory(temp);
         }, cancellationToken);
-        await trainer.SaveCheckpointAsync(temp);
-        await Task.Run(() => CopyTokenizer(spec.ModelDir, temp), cancellationToken);
+        await saveModel(temp);
+        await Task.Run(() => CopyTokenizer(modelDir, temp), cancellationToken);
         await state.SaveAsync(temp, cancellationToken);
         await Task.Run(() =>
         {

@@ -1,7 +1,7 @@
 using Parquet.Schema;
 using Parquet.Serialization;
 
-namespace TreePO.Tests.Shared;
+namespace TreePO.Testing;
 
 /// <summary>
 /// Small Parquet datasets written with Parquet.Net, in the layouts users bring: verl's (a list-of-structs prompt of

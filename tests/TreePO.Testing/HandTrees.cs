@@ -1,7 +1,7 @@
 using TreePO.Core.Protocol;
 using TreePO.Core.Trees;
 
-namespace TreePO.Core.Tests.Advantage;
+namespace TreePO.Testing;
 
 /// <summary>Builds trees by hand: each entry is (node name, parent name or null for the root's children, reward if a leaf).
 /// Every segment has 2 tokens.</summary>

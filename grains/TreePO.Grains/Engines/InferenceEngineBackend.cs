@@ -1,12 +1,11 @@
 using TreePO.Core.Protocol;
 using TreePO.Engine;
 using TreePO.Engine.Checkpoint;
-using TreePO.Grains.Engines;
 
-namespace TreePO.Hosting.Engines;
+namespace TreePO.Grains.Engines;
 
 /// <summary>An engine grain's backend: the TorchSharp <see cref="InferenceEngine"/> (its own model thread, continuous
-/// batching, KV by node id), with its statistics mapped to the grain's counters.</summary>
+/// batching, KV by node id), behind the seam a scripted or simulated engine implements too.</summary>
 public sealed class InferenceEngineBackend(InferenceEngine engine) : IEngineBackend
 {
     public InferenceEngine Engine => engine;
@@ -32,24 +31,9 @@ public sealed class InferenceEngineBackend(InferenceEngine engine) : IEngineBack
         _ => throw new ArgumentException($"the engine cannot load a {sink.GetType().Name}"),
     };
 
-    public EngineCounters GetCounters()
-    {
-        var s = engine.GetStats();
-        return new EngineCounters(
-            QueueDepth: s.QueueDepth,
-            LiveSlots: s.ActiveSequences,
-            KvBytesUsed: s.KvBytesUsed,
-            KvBudgetBytes: s.KvBudgetBytes,
-            Steps: s.Steps,
-            MeanBatchSize: s.MeanBatchSize,
-            MaxBatchSize: s.MaxBatchSize,
-            PrefillTokens: s.TokensPrefilled,
-            DecodeTokens: s.TokensDecoded,
-            ReusedTokens: s.TokensReused,
-            PolicyVersion: s.PolicyVersion,
-            MaxContext: engine.MaxSequenceLength,
-            LiveNodes: s.CachedNodes);
-    }
+    public EngineCounters GetCounters() => engine.GetStats();
+
+    public int MaxSequenceLength => engine.MaxSequenceLength;
 
     public ValueTask DisposeAsync() => engine.DisposeAsync();
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace TreePO.Hosting.Processes;
+namespace TreePO.Testing;
 
 /// <summary>
 /// A process a test or benchmark starts and always ends: its output (stdout and stderr together) is kept for assertions and

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TreePO.Core.Eval;
 
-namespace TreePO.Grains.Training;
+namespace TreePO.Core.Training;
 
 /// <summary>runs/NAME/summary.json, written when a run finishes: held-out scores before and after, steps, wall time,
 /// the final version and checkpoint, what was skipped, and the checkpoint step it was resumed from, if any.</summary>
@@ -9,8 +10,9 @@ public static class RunSummary
 {
     public const string FileName = "summary.json";
 
-    public static void Write(RunSpec spec, IReadOnlyList<EvalPoint> evals, int steps, double wallSeconds, int policyVersion,
-        int skippedRows, int skippedPrompts, int resumedFromStep)
+    /// <param name="run">Who the run is: id, algorithm, advantage estimator, root term, model, seed.</param>
+    public static void Write(string runDir, RunIdentity run, IReadOnlyList<EvalPoint> evals, int steps, double wallSeconds,
+        int policyVersion, int skippedRows, int skippedPrompts, int resumedFromStep)
     {
         var before = evals.FirstOrDefault(e => e.Step == 0);
         var after = evals.LastOrDefault();
@@ -21,22 +23,22 @@ public static class RunSummary
         };
         var summary = new JsonObject
         {
-            ["run_id"] = spec.RunId,
-            ["algo"] = spec.Trainer.Algo,
-            ["advantage"] = spec.Trainer.ResolvedAdvantage,
-            ["no_root"] = spec.Trainer.NoRoot,
-            ["model"] = spec.ModelDir,
+            ["run_id"] = run.RunId,
+            ["algo"] = run.Algo,
+            ["advantage"] = run.Advantage,
+            ["no_root"] = run.NoRoot,
+            ["model"] = run.ModelDir,
             ["eval_before"] = Eval(before),
             ["eval_after"] = Eval(after),
             ["steps"] = steps,
             ["wall_s"] = wallSeconds,
             ["policy_version"] = policyVersion,
-            ["seed"] = spec.Seed,
+            ["seed"] = run.Seed,
             ["skipped_rows"] = skippedRows,
             ["skipped_prompts"] = skippedPrompts,
-            ["checkpoint"] = RunState.Latest(spec.RunDir),
+            ["checkpoint"] = RunState.Latest(runDir),
             ["resumed_from_step"] = resumedFromStep >= 0 ? resumedFromStep : null,
         };
-        File.WriteAllText(Path.Combine(spec.RunDir, FileName), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(runDir, FileName), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 }

@@ -1,7 +1,6 @@
-using System.Runtime.CompilerServices;
-using TreePO.Grains.Training;
+using TreePO.Core.Training;
 
-namespace TreePO.Grains.Tests.Training;
+namespace TreePO.Core.Tests.Training;
 
 /// <summary>Checkpoints are renamed into place whole, and a resume passes over a torn or damaged latest one.</summary>
 public sealed class RunCheckpointTests : IDisposable
@@ -18,9 +17,9 @@ public sealed class RunCheckpointTests : IDisposable
 
     public void Dispose() => Directory.Delete(runDir, recursive: true);
 
-    RunSpec Spec => new("r", runDir, modelDir, null, null, 1, 3, 1, 0, "{}", new TrainerSettings(), 0, 1, 1, 1f, 8, 1, 7);
-
     static RunState State(int step) => new(step, step, step * 10, 7, 0, 1.5, [], []);
+
+    Task<string> Write(FakeTrainer trainer, RunState state) => RunCheckpoint.WriteAsync(runDir, modelDir, state, trainer.SaveCheckpointAsync);
 
     string Step(int k) => Path.Combine(runDir, "checkpoints", $"step-{k}");
 
@@ -28,25 +27,25 @@ public sealed class RunCheckpointTests : IDisposable
     public async Task A_checkpoint_appears_whole_or_not_at_all()
     {
         var trainer = new FakeTrainer();
-        string one = await RunCheckpoint.WriteAsync(trainer, Spec, State(1));
+        string one = await Write(trainer, State(1));
         Assert.Equal(Step(1), one);
         foreach (string f in new[] { "config.json", "model.safetensors", "tokenizer.json", RunState.FileName })
             Assert.True(File.Exists(Path.Combine(one, f)), f);
 
         // The save of step 2 dies half way (the silo crashed while the trainer wrote): no step-2 folder appears.
         trainer.FailAfterConfig = true;
-        await Assert.ThrowsAsync<IOException>(() => RunCheckpoint.WriteAsync(trainer, Spec, State(2)));
+        await Assert.ThrowsAsync<IOException>(() => Write(trainer, State(2)));
         Assert.False(Directory.Exists(Step(2)));
         Assert.Equal(Step(1), RunState.Latest(runDir));
 
         // Writing step 1 again and failing leaves the old step 1 as it was.
-        await Assert.ThrowsAsync<IOException>(() => RunCheckpoint.WriteAsync(trainer, Spec, State(1)));
+        await Assert.ThrowsAsync<IOException>(() => Write(trainer, State(1)));
         Assert.Equal(1, RunState.Load(Step(1)).Step);
         Assert.True(File.Exists(Path.Combine(Step(1), "model.safetensors")));
 
         // The next good write clears the leftover temporary folder of the failed one.
         trainer.FailAfterConfig = false;
-        Assert.Equal(Step(2), await RunCheckpoint.WriteAsync(trainer, Spec, State(2)));
+        Assert.Equal(Step(2), await Write(trainer, State(2)));
         Assert.Equal(2, RunState.LatestWithState(runDir)!.Value.State.Step);
         Assert.Equal(["step-1", "step-2"], Directory.GetDirectories(Path.Combine(runDir, "checkpoints"))
             .Select(d => Path.GetFileName(d)!).Order().ToArray());
@@ -56,9 +55,9 @@ public sealed class RunCheckpointTests : IDisposable
     public async Task Resume_skips_a_torn_latest_checkpoint_with_a_warning_and_uses_the_previous_one()
     {
         var trainer = new FakeTrainer();
-        await RunCheckpoint.WriteAsync(trainer, Spec, State(1));
-        await RunCheckpoint.WriteAsync(trainer, Spec, State(2));
-        await RunCheckpoint.WriteAsync(trainer, Spec, State(3));
+        await Write(trainer, State(1));
+        await Write(trainer, State(2));
+        await Write(trainer, State(3));
         // step-3: its state file cut mid-write (a crash of an older writer, or a disk that lost the tail).
         string state3 = Path.Combine(Step(3), RunState.FileName);
         File.WriteAllText(state3, File.ReadAllText(state3)[..20]);
@@ -85,7 +84,7 @@ public sealed class RunCheckpointTests : IDisposable
     }
 
     /// <summary>Writes what a trainer's save writes (config, weights, optimiser), or dies after the config.</summary>
-    sealed class FakeTrainer : ITrainerGrain
+    sealed class FakeTrainer
     {
         public bool FailAfterConfig;
 
@@ -97,13 +96,5 @@ public sealed class RunCheckpointTests : IDisposable
             File.WriteAllBytes(Path.Combine(dir, "optimizer.bin"), [4]);
             return Task.CompletedTask;
         }
-
-        public Task<int> InitializeAsync(TrainerSetup setup) => throw new NotSupportedException();
-        public Task<TrainStepReport> TrainAsync(string[] treeLines, ulong seed, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-        public Task<int> GetVersionAsync() => throw new NotSupportedException();
-        public Task<WeightManifest> GetWeightManifestAsync(int version) => throw new NotSupportedException();
-        public Task<WeightChunk> GetWeightChunkAsync(int version, int index, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-        public Task<WeightStreamOffer?> OfferWeightStreamAsync(int version) => throw new NotSupportedException();
-        public Task CloseAsync() => throw new NotSupportedException();
     }
 }

@@ -1,6 +1,6 @@
 using TreePO.Core.Trees;
 
-namespace TreePO.Grains.Training;
+namespace TreePO.Core.Training;
 
 /// <summary>
 /// Where training step n (1..) stands on the tree's temperature schedule: at its start at step 1 and at its end at step

@@ -1,7 +1,7 @@
 using TreePO.Core.Trees;
-using TreePO.Grains.Training;
+using TreePO.Core.Training;
 
-namespace TreePO.Grains.Tests.Training;
+namespace TreePO.Core.Tests.Training;
 
 public sealed class ScheduleStepTests
 {

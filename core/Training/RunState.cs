@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TreePO.Core.Eval;
 
-namespace TreePO.Grains.Training;
+namespace TreePO.Core.Training;
 
 /// <summary>
 /// run_state.json of a checkpoint: the step it closes, the weight version, the data cursor, the run seed (every other

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace TreePO.Tests.Shared;
+namespace TreePO.Testing;
 
 /// <summary>
 /// The advantages of an exported batch (trees.jsonl, runs/NAME/trees/step-N.jsonl) recomputed from the JSON alone by

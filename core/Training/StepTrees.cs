@@ -1,6 +1,6 @@
 using TreePO.Core.Trees;
 
-namespace TreePO.Grains.Training;
+namespace TreePO.Core.Training;
 
 /// <summary>
 /// runs/NAME/trees/step-N.jsonl (<c>train --save-trees</c>): the trees step N trained on, in trees.jsonl form, with
@@ -13,15 +13,16 @@ public static class StepTrees
 
     public static string PathOf(string runDir, int step) => Path.Combine(runDir, Folder, $"step-{step}.jsonl");
 
-    /// <summary>Puts the advantages of <paramref name="report"/> (trajectory order within tree order) into
+    /// <summary>Puts the advantages the update reported (<paramref name="rawAdvantages"/> before and
+    /// <paramref name="advantages"/> after batch normalisation, trajectory order within tree order) into
     /// <paramref name="trees"/>, the batch the update was given.</summary>
-    public static void Apply(IReadOnlyList<SegmentTree> trees, TrainStepReport report)
+    public static void Apply(IReadOnlyList<SegmentTree> trees, double[]? rawAdvantages, double[]? advantages)
     {
         var trajectories = trees.SelectMany(t => t.Trajectories).ToList();
-        if (report.RawAdvantages is not { } raw || report.Advantages is not { } final
+        if (rawAdvantages is not { } raw || advantages is not { } final
             || raw.Length != trajectories.Count || final.Length != trajectories.Count)
             throw new InvalidOperationException(
-                $"the trainer reported {report.RawAdvantages?.Length ?? 0} raw and {report.Advantages?.Length ?? 0} normalised advantages " +
+                $"the trainer reported {rawAdvantages?.Length ?? 0} raw and {advantages?.Length ?? 0} normalised advantages " +
                 $"for a batch of {trajectories.Count} trajectories");
         for (int i = 0; i < trajectories.Count; i++)
         {
