@@ -11,6 +11,7 @@ var benchmarks = new Dictionary<string, Func<string[], Task<int>>>(StringCompare
     ["cluster"] = TreePO.Bench.ClusterBenchmark.RunAsync,
     ["load"] = TreePO.Bench.LoadBenchmark.RunAsync,
     ["scaleout"] = TreePO.Bench.ScaleoutBenchmark.RunAsync,
+    ["scale"] = TreePO.Bench.ScaleBenchmark.RunAsync,
     ["weightsync"] = TreePO.Bench.WeightSyncBenchmark.RunAsync,
 };
 

@@ -45,6 +45,7 @@ public sealed class SimulatedEngine : IEngineBackend
         public SegmentRequest Request { get; } = request;
         public CancellationToken Token { get; } = token;
         public TaskCompletionSource<SegmentResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public long Arrived { get; } = Stopwatch.GetTimestamp();
         public SegmentBranch[] Branches = [];
         public int PrefillLeft, Reused, Prefilled, Decoded;
         public int Emitted;   // tokens each unfinished branch has produced so far
@@ -205,7 +206,10 @@ public sealed class SimulatedEngine : IEngineBackend
             }
         }
         foreach (var j in done)
+        {
+            SimulationMeters.Request(j.Arrived);
             j.Done.TrySetResult(new SegmentResult(j.Branches, j.Version, j.Prefilled, j.Decoded, j.Reused));
+        }
         return true;
     }
 
