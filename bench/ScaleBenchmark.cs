@@ -33,6 +33,8 @@ public static class ScaleBenchmark
     {
         public double Efficiency { get; set; }
         public double Speedup { get; set; }
+        /// <summary>Distinct trees each engine served, warm-up included.</summary>
+        public int[] EngineTrees { get; init; } = [];
     }
 
     /// <summary>The benchmark's options, all read here (the one place to port to another argument parser).</summary>
@@ -168,7 +170,7 @@ public static class ScaleBenchmark
             {
                 engines = p.Layout.Engines, silo_processes = p.Layout.Silos, in_process = p.Layout.Silos == 0, queries = p.Queries, trees = p.Trees,
                 trajectories = p.Trajectories, wall_s = p.Wall, trajectories_per_s = p.TrajectoriesPerSecond, speedup = p.Speedup, efficiency = p.Efficiency,
-                utilisation = p.Utilisation, spread = p.Spread, requests = p.Requests, engine_requests = p.EngineRequests,
+                utilisation = p.Utilisation, spread = p.Spread, requests = p.Requests, engine_requests = p.EngineRequests, engine_trees = p.EngineTrees,
                 messages_per_segment = p.MessagesPerSegment, outside_engine_ms = p.OutsideMs, in_engine_ms = p.InsideMs,
             }),
             goals,
@@ -216,7 +218,8 @@ public static class ScaleBenchmark
             int queries = settings.QueriesPerEngine * layout.Engines;
             var s = (await RolloutAsync(cluster, text, settings, $"scale-{layout.Engines}-{layout.Silos}", queries, 0)).Summary;
             var m = await cluster.ScrapeAsync() - before;
-            var engines = (await EngineRequestsAsync(cluster, layout.Engines)).Zip(beforeEngines, (a, b) => a - b).ToArray();
+            var after = await EngineStatsAsync(cluster, layout.Engines);
+            var engines = after.Select(x => x.Requests).Zip(beforeEngines, (a, b) => a - b).ToArray();
             long requests = engines.Sum();
             double busy = m["treepo_engine_step_duration_seconds_sum"];
             double segments = m["treepo_trees_segment_duration_seconds_count"], inEngine = m["treepo_simulation_request_duration_seconds_count"];
@@ -226,7 +229,7 @@ public static class ScaleBenchmark
             double messages = m.Sum("orleans_messaging_sent_messages_size", "_count") + m.Sum("orleans_messaging_sent_local", "");
             return new Point(layout, queries, s.Trees, s.Trajectories, s.WallSeconds, s.TrajectoriesPerSecond, busy / (layout.Engines * s.WallSeconds),
                 requests == 0 ? 0 : engines.Max() / ((double)requests / layout.Engines), requests, requests == 0 ? 0 : messages / requests,
-                segmentMs - insideMs, insideMs, engines);
+                segmentMs - insideMs, insideMs, engines) { EngineTrees = [.. after.Select(x => x.TreesServed)] };
         }
         catch
         {
@@ -236,14 +239,17 @@ public static class ScaleBenchmark
     }
 
     /// <summary>Requests each engine of the cluster has served so far: every device of every active silo.</summary>
-    static async Task<long[]> EngineRequestsAsync(ScaleCluster cluster, int engines)
+    static async Task<long[]> EngineRequestsAsync(ScaleCluster cluster, int engines) =>
+        [.. (await EngineStatsAsync(cluster, engines)).Select(s => s.Requests)];
+
+    static async Task<List<TreePO.Grains.Engines.EngineStats>> EngineStatsAsync(ScaleCluster cluster, int engines)
     {
         var hosts = (await cluster.Client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true)).Keys.ToList();
-        var counts = new List<long>();
+        var stats = new List<TreePO.Grains.Engines.EngineStats>();
         foreach (var silo in hosts)
             for (int d = 0; d < engines / hosts.Count; d++)
-                counts.Add((await cluster.Client.GetGrain<TreePO.Grains.Engines.IEngineGrain>(TreePO.Grains.Placement.SiloKey.For(silo, d)).GetStatsAsync()).Requests);
-        return [.. counts];
+                stats.Add(await cluster.Client.GetGrain<TreePO.Grains.Engines.IEngineGrain>(TreePO.Grains.Placement.SiloKey.For(silo, d)).GetStatsAsync());
+        return stats;
     }
 
     /// <summary>8 engines on 8 silo processes; the last silo (not the client's gateway) is SIGKILLed once 40 % of an
