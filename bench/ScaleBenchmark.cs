@@ -115,7 +115,7 @@ public static class ScaleBenchmark
             }
             if (settings.Kill) kill = await KillAsync(settings, siloDll!, text, points.FirstOrDefault(p => p.Layout == new Layout(8, 8))?.Wall);
         }
-        catch (Exception e) when (e is TimeoutException or InvalidOperationException or ClusterUnavailableException or HttpRequestException)
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException or ClusterUnavailableException or HttpRequestException or TaskCanceledException)
         {
             AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
             return 3;

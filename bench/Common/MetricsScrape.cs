@@ -6,7 +6,7 @@ namespace TreePO.Bench.Common;
 /// metric name. Cumulative, so a run's figures are the difference of two scrapes.</summary>
 public sealed class MetricsScrape(IReadOnlyDictionary<string, double> values)
 {
-    static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(20) };
+    static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(90) };   // a silo starved of CPU answers late
 
     public IReadOnlyDictionary<string, double> Values => values;
 
