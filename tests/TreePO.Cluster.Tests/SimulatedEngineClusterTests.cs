@@ -37,6 +37,8 @@ public sealed class SimulatedEngineClusterTests
             Assert.Equal(0, s.GetProperty("skipped").GetInt32());
             // The scripted answers end, and with the boxed sentence the trees find finished paths.
             Assert.True(s.GetProperty("trajectories").GetInt32() >= Queries, s.ToString());
+            // The simulated engines' script wrote them (the built-in model writes "3+4=7. \boxed{7}", never this sentence).
+            Assert.Contains("The answer is \\\\boxed{", File.ReadAllText(Path.Combine(outDir, "trees.jsonl")));
             var engines = s.GetProperty("engines").EnumerateArray()
                 .Select(e => (Name: e.GetProperty("engine").GetString()!, Requests: e.GetProperty("requests").GetInt64())).ToList();
             Assert.Equal(4, engines.Count);
