@@ -6,11 +6,6 @@ using TreePO.Grains.Engines;
 
 namespace TreePO.Hosting.Engines.Simulation;
 
-/// <summary>The limits of one simulated engine: the real engine's (Engine:MaxSlots, Engine:KvBudgetMB,
-/// Engine:PrefillChunk, the model's context) and the cost of a step.</summary>
-public sealed record SimulatedEngineSettings(
-    SimulationCostModel Cost, int MaxSlots, long KvBudgetBytes, int KvBytesPerToken, int PrefillChunk, int MaxContext);
-
 /// <summary>
 /// An engine that batches like the TorchSharp one and sleeps instead of computing. Continuous batching: requests wait
 /// in arrival order and join the running batch between steps while their branches fit the free slots and KV budget
