@@ -22,6 +22,7 @@ public static class BenchApp
         Command<ClusterBenchmark>("cluster", "One rollout workload through the grains and through TreeSampler directly."),
         Command<LoadBenchmark>("load", "Many concurrent trees against one starved engine: all finish, memory bounded."),
         Command<ScaleoutBenchmark>("scaleout", "One silo process against two: trajectories/s and their ratio."),
+        Command<ScaleBenchmark>("scale", "Simulated engines at 1 to 32 over silo processes: efficiency, utilisation, spread, a killed silo."),
         Command<WeightSyncBenchmark>("weightsync", "An engine in another silo pulls a trainer's weights, by each path."),
         Command<SamplingBenchmark>("sampling", "Tree against sequential sampling on the same engine (the paper's section 4.1)."),
         Command<SweepBenchmark>("sweep", "Depth against segment length at a fixed budget, and width: tree against sequential."),

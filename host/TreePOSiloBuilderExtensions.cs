@@ -53,6 +53,8 @@ public static class TreePOSiloBuilderExtensions
         silo.Services.TryAddSingleton<TreePO.Core.Reward.IRewardFunction>(new TreePO.Core.Reward.MathReward(options.RewardSettings()));   // Reward section
         silo.Services.TryAddSingleton(_ => ModelText.Load(ModelFolder.Resolve(options.Model.Path), options));
         silo.Services.TryAddSingleton(sp => sp.GetRequiredService<ModelText>().TreeText);
+        if (options.Engine.Simulated)   // sleeping engines of a cost model (Engine:Simulation), for scale tests
+            silo.Services.TryAddSingleton<IEngineBackendFactory, Engines.Simulation.SimulatedEngineFactory>();
         silo.Services.TryAddSingleton<IEngineBackendFactory, InferenceEngineBackendFactory>();
         silo.Services.TryAddSingleton(sp => new WeightStreamServer(   // weights outside Orleans' messages, TLS under Cluster:Tls
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<Orleans.Configuration.EndpointOptions>>().Value.SiloListeningEndpoint?.Address

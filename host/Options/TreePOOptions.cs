@@ -46,6 +46,7 @@ public sealed class TreePOOptions
         Check(Engine.Threads >= 0, "Engine:Threads", $"must be 0 (automatic) or more, got {Engine.Threads}");
         Check(Engine.MaxSequenceLength >= 0, "Engine:MaxSequenceLength", $"must be 0 (the model's, at most 4096) or more, got {Engine.MaxSequenceLength}");
         Check(Engine.Device.ToLowerInvariant() is "auto" or "cpu" or "cuda", "Engine:Device", $"'{Engine.Device}' is not one of auto, cpu, cuda");
+        errors.AddRange(Engine.Simulation.Validate().Select(e => $"{Section}:{e}"));
         Check(float.IsFinite(Sampling.Temperature) && Sampling.Temperature >= 0, "Sampling:Temperature", $"must be 0 (greedy) or more, got {Sampling.Temperature}");
         Check(Sampling.TopP > 0 && Sampling.TopP <= 1, "Sampling:TopP", $"must be in (0, 1], got {Sampling.TopP}");
         // The tree keys are checked by the core's own rules, each error renamed to its key here.
@@ -186,6 +187,13 @@ public sealed class EngineHostOptions
 
     /// <summary>"auto" (CUDA device i for engine i when present, else CPU), "cpu" or "cuda".</summary>
     public string Device { get; set; } = "auto";
+
+    /// <summary>Engines that sleep for a cost model's step time and answer from a seeded script instead of running the
+    /// model (scale tests without the hardware: `bench scale`); the model folder still gives the tokenizer.</summary>
+    public bool Simulated { get; set; }
+
+    /// <summary>The simulated engine's cost model and answers (used with <see cref="Simulated"/>).</summary>
+    public EngineSimulationOptions Simulation { get; set; } = new();
 }
 
 /// <summary>Token sampling of rollouts.</summary>

@@ -33,7 +33,8 @@ public static class TelemetryHosting
     public const string OrleansMeter = "Microsoft.Orleans";
 
     public static readonly IReadOnlyList<string> Meters =
-        [EngineMeters.MeterName, TreeMeters.MeterName, TrainerMeters.MeterName, WeightSyncMeters.MeterName, OrleansMeter];
+        [EngineMeters.MeterName, TreeMeters.MeterName, TrainerMeters.MeterName, WeightSyncMeters.MeterName, OrleansMeter,
+         Engines.Simulation.SimulationMeters.MeterName];
 
     public const string MetricsPath = "/metrics";
     public const string LivePath = "/health/live";
