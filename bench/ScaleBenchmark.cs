@@ -182,8 +182,11 @@ public sealed class ScaleBenchmark : AsyncCommand<ScaleBenchmark.Settings>
             machine = BenchJson.MachineJson(machine),
             load_average = Load(),
             seconds = clock.Elapsed.TotalSeconds,
-            engine = new { simulated = true, step_ms = sim.StepMs, token_ms = sim.TokenMs, context_token_ms = sim.ContextTokenMs, slots = options.Engine.MaxSlots,
-                response_mean = sim.ResponseMean, response_sd = sim.ResponseStdDev },
+            engine = new
+            {
+                simulated = true, step_ms = sim.StepMs, token_ms = sim.TokenMs, context_token_ms = sim.ContextTokenMs, slots = options.Engine.MaxSlots,
+                response_mean = sim.ResponseMean, response_sd = sim.ResponseStdDev
+            },
             queries_per_engine = settings.QueriesPerEngine,
             width = config.Width, depth = config.Depth, segment_length = config.SegmentLength, branch = config.Branch,
             options = settings.Keys,
@@ -250,7 +253,8 @@ public sealed class ScaleBenchmark : AsyncCommand<ScaleBenchmark.Settings>
             double messages = m.Sum("orleans_messaging_sent_messages_size", "_count") + m.Sum("orleans_messaging_sent_local", "");
             return new Point(layout, queries, s.Trees, s.Trajectories, s.WallSeconds, s.TrajectoriesPerSecond, busy / (layout.Engines * s.WallSeconds),
                 requests == 0 ? 0 : engines.Max() / ((double)requests / layout.Engines), requests, requests == 0 ? 0 : messages / requests,
-                segmentMs - insideMs, insideMs, engines) { EngineTrees = [.. after.Select(x => x.TreesServed)] };
+                segmentMs - insideMs, insideMs, engines)
+            { EngineTrees = [.. after.Select(x => x.TreesServed)] };
         }
         catch
         {

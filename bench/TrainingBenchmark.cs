@@ -115,8 +115,12 @@ public sealed class TrainingBenchmark : AsyncCommand<TrainingBenchmark.Settings>
                     // JIT tiering of the rollout, training and sync paths, so the first timed run pays nothing extra.
                     var w = Spec(o, algo, o.Seeds[0], model, runsDir) with
                     {
-                        RunId = "warmup-" + algo, RunDir = Path.Combine(runsDir, "warmup-" + algo), Steps = 1,
-                        QueriesPerStep = Math.Min(4, o.Queries), EvalQueries = Math.Min(4, o.EvalQueries), EvalEvery = 0,
+                        RunId = "warmup-" + algo,
+                        RunDir = Path.Combine(runsDir, "warmup-" + algo),
+                        Steps = 1,
+                        QueriesPerStep = Math.Min(4, o.Queries),
+                        EvalQueries = Math.Min(4, o.EvalQueries),
+                        EvalEvery = 0,
                     };
                     Reset(w.RunDir);
                     await RunChunkAsync(client, w, resume: false, quiet: true);

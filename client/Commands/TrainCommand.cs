@@ -146,7 +146,10 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         string model = TreePO.Hosting.Models.ModelFolder.Resolve(s.Model ?? options.Model.Path);
         return TrainSpec.Build(options, name, runDir, model, Full(s.Data), Full(s.EvalData)) with
         {
-            DataFormat = s.DataFormat?.ToLowerInvariant(), QuestionField = s.QuestionField, AnswerField = s.AnswerField, IdField = s.IdField,
+            DataFormat = s.DataFormat?.ToLowerInvariant(),
+            QuestionField = s.QuestionField,
+            AnswerField = s.AnswerField,
+            IdField = s.IdField,
         };
     }
 

@@ -74,7 +74,7 @@ public static class AnswerExtractor
             char p = text[start - 1];
             if (char.IsAsciiDigit(p)) start--;
             else if ((p == '.' || p == ',') && start - 2 >= 0 && char.IsAsciiDigit(text[start - 2])) start--;
-            else if (p == '.' ) { start--; break; }
+            else if (p == '.') { start--; break; }
             else break;
         }
         if (start > 0 && text[start - 1] == '-') start--;

@@ -10,30 +10,30 @@ public static class StepMetrics
 {
     /// <param name="m">The metrics of <paramref name="trees"/> (the caller needs them too).</param>
     public static Dictionary<string, object?> Rollout(BatchMetrics m, IReadOnlyCollection<SegmentTree> trees, QueryFilterCounts counts, int policyVersion, int skippedPrompts) => new Dictionary<string, object?>
-        {
-            ["policy_version"] = policyVersion,
-            ["reward_mean"] = Mean(trees.SelectMany(t => t.Trajectories).Select(t => t.Reward)),
-            ["accuracy"] = m.Trajectories == 0 ? 0.0 : (double)m.Correct / m.Trajectories,
-            ["response_length"] = m.Trajectories == 0 ? 0.0 : (double)m.GeneratedTokens / m.Trajectories,
-            ["trajectories"] = m.Trajectories,
-            ["trees"] = m.Trees,
-            ["fallback_ratio"] = m.FallbackTreeRatio,
-            ["token_savings"] = m.TokenSavings,
-            ["mean_depth"] = m.MeanDepth,
-            ["prefill_tokens"] = m.PrefillTokens,
-            ["decode_tokens"] = m.DecodeTokens,
-            ["reused_tokens"] = m.ReusedTokens,
-            ["recomputed_tokens"] = m.RecomputedTokens,
-            ["filter_rounds"] = counts.Rounds,
-            ["filter_generated"] = counts.Generated,
-            ["filter_kept"] = Math.Min(counts.Kept, counts.Target),
-            ["filter_all_correct"] = counts.DroppedAllCorrect,
-            ["filter_all_wrong"] = counts.DroppedAllWrong,
-            ["filter_empty"] = counts.DroppedEmpty,
-            ["filter_dropped"] = counts.DroppedAllCorrect + counts.DroppedAllWrong + counts.DroppedEmpty,
-            ["filter_short"] = counts.Kept < counts.Target,
-            ["skipped_prompts"] = skippedPrompts,
-        };
+    {
+        ["policy_version"] = policyVersion,
+        ["reward_mean"] = Mean(trees.SelectMany(t => t.Trajectories).Select(t => t.Reward)),
+        ["accuracy"] = m.Trajectories == 0 ? 0.0 : (double)m.Correct / m.Trajectories,
+        ["response_length"] = m.Trajectories == 0 ? 0.0 : (double)m.GeneratedTokens / m.Trajectories,
+        ["trajectories"] = m.Trajectories,
+        ["trees"] = m.Trees,
+        ["fallback_ratio"] = m.FallbackTreeRatio,
+        ["token_savings"] = m.TokenSavings,
+        ["mean_depth"] = m.MeanDepth,
+        ["prefill_tokens"] = m.PrefillTokens,
+        ["decode_tokens"] = m.DecodeTokens,
+        ["reused_tokens"] = m.ReusedTokens,
+        ["recomputed_tokens"] = m.RecomputedTokens,
+        ["filter_rounds"] = counts.Rounds,
+        ["filter_generated"] = counts.Generated,
+        ["filter_kept"] = Math.Min(counts.Kept, counts.Target),
+        ["filter_all_correct"] = counts.DroppedAllCorrect,
+        ["filter_all_wrong"] = counts.DroppedAllWrong,
+        ["filter_empty"] = counts.DroppedEmpty,
+        ["filter_dropped"] = counts.DroppedAllCorrect + counts.DroppedAllWrong + counts.DroppedEmpty,
+        ["filter_short"] = counts.Kept < counts.Target,
+        ["skipped_prompts"] = skippedPrompts,
+    };
 
     public static void AddEval(Dictionary<string, object?> row, EvalPoint e, double seconds)
     {

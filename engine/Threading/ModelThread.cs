@@ -50,7 +50,8 @@ public sealed class ModelThread : IDisposable
             }
             try { Loop(); }
             finally { exited.TrySetResult(); }
-        }) { IsBackground = true, Name = name };
+        })
+        { IsBackground = true, Name = name };
         thread.Start();
         started.Task.GetAwaiter().GetResult(); // constructor: surface a native load failure to the creator at once
     }

@@ -43,7 +43,7 @@ public sealed class PostgresClusterTests
             await client.WaitForOutputAsync("running on", TimeSpan.FromSeconds(90));
             // Trees are spread over both silos; kill once they have stored a round (under load that takes a while).
             long snapshots = 0;
-            for (var waited = Stopwatch.StartNew(); snapshots == 0 && waited.Elapsed < TimeSpan.FromSeconds(60) && !client.HasExited; )
+            for (var waited = Stopwatch.StartNew(); snapshots == 0 && waited.Elapsed < TimeSpan.FromSeconds(60) && !client.HasExited;)
             {
                 await Task.Delay(250);
                 snapshots = await CountSnapshotsAsync(cluster.Connection);

@@ -16,7 +16,8 @@ internal sealed class CollectionPressure : IDisposable
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
             }
-        }) { IsBackground = true, Name = "collection-pressure" };
+        })
+        { IsBackground = true, Name = "collection-pressure" };
         thread.Start();
     }
 

@@ -34,7 +34,7 @@ public sealed record Seg(string Text, bool Eos = false, float LogProb = -1f, int
 /// </summary>
 public sealed class ScriptedGenerator(int[] prompt, Func<Call, Seg> script, int policyVersion = 3) : ISegmentGenerator
 {
-    readonly ConcurrentDictionary<string, int[]> _tokens = new() ;
+    readonly ConcurrentDictionary<string, int[]> _tokens = new();
     readonly ConcurrentDictionary<string, string> _parents = new();
     readonly ConcurrentDictionary<string, int> _releaseCounts = new();
     readonly List<SegmentRequest> _requests = [];
