@@ -5,9 +5,6 @@ using static TorchSharp.torch;
 
 namespace TreePO.Engine.Sampling;
 
-/// <summary>One token to draw: from logits row <see cref="LogitRow"/>, with its settings and its uniform draw.</summary>
-public readonly record struct SampleRow(int LogitRow, SamplingParams Params, double Uniform);
-
 /// <summary>
 /// Temperature, top-k and top-p sampling by inverse CDF with a caller-supplied uniform per row; temperature 0 is
 /// greedy. Each row is computed on its own (row-wise ops only), so its token does not depend on the other rows.

@@ -6,16 +6,6 @@ using static TorchSharp.torch;
 
 namespace TreePO.Engine.Training;
 
-/// <summary>Given right-padded token ids [B, T], returns [B, T-1]: the log-prob of token t+1 after tokens 0..t,
-/// with autograd when grad mode is on. The model computes it in chunks so the full vocabulary is never held for the
-/// whole batch.</summary>
-public delegate Tensor NextTokenLogProbs(Tensor inputIds);
-
-/// <summary>The tree-packed pass: ids and position ids [B, T] (int64), attention mask [B, T, T] (bool, true = may
-/// attend), and for each scored token the flat index (b * T + t) of the position that predicts it and its id, both
-/// [N]; returns the [N] log-probs (see <see cref="PackedBatch"/>).</summary>
-public delegate Tensor PackedTokenLogProbs(Tensor inputIds, Tensor positions, Tensor mask, Tensor rows, Tensor targets);
-
 /// <summary>
 /// The policy update: several optimiser steps over mini-batches with the clipped-ratio token-mean loss, AdamW with
 /// weight decay, gradient clipping and linear warm-up. Old log-probs are recomputed without a separate pass for the

@@ -1,0 +1,33 @@
+namespace TreePO.Hosting.Options;
+
+/// <summary>The engines of this silo.</summary>
+public sealed class EngineHostOptions
+{
+    /// <summary>Engines (compute devices) this silo offers; 0 makes a silo that only hosts trees.</summary>
+    public int Devices { get; set; } = 1;
+
+    /// <summary>KV cache budget of each engine, in MiB.</summary>
+    public long KvBudgetMB { get; set; } = 1024;
+
+    /// <summary>Sequences one engine runs in a batch at most.</summary>
+    public int MaxSlots { get; set; } = 64;
+
+    /// <summary>Context tokens prefilled per sequence per step at most.</summary>
+    public int PrefillChunk { get; set; } = 256;
+
+    /// <summary>Torch threads per engine; 0: automatic (EngineOptions.ThreadsFor).</summary>
+    public int Threads { get; set; }
+
+    /// <summary>Longest path (prompt + response) an engine holds; 0: the model's max_position_embeddings, at most 4096.</summary>
+    public int MaxSequenceLength { get; set; }
+
+    /// <summary>"auto" (CUDA device i for engine i when present, else CPU), "cpu" or "cuda".</summary>
+    public string Device { get; set; } = "auto";
+
+    /// <summary>Engines that sleep for a cost model's step time and answer from a seeded script instead of running the
+    /// model (scale tests without the hardware: `bench scale`); the model folder still gives the tokenizer.</summary>
+    public bool Simulated { get; set; }
+
+    /// <summary>The simulated engine's cost model and answers (used with <see cref="Simulated"/>).</summary>
+    public EngineSimulationOptions Simulation { get; set; } = new();
+}
