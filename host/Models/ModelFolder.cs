@@ -48,5 +48,3 @@ public static class ModelFolder
         "(or --model.path=DIR)");
 }
 
-/// <summary>The model folder is missing or incomplete; the message says what to pass.</summary>
-public sealed class ModelFolderException(string message) : Exception(message);

@@ -2,11 +2,6 @@ using ScottPlot;
 
 namespace TreePO.Hosting.Reporting;
 
-/// <summary>One panel of a figure: a title, axis labels and named series of (x, y) points.</summary>
-public sealed record Panel(string Title, string XLabel, string YLabel, IReadOnlyList<Series> Series);
-
-public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y);
-
 /// <summary>Writes panels as a grid of line plots to a PNG file (training curves, benchmark sweeps).</summary>
 public static class PanelPlot
 {

@@ -68,5 +68,3 @@ public sealed record RolloutSummary(
     static readonly JsonSerializerOptions JsonOptions = new(TreeJson.Options) { WriteIndented = true };
 }
 
-/// <summary>One engine's share of the run (counters since the engine started).</summary>
-public sealed record EngineSummary(string Engine, long Requests, long Steps, double MeanBatchSize, int MaxBatchSize);

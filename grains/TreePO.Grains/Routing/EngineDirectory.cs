@@ -66,8 +66,3 @@ public sealed class EngineDirectory(IClusterMembershipService membership, ISiloM
         membership.CurrentSnapshot.Members.TryGetValue(silo, out var m) && m.Status == SiloStatus.Active;
 }
 
-/// <summary>One engine: a silo and a device index on it.</summary>
-public sealed record EngineAddress(SiloAddress Silo, int Device)
-{
-    public string Key { get; } = SiloKey.For(Silo, Device);
-}
