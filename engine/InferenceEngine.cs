@@ -78,8 +78,6 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
     }
 
     public int PolicyVersion => loop.Weights.Version;
-    /// <summary>Intra-op threads of the model thread (<see cref="EngineOptions.ThreadsFor"/>).</summary>
-    public int Threads => options.ThreadsFor(model.Config);
     public Qwen2Config Config => model.Config;
     /// <summary>The longest path (context + segment) a slot holds.</summary>
     public int MaxSequenceLength => maxSequenceLength;

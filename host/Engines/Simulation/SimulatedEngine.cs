@@ -209,7 +209,8 @@ public sealed class SimulatedEngine : IEngineBackend
         foreach (var j in done)
         {
             SimulationMeters.Request(j.Arrived);
-            if (j.Done.TrySetResult(new SegmentResult(j.Branches, j.Version, j.Prefilled, j.Decoded, j.Reused))) completed++;
+            // Outside the gate (continuations may run inline); GetCounters reads it under the gate.
+            if (j.Done.TrySetResult(new SegmentResult(j.Branches, j.Version, j.Prefilled, j.Decoded, j.Reused))) Interlocked.Increment(ref completed);
         }
         return true;
     }
