@@ -33,7 +33,7 @@ internal sealed class EngineLoop
     public EngineLoop(Qwen2Model model, EngineOptions options, int maxSequenceLength, IReadOnlySet<int> eos)
     {
         this.model = model;
-        cache = new KvCache(model.Config, options.MaxSlots, maxSequenceLength, model.Device);
+        cache = new KvCache(model.Config, options.MaxSlots, maxSequenceLength, model.Device, options.KvBudgetBytes);
         pool = new KvPool(options.MaxSlots, options.KvBudgetBytes, cache.BytesPerToken, new PrefixLedger());
         Scheduler = new SegmentScheduler(pool, cache, maxSequenceLength, Publish);
         runner = new StepRunner(model, cache, pool, eos, options.PrefillChunk, options.StepFault);

@@ -155,9 +155,9 @@ internal sealed class StepRunner(Qwen2Model model, KvCache cache, KvPool pool, I
             int last = hashes.Length - 1;
             for (int i = start; i < start + count; i++)
             {
-                // When all the context before it is cached, its last token is fed again for its logits (the cache
+                // When all the context before it is held, its last token is fed again for its logits (the cache
                 // keeps K/V, not logits, as vLLM's prefix cache does): the price of a full hit, not a recomputation.
-                bool forLogits = i == last && r.Reused == last;
+                bool forLogits = i == last && start == last;
                 if (!thisStep.Add(hashes[i]) || !pool.Ledger.Compute(hashes[i], out var lostBy) || forLogits) continue;
                 r.Recomputed++;
                 Recomputed++;

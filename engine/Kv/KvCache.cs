@@ -5,9 +5,12 @@ namespace TreePO.Engine.Kv;
 
 /// <summary>
 /// Slot-major K/V storage: per layer <c>[slots, kv_heads, max_len, head_dim]</c> fp32, allocated once and written in
-/// place. Each live sequence owns a slot; a fork copies the parent's prefix rows into the child's slot. The buffers are
-/// allocated uninitialised: only rows a sequence has written are ever read (attention narrows to exact lengths), so
-/// the operating system commits memory only for rows in use.
+/// place. Each live sequence owns a slot; a fork copies the parent's prefix rows into the child's slot. Only rows a
+/// sequence has written are ever read (attention narrows to exact lengths). When the whole cache fits in
+/// <c>commitUpTo</c> bytes (the engine's KV budget) it is written once at allocation, so that its memory is committed
+/// before the first step: otherwise the first write to each page of a slot faults inside a step, which for a fresh
+/// engine of the built-in model cost as much as a fifth of a rollout. A larger cache is allocated uninitialised and
+/// committed as rows are used.
 /// </summary>
 public sealed class KvCache : IDisposable
 {
@@ -15,6 +18,8 @@ public sealed class KvCache : IDisposable
     readonly Tensor[] values;
     readonly Tensor[] flatKeys;
     readonly Tensor[] flatValues;
+    readonly List<(int Source, int Target, int Start, int Count)> pending = [];
+    int pendingRows;
 
     public int Slots { get; }
     public int MaxLength { get; }
@@ -22,10 +27,12 @@ public sealed class KvCache : IDisposable
     public int HeadDim { get; }
     public int Layers => keys.Length;
     public long BytesPerToken { get; }
+    /// <summary>Written at allocation (within the budget it was given), so that no step pays for first touches.</summary>
+    public bool Committed { get; }
     /// <summary>Prefix copies made so far (forks, and reuse of a prefix another slot holds).</summary>
     public long Copies { get; private set; }
 
-    public KvCache(Qwen2Config config, int slots, int maxLength, Device? device = null)
+    public KvCache(Qwen2Config config, int slots, int maxLength, Device? device = null, long commitUpTo = 0)
     {
         if (slots <= 0) throw new ArgumentOutOfRangeException(nameof(slots), slots, "must be positive");
         if (maxLength <= 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must be positive");
@@ -39,42 +46,81 @@ public sealed class KvCache : IDisposable
         values = new Tensor[layers];
         flatKeys = new Tensor[layers];
         flatValues = new Tensor[layers];
+        Committed = (long)slots * maxLength * BytesPerToken <= commitUpTo;
+        Tensor Buffer() => (Committed ? zeros([slots, KvHeads, maxLength, HeadDim], ScalarType.Float32, device)
+            : empty([slots, KvHeads, maxLength, HeadDim], ScalarType.Float32, device)).DetachFromDisposeScope();
         for (int l = 0; l < layers; l++)
         {
-            keys[l] = empty([slots, KvHeads, maxLength, HeadDim], ScalarType.Float32, device).DetachFromDisposeScope();
-            values[l] = empty([slots, KvHeads, maxLength, HeadDim], ScalarType.Float32, device).DetachFromDisposeScope();
+            keys[l] = Buffer();
+            values[l] = Buffer();
             flatKeys[l] = keys[l].view(-1, HeadDim).DetachFromDisposeScope();
             flatValues[l] = values[l].view(-1, HeadDim).DetachFromDisposeScope();
         }
     }
 
-    public Tensor Keys(int layer) => keys[layer];
-    public Tensor Values(int layer) => values[layer];
-    internal Tensor FlatKeys(int layer) => flatKeys[layer];
-    internal Tensor FlatValues(int layer) => flatValues[layer];
+    // Every read or write of the buffers goes through these, so copies still pending land first.
+    public Tensor Keys(int layer) { Flush(); return keys[layer]; }
+    public Tensor Values(int layer) { Flush(); return values[layer]; }
+    internal Tensor FlatKeys(int layer) { Flush(); return flatKeys[layer]; }
+    internal Tensor FlatValues(int layer) { Flush(); return flatValues[layer]; }
 
     /// <summary>Copies rows <c>[0, length)</c> of <paramref name="source"/> into <paramref name="target"/> in every layer.</summary>
     public void CopyPrefix(int source, int target, int length) => CopyRows(source, target, 0, length);
 
     /// <summary>Copies rows <c>[start, start + count)</c> of every layer from slot <paramref name="source"/> to slot
-    /// <paramref name="target"/>.</summary>
+    /// <paramref name="target"/>. The copy is queued and made with the others of the same step in one gather and one
+    /// scatter per layer (a fork's copy made alone costs a few dozen small ops, which at the built-in model's size cost
+    /// as much as the step's attention); it lands before anything reads or writes the buffers.</summary>
     public void CopyRows(int source, int target, int start, int count)
     {
         if (source == target || count == 0) return;
         if (start < 0 || count < 0 || start + count > MaxLength)
             throw new ArgumentOutOfRangeException(nameof(count), count, $"rows [{start}, {start + count}) must lie in [0, {MaxLength}]");
+        if (source < 0 || source >= Slots || target < 0 || target >= Slots)
+            throw new ArgumentOutOfRangeException(nameof(target), target, $"slots {source} -> {target} must lie in [0, {Slots})");
+        // A copy that reads rows a pending one writes, or writes rows a pending one reads or writes, waits for it.
+        foreach (var p in pending)
+            if (p.Target == source || p.Target == target || p.Source == target)
+            {
+                Flush();
+                break;
+            }
+        pending.Add((source, target, start, count));
+        pendingRows += count;
         Copies++;
+    }
+
+    /// <summary>Makes the queued copies: the rows of every queued copy gathered and scattered at once, per layer.</summary>
+    public void Flush()
+    {
+        if (pending.Count == 0) return;
+        var from = new long[pendingRows * KvHeads];
+        var to = new long[from.Length];
+        int k = 0;
+        foreach (var (source, target, start, count) in pending)
+            for (int h = 0; h < KvHeads; h++)
+                for (int i = start; i < start + count; i++, k++)
+                {
+                    from[k] = ((long)source * KvHeads + h) * MaxLength + i;
+                    to[k] = ((long)target * KvHeads + h) * MaxLength + i;
+                }
+        pending.Clear();
+        pendingRows = 0;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        var device = keys[0].device;
+        var fromRows = tensor(from, device: device);
+        var toRows = tensor(to, device: device);
         for (int l = 0; l < keys.Length; l++)
         {
-            keys[l][target].narrow(1, start, count).copy_(keys[l][source].narrow(1, start, count));
-            values[l][target].narrow(1, start, count).copy_(values[l][source].narrow(1, start, count));
+            flatKeys[l].index_copy_(0, toRows, flatKeys[l].index_select(0, fromRows));
+            flatValues[l].index_copy_(0, toRows, flatValues[l].index_select(0, fromRows));
         }
     }
 
     public void Dispose()
     {
+        pending.Clear();
         foreach (var t in flatKeys.Concat(flatValues).Concat(keys).Concat(values)) t.Dispose();
     }
 }

@@ -63,24 +63,55 @@ internal sealed class KvPool
         return (best, bestLength);
     }
 
-    /// <summary>Free slots, emptied, in ascending order, preferring a block of <paramref name="count"/> consecutive
-    /// ones that starts at <paramref name="after"/> + 1 (consecutive slots at equal lengths attend in one batched call),
-    /// and empty slots over retained ones (the least recently used retained rows go first). Never
-    /// <paramref name="after"/> itself.</summary>
-    public List<KvSlot> TakeFree(int count, int after = -1)
+    /// <summary>
+    /// Free slots, emptied, in ascending order: a block of <paramref name="count"/> consecutive empty slots when one
+    /// exists (never <paramref name="exclude"/>), else empty slots over retained ones (the least recently used retained
+    /// rows go first). The block is laid out so that a tree's paths at one depth stay side by side, since consecutive
+    /// slots at equal lengths attend in one batched call: the first block after <paramref name="after"/> (the tree's
+    /// last slot) when the tree holds slots, else the middle of the widest run of empty slots, leaving room on both
+    /// sides for the trees there to grow.
+    /// </summary>
+    public List<KvSlot> TakeFree(int count, int after = -1, int exclude = -1)
     {
         if (count == 0) return [];
-        bool Empty(int i) => slots[i].IsFree && !slots[i].IsRetained && i != after;
+        bool Empty(int i) => slots[i].IsFree && !slots[i].IsRetained && i != exclude;
         bool Block(int start) => start >= 0 && start + count <= slots.Length && Enumerable.Range(start, count).All(Empty);
-        int begin = Block(after + 1) ? after + 1 : Enumerable.Range(0, slots.Length).FirstOrDefault(Block, -1);
+        int begin = after >= 0
+            ? Enumerable.Range(after + 1, Math.Max(0, slots.Length - after - 1)).Concat(Enumerable.Range(0, Math.Min(after + 1, slots.Length))).FirstOrDefault(Block, -1)
+            : WidestGapStart(count, Empty);
         var taken = begin >= 0
             ? Enumerable.Range(begin, count).Select(i => slots[i]).ToList()
             : slots.Where(s => Empty(s.Index))
-                .Concat(slots.Where(s => s.IsRetained && s.Index != after).OrderBy(s => s.LastUse))
+                .Concat(slots.Where(s => s.IsRetained && s.Index != exclude).OrderBy(s => s.LastUse))
                 .Take(count).ToList();
         if (taken.Count < count) throw new InvalidOperationException($"asked for {count} free slots, {taken.Count} free");
         foreach (var s in taken) Drop(s);
         return taken;
+    }
+
+    /// <summary>The last slot of <paramref name="tree"/> that holds anything (-1: none).</summary>
+    public int LastSlotOf(string tree)
+    {
+        for (int i = slots.Length - 1; i >= 0; i--)
+            if (slots[i].Tree == tree && (!slots[i].IsFree || slots[i].Tokens.Count > 0)) return i;
+        return -1;
+    }
+
+    /// <summary>Where a new tree's <paramref name="count"/> slots go: the start of the widest run of empty slots when
+    /// nothing precedes it, else its middle (-1: no run is long enough).</summary>
+    int WidestGapStart(int count, Func<int, bool> empty)
+    {
+        int bestStart = -1, bestLength = 0;
+        for (int i = 0; i < slots.Length;)
+        {
+            if (!empty(i)) { i++; continue; }
+            int j = i;
+            while (j < slots.Length && empty(j)) j++;
+            if (j - i > bestLength) (bestStart, bestLength) = (i, j - i);
+            i = j;
+        }
+        if (bestLength < count) return -1;
+        return bestStart == 0 ? 0 : bestStart + (bestLength - count) / 2;
     }
 
     /// <summary>Gives up the retained rows of a free slot.</summary>

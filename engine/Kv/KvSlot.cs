@@ -15,6 +15,9 @@ internal sealed class KvSlot(int index)
     /// <summary>Rows the writer may grow to (budget reservation).</summary>
     public int Reserved { get; set; }
     public long LastUse { get; set; }
+    /// <summary>The tree whose work last took this slot: where that tree's next branches go (see
+    /// <see cref="KvPool.TakeFree"/>).</summary>
+    public string? Tree { get; set; }
 
     /// <summary>Nobody writes it and it holds no node: it can be given to new work (any rows it still holds are
     /// retained K/V that new work may reuse, or drop).</summary>

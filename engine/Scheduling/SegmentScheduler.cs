@@ -79,14 +79,16 @@ internal sealed class SegmentScheduler(KvPool pool, KvCache cache, int maxSequen
     /// <summary>
     /// Requests admitted in one step may share a prefix none of them found cached (prompts behind one chat template,
     /// a tree's first fork asked by two engines' worth of queries); the prefill budget then computes one of them in a
-    /// later step than the other. Before each step, a request that has not prefilled anything yet takes the rows
-    /// another slot has computed since its admission instead of computing them again.
+    /// later step than the other, or the first part of one in the step that computes all of the other. Before each
+    /// step, a request still prefilling takes the rows another slot has computed past what it holds instead of
+    /// computing them again (a row's K/V depends only on the tokens up to it, so rows of any slot holding the same
+    /// prefix fit).
     /// </summary>
     public void ReuseLatePrefixes()
     {
         foreach (var r in Running)
         {
-            if (!r.Prefilling || r.Prefilled > 0) continue;
+            if (!r.Prefilling) continue;
             var lead = r.Branches[0].Slot;
             int held = lead.Tokens.Count;
             var (source, m) = pool.Match(r.Request.Context, null);
@@ -242,14 +244,15 @@ internal sealed class SegmentScheduler(KvPool pool, KvCache cache, int maxSequen
         var req = r.Request;
         int b = req.Branches;
         List<KvSlot> slots;
+        int after = pool.LastSlotOf(req.TreeId);
         if (takeover)
         {
             pool.Truncate(source!, m);
-            slots = [source!, .. pool.TakeFree(b - 1, source!.Index)];
+            slots = [source!, .. pool.TakeFree(b - 1, Math.Max(after, source!.Index), exclude: source!.Index)];
         }
         else
         {
-            slots = pool.TakeFree(b);
+            slots = pool.TakeFree(b, after);
             if (source is not null && m > 0)
             {
                 cache.CopyPrefix(source.Index, slots[0].Index, m);
@@ -266,6 +269,7 @@ internal sealed class SegmentScheduler(KvPool pool, KvCache cache, int maxSequen
             var branch = new BranchState(i, slots[i], new SeededRandom(SeedMix.Derive(req.Seed, i)));
             slots[i].Writer = branch;
             slots[i].Reserved = capacity;
+            slots[i].Tree = req.TreeId;
             r.Branches[i] = branch;
         }
         Reused += r.Reused;

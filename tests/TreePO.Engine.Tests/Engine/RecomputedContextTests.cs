@@ -81,6 +81,27 @@ public sealed class RecomputedContextTests
         Assert.Equal(prompts.Sum(p => p.Length) - 2 * template.Length, results.Sum(r => r.PrefillTokens));
     }
 
+    /// <summary>Two prompts sharing a prefix, admitted together: the prefill budget computes the first whole and the
+    /// start of the second in one step; the second's next step takes the rest of the shared rows from the first's slot
+    /// instead of computing them again (the default training run computed a few such tokens twice).</summary>
+    [Fact]
+    public async Task A_prompt_partly_prefilled_beside_one_sharing_its_prefix_takes_the_rest_of_the_shared_rows()
+    {
+        await using var engine = Start(slots: 16, prefillChunk: 8);
+        int[] shared = TestModels.RandomTokens(6, 80);
+        int[] first = shared, second = [.. shared, .. TestModels.RandomTokens(10, 81)];
+        // The first takes 6 of the step's 8 prefill tokens, the second its first 2; then 4 shared rows remain.
+        var results = await Task.WhenAll(
+                engine.GenerateAsync(Request(first, branches: 2, maxTokens: 4, seed: 1)),
+                engine.GenerateAsync(Request(second, branches: 2, maxTokens: 4, seed: 2)))
+            .WaitAsync(Timeout);
+        Assert.Equal(0, engine.GetStats().RecomputedTokens);
+        // The second computed its first 2 rows beside the first (the same step: computed together, not twice) and
+        // took the other 4 shared rows.
+        Assert.Equal(shared.Length - 2, results[1].ReusedTokens);
+        Assert.Equal(first.Length + second.Length - (shared.Length - 2), results.Sum(r => r.PrefillTokens));
+    }
+
     /// <summary>The default tree shape (w = 8, d = 4, l = 16, b = 2, random fallback) over several queries at once, with
     /// an EOS id so that paths end early and fallback runs: with room for everything, nothing is computed twice.</summary>
     [Fact]

@@ -1,0 +1,64 @@
+using TreePO.Engine.Kv;
+using TreePO.Engine.Model;
+using TreePO.Engine.Native;
+using static TorchSharp.torch;
+
+namespace TreePO.Engine.Tests.Kv;
+
+/// <summary>The cache's queued copies land as if each had been made at once, and a cache within the KV budget is
+/// committed when it is allocated.</summary>
+public sealed class KvCacheTests
+{
+    public KvCacheTests() => TorchRuntime.EnsureLoaded();
+
+    static void Fill(KvCache cache, int slot, int rows, int seed)
+    {
+        var gen = new Generator((ulong)seed);
+        for (int l = 0; l < cache.Layers; l++)
+        {
+            cache.Keys(l)[slot].narrow(1, 0, rows).copy_(randn([cache.KvHeads, rows, cache.HeadDim], generator: gen));
+            cache.Values(l)[slot].narrow(1, 0, rows).copy_(randn([cache.KvHeads, rows, cache.HeadDim], generator: gen));
+        }
+    }
+
+    static bool Same(KvCache cache, int a, int b, int start, int count) => Enumerable.Range(0, cache.Layers).All(l =>
+        cache.Keys(l)[a].narrow(1, start, count).eq(cache.Keys(l)[b].narrow(1, start, count)).all().item<bool>()
+        && cache.Values(l)[a].narrow(1, start, count).eq(cache.Values(l)[b].narrow(1, start, count)).all().item<bool>());
+
+    /// <summary>A fork's copy, then a copy out of the fork's slot (a chain), then a copy into a slot another queued copy
+    /// reads: each reads what the copies before it wrote.</summary>
+    [Fact]
+    public void Queued_copies_read_what_earlier_copies_wrote()
+    {
+        using var scope = NewDisposeScope();
+        using var cache = new KvCache(Qwen2Config.Tiny(), slots: 5, maxLength: 16);
+        Fill(cache, 0, 12, 1);
+        Fill(cache, 3, 12, 2);
+        var slot3 = Enumerable.Range(0, cache.Layers).Select(l => cache.Keys(l)[3].narrow(1, 0, 12).clone()).ToArray();
+
+        cache.CopyPrefix(0, 1, 12);   // a fork
+        cache.CopyRows(1, 2, 4, 6);   // reads the fork's rows
+        cache.CopyPrefix(3, 4, 12);   // slot 3 is read ...
+        cache.CopyRows(0, 3, 0, 8);   // ... before it is overwritten
+
+        Assert.True(Same(cache, 0, 1, 0, 12));
+        Assert.True(Same(cache, 0, 2, 4, 6));
+        Assert.True(Same(cache, 0, 3, 0, 8));
+        for (int l = 0; l < cache.Layers; l++)
+            Assert.True(cache.Keys(l)[4].narrow(1, 0, 12).eq(slot3[l]).all().item<bool>(), $"layer {l}: slot 4 holds slot 3's rows from before");
+        Assert.Equal(4, cache.Copies);
+    }
+
+    [Fact]
+    public void A_cache_within_the_budget_is_committed_at_allocation()
+    {
+        var config = Qwen2Config.Tiny();
+        long bytes = 4L * 16 * config.KvBytesPerToken;
+        using var within = new KvCache(config, slots: 4, maxLength: 16, commitUpTo: bytes);
+        using var beyond = new KvCache(config, slots: 4, maxLength: 16, commitUpTo: bytes - 1);
+        Assert.True(within.Committed);
+        Assert.False(beyond.Committed);
+        using var scope = NewDisposeScope();
+        Assert.Equal(0f, within.Keys(0).abs().sum().item<float>());
+    }
+}
