@@ -87,11 +87,14 @@ public sealed class Qwen2Attention : nn.Module
         {
             if (group is StepPlan.Run run)
             {
-                // [count, kvH, g, D] queries against [count, kvH, L, D] keys: every key row is valid, no mask.
+                // [count, kvH, g, D] queries against [count, kvH, L, D] keys: every key row valid, or the run's mask.
                 var qg = q.narrow(0, run.Row, run.Count).view(run.Count, kvHeads, g, headDim);
                 var kk = keys.narrow(0, run.SlotStart, run.Count).narrow(2, 0, run.Length);
                 var vv = values.narrow(0, run.SlotStart, run.Count).narrow(2, 0, run.Length);
-                outputs.Add(nn.functional.scaled_dot_product_attention(qg, kk, vv).reshape(run.Count, heads * headDim));
+                var o = run.Mask is null
+                    ? nn.functional.scaled_dot_product_attention(qg, kk, vv)
+                    : nn.functional.scaled_dot_product_attention(qg, kk, vv, run.Mask);
+                outputs.Add(o.reshape(run.Count, heads * headDim));
             }
             else if (group is StepPlan.Chunk chunk)
             {

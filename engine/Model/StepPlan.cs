@@ -6,16 +6,20 @@ namespace TreePO.Engine.Model;
 
 /// <summary>
 /// The per-step layout shared by every layer: the flattened tokens and positions, where each new K/V row goes in
-/// the slot-major cache, and the attention groups. Single-token items on consecutive slots at the same position form
-/// one batched attention over a <c>narrow</c> view (no mask: every key row is valid); longer items (prefill chunks)
-/// attend one by one with an explicit causal mask offset by their start. Built inside the caller's dispose scope.
+/// the slot-major cache, and the attention groups. Single-token items on consecutive slots form one batched attention
+/// over a <c>narrow</c> view: at one position with no mask (every key row is valid); at different positions (a tree's
+/// paths at neighbouring depths) with a mask of each row's keys, as long as the padding at most doubles the keys read
+/// (each attention call costs a few dozen microseconds of fixed work, which at small model sizes is more than the
+/// padding). Longer items (prefill chunks) attend one by one with an explicit causal mask offset by their start. Built
+/// inside the caller's dispose scope.
 /// </summary>
 internal sealed class StepPlan
 {
     internal abstract record Group(int Row, int Rows);
     /// <summary><paramref name="Count"/> single-token items on slots [SlotStart, SlotStart + Count), each with
-    /// <paramref name="Length"/> keys.</summary>
-    internal sealed record Run(int Row, int SlotStart, int Count, int Length) : Group(Row, Count);
+    /// <paramref name="Length"/> keys, or with those of <paramref name="Mask"/> (<c>[Count, 1, 1, Length]</c>, true
+    /// where a row attends) when their lengths differ.</summary>
+    internal sealed record Run(int Row, int SlotStart, int Count, int Length, Tensor? Mask = null) : Group(Row, Count);
     /// <summary>A chunk of <paramref name="Rows"/> tokens at positions [Start, Start + Rows) of one slot.</summary>
     internal sealed record Chunk(int Row, int Rows, int Slot, int Start, Tensor Mask) : Group(Row, Rows);
 
@@ -53,8 +57,19 @@ internal sealed class StepPlan
         {
             int e = s + 1;
             var head = items[singles[s]];
-            while (e < singles.Count && items[singles[e]].Slot == head.Slot + (e - s) && items[singles[e]].Start == head.Start) e++;
-            groupList.Add(new Run(row, head.Slot, e - s, head.Start + 1));
+            int longest = head.Start + 1;
+            long keys = longest;
+            bool ragged = false;
+            while (e < singles.Count && items[singles[e]].Slot == head.Slot + (e - s))
+            {
+                int length = items[singles[e]].Start + 1, wider = Math.Max(longest, length);
+                if (length != longest && (long)(e - s + 1) * wider > 2 * (keys + length)) break;
+                ragged |= length != longest;
+                longest = wider;
+                keys += length;
+                e++;
+            }
+            groupList.Add(new Run(row, head.Slot, e - s, longest, ragged ? KeyMask(items, singles, s, e, longest, device) : null));
             for (int k = s; k < e; k++)
             {
                 var it = items[singles[k]];
@@ -104,5 +119,14 @@ internal sealed class StepPlan
             Groups = groupList,
             Count = n,
         };
+    }
+
+    /// <summary>Which keys each row of a ragged run attends: its own <c>Start + 1</c>, of <paramref name="longest"/>.</summary>
+    static Tensor KeyMask(IReadOnlyList<StepItem> items, List<int> singles, int s, int e, int longest, Device device)
+    {
+        var mask = new bool[(e - s) * longest];
+        for (int k = s; k < e; k++)
+            Array.Fill(mask, true, (k - s) * longest, items[singles[k]].Start + 1);
+        return tensor(mask, [e - s, 1, 1, longest], device: device);
     }
 }

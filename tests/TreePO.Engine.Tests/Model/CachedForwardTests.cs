@@ -44,6 +44,44 @@ public sealed class CachedForwardTests
         }
     }
 
+    /// <summary>Paths at different lengths on neighbouring slots (a tree's paths a segment apart) attend in one masked
+    /// call, and each row sees its own keys only.</summary>
+    [Fact]
+    public void Neighbouring_slots_at_different_lengths_attend_in_one_masked_call()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 13);
+        using var cache = new KvCache(model.Config, slots: 5, maxLength: 64);
+        int[][] seqs = [TestModels.RandomTokens(14, 21), TestModels.RandomTokens(20, 22), TestModels.RandomTokens(11, 23)];
+        int[] lengths = [10, 16, 8];
+        model.Step(cache, seqs.Select((q, i) => new StepItem(i + 1, 0, q[..lengths[i]])).ToArray());
+        for (int t = 0; t < 3; t++)
+        {
+            var items = seqs.Select((q, i) => new StepItem(i + 1, lengths[i] + t, [q[lengths[i] + t]])).ToArray();
+            var plan = StepPlan.Build(items, cache, model.Config.KvGroups, model.Device);
+            var run = Assert.IsType<StepPlan.Run>(Assert.Single(plan.Groups));
+            Assert.NotNull(run.Mask);
+            var l = model.Step(cache, items);
+            for (int i = 0; i < seqs.Length; i++)
+            {
+                var fresh = model.Forward(TestModels.Ids(seqs[i][..(lengths[i] + t + 1)]))[0][-1];
+                Assert.True(TestModels.MaxAbsDiff(l[i], fresh) <= Tolerance, $"sequence {i}, step {t}");
+            }
+        }
+    }
+
+    /// <summary>Lengths so far apart that one call would read more than twice the keys attend separately.</summary>
+    [Fact]
+    public void Lengths_far_apart_are_not_padded_into_one_call()
+    {
+        using var scope = NewDisposeScope();
+        var config = Qwen2Config.Tiny();
+        using var cache = new KvCache(config, slots: 3, maxLength: 64);
+        var plan = StepPlan.Build([new StepItem(0, 2, [1]), new StepItem(1, 2, [2]), new StepItem(2, 60, [3])], cache, config.KvGroups, CPU);
+        Assert.Equal(2, plan.Groups.Count);
+        Assert.Null(((StepPlan.Run)plan.Groups[0]).Mask);
+    }
+
     [Fact]
     public void Forked_children_continue_as_fresh_sequences()
     {
