@@ -62,6 +62,7 @@ public static class TreePOSiloBuilderExtensions
             sp.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.Endpoint.Address, true,
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WeightStreamServer>>(), options.Cluster.WeightStreamPort,
             options.Cluster.Tls.Enabled ? Clustering.ClusterTls.Load(options.Cluster.Tls).ForWeightStream() : null));
+        silo.Services.TryAddSingleton(new TreePO.Grains.Training.WeightFanout(options.Cluster.WeightFanout.ToLowerInvariant(), options.Cluster.WeightFanoutDegree));
         silo.Services.TryAddSingleton<TreePO.Core.Data.IPromptEncoder>(sp => sp.GetRequiredService<ModelText>());
         silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.Cluster.ResponseTimeout);
         Clustering.SiloClustering.AddTreeStorage(silo, options);   // trees keep their snapshots here
