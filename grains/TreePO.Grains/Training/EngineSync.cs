@@ -22,7 +22,7 @@ public sealed class EngineSync(EngineDirectory directory, IGrainFactory grains, 
     /// <summary>Every engine of the directory pulls the version, directly or down the fan-out tree (Cluster:WeightFanout).</summary>
     public Task SyncAllAsync(string trainer, int version, bool force, CancellationToken ct)
     {
-        var engines = directory.GetEngines();
+        var engines = directory.GetEngines().OrderBy(e => e.Key, StringComparer.Ordinal).ToList();   // the same tree for the same cluster
         var sync = Planned(engines, fanout ?? new WeightFanout(), $"{trainer}/{version}/{Guid.NewGuid():N}", (e, plan) => plan is null
             ? grains.GetGrain<IEngineGrain>(e.Key).SyncWeightsAsync(trainer, version, force, ct)
             : HeldAfter(grains.GetGrain<IEngineGrain>(e.Key).SyncWeightsWithReportAsync(trainer, version, new WeightSyncOptions(force, Relay: plan), ct)));
