@@ -26,7 +26,9 @@ namespace TreePO.Bench;
 /// from the trainer's silo; tree, engines relaying to --fanout-degree more while they receive) is measured side by
 /// side on the same cluster: wall time of the whole fan-out, each engine's pull time, aggregate MB/s, the bytes the
 /// trainer's silo sent, time per engine. Then the times are scaled to Qwen2.5-7B's bytes (fp32 and bf16) with the
-/// measured rates, labelled EXTRAPOLATION. Writes its own JSON (--out's name with -weightsync).
+/// measured rates, labelled EXTRAPOLATION. Writes its own JSON (--out's name with -weightsync). With
+/// --cluster.weightstreammbps=N every silo's weight stream sends at most N MB/s (EMULATED LINKS: one machine's
+/// loopback has no link per process, so without it both fan-outs are bound by the same cores).
 /// </summary>
 public static class ScaleWeightSync
 {
@@ -55,6 +57,10 @@ public static class ScaleWeightSync
         return c.VocabSize * h * (c.TieWordEmbeddings ? 1 : 2) + c.NumHiddenLayers * layer + h;
     }
 
+    /// <summary>The emulated link of every silo (Cluster:WeightStreamMBps given to `bench scale`), 0 when none.</summary>
+    static int LinkMbps(IReadOnlyDictionary<string, string> keys) =>
+        keys.TryGetValue("Cluster:WeightStreamMBps", out string? v) && int.TryParse(v, out int mbps) ? mbps : 0;
+
     static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "";
 
     public static async Task<int> RunAsync(Plan plan, string siloDll, IReadOnlyDictionary<string, string> keys)
@@ -69,6 +75,8 @@ public static class ScaleWeightSync
             AnsiConsole.MarkupLine(Markup.Escape($"weight-sync fan-out: {bytes / 1e6:F0} MB of fp32 weights (random, Qwen2.5-0.5B shapes, {plan.Layers} layers) " +
                 $"to {string.Join(", ", plan.Layouts.Select(l => $"{l.Engines} engines on {l.Silos} processes"))}; fan-outs {string.Join(", ", plan.Fanouts)} " +
                 $"(tree degree {plan.Degree}); {silos} silo processes of {perSilo} simulated engines; load {loadBefore}"));
+            if (LinkMbps(keys) > 0)
+                AnsiConsole.MarkupLine(Markup.Escape($"EMULATED LINKS: every silo's weight stream sends at most {LinkMbps(keys)} MB/s (Cluster:WeightStreamMBps), as if each process had a network link of its own"));
             await using var cluster = await ScaleCluster.StartProcessesAsync(siloDll, silos, perSilo, keys);
             int[] ports = ScaleoutBenchmark.FreePorts(2);
             var options = TreePOConfiguration.Load([.. ScaleCluster.Arguments(keys), "--cluster.clustering=localhost", $"--cluster.clusterId={cluster.ClusterId}",
@@ -127,7 +135,7 @@ public static class ScaleWeightSync
                 using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
                 try { await host.StopAsync(stop.Token); } catch (OperationCanceledException) { }
             }
-            return Report(plan, points, bytes, trainerLoad, trainerRss, loadBefore, clock.Elapsed.TotalSeconds);
+            return Report(plan, points, bytes, trainerLoad, trainerRss, loadBefore, clock.Elapsed.TotalSeconds, LinkMbps(keys));
         }
         catch (Exception e) when (e is TimeoutException or InvalidOperationException or TaskCanceledException)
         {
@@ -160,7 +168,7 @@ public static class ScaleWeightSync
             reports.GroupBy(r => r.Path).OrderBy(g => g.Key).ToDictionary(g => g.Key, g => g.Count()));
     }
 
-    static int Report(Plan plan, List<Point> points, long bytes, double trainerLoad, long trainerRss, string loadBefore, double seconds)
+    static int Report(Plan plan, List<Point> points, long bytes, double trainerLoad, long trainerRss, string loadBefore, double seconds, int linkMbps)
     {
         var table = new Table().AddColumns("engines / silos", "fan-out", "wall s", "s / engine", "pull min s", "median s", "max s", "MB/s all", "trainer sent GB");
         foreach (var p in points)
@@ -197,6 +205,7 @@ public static class ScaleWeightSync
             chunk_bytes = 16 << 20,
             engine = "simulated (bytes counted and discarded)",
             relay_ring_bytes = WeightRelay.DefaultCapacity,
+            emulated_link_mb_s_per_silo = linkMbps,
             tree_degree = plan.Degree,
             trainer_load_s = trainerLoad,
             trainer_rss_bytes = trainerRss,

@@ -36,6 +36,9 @@ public sealed class ClusterOptions
     /// port when the first trainer publishes; set one to open it in a firewall between silos.</summary>
     public int WeightStreamPort { get; set; }
 
+    /// <summary>A cap on what this silo's weight stream sends, MB/s over all connections (0: none).</summary>
+    public int WeightStreamMBps { get; set; }
+
     /// <summary>How a new weight version reaches the engines: "direct" (each pulls it from the trainer's silo) or
     /// "tree" (engines pass it on to <see cref="WeightFanoutDegree"/> more while they receive it; docs/cluster.md).</summary>
     public string WeightFanout { get; set; } = TreePO.Grains.Training.WeightFanout.Direct;

@@ -158,7 +158,7 @@ public sealed class WeightRelay
     /// <summary>Serves one child on <paramref name="stream"/> after its token: a status byte, the length, then the
     /// bytes as they arrive. Refused (status 2) when the ring has already moved past byte 0. Throws
     /// <see cref="IOException"/> when the relay fails, the child was dropped or the parent went silent.</summary>
-    internal async Task ServeAsync(Stream stream, Action<int> sent, CancellationToken stop)
+    internal async Task ServeAsync(Stream stream, Action<int> sent, EgressPace? pace, CancellationToken stop)
     {
         Reader? reader = null;
         lock (gate)
@@ -186,6 +186,7 @@ public sealed class WeightRelay
             while (reader.Position < TotalBytes)
             {
                 var (start, length) = await NextAsync(reader, stop);
+                if (pace is not null) await pace.WaitAsync(length, stop);
                 write.CancelAfter(stall);
                 await stream.WriteAsync(ring.AsMemory(start, length), write.Token);
                 lock (gate)

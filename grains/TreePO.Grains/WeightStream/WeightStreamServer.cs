@@ -27,8 +27,14 @@ namespace TreePO.Grains.WeightStream;
 /// </summary>
 public sealed class WeightStreamServer(
     IPAddress listen, IPAddress advertised, bool enabled, ILogger<WeightStreamServer> log, int port = 0, WeightStreamTls? tls = null,
-    TimeSpan? stallTimeout = null) : IDisposable
+    TimeSpan? stallTimeout = null, EgressPace? pace = null) : IDisposable
 {
+    /// <summary>The most bytes one write carries when <see cref="Pace"/> caps the sends.</summary>
+    const int PacedWriteBytes = 4 << 20;
+
+    /// <summary>The cap on what this server sends (Cluster:WeightStreamMBps), or null.</summary>
+    public EgressPace? Pace => pace;
+
     public const int TokenBytes = 32;
     public static readonly TimeSpan TokenLifetime = TimeSpan.FromMinutes(5);
     public static readonly TimeSpan DefaultStallTimeout = TimeSpan.FromSeconds(30);
@@ -194,7 +200,7 @@ public sealed class WeightStreamServer(
             Authenticated();
             if (source is WeightRelay relay)
             {
-                await relay.ServeAsync(stream, n => Interlocked.Add(ref bytesSent, n), stop.Token);
+                await relay.ServeAsync(stream, n => Interlocked.Add(ref bytesSent, n), pace, stop.Token);
                 await Finish(stream, socket);
                 return;
             }
@@ -214,10 +220,15 @@ public sealed class WeightStreamServer(
             await stream.WriteAsync(head, write.Token);
             for (int i = 0; i < snapshot.ChunkCount; i++)
             {
-                write.CancelAfter(StallTimeout);
                 var chunk = snapshot.Chunk(i);
-                await stream.WriteAsync(chunk, write.Token);
-                Interlocked.Add(ref bytesSent, chunk.Length);
+                for (int at = 0; at < chunk.Length; at += pace is null ? chunk.Length : PacedWriteBytes)
+                {
+                    int n = pace is null ? chunk.Length : Math.Min(PacedWriteBytes, chunk.Length - at);
+                    if (pace is not null) await pace.WaitAsync(n, stop.Token);
+                    write.CancelAfter(StallTimeout);
+                    await stream.WriteAsync(chunk.AsMemory(at, n), write.Token);
+                    Interlocked.Add(ref bytesSent, n);
+                }
             }
             write.CancelAfter(StallTimeout);
             await stream.FlushAsync(write.Token);

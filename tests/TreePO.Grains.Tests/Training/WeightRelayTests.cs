@@ -106,6 +106,26 @@ public sealed class WeightRelayTests
     }
 
     [Fact]
+    public async Task A_capped_server_shares_its_rate_among_its_connections()
+    {
+        var snap = Snapshot();
+        var pace = new EgressPace(4e6);   // 4 MB/s: two pulls of the snapshot take at least 2 x its bytes / 4 MB/s
+        using var server = new WeightStreamServer(IPAddress.Loopback, IPAddress.Loopback, true, NullLogger<WeightStreamServer>.Instance, pace: pace);
+        var sinks = Enumerable.Range(0, 2).Select(_ => new BufferedWeightSink(0, snap.Header, snap.TotalBytes)).ToList();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await Task.WhenAll(sinks.Select(s =>
+        {
+            var (endpoint, token) = server.Offer(snap)!.Value;
+            var offer = new WeightStreamOffer(0, endpoint.Address.ToString(), endpoint.Port, token);
+            return Task.Run(() => WeightStreamClient.RunAsync(offer, Manifest(snap), s, null, CancellationToken.None));
+        })).WaitAsync(Limit);
+        double expected = 2.0 * snap.TotalBytes / pace.BytesPerSecond;
+        Assert.InRange(clock.Elapsed.TotalSeconds, 0.9 * expected, Limit.TotalSeconds);
+        Assert.All(sinks, s => Assert.True(s.IsComplete));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new EgressPace(0));
+    }
+
+    [Fact]
     public void A_tree_plan_gives_each_engine_one_parent_and_at_most_degree_children()
     {
         string[] engines = [.. Enumerable.Range(0, 7).Select(i => $"e{i}")];
