@@ -156,22 +156,9 @@ public sealed class WeightFanoutTests
         {
             var inner = new ScriptedEngine();
             ByDevice[device] = inner;
-            return Task.FromResult<IEngineBackend>(device == brokenDevice ? new BrokenEngine(inner, breakAfter) : inner);
-        }
-
-        sealed class BrokenEngine(ScriptedEngine inner, int breakAfter) : IEngineBackend
-        {
-            public Task<SegmentResult> GenerateAsync(SegmentRequest request, CancellationToken cancellationToken = default) => inner.GenerateAsync(request, cancellationToken);
-            public Task ReleaseAsync(IReadOnlyCollection<string> nodeIds, CancellationToken cancellationToken = default) => inner.ReleaseAsync(nodeIds, cancellationToken);
-            public EngineCounters GetCounters() => inner.GetCounters();
-            public int MaxSequenceLength => inner.MaxSequenceLength;
-            public int PolicyVersion => inner.PolicyVersion;
-            public Task LoadWeightsAsync(int version, Stream safetensors, CancellationToken cancellationToken = default) => inner.LoadWeightsAsync(version, safetensors, cancellationToken);
-            public Task<WeightSink> BeginWeightsAsync(int version, byte[] header, long totalBytes, CancellationToken cancellationToken = default) =>
-                Task.FromResult<WeightSink>(new BreakingSink(version, header, totalBytes, breakAfter));
-            public Task CommitWeightsAsync(WeightSink sink, CancellationToken cancellationToken = default) =>
-                throw new InvalidOperationException("a broken engine never completes a sink");
-            public ValueTask DisposeAsync() => inner.DisposeAsync();
+            return Task.FromResult<IEngineBackend>(device != brokenDevice ? inner : new SinkEngine(inner,
+                (version, header, total) => new BreakingSink(version, header, total, breakAfter),
+                _ => throw new InvalidOperationException("a broken engine never completes a sink")));
         }
 
         sealed class BreakingSink(int version, byte[] header, long totalBytes, int breakAfter) : WeightSink(version, header, totalBytes)
