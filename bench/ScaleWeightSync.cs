@@ -44,7 +44,12 @@ public static class ScaleWeightSync
     /// <summary>Qwen2.5-7B's shapes (config.json of the released model): the extrapolation's bytes.</summary>
     static readonly Qwen2Config Qwen25_7B = Qwen2Config.Qwen25_0_5B with
     {
-        VocabSize = 152064, HiddenSize = 3584, IntermediateSize = 18944, NumHiddenLayers = 28, NumAttentionHeads = 28, NumKeyValueHeads = 4,
+        VocabSize = 152064,
+        HiddenSize = 3584,
+        IntermediateSize = 18944,
+        NumHiddenLayers = 28,
+        NumAttentionHeads = 28,
+        NumKeyValueHeads = 4,
         TieWordEmbeddings = false,
     };
 

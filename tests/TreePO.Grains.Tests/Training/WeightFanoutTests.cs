@@ -97,6 +97,37 @@ public sealed class WeightFanoutTests
         Assert.True(published.Length > 3000);
     }
 
+    [Fact]
+    public async Task The_option_makes_the_runs_engine_sync_a_tree()
+    {
+        // One silo, three engines, the trainer there too: direct, each would copy the trainer's snapshot in memory and
+        // the silo's weight stream would send nothing; a chain sends the weights twice, engine to engine.
+        var (cluster, factories) = await TestClusters.StartAsync(1, o =>
+        {
+            o.Engine.Devices = 3;
+            o.Cluster.WeightFanout = "tree";
+            o.Cluster.WeightFanoutDegree = 1;
+        });
+        await using var _ = cluster;
+        var services = cluster.Silos[0].ServiceProvider;
+        var fanout = services.GetRequiredService<WeightFanout>();
+        Assert.Equal(new WeightFanout(WeightFanout.Tree, 1), fanout);
+        var trainer = cluster.Client.GetGrain<ITrainerGrain>("wired");
+        await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, Small));
+        var directory = services.GetRequiredService<EngineDirectory>();
+        await TreePO.Testing.Eventually.TrueAsync(() => directory.GetEngines().Count == 3, TimeSpan.FromSeconds(30), "the silo sees its three engines");
+        var server = services.GetRequiredService<TreePO.Grains.WeightStream.WeightStreamServer>();
+        long before = server.BytesSent;
+
+        await new EngineSync(directory, services.GetRequiredService<IGrainFactory>(), NullLogger.Instance, fanout).SyncAllAsync("wired", 0, force: true, CancellationToken.None);
+
+        byte[] published = await PublishedWeights.ReadAsync(trainer, 0);
+        var engines = factories.Values.Single().Created;
+        Assert.Equal(3, engines.Count);
+        Assert.All(engines, e => Assert.Equal(published, e.Loads[^1].Weights));
+        Assert.Equal(2L * published.Length, server.BytesSent - before);
+    }
+
     [Theory]
     [InlineData("--cluster.weightfanout=tre", "Cluster:WeightFanout: 'tre' is not one of direct, tree")]
     [InlineData("--cluster.weightfanoutdegree=0", "Cluster:WeightFanoutDegree: must be in 1..64, got 0")]
