@@ -1,11 +1,8 @@
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using TreePO.Engine.Checkpoint;
-using TreePO.Engine.Model;
-using TreePO.Engine.Native;
 using TreePO.Grains.Training;
 using TreePO.Grains.WeightStream;
-using TreePO.Testing;
 
 namespace TreePO.Grains.Tests.Training;
 
@@ -15,15 +12,9 @@ public sealed class WeightRelayTests
 {
     static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
 
-    static WeightSnapshot Snapshot()
-    {
-        TorchRuntime.EnsureLoaded();
-        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 1);
-        return WeightSnapshot.Capture(0, model.state_dict(), chunkBytes: 4096);
-    }
+    static WeightSnapshot Snapshot() => WeightStreamFaultTests.Snapshot();
 
-    static WeightManifest Manifest(WeightSnapshot s) =>
-        new(s.Version, s.TotalBytes, s.ChunkBytes, s.ChunkCount, s.Header, s.CaptureSeconds, WeightDigest.Of(s));
+    static WeightManifest Manifest(WeightSnapshot s) => WeightStreamFaultTests.Manifest(s);
 
     static WeightStreamOffer OfferOf(WeightStreamServer server, WeightRelay relay)
     {
