@@ -23,7 +23,9 @@ namespace TreePO.Grains.WeightStream;
 /// Hardened so that no peer can wedge a sync: a failed accept is logged and the loop keeps accepting; at most
 /// <see cref="MaxUnauthenticated"/> connections may be waiting to present a token (more are closed at once); every
 /// write must progress within <paramref name="stallTimeout"/> (default <see cref="DefaultStallTimeout"/>), which
-/// engines of this silo also use as their read timeout (<see cref="StallTimeout"/>).
+/// engines of this silo also use as their read timeout (<see cref="StallTimeout"/>). The same server serves the
+/// <see cref="WeightRelay"/>s of this silo's engines to their children in a fan-out tree (<see cref="OfferRelay"/>),
+/// and sends at most <paramref name="pace"/>'s rate when given (Cluster:WeightStreamMBps).
 /// </summary>
 public sealed class WeightStreamServer(
     IPAddress listen, IPAddress advertised, bool enabled, ILogger<WeightStreamServer> log, int port = 0, WeightStreamTls? tls = null,
