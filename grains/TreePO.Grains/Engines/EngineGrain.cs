@@ -147,7 +147,13 @@ public sealed class EngineGrain(
                 return new WeightSyncReport(key, version, options.Path, 0, 0, 0, 0, 0, 0, 0, 0, Skipped: true);
             }
             var source = GrainFactory.GetGrain<TreePO.Grains.Training.ITrainerGrain>(trainer);
-            var report = await PullStagedAsync(engine, trainer, source, version, options, cancellationToken);
+            WeightSyncReport report;
+            try { report = await PullStagedAsync(engine, trainer, source, version, options, cancellationToken); }
+            catch (Exception e) when (options.Relay is { Children: > 0 })
+            {
+                RefuseRelay(options.Relay.Round, $"engine {key} could not pull version {version} ({e.Message})");   // its children need not wait
+                throw;
+            }
             liveNodesByTree.Clear();
             heldFrom = trainer;
             log.LogInformation("engine {Engine} holds version {Version} from {Trainer} ({Bytes} bytes, {Path}, {Seconds:F2} s)",
