@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using TreePO.Bench.Common;
+using TreePO.Grains.Training;
 using TreePO.Hosting;
 using TreePO.Hosting.Models;
 using TreePO.Hosting.Options;
@@ -19,7 +20,9 @@ namespace TreePO.Bench;
 /// (trajectories/s over engines x one engine's), engine utilisation (step time slept over wall time), the spread of
 /// requests over the engines (the busiest engine's share over the mean share), Orleans messages sent per segment
 /// request and the time a request spends outside its engine (tree's segment time minus engine's). Then one of 8 silo
-/// processes is killed mid-run, and the trees lost and recomputed are counted. Writes scale.json and scale.png.
+/// processes is killed mid-run, and the trees lost and recomputed are counted. Writes scale.json and scale.png. Last,
+/// the weight-sync fan-out to 1, 8 and 32 engines, direct and through a relay tree (<see cref="ScaleWeightSync"/>;
+/// --weight-sync-only runs it alone), into scale-weightsync.json.
 /// </summary>
 public sealed class ScaleBenchmark : AsyncCommand<ScaleBenchmark.Settings>
 {
@@ -51,16 +54,35 @@ public sealed class ScaleBenchmark : AsyncCommand<ScaleBenchmark.Settings>
         [CommandOption("--silo <PATH>"), Description("The silo program (default: the one built with the benchmarks).")] public string Silo { get; init; } = "";
         [CommandOption("--out <FILE>")] public string Out { get; init; } = "scale.json";
         [CommandOption("--plot <FILE>"), Description("The efficiency plot (default: --out with .png).")] public string Plot { get; init; } = "";
+        [CommandOption("--weight-sync <LIST>"), Description("Engines x silo processes of the weight-sync fan-out phase (default 1x1,8x4,32x8; none: skip it).")]
+        public string WeightSync { get; init; } = "1x1,8x4,32x8";
+        [CommandOption("--weight-sync-only"), Description("Run the weight-sync fan-out phase alone.")] public bool WeightSyncOnly { get; init; }
+        [CommandOption("--fanouts <LIST>"), Description("Weight fan-outs measured side by side (default direct,tree).")]
+        public string Fanouts { get; init; } = $"{WeightFanout.Direct},{WeightFanout.Tree}";
+        [CommandOption("--fanout-degree <N>"), Description("Engines each sender serves in the tree fan-out (default 2).")] public int FanoutDegree { get; init; } = 2;
+        [CommandOption("--weight-layers <N>"), Description("Layers of Qwen2.5-0.5B's 24 in the fan-out's random model (default 24: 1,976 MB fp32).")]
+        public int WeightLayers { get; init; } = 24;
+        [CommandOption("--keep <DIR>"), Description("Reuse or keep the fan-out's written model in DIR.")] public string Keep { get; init; } = "";
+
+        public string[] FanoutList => Fanouts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
         protected override void Check(List<string> problems)
         {
             AtLeast(problems, "--queries-per-engine", QueriesPerEngine, 1);
             Plan.LayoutsOf(this, problems);
+            var weightSync = Plan.ParseLayouts("--weight-sync", WeightSync == "none" ? "" : WeightSync, problems);
+            if (WeightSyncOnly && weightSync.Count == 0) problems.Add("--weight-sync-only: --weight-sync lists no layout");
+            foreach (string f in FanoutList)
+                if (!WeightFanout.Modes.Contains(f)) problems.Add($"--fanouts: unknown fan-out '{f}' ({string.Join(", ", WeightFanout.Modes)})");
+            if (FanoutList.Length == 0) problems.Add("--fanouts: at least one fan-out");
+            if (FanoutDegree is < 1 or > WeightFanout.MaxDegree) problems.Add($"--fanout-degree: must be in 1..{WeightFanout.MaxDegree}, got {FanoutDegree}");
+            AtLeast(problems, "--weight-layers", WeightLayers, 1);
         }
     }
 
     /// <summary>What the settings and the options-tree overrides ask for.</summary>
-    sealed record Plan(Layout[] Layouts, int QueriesPerEngine, bool Kill, string Silo, string Out, string Plot, Dictionary<string, string> Keys)
+    sealed record Plan(Layout[] Layouts, int QueriesPerEngine, bool Kill, string Silo, string Out, string Plot, Dictionary<string, string> Keys,
+        ScaleWeightSync.Plan? WeightSync = null)
     {
         /// <summary>The bench's workload and engine (any options-tree key given as --section.key=value wins): trees of
         /// w = 16 as `train` shapes them (l = 16, a first fork of 4), and a GPU-class step (40 ms + 0.25 ms a token)
@@ -78,16 +100,23 @@ public sealed class ScaleBenchmark : AsyncCommand<ScaleBenchmark.Settings>
             ["Cluster:ResponseTimeout"] = "00:05:00",
         };
 
-        public static List<Layout> LayoutsOf(Settings s, List<string> problems)
+        /// <summary>ENGINESxSILOS items of <paramref name="option"/>, comma-separated.</summary>
+        public static List<Layout> ParseLayouts(string option, string text, List<string> problems)
         {
             var list = new List<Layout>();
-            foreach (string part in s.Layouts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 var xs = part.Split('x');
                 if (xs.Length != 2 || !int.TryParse(xs[0], out int e) || !int.TryParse(xs[1], out int n) || e < 1 || n < 1 || e % n != 0)
-                    problems.Add($"--layouts: '{part}' is not ENGINESxSILOS with engines a multiple of silos (e.g. 8x4)");
+                    problems.Add($"{option}: '{part}' is not ENGINESxSILOS with engines a multiple of silos (e.g. 8x4)");
                 else list.Add(new Layout(e, n));
             }
+            return list;
+        }
+
+        public static List<Layout> LayoutsOf(Settings s, List<string> problems)
+        {
+            var list = ParseLayouts("--layouts", s.Layouts, problems);
             list.AddRange(BenchSettings.IntList("--in-process", s.InProcess, 0, problems).Where(e => e > 0).Select(e => new Layout(e, 0)));
             if (!list.Any(l => l.Engines == 1)) problems.Add("--layouts/--in-process: one layout must have 1 engine (the baseline of the efficiency)");
             return list;
@@ -98,8 +127,11 @@ public sealed class ScaleBenchmark : AsyncCommand<ScaleBenchmark.Settings>
             var (overrides, _) = TreePOConfiguration.SplitOverrides(OptionOverrides.Captured);
             var keys = new Dictionary<string, string>(Defaults, StringComparer.OrdinalIgnoreCase);
             foreach (var o in overrides) keys[o.Key["TreePO:".Length..]] = o.Value ?? "";
-            return new Plan([.. LayoutsOf(s, [])], s.QueriesPerEngine, !s.NoKill, s.Silo, s.Out,
-                s.Plot.Length > 0 ? s.Plot : Path.ChangeExtension(s.Out, ".png"), keys);
+            var weightSync = ParseLayouts("--weight-sync", s.WeightSync == "none" ? "" : s.WeightSync, []);
+            return new Plan(s.WeightSyncOnly ? [] : [.. LayoutsOf(s, [])], s.QueriesPerEngine, !s.NoKill && !s.WeightSyncOnly, s.Silo, s.Out,
+                s.Plot.Length > 0 ? s.Plot : Path.ChangeExtension(s.Out, ".png"), keys,
+                weightSync.Count == 0 ? null : new ScaleWeightSync.Plan([.. weightSync.Select(l => (l.Engines, l.Silos))], s.FanoutList, s.FanoutDegree,
+                    s.WeightLayers, s.Keep, Path.ChangeExtension(s.Out, null) + "-weightsync.json"));
         }
     }
 
@@ -108,13 +140,14 @@ public sealed class ScaleBenchmark : AsyncCommand<ScaleBenchmark.Settings>
 
     static async Task<int> RunAsync(Plan settings)
     {
-        string? siloDll = settings.Layouts.Any(l => l.Silos > 0) || settings.Kill ? SiloProgram.Locate(settings.Silo) : "";
+        string? siloDll = settings.Layouts.Any(l => l.Silos > 0) || settings.Kill || settings.WeightSync is not null ? SiloProgram.Locate(settings.Silo) : "";
         if (siloDll is null) return 2;
         TreePOOptions options;
         try { options = ScaleCluster.Options(settings.Keys); }
         catch (TreePOOptionsException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return 2; }
         var text = ModelText.Load(ModelFolder.Resolve(options.Model.Path.Length > 0 ? options.Model.Path : null), options);
         settings.Keys["Model:Path"] = text.Folder;
+        if (settings.Layouts.Length == 0) return await ScaleWeightSync.RunAsync(settings.WeightSync!, siloDll!, settings.Keys);   // --weight-sync-only
         var config = options.TreeConfig();
         var sim = options.Engine.Simulation;
         var machine = Machine.Describe(1);
@@ -201,7 +234,7 @@ public sealed class ScaleBenchmark : AsyncCommand<ScaleBenchmark.Settings>
             killed_silo = kill,
         });
         AnsiConsole.MarkupLine(Markup.Escape($"wrote {written} and {Path.GetFullPath(settings.Plot)} in {clock.Elapsed.TotalMinutes:F1} min"));
-        return 0;
+        return settings.WeightSync is null ? 0 : await ScaleWeightSync.RunAsync(settings.WeightSync, siloDll!, settings.Keys);
     }
 
     static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "";

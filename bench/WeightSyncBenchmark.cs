@@ -69,22 +69,10 @@ public sealed class WeightSyncBenchmark : AsyncCommand<WeightSyncBenchmark.Setti
         bool tls = settings.Tls;
         string? siloDll = SiloProgram.Locate(siloOption);
         if (siloDll is null) return 2;
-        // The built-in tokenizer names the stop ids (its eos ids); the rest of the shapes are 0.5B's.
-        var config = Qwen2Config.Qwen25_0_5B with { NumHiddenLayers = layers, MaxPositionEmbeddings = 256, EosTokenIds = [397, 395], BosTokenId = null };
         string modelDir = keep.Length > 0 ? keep : Directory.CreateTempSubdirectory("treepo-weightsync-").FullName;
         var machine = Machine.Describe(1);
         AnsiConsole.MarkupLine(Markup.Escape(machine.ToString()));
-        var clock = Stopwatch.StartNew();
-        if (!File.Exists(Path.Combine(modelDir, "config.json")))
-        {
-            TreePO.Engine.Native.TorchRuntime.EnsureLoaded();
-            Qwen2Checkpoint.WriteRandom(modelDir, config, seed: 8);
-            string builtin = ModelFolder.Resolve(null);
-            foreach (string f in new[] { "tokenizer.json", "tokenizer_config.json", "generation_config.json" })
-                if (File.Exists(Path.Combine(builtin, f))) File.Copy(Path.Combine(builtin, f), Path.Combine(modelDir, f), true);
-            AnsiConsole.MarkupLine(Markup.Escape($"wrote a random model ({layers} of 0.5B's 24 layers) to {modelDir} in {clock.Elapsed.TotalSeconds:F1} s"));
-        }
-        long fileBytes = Directory.GetFiles(modelDir, "*.safetensors").Sum(f => new FileInfo(f).Length);
+        long fileBytes = WriteModel(modelDir, layers);
 
         var reports = new Dictionary<string, List<WeightSyncReport>>();
         var peaks = new Dictionary<string, (long Trainer, long Engine)>();
@@ -167,6 +155,40 @@ public sealed class WeightSyncBenchmark : AsyncCommand<WeightSyncBenchmark.Setti
         }
     }
 
+    /// <summary>A random model with Qwen2.5-0.5B's shapes (<paramref name="layers"/> of its 24 layers, fp32) in
+    /// <paramref name="modelDir"/>, unless one is there already (--keep); the built-in tokenizer names the stop ids.
+    /// Returns its safetensors bytes.</summary>
+    public static long WriteModel(string modelDir, int layers)
+    {
+        var config = Qwen2Config.Qwen25_0_5B with { NumHiddenLayers = layers, MaxPositionEmbeddings = 256, EosTokenIds = [397, 395], BosTokenId = null };
+        var clock = Stopwatch.StartNew();
+        if (!File.Exists(Path.Combine(modelDir, "config.json")))
+        {
+            TreePO.Engine.Native.TorchRuntime.EnsureLoaded();
+            Qwen2Checkpoint.WriteRandom(modelDir, config, seed: 8);
+            string builtin = ModelFolder.Resolve(null);
+            foreach (string f in new[] { "tokenizer.json", "tokenizer_config.json", "generation_config.json" })
+                if (File.Exists(Path.Combine(builtin, f))) File.Copy(Path.Combine(builtin, f), Path.Combine(modelDir, f), true);
+            AnsiConsole.MarkupLine(Markup.Escape($"wrote a random model ({layers} of 0.5B's 24 layers) to {modelDir} in {clock.Elapsed.TotalSeconds:F1} s"));
+        }
+        return Directory.GetFiles(modelDir, "*.safetensors").Sum(f => new FileInfo(f).Length);
+    }
+
+    /// <summary>A trainer grain activated in this process's silo <paramref name="self"/>: candidates keyed
+    /// <paramref name="prefix"/>-N are activated until one lands here. Returns it and its key.</summary>
+    public static async Task<(ITrainerGrain Trainer, string Key)> LocalTrainerAsync(IGrainFactory grains, Orleans.Runtime.SiloAddress self, string prefix)
+    {
+        var mgmt = grains.GetGrain<IManagementGrain>(0);
+        for (int i = 0; i < 50; i++)
+        {
+            string key = $"{prefix}-{i}";
+            var candidate = grains.GetGrain<ITrainerGrain>(key);
+            try { await candidate.GetVersionAsync(); } catch (InvalidOperationException) { /* not initialised: activated */ }
+            if (self.Equals(await mgmt.GetActivationAddress(candidate))) return (candidate, key);
+        }
+        throw new InvalidOperationException("no trainer activation landed on the benchmark's silo in 50 tries");
+    }
+
     /// <summary>What one cluster's run adds besides its pulls.</summary>
     sealed record Measured(double TrainerLoad, double EngineLoad, long TrainerRss, long EngineRss);
 
@@ -206,18 +228,8 @@ public sealed class WeightSyncBenchmark : AsyncCommand<WeightSyncBenchmark.Setti
                 if (other is null) await Task.Delay(200);
             }
 
-            // The trainer must live in this process: activate candidates until one lands here.
-            ITrainerGrain? trainer = null;
-            string trainerKey = "";
-            for (int i = 0; trainer is null; i++)
-            {
-                if (i == 50) throw new InvalidOperationException("no trainer activation landed on the benchmark's silo in 50 tries");
-                trainerKey = $"weightsync-{i}";
-                var candidate = grains.GetGrain<ITrainerGrain>(trainerKey);
-                try { await candidate.GetVersionAsync(); } catch (InvalidOperationException) { /* not initialised: activated */ }
-                var at = await mgmt.GetActivationAddress(candidate);
-                if (self.Equals(at)) trainer = candidate;
-            }
+            // The trainer must live in this process.
+            var (trainer, trainerKey) = await LocalTrainerAsync(grains, self, "weightsync");
             clock.Restart();
             await trainer.InitializeAsync(new TrainerSetup(modelDir, 1, new TrainerSettings(WeightChunkBytes: chunkMb << 20)));
             double trainerLoad = clock.Elapsed.TotalSeconds;

@@ -61,7 +61,9 @@ public static class TreePOSiloBuilderExtensions
                 ?? sp.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.Endpoint.Address,
             sp.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.Endpoint.Address, true,
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WeightStreamServer>>(), options.Cluster.WeightStreamPort,
-            options.Cluster.Tls.Enabled ? Clustering.ClusterTls.Load(options.Cluster.Tls).ForWeightStream() : null));
+            options.Cluster.Tls.Enabled ? Clustering.ClusterTls.Load(options.Cluster.Tls).ForWeightStream() : null,
+            pace: options.Cluster.WeightStreamMBps > 0 ? new EgressPace(options.Cluster.WeightStreamMBps * 1e6) : null));
+        silo.Services.TryAddSingleton(new TreePO.Grains.Training.WeightFanout(options.Cluster.WeightFanout.ToLowerInvariant(), options.Cluster.WeightFanoutDegree));
         silo.Services.TryAddSingleton<TreePO.Core.Data.IPromptEncoder>(sp => sp.GetRequiredService<ModelText>());
         silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.Cluster.ResponseTimeout);
         Clustering.SiloClustering.AddTreeStorage(silo, options);   // trees keep their snapshots here

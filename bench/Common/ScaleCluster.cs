@@ -24,6 +24,10 @@ public sealed class ScaleCluster : IAsyncDisposable
     }
 
     public IClusterClient Client => connection.Client;
+
+    /// <summary>The localhost cluster's id and its first silo's port (a silo in this process can join them).</summary>
+    public string ClusterId { get; private init; } = "";
+    public int PrimarySiloPort { get; private init; }
     public int[] MetricsPorts { get; }
     public IReadOnlyList<ChildProcess> Processes => processes;
 
@@ -61,7 +65,11 @@ public sealed class ScaleCluster : IAsyncDisposable
                 if (wait.Elapsed > TimeSpan.FromSeconds(90)) throw new TimeoutException($"{silos} silos did not join within 90 s");
                 await Task.Delay(200);
             }
-            return new ScaleCluster(connection, [.. Enumerable.Range(0, silos).Select(i => ports[3 * i + 2])], started);
+            return new ScaleCluster(connection, [.. Enumerable.Range(0, silos).Select(i => ports[3 * i + 2])], started)
+            {
+                ClusterId = clusterId,
+                PrimarySiloPort = ports[0],
+            };
         }
         catch
         {

@@ -33,6 +33,8 @@ public static class ClusterOptionsCheck
         Check(c.WeightStreamPort is >= 0 and < 65536, "WeightStreamPort", $"must be 0 (any free port) or a TCP port, got {c.WeightStreamPort}");
         Check(c.WeightStreamPort == 0 || (c.WeightStreamPort != c.SiloPort && c.WeightStreamPort != c.GatewayPort), "WeightStreamPort",
             $"{c.WeightStreamPort} is already this silo's {(c.WeightStreamPort == c.SiloPort ? "Cluster:SiloPort" : "Cluster:GatewayPort")}");
+        Check(c.WeightStreamMBps >= 0, "WeightStreamMBps", $"must be 0 (no cap) or more, got {c.WeightStreamMBps}");
+        errors.AddRange(TreePO.Grains.Training.WeightFanout.Errors(c.WeightFanout, c.WeightFanoutDegree));
         Check(c.ProbeTimeout > TimeSpan.Zero, "ProbeTimeout", $"must be positive, got {c.ProbeTimeout}");
         Check(c.MissedProbesLimit > 0, "MissedProbesLimit", $"must be positive, got {c.MissedProbesLimit}");
         Check(c.ShutdownTimeout >= TimeSpan.FromSeconds(1) && c.ShutdownTimeout <= TimeSpan.FromHours(1), "ShutdownTimeout",

@@ -36,6 +36,16 @@ public sealed class ClusterOptions
     /// port when the first trainer publishes; set one to open it in a firewall between silos.</summary>
     public int WeightStreamPort { get; set; }
 
+    /// <summary>A cap on what this silo's weight stream sends, MB/s over all connections (0: none).</summary>
+    public int WeightStreamMBps { get; set; }
+
+    /// <summary>How a new weight version reaches the engines: "direct" (each pulls it from the trainer's silo) or
+    /// "tree" (engines pass it on to <see cref="WeightFanoutDegree"/> more while they receive it; docs/cluster.md).</summary>
+    public string WeightFanout { get; set; } = TreePO.Grains.Training.WeightFanout.Direct;
+
+    /// <summary>Engines each sender serves under <see cref="WeightFanout"/>=tree (the trainer's silo included).</summary>
+    public int WeightFanoutDegree { get; set; } = 2;
+
     /// <summary>The silo port of the first silo, which the others join.</summary>
     public int PrimarySiloPort { get; set; } = 11111;
 

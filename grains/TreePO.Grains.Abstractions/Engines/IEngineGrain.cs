@@ -37,4 +37,10 @@ public interface IEngineGrain : IGrainWithStringKey
     /// <summary><see cref="SyncWeightsAsync"/> with a choice of path and pipelining, returning the phases' timings.</summary>
     [Alias("sync-weights-report"), ResponseTimeout("00:30:00")]
     Task<WeightSyncReport> SyncWeightsWithReportAsync(string trainer, int version, WeightSyncOptions options, CancellationToken cancellationToken = default);
+
+    /// <summary>Where a child engine reads weight <paramref name="version"/> of <paramref name="trainer"/> from this
+    /// engine while it receives it, in fan-out round <paramref name="round"/> (<see cref="WeightRelayPlan"/>): a
+    /// one-time token for this silo's weight stream. Null when this silo serves no stream.</summary>
+    [Alias("offer-relay")]
+    Task<TreePO.Grains.Training.WeightStreamOffer?> OfferRelayAsync(string round, string trainer, int version, long totalBytes);
 }

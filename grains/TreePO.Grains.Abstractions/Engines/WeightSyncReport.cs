@@ -4,14 +4,18 @@ namespace TreePO.Grains.Engines;
 /// Orleans), read straight into staging buffers, then copied into the parameters in place. "chunks": the trainer's
 /// prepared chunks through Orleans, <paramref name="Window"/> pulls in flight, into the same staging. "auto" (the
 /// default): a plain copy from the trainer's snapshot when the trainer lives in the engine's own silo ("local";
-/// <paramref name="AllowLocal"/>), else socket when the trainer offers one, chunks otherwise.</summary>
+/// <paramref name="AllowLocal"/>), else socket when the trainer offers one, chunks otherwise. <paramref name="Relay"/>:
+/// the engine's place in a fan-out tree; it reads from its parent engine first ("relay"), and from the trainer as
+/// above when that fails.</summary>
 [GenerateSerializer, Immutable, Alias("treepo.weight-sync-options")]
 public sealed record WeightSyncOptions(
     [property: Id(0)] bool Force = false,
     [property: Id(1)] string Path = WeightSyncOptions.Auto,
     [property: Id(2)] int Window = 4,
-    [property: Id(3)] bool AllowLocal = true)
+    [property: Id(3)] bool AllowLocal = true,
+    [property: Id(4)] WeightRelayPlan? Relay = null)
 {
+    public const string Relayed = "relay";
     public const string Local = "local";
     public const string Auto = "auto";
     public const string Socket = "socket";

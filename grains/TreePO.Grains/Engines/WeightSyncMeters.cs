@@ -4,7 +4,7 @@ using TreePO.Engine.Telemetry;
 namespace TreePO.Grains.Engines;
 
 /// <summary>The weight syncs' instruments (meter <see cref="MeterName"/>), recorded by each engine grain as it finishes
-/// a pull, tagged with the path taken (local, socket, chunks).</summary>
+/// a pull, tagged with the path taken (local, socket, relay, chunks).</summary>
 public static class WeightSyncMeters
 {
     public const string MeterName = "TreePO.WeightSync";

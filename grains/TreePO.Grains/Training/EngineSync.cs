@@ -14,14 +14,34 @@ namespace TreePO.Grains.Training;
 /// catches up, and catches up by itself when a tree asks it for the new version (<see cref="EngineGrain"/>). Only
 /// when no engine at all holds the version does the sync, and with it the run, fail.
 /// </summary>
-public sealed class EngineSync(EngineDirectory directory, IGrainFactory grains, ILogger log)
+public sealed class EngineSync(EngineDirectory directory, IGrainFactory grains, ILogger log, WeightFanout? fanout = null)
 {
     /// <summary>Tries at a failing engine before it is left behind (<see cref="RetryPolicy.FailingEngine"/>).</summary>
     public static int FailingEngineAttempts => RetryPolicy.FailingEngine.Attempts;
 
-    public Task SyncAllAsync(string trainer, int version, bool force, CancellationToken ct) =>
-        SyncAllAsync(directory.GetEngines(), e => grains.GetGrain<IEngineGrain>(e.Key).SyncWeightsAsync(trainer, version, force, ct),
-            directory.IsActive, $"{trainer} version {version}", version, log, RetryPolicy.TreeAsk, ct);
+    /// <summary>Every engine of the directory pulls the version, directly or down the fan-out tree (Cluster:WeightFanout).</summary>
+    public Task SyncAllAsync(string trainer, int version, bool force, CancellationToken ct)
+    {
+        var engines = directory.GetEngines().OrderBy(e => e.Key, StringComparer.Ordinal).ToList();   // the same tree for the same cluster
+        var sync = Planned(engines, fanout ?? new WeightFanout(), $"{trainer}/{version}/{Guid.NewGuid():N}", (e, plan) => plan is null
+            ? grains.GetGrain<IEngineGrain>(e.Key).SyncWeightsAsync(trainer, version, force, ct)
+            : HeldAfter(grains.GetGrain<IEngineGrain>(e.Key).SyncWeightsWithReportAsync(trainer, version, new WeightSyncOptions(force, Relay: plan), ct)));
+        return SyncAllAsync(engines, sync, directory.IsActive, $"{trainer} version {version}", version, log, RetryPolicy.TreeAsk, ct);
+    }
+
+    static async Task<int> HeldAfter(Task<WeightSyncReport> sync) => (await sync).Version;
+
+    /// <summary>Each engine's sync with its place in <paramref name="fanout"/>'s tree of round <paramref name="round"/>
+    /// (null in direct mode) on its first try; a retry pulls from the trainer directly (its children fell back already).</summary>
+    public static Func<EngineAddress, Task<int>> Planned(IReadOnlyList<EngineAddress> engines, WeightFanout fanout, string round,
+        Func<EngineAddress, WeightRelayPlan?, Task<int>> sync)
+    {
+        var plans = fanout.Plan([.. engines.Select(e => e.Key)], round);
+        var byKey = new Dictionary<string, WeightRelayPlan?>();
+        for (int i = 0; i < engines.Count; i++) byKey[engines[i].Key] = plans[i];
+        var tries = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        return e => sync(e, tries.AddOrUpdate(e.Key, 1, (_, n) => n + 1) == 1 ? byKey.GetValueOrDefault(e.Key) : null);
+    }
 
     /// <summary>Syncs <paramref name="engines"/> with <paramref name="sync"/> (returns the version held after it);
     /// returns how many hold <paramref name="version"/> now. <paramref name="spacing"/> spaces the retries.</summary>

@@ -380,7 +380,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
     }
 
     Task SyncEnginesAsync(bool force, CancellationToken ct) =>
-        new EngineSync(directory, GrainFactory, log).SyncAllAsync(spec!.RunId, version, force, ct);
+        new EngineSync(directory, GrainFactory, log, (WeightFanout?)ServiceProvider.GetService(typeof(WeightFanout))).SyncAllAsync(spec!.RunId, version, force, ct);
 
     double WallSeconds => wallBefore + clock.Elapsed.TotalSeconds;
 

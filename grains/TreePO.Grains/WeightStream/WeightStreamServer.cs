@@ -23,12 +23,20 @@ namespace TreePO.Grains.WeightStream;
 /// Hardened so that no peer can wedge a sync: a failed accept is logged and the loop keeps accepting; at most
 /// <see cref="MaxUnauthenticated"/> connections may be waiting to present a token (more are closed at once); every
 /// write must progress within <paramref name="stallTimeout"/> (default <see cref="DefaultStallTimeout"/>), which
-/// engines of this silo also use as their read timeout (<see cref="StallTimeout"/>).
+/// engines of this silo also use as their read timeout (<see cref="StallTimeout"/>). The same server serves the
+/// <see cref="WeightRelay"/>s of this silo's engines to their children in a fan-out tree (<see cref="OfferRelay"/>),
+/// and sends at most <paramref name="pace"/>'s rate when given (Cluster:WeightStreamMBps).
 /// </summary>
 public sealed class WeightStreamServer(
     IPAddress listen, IPAddress advertised, bool enabled, ILogger<WeightStreamServer> log, int port = 0, WeightStreamTls? tls = null,
-    TimeSpan? stallTimeout = null) : IDisposable
+    TimeSpan? stallTimeout = null, EgressPace? pace = null) : IDisposable
 {
+    /// <summary>The most bytes one write carries when <see cref="Pace"/> caps the sends.</summary>
+    const int PacedWriteBytes = 4 << 20;
+
+    /// <summary>The cap on what this server sends (Cluster:WeightStreamMBps), or null.</summary>
+    public EgressPace? Pace => pace;
+
     public const int TokenBytes = 32;
     public static readonly TimeSpan TokenLifetime = TimeSpan.FromMinutes(5);
     public static readonly TimeSpan DefaultStallTimeout = TimeSpan.FromSeconds(30);
@@ -53,7 +61,13 @@ public sealed class WeightStreamServer(
 
     int unauthenticated, acceptFaults, turnedAway;
 
-    readonly ConcurrentDictionary<string, (WeightSnapshot Snapshot, DateTime Expires)> offers = new();
+    /// <summary>Weight bytes written to engines' connections so far (snapshots and relays): the silo's weight egress.</summary>
+    public long BytesSent => Interlocked.Read(ref bytesSent);
+
+    long bytesSent;
+
+    // A token's source: a trainer's WeightSnapshot, or a WeightRelay an engine of this silo re-serves.
+    readonly ConcurrentDictionary<string, (object Source, DateTime Expires)> offers = new();
     readonly CancellationTokenSource stop = new();
     readonly object gate = new();
     TcpListener? listener;
@@ -69,14 +83,20 @@ public sealed class WeightStreamServer(
 
     /// <summary>The snapshot behind a token this server issued, taken as a socket would take it (once, unexpired): an
     /// engine in the trainer's own silo copies from it directly. Null for a token of another silo's server.</summary>
-    public WeightSnapshot? RedeemLocal(byte[] token) => Take(token);
+    public WeightSnapshot? RedeemLocal(byte[] token) => Take(token) as WeightSnapshot;
 
-    /// <summary>The snapshot of an unexpired offer, removed so that its token works once; null otherwise.</summary>
-    WeightSnapshot? Take(byte[] token) =>
-        offers.TryRemove(Convert.ToHexString(token), out var offer) && offer.Expires >= DateTime.UtcNow ? offer.Snapshot : null;
+    /// <summary>The source of an unexpired offer, removed so that its token works once; null otherwise.</summary>
+    object? Take(byte[] token) =>
+        offers.TryRemove(Convert.ToHexString(token), out var offer) && offer.Expires >= DateTime.UtcNow ? offer.Source : null;
 
     /// <summary>A one-time token for <paramref name="snapshot"/> and where to use it; null when the server is off.</summary>
-    public (IPEndPoint Endpoint, byte[] Token)? Offer(WeightSnapshot snapshot)
+    public (IPEndPoint Endpoint, byte[] Token)? Offer(WeightSnapshot snapshot) => OfferSource(snapshot);
+
+    /// <summary>A one-time token for a child engine to read <paramref name="relay"/> from this silo while an engine
+    /// here receives it; null when the server is off.</summary>
+    public (IPEndPoint Endpoint, byte[] Token)? OfferRelay(WeightRelay relay) => OfferSource(relay);
+
+    (IPEndPoint Endpoint, byte[] Token)? OfferSource(object source)
     {
         if (!enabled || failed) return null;
         IPEndPoint endpoint;
@@ -90,7 +110,7 @@ public sealed class WeightStreamServer(
         foreach (var (key, offer) in offers)
             if (offer.Expires < DateTime.UtcNow) offers.TryRemove(key, out _);
         byte[] token = RandomNumberGenerator.GetBytes(TokenBytes);
-        offers[Convert.ToHexString(token)] = (snapshot, DateTime.UtcNow + TokenLifetime);
+        offers[Convert.ToHexString(token)] = (source, DateTime.UtcNow + TokenLifetime);
         return (endpoint, token);
     }
 
@@ -178,8 +198,15 @@ public sealed class WeightStreamServer(
             }
             var token = new byte[TokenBytes];
             await WeightStreamClient.ReceiveExactlyAsync(stream, token, timeout.Token);
-            var snapshot = Take(token);
+            var source = Take(token);
             Authenticated();
+            if (source is WeightRelay relay)
+            {
+                await relay.ServeAsync(stream, n => Interlocked.Add(ref bytesSent, n), pace, stop.Token);
+                await Finish(stream, socket);
+                return;
+            }
+            var snapshot = source as WeightSnapshot;
             // Every write must progress within the stall timeout: a peer that stops reading frees this task.
             using var write = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
             write.CancelAfter(StallTimeout);
@@ -195,13 +222,19 @@ public sealed class WeightStreamServer(
             await stream.WriteAsync(head, write.Token);
             for (int i = 0; i < snapshot.ChunkCount; i++)
             {
-                write.CancelAfter(StallTimeout);
-                await stream.WriteAsync(snapshot.Chunk(i), write.Token);
+                var chunk = snapshot.Chunk(i);
+                for (int at = 0; at < chunk.Length; at += pace is null ? chunk.Length : PacedWriteBytes)
+                {
+                    int n = pace is null ? chunk.Length : Math.Min(PacedWriteBytes, chunk.Length - at);
+                    if (pace is not null) await pace.WaitAsync(n, stop.Token);
+                    write.CancelAfter(StallTimeout);
+                    await stream.WriteAsync(chunk.AsMemory(at, n), write.Token);
+                    Interlocked.Add(ref bytesSent, n);
+                }
             }
             write.CancelAfter(StallTimeout);
             await stream.FlushAsync(write.Token);
-            if (stream is System.Net.Security.SslStream ssl) await ssl.ShutdownAsync();   // close_notify: the end is the end
-            socket.Shutdown(SocketShutdown.Send);
+            await Finish(stream, socket);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
@@ -213,6 +246,12 @@ public sealed class WeightStreamServer(
             if (stream is not null) await stream.DisposeAsync();
             else socket.Dispose();
         }
+    }
+
+    static async Task Finish(Stream stream, Socket socket)
+    {
+        if (stream is System.Net.Security.SslStream ssl) await ssl.ShutdownAsync();   // close_notify: the end is the end
+        socket.Shutdown(SocketShutdown.Send);
     }
 
     public void Dispose()

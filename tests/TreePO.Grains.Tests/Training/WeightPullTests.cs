@@ -254,22 +254,7 @@ public sealed class WeightPullTests
         {
             var inner = new ScriptedEngine();
             lock (Engines) Engines.Add(inner);
-            return Task.FromResult<IEngineBackend>(new GatedEngine(inner, this));
-        }
-
-        sealed class GatedEngine(ScriptedEngine inner, PullGate gate) : IEngineBackend
-        {
-            public Task<SegmentResult> GenerateAsync(SegmentRequest request, CancellationToken cancellationToken = default) => inner.GenerateAsync(request, cancellationToken);
-            public Task ReleaseAsync(IReadOnlyCollection<string> nodeIds, CancellationToken cancellationToken = default) => inner.ReleaseAsync(nodeIds, cancellationToken);
-            public EngineCounters GetCounters() => inner.GetCounters();
-            public int MaxSequenceLength => inner.MaxSequenceLength;
-            public int PolicyVersion => inner.PolicyVersion;
-            public Task LoadWeightsAsync(int version, Stream safetensors, CancellationToken cancellationToken = default) => inner.LoadWeightsAsync(version, safetensors, cancellationToken);
-            public Task<WeightSink> BeginWeightsAsync(int version, byte[] header, long totalBytes, CancellationToken cancellationToken = default) =>
-                Task.FromResult<WeightSink>(new GatedSink(version, header, totalBytes, gate));
-            public Task CommitWeightsAsync(WeightSink sink, CancellationToken cancellationToken = default) =>
-                inner.LoadWeightsAsync(sink.Version, ((GatedSink)sink).OpenRead(), cancellationToken);
-            public ValueTask DisposeAsync() => inner.DisposeAsync();
+            return Task.FromResult<IEngineBackend>(new SinkEngine(inner, (v, header, total) => new GatedSink(v, header, total, this), sink => ((GatedSink)sink).OpenRead()));
         }
 
         sealed class GatedSink(int version, byte[] header, long totalBytes, PullGate gate) : WeightSink(version, header, totalBytes)

@@ -17,14 +17,14 @@ public sealed class WeightStreamFaultTests
 {
     static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
 
-    static WeightSnapshot Snapshot(int version = 0)
+    internal static WeightSnapshot Snapshot(int version = 0)
     {
         TorchRuntime.EnsureLoaded();
         using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 1);
         return WeightSnapshot.Capture(version, model.state_dict(), chunkBytes: 4096);
     }
 
-    static WeightManifest Manifest(WeightSnapshot s) =>
+    internal static WeightManifest Manifest(WeightSnapshot s) =>
         new(s.Version, s.TotalBytes, s.ChunkBytes, s.ChunkCount, s.Header, s.CaptureSeconds, WeightDigest.Of(s));
 
     static WeightStreamOffer OfferOf(WeightStreamServer server, WeightSnapshot snap)
