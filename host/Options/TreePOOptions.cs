@@ -70,6 +70,7 @@ public sealed class TreePOOptions
         Check(Filter.Oversample >= 1 && double.IsFinite(Filter.Oversample), "Filter:Oversample", $"must be 1 (no oversampling) or more, got {Filter.Oversample}");
         Check(Filter.MaxExtraRounds >= 0, "Filter:MaxExtraRounds", $"must be 0 or more, got {Filter.MaxExtraRounds}");
         Check(Run.Algo.ToLowerInvariant() is "treepo" or "grpo", "Run:Algo", $"must be treepo or grpo, got '{Run.Algo}'");
+        Check(Run.RecoveryPeriod >= TimeSpan.FromSeconds(1), "Run:RecoveryPeriod", $"must be at least 00:00:01, got {Run.RecoveryPeriod}");
         Check(Advantage.Estimator.Length == 0 || TreePO.Hosting.Training.TrainSpec.Estimators.Contains(Advantage.Estimator.ToLowerInvariant()),
             "Advantage:Estimator", $"must be one of {string.Join(", ", TreePO.Hosting.Training.TrainSpec.Estimators)} (or empty: Run:Algo's), got '{Advantage.Estimator}'");
         // The trainer's own rules, named by their keys here (TrainerOptions names them Trainer:KEY).
