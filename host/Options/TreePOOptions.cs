@@ -42,6 +42,7 @@ public sealed class TreePOOptions
         Check(Engine.Devices >= 0, "Engine:Devices", $"must be 0 or more, got {Engine.Devices}");
         Check(Engine.KvBudgetMB > 0, "Engine:KvBudgetMB", $"must be positive, got {Engine.KvBudgetMB}");
         Check(Engine.MaxSlots > 0, "Engine:MaxSlots", $"must be positive, got {Engine.MaxSlots}");
+        Check(Engine.MaxQueuedRequests >= 0, "Engine:MaxQueuedRequests", $"must be 0 (four times Engine:MaxSlots) or more, got {Engine.MaxQueuedRequests}");
         Check(Engine.PrefillChunk > 0, "Engine:PrefillChunk", $"must be positive, got {Engine.PrefillChunk}");
         Check(Engine.Threads >= 0, "Engine:Threads", $"must be 0 (automatic) or more, got {Engine.Threads}");
         Check(Engine.MaxSequenceLength >= 0, "Engine:MaxSequenceLength", $"must be 0 (the model's, at most 4096) or more, got {Engine.MaxSequenceLength}");
