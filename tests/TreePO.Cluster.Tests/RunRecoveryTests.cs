@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using TreePO.Cluster.Tests.Support;
 using TreePO.Testing;
 
@@ -11,7 +10,7 @@ namespace TreePO.Cluster.Tests;
 /// SIGKILLed: no client is left to resume the run, only its reminder, which the surviving silo takes over. The run
 /// continues there from its checkpoint (not from the start) and finishes with every step logged exactly once.
 /// </summary>
-public sealed partial class RunRecoveryTests
+public sealed class RunRecoveryTests
 {
     const int Steps = 4;
 
@@ -50,17 +49,7 @@ public sealed partial class RunRecoveryTests
     static async Task RecoverAsync(ProcessCluster cluster)
     {
         cluster.Environment["TREEPO__RUN__RECOVERYPERIOD"] = "00:00:03";
-        var a = cluster.StartSilo("silo-a");
-        var b = cluster.StartSilo("silo-b");
-        await a.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(90));
-        await b.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(90));
-        string runs = Path.Combine(cluster.WorkDir, "runs"), runDir = Path.Combine(runs, "orphan");
-        var client = cluster.StartClient("train", "train", "--cluster", "--name", "orphan", "--runs", runs,
-            "--steps", $"{Steps}", "--queries", "16", "-w", "4", "-d", "2", "-l", "8",
-            "--eval-every", "0", "--eval-queries", "8", "-k", "2", "--checkpoint-every", "1", "--seed", "3");
-        await client.WaitForOutputAsync("run and trainer on silo", TimeSpan.FromSeconds(120));
-        int runPort = int.Parse(RunSilo().Match(client.Output).Groups[1].Value);
-        var (victim, survivor) = cluster.SiloPort(a) == runPort ? (a, b) : (b, a);
+        var (client, victim, survivor, runDir) = await TrainingOnCluster.StartAsync(cluster, "orphan", Steps, checkpointEvery: 1);
 
         await Eventually.TrueAsync(() => File.Exists(Path.Combine(runDir, "checkpoints", "step-1", "run_state.json")), TimeSpan.FromSeconds(120),
             "checkpoint step-1 written", pollMs: 100);
@@ -88,7 +77,4 @@ public sealed partial class RunRecoveryTests
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32()).ToList();
         Assert.Equal(Enumerable.Range(0, Steps + 1), logged);   // every step once, in order, none lost or doubled
     }
-
-    [GeneratedRegex(@"run and trainer on silo 127\.0\.0\.1:(\d+)")]
-    private static partial Regex RunSilo();
 }
