@@ -8,8 +8,9 @@ namespace TreePO.Grains.Training;
 /// its reminder, registered when the run starts training and unregistered when it ends.</summary>
 public sealed partial class RunGrain : IRemindable
 {
-    /// <summary>A client resuming a run that its reminder (or another client) resumed already follows it.</summary>
-    bool AlreadyResumed(RunSpec runSpec, bool resume) => resume && runSpec == spec
+    /// <summary>A client starting again the very run (same spec) that its reminder (or another client) already
+    /// restarted, from a checkpoint or from the start, follows it instead of being refused.</summary>
+    bool AlreadyRunning(RunSpec runSpec) => runSpec == spec
         && phase is not (RunPhase.Created or RunPhase.Finished or RunPhase.Failed or RunPhase.Cancelled or RunPhase.Drained);
 
     /// <summary>A start succeeded: the run's spec is recorded as active and its reminder registered. Failing that, the

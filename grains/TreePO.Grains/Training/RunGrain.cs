@@ -75,7 +75,7 @@ public sealed partial class RunGrain(EngineDirectory directory, TreeText text, I
 
     public async Task<RunStatus> StartAsync(RunSpec runSpec, bool resume)
     {
-        if (AlreadyResumed(runSpec, resume)) return Status();
+        if (AlreadyRunning(runSpec)) return Status();
         if (phase is not (RunPhase.Created or RunPhase.Finished or RunPhase.Failed or RunPhase.Cancelled))
             throw new InvalidOperationException($"run {this.GetPrimaryKeyString()} is already running (phase {phase})");
         if (runSpec.RunId != this.GetPrimaryKeyString())
