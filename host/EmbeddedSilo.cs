@@ -34,16 +34,7 @@ public sealed class EmbeddedSilo : IAsyncDisposable
     {
         options ??= new TreePOOptions();
         var builder = Clustering.DashboardHosting.CreateBuilder(options);   // a web host only with Cluster:Dashboard:Enabled
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        builder.Logging.SetMinimumLevel(logLevel);
-        // The ServerGC advice is noise on a 2-core laptop run.
-        builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
-        // On a busy 2-core machine the watchdog warns about CPU starvation during start-up; not actionable here.
-        builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
-        builder.Logging.AddFilter("Orleans.Runtime.Scheduler", LogLevel.Error);   // "turn took longer than 1 s": the same starvation
-        builder.Logging.AddFilter(typeof(Clustering.DashboardHosting).FullName, LogLevel.Information);   // its URL, once
-        builder.Logging.AddFilter(typeof(Telemetry.TelemetryHosting).FullName, LogLevel.Information);   // metrics/health URLs, once
+        ConfigureLogging(builder.Logging, logLevel);
         // Readiness reports the checked model; the check costs a second load, so only when someone asks for health.
         var model = options.Telemetry.Health ? Models.ModelCheck.Run(options) : null;
         // The stop is bounded by DisposeAsync's token (Cluster:ShutdownTimeout), not the host's own 30 s.
@@ -59,6 +50,23 @@ public sealed class EmbeddedSilo : IAsyncDisposable
         var host = Clustering.DashboardHosting.Build(builder, options);
         await host.StartAsync(cancellationToken);
         return new EmbeddedSilo(host, options.Cluster.ShutdownTimeout);
+    }
+
+    /// <summary>The embedded silo's console logging: single lines at <paramref name="logLevel"/> and above, without the
+    /// notes that are noise on a laptop run; Orleans' CPU-starvation warnings go to <see cref="Logging.StarvationWarnings"/>
+    /// (<paramref name="starvation"/>: standard error by default).</summary>
+    public static void ConfigureLogging(ILoggingBuilder logging, LogLevel logLevel, TextWriter? starvation = null)
+    {
+        logging.ClearProviders();
+        logging.AddSimpleConsole(o => o.SingleLine = true);
+        logging.SetMinimumLevel(logLevel);
+        // The ServerGC advice is noise on a 2-core laptop run.
+        logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
+        // Orleans' CPU-starvation warnings (watchdog, scheduler) come in bursts on a busy 2-core machine: shown, one
+        // line a minute at most with what they mean, not hidden and not raw.
+        Logging.StarvationWarnings.AddTo(logging, starvation);
+        logging.AddFilter(typeof(Clustering.DashboardHosting).FullName, LogLevel.Information);   // its URL, once
+        logging.AddFilter(typeof(Telemetry.TelemetryHosting).FullName, LogLevel.Information);   // metrics/health URLs, once
     }
 
     public static int FreeTcpPort()

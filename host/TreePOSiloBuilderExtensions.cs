@@ -48,6 +48,8 @@ public static class TreePOSiloBuilderExtensions
         silo.Services.AddSingleton(new LocalDevices(options.Engine.Devices));
         silo.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options.Routing));
         silo.Services.TryAddSingleton<EngineLoadBoard>();
+        silo.Services.TryAddSingleton(EngineQueueLimit.FromSlots(options.Engine.MaxQueuedRequests, options.Engine.MaxSlots));
+        silo.Services.TryAddSingleton(TreePO.Grains.Training.RunRecovery.Disabled);   // on with redis/postgres clustering (SiloClustering)
         silo.Services.TryAddSingleton<EngineDirectory>();
         silo.Services.TryAddSingleton<EngineRouter>();
         silo.Services.TryAddSingleton<TreePO.Core.Reward.IRewardFunction>(new TreePO.Core.Reward.MathReward(options.RewardSettings()));   // Reward section

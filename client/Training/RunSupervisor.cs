@@ -11,7 +11,8 @@ namespace TreePO.Client.Training;
 /// <see cref="RunPhase.Created"/>), which is started again from the run folder's latest checkpoint (or from the
 /// beginning when none was written yet). The cost of a lost trainer is the steps since that checkpoint. Polls and
 /// restarts that fail are asked again by <see cref="RetryPolicy.RunPoll"/> (about 2 minutes before the cluster counts
-/// as gone).
+/// as gone). On a redis or postgres cluster the run's recovery reminder may resume it first (RunRecovery): the
+/// restart then finds it running and follows it.
 /// </summary>
 public sealed class RunSupervisor(IRunGrain run, RunSpec spec, Action<string> notice)
 {

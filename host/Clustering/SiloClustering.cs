@@ -22,6 +22,7 @@ public static class SiloClustering
         {
             if (c.IsRedis) silo.UseRedisClustering(o => o.ConfigurationOptions = RedisConfiguration(c));
             else silo.UsePostgresClustering(c.Postgres);
+            AddRunRecovery(silo, options);
             silo.Configure<OrleansClusterOptions>(o => { o.ClusterId = c.ClusterId; o.ServiceId = c.ServiceId; });
             IPAddress advertised = ClusterEndpoints.Advertised(c), listen = ClusterEndpoints.Listen(c);
             silo.Configure<EndpointOptions>(o =>
@@ -77,6 +78,19 @@ public static class SiloClustering
             silo.AddPostgresGrainStorage(name, c.Postgres);
         else
             silo.AddMemoryGrainStorage(name);
+    }
+
+    /// <summary>Reminders next to the membership table (Redis, or the project's treepo_reminders table), so that a
+    /// training run whose silo died is resumed by its reminder on another silo (RunRecovery): with a period under
+    /// Orleans' minimum of one minute (Run:RecoveryPeriod), the minimum is lowered to it.</summary>
+    static void AddRunRecovery(ISiloBuilder silo, TreePOOptions options)
+    {
+        var c = options.Cluster;
+        TimeSpan period = options.Run.RecoveryPeriod;
+        if (c.IsRedis) silo.UseRedisReminderService(o => o.ConfigurationOptions = RedisConfiguration(c));
+        else silo.UsePostgresReminderService(c.Postgres);
+        silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = period < o.MinimumReminderPeriod ? period : o.MinimumReminderPeriod);
+        silo.Services.AddSingleton(new TreePO.Grains.Training.RunRecovery(true, period));
     }
 
     public static ConfigurationOptions RedisConfiguration(ClusterOptions c)

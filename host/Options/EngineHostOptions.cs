@@ -12,6 +12,10 @@ public sealed class EngineHostOptions
     /// <summary>Sequences one engine runs in a batch at most.</summary>
     public int MaxSlots { get; set; } = 64;
 
+    /// <summary>Segment requests one engine grain hands its engine at once; more wait in the grain (backpressure)
+    /// until one finishes. 0: four times <see cref="MaxSlots"/>.</summary>
+    public int MaxQueuedRequests { get; set; }
+
     /// <summary>Context tokens prefilled per sequence per step at most.</summary>
     public int PrefillChunk { get; set; } = 256;
 

@@ -25,4 +25,9 @@ public sealed class RunOptions
     /// <summary>Checkpoint every this many steps (and after the last); 0: only after the last.</summary>
     public int CheckpointEvery { get; set; } = 25;
     public string RunsDir { get; set; } = "runs";
+    /// <summary>Redis or PostgreSQL clustering: the period of a training run's recovery reminder. A run whose silo died
+    /// is resumed from its latest checkpoint by another silo within about this long after the cluster declares the
+    /// silo dead, with or without its client (docs/deploy.md). Under one minute, Orleans' minimum reminder period
+    /// is lowered to it (Orleans then warns that frequent reminders cost storage traffic).</summary>
+    public TimeSpan RecoveryPeriod { get; set; } = TimeSpan.FromMinutes(1);
 }

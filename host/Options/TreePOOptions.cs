@@ -42,6 +42,7 @@ public sealed class TreePOOptions
         Check(Engine.Devices >= 0, "Engine:Devices", $"must be 0 or more, got {Engine.Devices}");
         Check(Engine.KvBudgetMB > 0, "Engine:KvBudgetMB", $"must be positive, got {Engine.KvBudgetMB}");
         Check(Engine.MaxSlots > 0, "Engine:MaxSlots", $"must be positive, got {Engine.MaxSlots}");
+        Check(Engine.MaxQueuedRequests >= 0, "Engine:MaxQueuedRequests", $"must be 0 (four times Engine:MaxSlots) or more, got {Engine.MaxQueuedRequests}");
         Check(Engine.PrefillChunk > 0, "Engine:PrefillChunk", $"must be positive, got {Engine.PrefillChunk}");
         Check(Engine.Threads >= 0, "Engine:Threads", $"must be 0 (automatic) or more, got {Engine.Threads}");
         Check(Engine.MaxSequenceLength >= 0, "Engine:MaxSequenceLength", $"must be 0 (the model's, at most 4096) or more, got {Engine.MaxSequenceLength}");
@@ -70,6 +71,7 @@ public sealed class TreePOOptions
         Check(Filter.Oversample >= 1 && double.IsFinite(Filter.Oversample), "Filter:Oversample", $"must be 1 (no oversampling) or more, got {Filter.Oversample}");
         Check(Filter.MaxExtraRounds >= 0, "Filter:MaxExtraRounds", $"must be 0 or more, got {Filter.MaxExtraRounds}");
         Check(Run.Algo.ToLowerInvariant() is "treepo" or "grpo", "Run:Algo", $"must be treepo or grpo, got '{Run.Algo}'");
+        Check(Run.RecoveryPeriod >= TimeSpan.FromSeconds(1), "Run:RecoveryPeriod", $"must be at least 00:00:01, got {Run.RecoveryPeriod}");
         Check(Advantage.Estimator.Length == 0 || TreePO.Hosting.Training.TrainSpec.Estimators.Contains(Advantage.Estimator.ToLowerInvariant()),
             "Advantage:Estimator", $"must be one of {string.Join(", ", TreePO.Hosting.Training.TrainSpec.Estimators)} (or empty: Run:Algo's), got '{Advantage.Estimator}'");
         // The trainer's own rules, named by their keys here (TrainerOptions names them Trainer:KEY).

@@ -1,6 +1,5 @@
 using TreePO.Testing;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using TreePO.Cluster.Tests.Support;
 
 namespace TreePO.Cluster.Tests;
@@ -11,7 +10,7 @@ namespace TreePO.Cluster.Tests;
 /// the silo of the run and its trainer costs the steps since the last checkpoint (the client starts the run again
 /// from it). Either way the run ends with every step logged exactly once.
 /// </summary>
-public sealed partial class KilledTrainingSiloTests
+public sealed class KilledTrainingSiloTests
 {
     const int Steps = 4;
 
@@ -28,22 +27,13 @@ public sealed partial class KilledTrainingSiloTests
         try
         {
             using var cluster = new RedisCluster(redis, work);
-            var a = await cluster.StartSiloAsync("silo-a");
-            var b = await cluster.StartSiloAsync("silo-b");
-            string runs = Path.Combine(work, "runs");
-            var client = cluster.StartClient("train", "train", "--cluster", "--name", "killed", "--runs", runs,
-                "--steps", $"{Steps}", "--queries", "16", "-w", "4", "-d", "2", "-l", "8",
-                "--eval-every", "0", "--eval-queries", "8", "-k", "2", "--checkpoint-every", "1", "--seed", "3");
-            await client.WaitForOutputAsync("run and trainer on silo", TimeSpan.FromSeconds(120));
-            int runPort = int.Parse(RunSilo().Match(client.Output).Groups[1].Value);
-            Assert.Contains(runPort, new[] { cluster.SiloPort(a), cluster.SiloPort(b) });
-            var (runSilo, other) = cluster.SiloPort(a) == runPort ? (a, b) : (b, a);
+            var (client, runSilo, other, runDir) = await TrainingOnCluster.StartAsync(cluster, "killed", Steps, checkpointEvery: 1);
             var (victim, survivor) = killRunSilo ? (runSilo, other) : (other, runSilo);
 
             // After step 1 (and its checkpoint, when the run silo is the victim): the kill lands in a later step.
             await client.WaitForOutputAsync("step 1/", TimeSpan.FromSeconds(120));
             if (killRunSilo)
-                await Eventually.TrueAsync(() => File.Exists(Path.Combine(runs, "killed", "checkpoints", "step-1", "run_state.json")), TimeSpan.FromSeconds(60), "checkpoint step-1 written", pollMs: 100);
+                await Eventually.TrueAsync(() => File.Exists(Path.Combine(runDir, "checkpoints", "step-1", "run_state.json")), TimeSpan.FromSeconds(60), "checkpoint step-1 written", pollMs: 100);
             Assert.False(client.HasExited, $"the run ended before the kill:\n{client.Tail()}");
             victim.Kill();
 
@@ -53,7 +43,6 @@ public sealed partial class KilledTrainingSiloTests
             Assert.True(rc == 0, $"train exited {rc}:\n{cluster.Logs()}");
             Assert.False(survivor.HasExited, $"the surviving silo stopped:\n{survivor.Tail()}");
 
-            string runDir = Path.Combine(runs, "killed");
             using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDir, "summary.json")));
             var s = summary.RootElement;
             Assert.Equal(Steps, s.GetProperty("steps").GetInt32());
@@ -77,7 +66,4 @@ public sealed partial class KilledTrainingSiloTests
             try { Directory.Delete(work, recursive: true); } catch (IOException) { }
         }
     }
-
-    [GeneratedRegex(@"run and trainer on silo 127\.0\.0\.1:(\d+)")]
-    private static partial Regex RunSilo();
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using TreePO.Cluster.Tests.Support;
 
 namespace TreePO.Cluster.Tests;
@@ -10,7 +9,7 @@ namespace TreePO.Cluster.Tests;
 /// sampled again, from scratch or from a snapshot), and a training run living on it checkpoints its last finished
 /// step, so that its client resumes it on the other silo from there. The silo then exits 0.
 /// </summary>
-public sealed partial class SiloDrainTests
+public sealed class SiloDrainTests
 {
     // A drain budget (half the graceful share of Cluster:ShutdownTimeout) that a loaded 2-core machine can meet.
     const string Limit = "--cluster.shutdownTimeout=00:01:00";
@@ -67,18 +66,8 @@ public sealed partial class SiloDrainTests
         try
         {
             using var cluster = new RedisCluster(redis, work);
-            var a = cluster.StartSilo("silo-a", Limit);
-            var b = cluster.StartSilo("silo-b", Limit);
-            await a.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(90));
-            await b.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(90));
-            string runs = Path.Combine(work, "runs");
             // No periodic checkpoints: the only one before the end is the one the drain writes.
-            var client = cluster.StartClient("train", "train", "--cluster", "--name", "drained", "--runs", runs,
-                "--steps", $"{steps}", "--queries", "16", "-w", "4", "-d", "2", "-l", "8",
-                "--eval-every", "0", "--eval-queries", "8", "-k", "2", "--checkpoint-every", "0", "--seed", "3");
-            await client.WaitForOutputAsync("run and trainer on silo", TimeSpan.FromSeconds(120));
-            int runPort = int.Parse(RunSilo().Match(client.Output).Groups[1].Value);
-            var (victim, survivor) = cluster.SiloPort(a) == runPort ? (a, b) : (b, a);
+            var (client, victim, survivor, runDir) = await TrainingOnCluster.StartAsync(cluster, "drained", steps, checkpointEvery: 0, Limit);
 
             // Step 1 is logged; the run is then sampling step 2, where most of a step's time goes.
             await client.WaitForOutputAsync("step 1/", TimeSpan.FromSeconds(120));
@@ -95,7 +84,6 @@ public sealed partial class SiloDrainTests
             Assert.Contains("resuming from", client.Output);   // the drained checkpoint: no periodic one was written
             Assert.Contains($"run continues on silo 127.0.0.1:{cluster.SiloPort(survivor)}", client.Output);
 
-            string runDir = Path.Combine(runs, "drained");
             using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDir, "summary.json")));
             Assert.InRange(summary.RootElement.GetProperty("resumed_from_step").GetInt32(), 1, steps - 1);
             var logged = File.ReadAllLines(Path.Combine(runDir, "metrics.jsonl"))
@@ -107,7 +95,4 @@ public sealed partial class SiloDrainTests
             try { Directory.Delete(work, recursive: true); } catch (IOException) { }
         }
     }
-
-    [GeneratedRegex(@"run and trainer on silo 127\.0\.0\.1:(\d+)")]
-    private static partial Regex RunSilo();
 }

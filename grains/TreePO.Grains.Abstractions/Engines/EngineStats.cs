@@ -7,7 +7,10 @@ namespace TreePO.Grains.Engines;
 /// <param name="RequestsBySilo">Requests served, by the silo of the tree that sent them.</param>
 /// <param name="TreesServed">Distinct trees that sent this engine at least one request.</param>
 /// <param name="MaxSequenceLength">The longest path (context + segment) the engine holds; a request beyond it fails.</param>
-/// <param name="MaxInFlight">The most requests this grain held at once (concurrency reaching the engine).</param>
+/// <param name="MaxInFlight">The most requests this grain held at once (concurrency reaching the engine): at most
+/// <paramref name="MaxQueuedRequests"/>.</param>
+/// <param name="Queued">Requests waiting in the grain now for room in the engine's queue.</param>
+/// <param name="MaxQueuedRequests">The bound on requests handed to the engine at once (Engine:MaxQueuedRequests).</param>
 [GenerateSerializer, Immutable, Alias("treepo.engine-stats")]
 public sealed record EngineStats(
     [property: Id(0)] string Engine,
@@ -19,4 +22,6 @@ public sealed record EngineStats(
     [property: Id(6)] int TreesServed,
     [property: Id(7)] Dictionary<string, long> RequestsBySilo,
     [property: Id(8)] EngineCounters Counters,
-    [property: Id(9)] int MaxSequenceLength);
+    [property: Id(9)] int MaxSequenceLength,
+    [property: Id(10)] int Queued = 0,
+    [property: Id(11)] int MaxQueuedRequests = 0);

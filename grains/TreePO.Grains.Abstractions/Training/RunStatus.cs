@@ -3,7 +3,8 @@ using TreePO.Core.Eval;
 namespace TreePO.Grains.Training;
 
 /// <summary>Where a run is. <see cref="Drained"/>: its silo is stopping and the run stopped there after checkpointing its
-/// last finished step; it is not done: its client starts it again on another silo (RunSupervisor).</summary>
+/// last finished step; it is not done: its client starts it again on another silo (RunSupervisor), or, on a redis or
+/// postgres cluster, its recovery reminder does (RunRecovery).</summary>
 public enum RunPhase { Created, Starting, Evaluating, Sampling, Training, Syncing, Checkpointing, Finished, Failed, Cancelled, Drained }
 
 /// <summary>Where a run stands, for the client's live progress. <see cref="LastMetrics"/> is the latest

@@ -15,16 +15,20 @@ namespace TreePO.Grains.Engines;
 /// <summary>
 /// A thin, reentrant facade over one device's engine: every call goes straight to the backend, which batches the
 /// calls that are in flight together on its model thread. A request that fails (bad input, cancellation) fails alone.
+/// At most <see cref="EngineQueueLimit.MaxQueuedRequests"/> requests reach the backend at once; the others wait here
+/// (backpressure, an async wait that a cancelled caller leaves), counted as load for routing.
 /// </summary>
 [SiloPinnedPlacement, Reentrant, KeepAlive, Immovable]
 public sealed class EngineGrain(
-    ILocalSiloDetails local, LocalDevices devices, IEngineBackendFactory factory, EngineLoadBoard board, ILogger<EngineGrain> log)
+    ILocalSiloDetails local, LocalDevices devices, IEngineBackendFactory factory, EngineLoadBoard board, ILogger<EngineGrain> log,
+    EngineQueueLimit queueLimit)
     : Grain, IEngineGrain
 {
     IEngineBackend? backend;
     string key = "";
     long requests, failed, cancelled;
-    int inFlight, maxInFlight;
+    int inFlight, maxInFlight, queued;
+    readonly SemaphoreSlim admission = new(queueLimit.MaxQueuedRequests, queueLimit.MaxQueuedRequests);
     readonly Dictionary<string, long> bySilo = [];
     readonly Dictionary<string, int> liveNodesByTree = [];   // trees holding KV here, for routing
     // Distinct trees served, counted through a set that is emptied into the count when it grows large: a silo that
@@ -84,6 +88,7 @@ public sealed class EngineGrain(
             treesServedBefore += treesServed.Count;
             treesServed.Clear();
         }
+        await AdmitAsync(cancellationToken);
         inFlight++;
         maxInFlight = Math.Max(maxInFlight, inFlight);
         Publish();
@@ -115,6 +120,22 @@ public sealed class EngineGrain(
         finally
         {
             inFlight--;
+            admission.Release();
+            Publish();
+        }
+    }
+
+    /// <summary>Waits for room in the backend's queue; a caller that gives up meanwhile is counted as cancelled.</summary>
+    async Task AdmitAsync(CancellationToken cancellationToken)
+    {
+        if (admission.Wait(0)) return;
+        queued++;
+        Publish();
+        try { await admission.WaitAsync(cancellationToken); }
+        catch (OperationCanceledException) { cancelled++; throw; }
+        finally
+        {
+            queued--;
             Publish();
         }
     }
@@ -336,13 +357,13 @@ public sealed class EngineGrain(
         var engine = backend ?? throw new InvalidOperationException($"engine {key} is not loaded");
         return Task.FromResult(new EngineStats(
             key, requests, failed, cancelled, inFlight, maxInFlight, (int)Math.Min(int.MaxValue, treesServedBefore + treesServed.Count),
-            new Dictionary<string, long>(bySilo), engine.GetCounters(), engine.MaxSequenceLength));
+            new Dictionary<string, long>(bySilo), engine.GetCounters(), engine.MaxSequenceLength, queued, queueLimit.MaxQueuedRequests));
     }
 
     EngineLoad Load()
     {
         var c = backend?.GetCounters();
-        return new EngineLoad(key, inFlight, c?.QueueDepth ?? 0, c?.ActiveSequences ?? 0, c?.FreeKvBytes ?? 0, liveNodesByTree.Count);
+        return new EngineLoad(key, inFlight + queued, c?.QueueDepth ?? 0, c?.ActiveSequences ?? 0, c?.FreeKvBytes ?? 0, liveNodesByTree.Count);
     }
 
     void Publish() => board.Update(Load());

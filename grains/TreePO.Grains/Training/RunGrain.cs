@@ -1,3 +1,4 @@
+// Over 400 lines: the run's one loop (start, step, evaluate, checkpoint, drain) and its state; recovery is apart.
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -24,11 +25,11 @@ namespace TreePO.Grains.Training;
 /// query filter with extra rounds, train, make every engine pull the new version, log (and, with
 /// <see cref="RunSpec.SaveTrees"/>, write the trained trees with their advantages), evaluate, checkpoint.
 /// The loop runs as the grain's own task; callers poll <see cref="GetStatusAsync"/> (the grain is reentrant so
-/// status never waits on the loop).
+/// status never waits on the loop). Recovery without the client: RunGrain.Recovery.cs.
 /// </summary>
 [Reentrant, KeepAlive]
-public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFunction reward, IPromptEncoder encoder, ILogger<RunGrain> log,
-    LocalRuns localRuns)
+public sealed partial class RunGrain(EngineDirectory directory, TreeText text, IRewardFunction reward, IPromptEncoder encoder, ILogger<RunGrain> log,
+    LocalRuns localRuns, [PersistentState("run", RunStorage.Name)] IPersistentState<RunRecord> stored, RunRecovery recovery)
     : Grain, IRunGrain
 {
     /// <summary>Keys of a metrics line that differ between two runs of the same seed: timings, and what the engines
@@ -74,6 +75,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
 
     public async Task<RunStatus> StartAsync(RunSpec runSpec, bool resume)
     {
+        if (AlreadyRunning(runSpec)) return Status();
         if (phase is not (RunPhase.Created or RunPhase.Finished or RunPhase.Failed or RunPhase.Cancelled))
             throw new InvalidOperationException($"run {this.GetPrimaryKeyString()} is already running (phase {phase})");
         if (runSpec.RunId != this.GetPrimaryKeyString())
@@ -152,6 +154,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         clock.Restart();
         loop = LoopAsync(resume, stop.Token);   // runs on this grain's scheduler, turn by turn
         localRuns.Add(runSpec.RunId);
+        await RecoveryStartedAsync(runSpec);
         return Status();
     }
 
@@ -214,6 +217,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
             leaseTimer = null;
             if (outcome != RunPhase.Drained)   // a drained run lives on: where it resumes, it renews the lease
                 try { await Lease.ReleaseAsync(s.RunId); } catch (Exception e) { log.LogWarning(e, "giving back the training lease of {Run}", s.RunId); }
+            await RecoveryEndedAsync(outcome);
             phase = outcome;   // done only once the trainer is closed and the lease given back: the next run may start
         }
     }
@@ -349,6 +353,7 @@ public sealed class RunGrain(EngineDirectory directory, TreeText text, IRewardFu
         await RunCheckpoint.WriteAsync(spec!.RunDir, spec.ModelDir, new RunState(atStep, version, cursor ?? data!.Cursor, spec.Seed, skippedPrompts, WallSeconds,
             [.. metrics.Select(x => (JsonObject)x.DeepClone())], [.. evals]), Trainer.SaveCheckpointAsync);
         checkpointedStep = atStep;
+        await RecoveryCheckpointedAsync(atStep);
         phase = previous;
     }
 

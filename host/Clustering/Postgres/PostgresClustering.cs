@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Orleans.Hosting;
 using Orleans.Messaging;
 using Orleans.Runtime.Hosting;
 using Orleans.Serialization.Serializers;
@@ -9,7 +10,7 @@ using OrleansClusterOptions = Orleans.Configuration.ClusterOptions;
 namespace TreePO.Hosting.Clustering.Postgres;
 
 /// <summary>Registers the PostgreSQL membership table (silos) or gateway list (clients) for one Npgsql connection
-/// string, and grain storage in the same database; the service and cluster ids come from Orleans' ClusterOptions.</summary>
+/// string, and grain storage and reminders in the same database; the service and cluster ids come from Orleans' ClusterOptions.</summary>
 public static class PostgresClustering
 {
     public static ISiloBuilder UsePostgresClustering(this ISiloBuilder silo, string connectionString) =>
@@ -33,6 +34,11 @@ public static class PostgresClustering
             sp.GetRequiredService<IOptions<OrleansClusterOptions>>().Value.ServiceId,
             sp.GetKeyedService<IGrainStorageSerializer>(n) ?? sp.GetRequiredService<IGrainStorageSerializer>(),
             sp.GetRequiredService<IActivatorProvider>())));
+
+    /// <summary>Orleans' reminder service with its table in the same database (<see cref="PostgresReminderTable"/>).</summary>
+    public static ISiloBuilder UsePostgresReminderService(this ISiloBuilder silo, string connectionString) =>
+        silo.AddReminders().ConfigureServices(services => services.AddSingleton<IReminderTable>(sp =>
+            new PostgresReminderTable(connectionString, sp.GetRequiredService<IOptions<OrleansClusterOptions>>().Value.ServiceId)));
 
     static void AddTable(IServiceCollection services, string connectionString) =>
         services.AddSingleton(sp =>

@@ -1,5 +1,5 @@
 -- TreePO's own schema for Cluster:Clustering=postgres (host/Clustering/Postgres): Orleans' membership table and the
--- grain state that tree snapshots are kept in.
+-- grain state that tree snapshots and runs are kept in, and the reminders that resume runs.
 -- Every silo applies this script at start, inside a transaction holding an advisory lock, so two silos starting at
 -- once do not race on the catalog. Every statement is idempotent: the script may run any number of times.
 
@@ -48,3 +48,18 @@ CREATE TABLE IF NOT EXISTS treepo_grain_state (
     written_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (service_id, state_name, grain_id)
 );
+
+-- Orleans reminders (a training run's recovery reminder, docs/deploy.md): one row per (service id, grain, reminder
+-- name). grain_hash is the grain id's uniform hash (an unsigned 32-bit value), the key the reminder service reads
+-- its ring range by. etag changes on every upsert.
+CREATE TABLE IF NOT EXISTS treepo_reminders (
+    service_id     text        NOT NULL,
+    grain_id       text        NOT NULL,
+    reminder_name  text        NOT NULL,
+    grain_hash     bigint      NOT NULL,
+    start_at       timestamptz NOT NULL,
+    period_ms      bigint      NOT NULL,
+    etag           text        NOT NULL,
+    PRIMARY KEY (service_id, grain_id, reminder_name)
+);
+CREATE INDEX IF NOT EXISTS treepo_reminders_hash ON treepo_reminders (service_id, grain_hash);

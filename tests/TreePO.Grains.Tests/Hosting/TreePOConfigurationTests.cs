@@ -63,6 +63,18 @@ public sealed class TreePOConfigurationTests
     }
 
     [Fact]
+    public void Recovery_period_defaults_to_a_minute_and_one_under_a_second_is_refused()
+    {
+        Assert.Equal(TimeSpan.FromMinutes(1), Bind([]).Run.RecoveryPeriod);
+        Assert.Equal(TimeSpan.FromSeconds(3), Bind(new() { ["TreePO:Run:RecoveryPeriod"] = "00:00:03" }).Run.RecoveryPeriod);
+        foreach (string bad in new[] { "00:00:00", "-00:00:05", "00:00:00.500" })
+        {
+            var e = Assert.Throws<TreePOOptionsException>(() => Bind(new() { ["TreePO:Run:RecoveryPeriod"] = bad }));
+            Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Run:RecoveryPeriod: must be at least 00:00:01"));
+        }
+    }
+
+    [Fact]
     public void Every_bad_key_is_named_at_once()
     {
         var e = Assert.Throws<TreePOOptionsException>(() => Bind(new()

@@ -38,7 +38,11 @@ public sealed class ScriptedEngine : IEngineBackend
         if (request.Context.Length + request.MaxTokens > MaxSequenceLength)
             throw new ArgumentException($"context of {request.Context.Length} + {request.MaxTokens} exceeds {MaxSequenceLength}");
         var p = new Pending(request, new TaskCompletionSource<SegmentResult>(TaskCreationOptions.RunContinuationsAsynchronously), cancellationToken);
-        lock (gate) (request.TreeId.Contains(HangMarker) ? hanging : queue).Add(p);
+        lock (gate)
+        {
+            (request.TreeId.Contains(HangMarker) ? hanging : queue).Add(p);
+            MaxOutstanding = Math.Max(MaxOutstanding, queue.Count + hanging.Count + running);
+        }
         cancellationToken.Register(() =>
         {
             lock (gate) { queue.Remove(p); hanging.Remove(p); }
@@ -87,6 +91,9 @@ public sealed class ScriptedEngine : IEngineBackend
         }
     }
 
+    /// <summary>The most requests this engine held at once (queued, hanging or in a step).</summary>
+    public int MaxOutstanding { get; private set; }
+
     /// <summary>Node ids whose KV this engine holds.</summary>
     public int LiveNodes { get { lock (gate) return nodes.Count; } }
 
@@ -107,7 +114,12 @@ public sealed class ScriptedEngine : IEngineBackend
                 maxBatch = Math.Max(maxBatch, batch.Count);
                 running = batch.Count;
             }
-            foreach (var p in batch) p.Done.TrySetResult(Run(p.Request));
+            foreach (var p in batch)
+            {
+                var result = Run(p.Request);
+                lock (gate) running--;   // answered: no longer held (MaxOutstanding)
+                p.Done.TrySetResult(result);
+            }
             lock (gate) running = 0;
         }
     }

@@ -149,6 +149,33 @@ public sealed class RunGrainTests
     }
 
     [Fact]
+    public async Task Starting_the_same_run_again_while_it_runs_follows_it_and_another_spec_is_refused()
+    {
+        string dir = RunDir();
+        try
+        {
+            await using var cluster = await TrainingClusters.StartAsync();
+            var run = cluster.Client.GetGrain<IRunGrain>("twice");
+            var spec = Spec("twice", dir, steps: 3);
+            var first = await run.StartAsync(spec, resume: false);
+            // What a client restarting a lost run meets when the run's reminder restarted it first.
+            var again = await run.StartAsync(spec, resume: false);
+            Assert.False(again.Done);
+            Assert.Equal(first.Silo, again.Silo);
+            var e = await Assert.ThrowsAnyAsync<Exception>(() => run.StartAsync(spec with { Steps = 5 }, resume: true));
+            Assert.Contains("already running", e.Message);
+            var done = await WaitAsync(run);
+            Assert.True(done.Phase == RunPhase.Finished, done.Error);
+            var logged = File.ReadAllLines(Path.Combine(dir, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!["step"]!.GetValue<int>());
+            Assert.Equal([0, 1, 2, 3], logged);   // one run, each step once
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
     public async Task Bad_rows_and_long_prompts_are_counted_and_named_and_an_unworkable_config_is_refused()
     {
         string data = Path.Combine(RunDir(), "data.jsonl");
