@@ -247,7 +247,9 @@ public static class MathEquivalence
                 Complex r = vf / vg;
                 if (r.Magnitude < 1e-12) return false;
                 if (ratio is null) ratio = r;
-                else if (!Close(r, ratio.Value, Tolerance)) return false;
+                // Relative, not the absolute floor of Close: ratios of 1e-10 at every point are not one constant
+                // (f = (1500a)^3 - a against g = a - 1 read as proportional one way round and not the other).
+                else if ((r - ratio.Value).Magnitude > Tolerance * Math.Max(r.Magnitude, ratio.Value.Magnitude)) return false;
                 valid++;
             }
             if (valid < MinValidPoints || ratio is null) return false;
