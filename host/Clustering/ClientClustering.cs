@@ -40,6 +40,6 @@ public static class ClientClustering
     public static string Describe(ClusterOptions c) => c.IsRedis
         ? $"cluster '{c.ClusterId}' (redis membership at {RedisConnection.Redacted(c.Redis)}{(c.Tls.Enabled ? ", TLS" : "")})"
         : c.IsPostgres
-        ? $"cluster '{c.ClusterId}' (postgres membership at {PostgresMembershipTable.Describe(c.Postgres)}{(c.Tls.Enabled ? ", TLS" : "")})"
+        ? $"cluster '{c.ClusterId}' (postgres membership at {PostgresDataSource.Describe(c.Postgres)}{(c.Tls.Enabled ? ", TLS" : "")})"
         : $"cluster '{c.ClusterId}' via gateway 127.0.0.1:{c.GatewayPort}{(c.Tls.Enabled ? " (TLS)" : "")}";
 }

@@ -3,7 +3,7 @@ using Npgsql;
 
 namespace TreePO.Hosting.Clustering.Postgres;
 
-/// <summary>Npgsql data sources of the membership table and grain storage. Npgsql pools up to 100 connections per
+/// <summary>Npgsql data sources of the membership table, the reminder table and grain storage. Npgsql pools up to 100 connections per
 /// source and PostgreSQL accepts 100 by default, so a few busy silos could exhaust the server: unless the connection
 /// string sets Maximum Pool Size itself, each source is capped at the given size.</summary>
 public static class PostgresDataSource
@@ -21,5 +21,12 @@ public static class PostgresDataSource
             b.MinPoolSize = Math.Min(b.MinPoolSize, maxPoolSize);
         }
         return builder.Build();
+    }
+
+    /// <summary>Host, port and database of a connection string, for messages (never the password).</summary>
+    public static string Describe(string connectionString)
+    {
+        var b = new NpgsqlConnectionStringBuilder(connectionString);
+        return $"{b.Host}:{b.Port}/{b.Database ?? b.Username}";
     }
 }

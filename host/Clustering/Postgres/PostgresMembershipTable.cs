@@ -27,19 +27,13 @@ public sealed class PostgresMembershipTable : IMembershipTable, IAsyncDisposable
     public PostgresMembershipTable(string connectionString, string serviceId, string clusterId)
     {
         db = PostgresDataSource.Create(connectionString, MaxConnections);
-        Where = Describe(connectionString);
+        Where = PostgresDataSource.Describe(connectionString);
         this.serviceId = serviceId;
         this.clusterId = clusterId;
     }
 
     /// <summary>Host, port and database, for messages (never the password).</summary>
     public string Where { get; }
-
-    public static string Describe(string connectionString)
-    {
-        var b = new NpgsqlConnectionStringBuilder(connectionString);
-        return $"{b.Host}:{b.Port}/{b.Database ?? b.Username}";
-    }
 
     // Orleans calls the cancellation-aware methods; the older ones forward to them.
     public Task InitializeMembershipTable(bool tryInitTableVersion) => InitializeMembershipTableAsync(tryInitTableVersion, default);

@@ -22,7 +22,7 @@ public sealed class PostgresReminderTable : IReminderTable, IAsyncDisposable, ID
     {
         db = PostgresDataSource.Create(connectionString, MaxConnections);
         this.serviceId = serviceId;
-        where = PostgresMembershipTable.Describe(connectionString);
+        where = PostgresDataSource.Describe(connectionString);
     }
 
     // Orleans calls the cancellation-aware methods; the older ones forward to them.
