@@ -6,7 +6,8 @@ namespace TreePO.Core.Trees;
 /// Grows one query's segment tree (docs/paper.md §2) against an <see cref="ISegmentGenerator"/>. Each round sends every
 /// planned request at once (that is how the engine batches them), classifies the new segments in request order,
 /// then plans the next round: budget transfer and the branching split while paths are active, DFS fallback when
-/// none is. Nodes that can never be continued again are released as soon as that is known.
+/// none is. Nodes that can never be continued again are released as soon as that is known; the release (and the
+/// caller's snapshot of the round) is awaited with the next round's requests, not before them.
 /// </summary>
 public sealed class TreeSampler
 {
@@ -32,7 +33,8 @@ public sealed class TreeSampler
 
     /// <summary>
     /// Runs one query's tree to completion, optionally starting from a snapshot of an interrupted run, and handing a
-    /// snapshot to <paramref name="onRound"/> after every round (before the next round's requests go out).
+    /// snapshot to <paramref name="onRound"/> after every round. The next round's requests go out while it runs (they
+    /// follow from the snapshot, so a run resumed from it sends them again); it completes before the round after.
     /// </summary>
     public async Task<SegmentTree> RunAsync(QueryItem query, string treeId, ulong seed, int policyVersion,
         TreeSnapshot? resumeFrom, Func<TreeSnapshot, CancellationToken, Task>? onRound, CancellationToken ct = default)
@@ -48,8 +50,10 @@ public sealed class TreeSampler
         while (run.Pending.Count > 0)
         {
             await run.RoundAsync(ct);
-            if (onRound is not null) await onRound(run.Snapshot(), ct);
+            // Kept (stored, for a grain) while the next round runs; a round starts only after the one before was kept.
+            if (onRound is not null) run.Behind(onRound(run.Snapshot(), ct));
         }
+        await run.AwaitBehindAsync();
         await run.ReleaseAsync(run.Nodes.Select(n => n.Id), ct);
         return run.ToTree();
     }
@@ -68,6 +72,7 @@ public sealed class TreeSampler
         readonly List<Trajectory> _finished = [];
         SamplingStats _stats = new();
         int _round;
+        readonly List<Task> _behind = [];
 
         public List<TreeNode> Nodes { get; } = [];
         public List<PendingRequest> Pending { get; private set; } = [];
@@ -177,7 +182,9 @@ public sealed class TreeSampler
                 requests.Add((plan, request, parent));
             }
 
-            SegmentResult[] results = await Task.WhenAll(requests.Select(r => _s._generator.GenerateAsync(r.Request, ct)));
+            Task<SegmentResult[]> generating = Task.WhenAll(requests.Select(r => _s._generator.GenerateAsync(r.Request, ct)));
+            await AwaitBehindAsync();
+            SegmentResult[] results = await generating;
 
             bool tree = Config.Mode == SamplingMode.Tree;
             var active = new List<TreeNode>();
@@ -221,7 +228,21 @@ public sealed class TreeSampler
 
             Pending = tree ? Branch(active, finishedThisRound) : active.Select(n => new PendingRequest(n.Id, 1, null)).ToList();
             if (Pending.Count == 0 && tree) Pending = PlanFallback();
-            await ReleaseAsync(Unneeded(), ct);
+            // Not awaited here: the next round's requests go out without waiting for the engine to take the release
+            // (an engine takes commands between steps, so waiting cost every round a step). Awaited once they have.
+            Behind(ReleaseAsync(Unneeded(), ct));
+        }
+
+        /// <summary>Work of the last round that the next round's requests need not wait for.</summary>
+        public void Behind(Task work) => _behind.Add(work);
+
+        /// <summary>Waits for the last round's work left behind; its failure fails the tree.</summary>
+        public async Task AwaitBehindAsync()
+        {
+            if (_behind.Count == 0) return;
+            Task[] work = [.. _behind];
+            _behind.Clear();
+            await Task.WhenAll(work);
         }
 
         InvalidOperationException Bad(SegmentRequest request, string problem) =>

@@ -65,13 +65,13 @@ internal sealed class KvPool
 
     /// <summary>
     /// Free slots, emptied, in ascending order: a block of <paramref name="count"/> consecutive empty slots when one
-    /// exists (never <paramref name="exclude"/>), else empty slots over retained ones (the least recently used retained
-    /// rows go first). The block is laid out so that a tree's paths at one depth stay side by side, since consecutive
+    /// exists (never <paramref name="exclude"/>), else empty slots over retained ones (those <paramref name="spare"/>
+    /// names last, then the least recently used rows first). The block is laid out so that a tree's paths at one depth stay side by side, since consecutive
     /// slots at equal lengths attend in one batched call: the first block after <paramref name="after"/> (the tree's
     /// last slot) when the tree holds slots, else the middle of the widest run of empty slots, leaving room on both
     /// sides for the trees there to grow.
     /// </summary>
-    public List<KvSlot> TakeFree(int count, int after = -1, int exclude = -1)
+    public List<KvSlot> TakeFree(int count, int after = -1, int exclude = -1, Func<KvSlot, bool>? spare = null)
     {
         if (count == 0) return [];
         bool Empty(int i) => slots[i].IsFree && !slots[i].IsRetained && i != exclude;
@@ -82,7 +82,7 @@ internal sealed class KvPool
         var taken = begin >= 0
             ? Enumerable.Range(begin, count).Select(i => slots[i]).ToList()
             : slots.Where(s => Empty(s.Index))
-                .Concat(slots.Where(s => s.IsRetained && s.Index != exclude).OrderBy(s => s.LastUse))
+                .Concat(slots.Where(s => s.IsRetained && s.Index != exclude).OrderBy(s => spare?.Invoke(s) == true).ThenBy(s => s.LastUse))
                 .Take(count).ToList();
         if (taken.Count < count) throw new InvalidOperationException($"asked for {count} free slots, {taken.Count} free");
         foreach (var s in taken) Drop(s);
@@ -132,17 +132,20 @@ internal sealed class KvPool
     /// <summary>Evicts slots that nobody writes (never <paramref name="keep"/>) and that <paramref name="evictable"/>
     /// allows until <paramref name="slotsNeeded"/> slots are free and <paramref name="bytesNeeded"/> more bytes fit;
     /// false if impossible (nothing is evicted then). The victims go in order: the highest <paramref name="rank"/> (the
-    /// least important tree) first, then unpinned before pinned, then least recently used.</summary>
-    public bool MakeRoom(int slotsNeeded, long bytesNeeded, KvSlot? keep, Func<KvSlot, bool> evictable, Func<KvSlot, long> rank)
+    /// least important tree) first, then unpinned before pinned, then those <paramref name="spare"/> does not name, then
+    /// least recently used; retained rows likewise by <paramref name="spare"/>, then least recently used.</summary>
+    public bool MakeRoom(int slotsNeeded, long bytesNeeded, KvSlot? keep, Func<KvSlot, bool> evictable, Func<KvSlot, long> rank,
+        Func<KvSlot, bool>? spare = null)
     {
         // A free (retained) slot that new work extends in place is not free for the rest of that work.
         int free = FreeSlots - (keep is { IsFree: true } ? 1 : 0);
         long used = UsedBytes + RetainedBytes;
         if (free >= slotsNeeded && used + bytesNeeded <= BudgetBytes) return true;
         // Retained rows first (least recently used first): giving them up frees bytes, not slots (they are free).
-        var retained = slots.Where(s => s.IsRetained && s != keep).OrderBy(s => s.LastUse).ToList();
+        spare ??= _ => false;
+        var retained = slots.Where(s => s.IsRetained && s != keep).OrderBy(spare).ThenBy(s => s.LastUse).ToList();
         var candidates = slots.Where(s => s.Writer is null && !s.IsFree && s != keep && evictable(s))
-            .OrderByDescending(rank).ThenBy(s => s.Pinned).ThenBy(s => s.LastUse).ToList();
+            .OrderByDescending(rank).ThenBy(s => s.Pinned).ThenBy(spare).ThenBy(s => s.LastUse).ToList();
         int dropped = 0, take = 0;
         while (used + bytesNeeded > BudgetBytes && dropped < retained.Count)
             used -= retained[dropped++].Tokens.Count * BytesPerToken;

@@ -15,6 +15,12 @@ internal sealed class SegmentScheduler(KvPool pool, KvCache cache, int maxSequen
 {
     readonly TreePriority priority = new(TimeSpan.FromSeconds(2));
     long arrivals;
+    /// <summary>The slots waiting requests would reuse, found once per admission pass when room is first needed.</summary>
+    HashSet<KvSlot>? wanted;
+
+    /// <summary>How many waiting requests (in queue order) name the slots room is made elsewhere for first: enough for
+    /// the prompts of a training step, few enough that a long queue does not cost every step a scan of the cache.</summary>
+    const int WantedLookahead = 64;
 
     public LinkedList<RequestState> Waiting { get; } = new();
     public List<RequestState> Running { get; } = [];
@@ -62,6 +68,7 @@ internal sealed class SegmentScheduler(KvPool pool, KvCache cache, int maxSequen
                 Fail(r, new PolicyVersionMismatchException(r.Request.PolicyVersion, policyVersion));
             n = next;
         }
+        wanted = null;
         foreach (var (r, rank) in Prioritised())
         {
             try
@@ -105,6 +112,7 @@ internal sealed class SegmentScheduler(KvPool pool, KvCache cache, int maxSequen
     /// first request by priority goes in, evicting whatever it needs.</summary>
     public void Force()
     {
+        wanted = null;
         var first = Prioritised()[0].Request;
         if (TryAdmit(first, _ => true)) Start(first);
         // With nothing running every cached slot is evictable, so a request that passed validation always fits;
@@ -227,7 +235,7 @@ internal sealed class SegmentScheduler(KvPool pool, KvCache cache, int maxSequen
             bool takeover = source is not null && source.Writer is null && source.Nodes.All(x => x.Rows <= m);
             int newSlots = b - (takeover ? 1 : 0);
             long bytes = (long)b * capacity * pool.BytesPerToken - (takeover ? (long)source!.Tokens.Count * pool.BytesPerToken : 0);
-            if (pool.MakeRoom(newSlots, bytes, source, evictable, SlotRank))
+            if (pool.MakeRoom(newSlots, bytes, source, evictable, SlotRank, Wanted))
             {
                 Unpin(r);
                 Place(r, source, m, takeover, capacity, parent);
@@ -248,11 +256,11 @@ internal sealed class SegmentScheduler(KvPool pool, KvCache cache, int maxSequen
         if (takeover)
         {
             pool.Truncate(source!, m);
-            slots = [source!, .. pool.TakeFree(b - 1, Math.Max(after, source!.Index), exclude: source!.Index)];
+            slots = [source!, .. pool.TakeFree(b - 1, Math.Max(after, source!.Index), exclude: source!.Index, spare: Wanted)];
         }
         else
         {
-            slots = pool.TakeFree(b, after);
+            slots = pool.TakeFree(b, after, spare: Wanted);
             if (source is not null && m > 0)
             {
                 cache.CopyPrefix(source.Index, slots[0].Index, m);
@@ -273,6 +281,20 @@ internal sealed class SegmentScheduler(KvPool pool, KvCache cache, int maxSequen
             r.Branches[i] = branch;
         }
         Reused += r.Reused;
+    }
+
+    /// <summary>Whether a waiting request would take its context's longest cached prefix from <paramref name="slot"/>:
+    /// prompts admitted together after an evaluation each match another retained slot, and giving up one that another
+    /// is about to reuse makes it compute those rows again. Room is made elsewhere first.</summary>
+    bool Wanted(KvSlot slot)
+    {
+        if (wanted is null)
+        {
+            wanted = [];
+            foreach (var r in Waiting.Take(WantedLookahead))
+                if (pool.Match(r.Request.Context, null) is ({ } s, > 0)) wanted.Add(s);
+        }
+        return wanted.Contains(slot);
     }
 
     static void Unpin(RequestState r)

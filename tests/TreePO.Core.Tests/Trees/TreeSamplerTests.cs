@@ -240,6 +240,54 @@ public sealed class TreeSamplerTests
         Assert.Contains(tree.Trajectories, t => early.Contains(t.Leaf));
     }
 
+    /// <summary>An engine takes a release between two steps: a tree that waited for it before sending its next round
+    /// lost a step every round. The next round goes out first; the release is awaited with it, and the tree is the
+    /// same.</summary>
+    [Fact]
+    public async Task The_next_round_goes_out_before_the_last_rounds_release_is_taken()
+    {
+        var config = Small with { Width = 6, SegmentLength = 3 };
+        Func<Call, Seg> script = c => c.ParentDepth == 1 && c.Branch == 1 ? new Seg("q", Eos: true) : new Seg("");
+        var (expected, _) = await RunAsync(config, script);
+
+        var slow = new SlowReleases(new ScriptedGenerator(Prompt, script));
+        var tree = await new TreeSampler(config, slow, CharDecoder.Instance, CharDecoder.Eos).RunAsync(Query(), "b0/q1", 7, policyVersion: 3);
+        Assert.True(slow.SentWhileReleasing > 0, "no request went out while a release was being taken");
+        Assert.Equal(TreeJson.Write(expected), TreeJson.Write(tree));
+        Assert.Empty(slow.Inner.Errors);
+        Assert.All(slow.Inner.ReleaseCounts.Values, c => Assert.Equal(1, c));
+        Assert.Equal(tree.Nodes.Select(n => n.Id).Order(), slow.Inner.ReleaseCounts.Keys.Order());
+    }
+
+    /// <summary>Takes a while over each release, as an engine busy with a step does, and counts the requests that
+    /// arrive meanwhile.</summary>
+    sealed class SlowReleases(ScriptedGenerator inner) : ISegmentGenerator
+    {
+        int releasing, sent;
+        public ScriptedGenerator Inner => inner;
+        public int SentWhileReleasing => Volatile.Read(ref sent);
+
+        public Task<SegmentResult> GenerateAsync(SegmentRequest request, CancellationToken cancellationToken = default)
+        {
+            if (Volatile.Read(ref releasing) > 0) Interlocked.Increment(ref sent);
+            return inner.GenerateAsync(request, cancellationToken);
+        }
+
+        public async Task ReleaseAsync(IReadOnlyCollection<string> nodeIds, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref releasing);
+            try
+            {
+                await inner.ReleaseAsync(nodeIds, cancellationToken);
+                await Task.Delay(20, cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref releasing);
+            }
+        }
+    }
+
     [Fact]
     public async Task Same_seed_same_tree_and_the_policy_version_is_recorded()
     {

@@ -102,6 +102,47 @@ public sealed class RecomputedContextTests
         Assert.Equal(first.Length + second.Length - (shared.Length - 2), results.Sum(r => r.PrefillTokens));
     }
 
+    /// <summary>After a held-out evaluation every slot holds the released rows of prompts behind one template. New
+    /// prompts admitted together each find their longest match in another retained slot: making room for one must not
+    /// give up the slot another is about to reuse (the default training run recomputed a token a prompt so).</summary>
+    [Fact]
+    public async Task Prompts_admitted_together_keep_the_retained_slots_the_others_reuse()
+    {
+        using var gate = new ManualResetEventSlim(true);
+        using var held = new ManualResetEventSlim(false);
+        await using var engine = InferenceEngine.Load(new EngineOptions
+        {
+            ModelPath = TinyDir, KvBudgetBytes = 64L << 20, MaxSlots = 7, PrefillChunk = 256, Threads = 2, EosTokenIds = [],
+            StepFault = _ =>
+            {
+                if (gate.IsSet) return;
+                held.Set();
+                gate.Wait(Timeout);
+            },
+        });
+        int[] template = TestModels.RandomTokens(10, 90);
+        int[] Prompt(int word, int seed) => [.. template, 250 + word, .. TestModels.RandomTokens(5, seed)];
+
+        // The evaluation: six prompts, one slot each, then all released (their slots keep the rows).
+        var evals = await Task.WhenAll(Enumerable.Range(0, 6)
+            .Select(i => engine.GenerateAsync(Request(Prompt(i, 100 + i), branches: 1, maxTokens: 3, seed: (ulong)i)))).WaitAsync(Timeout);
+        await engine.ReleaseAsync(evals.SelectMany(r => r.Branches.Select(b => b.NodeId)).ToList()).WaitAsync(Timeout);
+
+        // A long request on the seventh slot holds the engine in a step while the new prompts arrive, so that they
+        // are admitted in one pass.
+        gate.Reset();
+        var busy = engine.GenerateAsync(Request(TestModels.RandomTokens(8, 120), branches: 1, maxTokens: 20, seed: 9));
+        Assert.True(held.Wait(Timeout));
+        var prompts = Enumerable.Range(0, 3).Select(i => engine.GenerateAsync(Request(Prompt(i, 130 + i), branches: 2, maxTokens: 3, seed: (ulong)(20 + i)))).ToList();
+        gate.Set();
+        var results = await Task.WhenAll(prompts).WaitAsync(Timeout);
+        await busy.WaitAsync(Timeout);
+
+        Assert.Equal(0, engine.GetStats().RecomputedTokens);
+        // Each new prompt took the template and its word from the evaluation prompt it shares them with.
+        Assert.All(results, r => Assert.Equal(template.Length + 1, r.ReusedTokens));
+    }
+
     /// <summary>The default tree shape (w = 8, d = 4, l = 16, b = 2, random fallback) over several queries at once, with
     /// an EOS id so that paths end early and fallback runs: with room for everything, nothing is computed twice.</summary>
     [Fact]
