@@ -183,7 +183,7 @@ public sealed class TreeSampler
             }
 
             Task<SegmentResult[]> generating = Task.WhenAll(requests.Select(r => _s._generator.GenerateAsync(r.Request, ct)));
-            await AwaitBehindAsync();
+            await Task.WhenAll(generating, AwaitBehindAsync());
             SegmentResult[] results = await generating;
 
             bool tree = Config.Mode == SamplingMode.Tree;
