@@ -3,9 +3,9 @@ namespace TreePO.Engine.Kv;
 /// <summary>
 /// Which slot holds what: slots, named nodes, LRU order and the KV budget (rows in use or reserved, times the bytes of
 /// one token's K/V). Eviction drops whole slots that no sequence writes to, in an order the engine's scheduler gives
-/// (tree priority, then pins of waiting requests, then least recently used). A slot whose nodes are all released keeps
-/// its rows (retained, as vLLM and SGLang keep freed blocks) until new work takes the slot or needs the room; retained
-/// rows count against the budget and go first. Model-thread only.
+/// (tree priority, then pins of waiting requests, then the prefixes waiting requests would reuse, then least recently
+/// used). A slot whose nodes are all released keeps its rows (retained, as vLLM and SGLang keep freed blocks) until
+/// new work takes the slot or needs the room; retained rows count against the budget and go first. Model-thread only.
 /// </summary>
 internal sealed class KvPool
 {
@@ -66,10 +66,10 @@ internal sealed class KvPool
     /// <summary>
     /// Free slots, emptied, in ascending order: a block of <paramref name="count"/> consecutive empty slots when one
     /// exists (never <paramref name="exclude"/>), else empty slots over retained ones (those <paramref name="spare"/>
-    /// names last, then the least recently used rows first). The block is laid out so that a tree's paths at one depth stay side by side, since consecutive
-    /// slots at equal lengths attend in one batched call: the first block after <paramref name="after"/> (the tree's
-    /// last slot) when the tree holds slots, else the middle of the widest run of empty slots, leaving room on both
-    /// sides for the trees there to grow.
+    /// names last, then the least recently used rows first). The block is laid out so that a tree's paths at one depth
+    /// stay side by side, since consecutive slots at equal lengths attend in one batched call: the first block after
+    /// <paramref name="after"/> (the tree's last slot) when the tree holds slots, else the middle of the widest run of
+    /// empty slots, leaving room on both sides for the trees there to grow.
     /// </summary>
     public List<KvSlot> TakeFree(int count, int after = -1, int exclude = -1, Func<KvSlot, bool>? spare = null)
     {
