@@ -21,13 +21,14 @@ app.Configure(config =>
     config.AddCommand<TrainCommand>("train").WithDescription("TreePO (or --algo grpo) training in an embedded silo; writes runs/NAME/."
         + Environment.NewLine + Environment.NewLine + OptionKeys.Help(CommandOptions.Defaults(CommandOptions.TrainOverlay)));
     config.AddCommand<EvalCommand>("eval").WithDescription("Held-out mean@k, maj@k and pass@k of a model folder.");
+    config.AddCommand<StatusCommand>("status").WithDescription("Where a training run stands on a running cluster (the options tree names it, as for train --cluster).");
 });
 string[] rest = OptionOverrides.Capture(args);   // --a.b=v overrides: Spectre rejects dotted names
 var settingsOf = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase)
 {
     ["doctor"] = typeof(DoctorCommand.Settings), ["score"] = typeof(ScoreCommand.Settings), ["rollout"] = typeof(RolloutCommand.Settings),
     ["tokenize"] = typeof(TokenizeCommand.Settings), ["pretrain"] = typeof(PretrainCommand.Settings),
-    ["train"] = typeof(TrainCommand.Settings), ["eval"] = typeof(EvalCommand.Settings),
+    ["train"] = typeof(TrainCommand.Settings), ["eval"] = typeof(EvalCommand.Settings), ["status"] = typeof(StatusCommand.Settings),
 };
 if (UnknownOptions.Check(rest, settingsOf) is { } unknown)
 {

@@ -8,7 +8,8 @@ namespace TreePO.Client.Commands;
 /// a running cluster with --cluster. Failures are printed; the caller exits with code 3.</summary>
 public static class CommandCluster
 {
-    public static async Task<ClusterConnection?> ConnectAsync(TreePOOptions options, bool join, CancellationToken cancellationToken)
+    /// <param name="announce">Print the cluster's description once connected (not where stdout carries JSON).</param>
+    public static async Task<ClusterConnection?> ConnectAsync(TreePOOptions options, bool join, CancellationToken cancellationToken, bool announce = true)
     {
         ClusterConnection connection;
         try
@@ -22,7 +23,7 @@ public static class CommandCluster
             AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
             return null;
         }
-        AnsiConsole.MarkupLine(Markup.Escape($"running on {connection.Description}"));
+        if (announce) AnsiConsole.MarkupLine(Markup.Escape($"running on {connection.Description}"));
         return connection;
     }
 }

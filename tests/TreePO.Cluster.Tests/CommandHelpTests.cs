@@ -15,6 +15,7 @@ public sealed class CommandHelpTests
     [InlineData("pretrain")]
     [InlineData("train")]
     [InlineData("eval")]
+    [InlineData("status")]
     public async Task Help_lists_the_options(string command)
     {
         using var p = ChildProcess.Dotnet("treepo", Repo.ClientDll, [command, "--help"]);

@@ -8,7 +8,8 @@ namespace TreePO.Cluster.Tests;
 /// Real processes: Redis or PostgreSQL, two silos with a short recovery period (Run:RecoveryPeriod), and a `treepo train
 /// --cluster` client. After the run's first checkpoint the client and then the silo of the run and its trainer are
 /// SIGKILLed: no client is left to resume the run, only its reminder, which the surviving silo takes over. The run
-/// continues there from its checkpoint (not from the start) and finishes with every step logged exactly once.
+/// continues there from its checkpoint (not from the start) and finishes with every step logged exactly once, and
+/// `treepo status` says so.
 /// </summary>
 public sealed class RunRecoveryTests
 {
@@ -76,5 +77,16 @@ public sealed class RunRecoveryTests
         var logged = File.ReadAllLines(Path.Combine(runDir, "metrics.jsonl"))
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32()).ToList();
         Assert.Equal(Enumerable.Range(0, Steps + 1), logged);   // every step once, in order, none lost or doubled
+
+        // `treepo status` tells a user whose client is gone where the run went and how it ended.
+        var status = cluster.StartClient("status", "status", "orphan");
+        Assert.Equal(0, await status.WaitForExitAsync(TimeSpan.FromSeconds(120)));
+        Assert.Contains($"run orphan: finished, step {Steps} of {Steps}", status.Output);
+        Assert.Contains($"on silo 127.0.0.1:{cluster.SiloPort(survivor)}", status.Output);
+        Assert.Matches(@"resumed from the checkpoint of step [1-3]", status.Output);
+        Assert.Matches($@"run storage: not active \(finished, failed or cancelled\); {Steps} steps; resumed [1-9]\d* times? by its reminder", status.Output);
+        var unknown = cluster.StartClient("status-unknown", "status", "no-such-run");
+        Assert.Equal(2, await unknown.WaitForExitAsync(TimeSpan.FromSeconds(120)));
+        Assert.Contains("no run named no-such-run", unknown.Output);
     }
 }

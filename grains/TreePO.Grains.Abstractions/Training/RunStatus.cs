@@ -10,7 +10,8 @@ public enum RunPhase { Created, Starting, Evaluating, Sampling, Training, Syncin
 /// <summary>Where a run stands, for the client's live progress. <see cref="LastMetrics"/> is the latest
 /// metrics.jsonl line; <see cref="Warnings"/> the latest skipped rows and prompts (file and line), at most 50.
 /// <see cref="Silo"/> is the silo the run (and its trainer) lives on; <see cref="ResumedFromStep"/> the checkpoint
-/// step this activation continued from, or -1.</summary>
+/// step this activation continued from, or -1. <see cref="Record"/>: what the run storage holds for it, where runs
+/// recover without their client (null elsewhere, or before its first start).</summary>
 [GenerateSerializer, Immutable, Alias("treepo.run-status")]
 public sealed record RunStatus(
     [property: Id(0)] string RunId,
@@ -26,7 +27,8 @@ public sealed record RunStatus(
     [property: Id(10)] string[] Warnings,
     [property: Id(11)] string? Error,
     [property: Id(12)] string Silo = "",
-    [property: Id(13)] int ResumedFromStep = -1)
+    [property: Id(13)] int ResumedFromStep = -1,
+    [property: Id(14)] RunRecordView? Record = null)
 {
     public bool Done => Phase is RunPhase.Finished or RunPhase.Failed or RunPhase.Cancelled;
 }

@@ -65,6 +65,15 @@ public sealed partial class RunGrain : IRemindable
         }
     }
 
+    /// <summary>The run's record as a status shows it; null where runs do not recover without their client, or before
+    /// the run's first start.</summary>
+    RunRecordView? RecordView()
+    {
+        if (!recovery.Enabled || stored.State.SpecJson is null) return null;
+        var r = stored.State;
+        return new RunRecordView(r.Active, r.CheckpointedStep, r.Recoveries, spec?.Steps ?? StoredSpec(r)?.Steps ?? 0);
+    }
+
     RunSpec? StoredSpec(RunRecord r)
     {
         try { return r.SpecJson is null ? null : JsonSerializer.Deserialize<RunSpec>(r.SpecJson); }

@@ -401,5 +401,5 @@ public sealed partial class RunGrain(EngineDirectory directory, TreeText text, I
 
     RunStatus Status() => new(this.GetPrimaryKeyString(), phase, step, spec?.Steps ?? 0, version,
         metrics.Count > 0 ? metrics[^1].ToJsonString() : null, [.. evals], spec is null ? 0 : WallSeconds,
-        skippedRows, skippedPrompts, [.. warnings], error, directory.LocalSilo.Endpoint.ToString(), resumedFrom);
+        skippedRows, skippedPrompts, [.. warnings], error, directory.LocalSilo.Endpoint.ToString(), resumedFrom, RecordView());
 }
