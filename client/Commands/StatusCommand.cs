@@ -67,7 +67,11 @@ public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
         }
     }
 
-    static readonly JsonSerializerOptions JsonLines = new() { Converters = { new JsonStringEnumConverter() } };
+    static readonly JsonSerializerOptions JsonLines = new()
+    {
+        Converters = { new JsonStringEnumConverter() },
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,   // the metrics line's quotes as \"
+    };
 
     /// <summary>A few plain lines: where the run is, its latest held-out figures, what the run storage holds.</summary>
     public static string Describe(RunStatus s)
