@@ -66,8 +66,12 @@ public sealed class SiloDrainTests
         try
         {
             using var cluster = new RedisCluster(redis, work);
-            // No periodic checkpoints: the only one before the end is the one the drain writes.
-            var (client, victim, survivor, runDir) = await TrainingOnCluster.StartAsync(cluster, "drained", steps, checkpointEvery: 0, Limit);
+            // No periodic checkpoints: the only one before the end is the one the drain writes. Engines of 8 slots make
+            // sampling most of a step's time, so that the stop lands while step 2 samples (with room for a step's 64
+            // sequences, sampling took no longer than the update, and a stop during the update rightly leaves no
+            // checkpoint of step 1: the trainer has moved past it).
+            var (client, victim, survivor, runDir) = await TrainingOnCluster.StartAsync(cluster, "drained", steps, checkpointEvery: 0,
+                Limit, "--engine.maxSlots=8");
 
             // Step 1 is logged; the run is then sampling step 2, where most of a step's time goes.
             await client.WaitForOutputAsync("step 1/", TimeSpan.FromSeconds(120));
