@@ -76,6 +76,9 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
         var clock = Stopwatch.StartNew();
         using var slots = new SemaphoreSlim(Math.Max(1, Concurrency));
 
+        // Under the same lock as the count it reports: two trees ending together report 1/N and 2/N, in that order.
+        void Report() => progress?.Invoke(new RolloutProgress(done, failed, jobs.Count, trajectories, decoded, clock.Elapsed));
+
         await Task.WhenAll(jobs.Select(async (job, i) =>
         {
             await slots.WaitAsync(cancellationToken);
@@ -85,19 +88,27 @@ public sealed class RolloutRunner(IGrainFactory grains, ModelText text, TreePOOp
                 var result = await Ask.RunAsync(grains, $"{BatchId}/{job.QueryId}", job,
                     _ => { if (asked++ == 0) Interlocked.Increment(ref restarts); }, cancellationToken);
                 results[i] = result;
-                lock (gate) { done++; trajectories += result.Trajectories; decoded += result.UniqueTokens; }
+                lock (gate)
+                {
+                    done++;
+                    trajectories += result.Trajectories;
+                    decoded += result.UniqueTokens;
+                    Report();
+                }
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
                 failures[i] = $"query {job.QueryId}: the tree failed: {e.Message}";
-                lock (gate) failed++;
+                lock (gate)
+                {
+                    failed++;
+                    Report();
+                }
             }
             finally
             {
                 slots.Release();
             }
-            if (progress is not null)
-                lock (gate) progress(new RolloutProgress(done, failed, jobs.Count, trajectories, decoded, clock.Elapsed));
         }));
         double wall = clock.Elapsed.TotalSeconds;
         skipped.AddRange(failures.OfType<string>());
