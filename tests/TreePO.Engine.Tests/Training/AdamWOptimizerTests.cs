@@ -1,3 +1,4 @@
+using TreePO.Testing;
 using TorchSharp;
 using TorchSharp.Modules;
 using TreePO.Engine.Native;
@@ -122,7 +123,7 @@ public sealed class AdamWOptimizerTests
         using (var opt = new AdamWOptimizer(straight.named_parameters(), 0, 0.9, 0.95, weightDecay: 0.1))
             Steps(straight, opt, 0, 7);
 
-        string dir = Directory.CreateTempSubdirectory("treepo-adamw-").FullName;
+        using var dir = new TempFolder("treepo-adamw-");
         string path = Path.Combine(dir, "optimizer.bin");
         var first = new Model(5);
         using (var opt = new AdamWOptimizer(first.named_parameters(), 0, 0.9, 0.95, weightDecay: 0.1))
@@ -152,7 +153,7 @@ public sealed class AdamWOptimizerTests
     [Fact]
     public void A_file_of_TorchSharps_optimiser_or_of_another_model_is_refused_naming_the_file()
     {
-        string dir = Directory.CreateTempSubdirectory("treepo-adamw-").FullName;
+        using var dir = new TempFolder("treepo-adamw-");
         var m = new Model(6);
         string old = Path.Combine(dir, "optimizer.bin");
         using (var theirs = new AdamW(m.parameters(), 1e-3)) theirs.save_state_dict(old);
