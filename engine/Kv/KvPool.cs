@@ -74,6 +74,7 @@ internal sealed class KvPool
     public List<KvSlot> TakeFree(int count, int after = -1, int exclude = -1, Func<KvSlot, bool>? spare = null)
     {
         if (count == 0) return [];
+        spare ??= _ => false;
         bool Empty(int i) => slots[i].IsFree && !slots[i].IsRetained && i != exclude;
         bool Block(int start) => start >= 0 && start + count <= slots.Length && Enumerable.Range(start, count).All(Empty);
         int begin = after >= 0
@@ -82,7 +83,7 @@ internal sealed class KvPool
         var taken = begin >= 0
             ? Enumerable.Range(begin, count).Select(i => slots[i]).ToList()
             : slots.Where(s => Empty(s.Index))
-                .Concat(slots.Where(s => s.IsRetained && s.Index != exclude).OrderBy(s => spare?.Invoke(s) == true).ThenBy(s => s.LastUse))
+                .Concat(slots.Where(s => s.IsRetained && s.Index != exclude).OrderBy(spare).ThenBy(s => s.LastUse))
                 .Take(count).ToList();
         if (taken.Count < count) throw new InvalidOperationException($"asked for {count} free slots, {taken.Count} free");
         foreach (var s in taken) Drop(s);
