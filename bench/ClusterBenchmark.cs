@@ -86,7 +86,7 @@ public sealed class ClusterBenchmark : AsyncCommand<ClusterBenchmark.Settings>
             $"l={config.SegmentLength} b={config.Branch}, {reps} timed repetitions per path, alternating"));
 
         await using var silo = await EmbeddedSilo.StartAsync(options);
-        await using var engine = InferenceEngine.Load(InferenceEngineBackendFactory.EngineOptionsFor(options, text, 0));
+        await using var engine = InferenceEngine.Load(InferenceEngineBackendFactory.EngineOptionsFor(options, text));
 
         // Both paths name trees alike ("bench/{query}"), so their node ids, seeds and samples are the same.
         async Task<(double Seconds, List<SegmentTree> Trees)> GrainsAsync()

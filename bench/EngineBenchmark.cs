@@ -8,6 +8,7 @@ using TreePO.Bench.Common;
 using TreePO.Core.Protocol;
 using TreePO.Engine.Kv;
 using TreePO.Engine.Model;
+using TorchSharp;
 using TreePO.Engine.Native;
 using TreePO.Engine.Sampling;
 using static TorchSharp.torch;
@@ -23,7 +24,9 @@ namespace TreePO.Bench;
 /// fork copy time and KV bytes per token. Options: --steps N (timed decode steps per batch size, default 8),
 /// --batches 1,4,16,64,256, --context 512 (capped by a shape's max_position_embeddings), --shapes
 /// builtin,small,qwen2.5-0.5b (builtin = the built-in model's shape), --vocab N (override the 0.5B vocabulary),
-/// --threads N (default all cores: the benchmark measures the model at a given thread count, not the engine's automatic choice), --out engine.json.
+/// --threads N (default all cores: the benchmark measures the model at a given thread count, not the engine's automatic choice),
+/// --device cpu | cuda[:N] (on a GPU: the roofline's GEMM is 8192 square, and the share of each batch's decode time the
+/// GPU is busy is read from nvidia-smi), --out engine.json.
 /// </summary>
 public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
 {
@@ -35,6 +38,7 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         [CommandOption("--shapes <LIST>"), Description("Model shapes: builtin, small, qwen2.5-0.5b (default all three).")] public string Shapes { get; init; } = "builtin,small,qwen2.5-0.5b";
         [CommandOption("--vocab <N>"), Description("Vocabulary of the qwen2.5-0.5b shape (default its own).")] public int? Vocab { get; init; }
         [CommandOption("--threads <N>"), Description("Torch threads (default 0: all cores).")] public int Threads { get; init; }
+        [CommandOption("--device <NAME>"), Description("cpu (default), cuda or cuda:N: where the model, cache and roofline run.")] public string Device { get; init; } = "cpu";
         [CommandOption("--out <FILE>")] public string Out { get; init; } = "engine.json";
 
         protected override void Check(List<string> problems)
@@ -44,15 +48,16 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
             IntList("--batches", Batches, 1, problems);
             if (Vocab is { } vocab) AtLeast(problems, "--vocab", vocab, 1);
             AtLeast(problems, "--threads", Threads, 0);
+            if (!BenchDevice.IsName(Device)) problems.Add($"--device: '{Device}' is not cpu, cuda or cuda:N");
         }
     }
 
     public override Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
         RunAsync(new Options(settings.Steps, BenchSettings.IntList("--batches", settings.Batches), settings.Context, settings.Shapes.Split(','), settings.Vocab,
-            settings.Threads, settings.Out));
+            settings.Threads, settings.Out, settings.Device));
 
     sealed record Row(string Shape, int Batch, int Context, double StepMs, double DecodeTokensPerSecond,
-        double MatmulMs, double MatmulTokensPerSecond, double Ratio, double RooflineMs, double RooflineFraction, string Bound);
+        double MatmulMs, double MatmulTokensPerSecond, double Ratio, double RooflineMs, double RooflineFraction, string Bound, double? GpuBusy);
 
     sealed record ShapeResult(string Shape, Qwen2Config Config, long Parameters, long KvBytesPerToken, double PrefillTokensPerSecond,
         double ForkCopyMsPerChild, int ForkCopyTokens, List<Row> Decode, double FixedMs, double PerSequenceMs);
@@ -64,10 +69,14 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
     {
         TorchRuntime.EnsureLoaded();
         set_num_threads(opts.Threads > 0 ? opts.Threads : Environment.ProcessorCount);
-        AnsiConsole.MarkupLine($"engine benchmark: {get_num_threads()} threads, context {opts.Context}, {opts.Steps} timed steps per batch size, fp32 CPU");
+        var dev = BenchDevice.Open(opts.Device);   // stops with the reason when the device is not there: no CPU stand-in
+        AnsiConsole.MarkupLine($"engine benchmark: {get_num_threads()} threads, context {opts.Context}, {opts.Steps} timed steps per batch size, fp32 on {dev}");
+        using var busy = dev.type == DeviceType.CUDA ? GpuBusyMeter.Start(dev.index < 0 ? 0 : dev.index) : null;
+        if (dev.type == DeviceType.CUDA)
+            AnsiConsole.MarkupLine(busy is null ? "GPU busy share: not measured (no nvidia-smi on the PATH)" : "GPU busy share: nvidia-smi's utilization.gpu sampled every 100 ms over 2 s of decode steps per batch");
 
-        var hw = MeasureHardware();
-        AnsiConsole.MarkupLine($"machine: GEMM {hw.GemmGflops:F1} GFLOP/s (2048 x 2048 fp32), matrix-vector {hw.MatVecGBps:F1} GB/s (256 MiB of weights), copy {hw.CopyGBps:F1} GB/s");
+        var hw = MeasureHardware(dev);
+        AnsiConsole.MarkupLine($"machine: GEMM {hw.GemmGflops:F1} GFLOP/s ({HardwareGemmOn(dev)} x {HardwareGemmOn(dev)} fp32), matrix-vector {hw.MatVecGBps:F1} GB/s (256 MiB of weights), copy {hw.CopyGBps:F1} GB/s");
         var results = new List<ShapeResult>();
         foreach (string shape in opts.Shapes)
         {
@@ -88,15 +97,19 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
                 AnsiConsole.MarkupLine($"[red]unknown shape '{Markup.Escape(shape)}'[/] (builtin, small, qwen2.5-0.5b)");
                 return Task.FromResult(1);
             }
-            results.Add(RunShape(shape, config, opts, hw));
+            results.Add(RunShape(shape, config, opts, hw, dev, busy));
         }
 
         var table = new Table().AddColumns("shape", "batch", "step ms", "decode tok/s", "matmuls ms", "matmuls / step",
             "roofline ms", "step / roofline", "bound");
+        if (busy is not null) table.AddColumn("GPU busy");
         foreach (var s in results)
             foreach (var r in s.Decode)
-                table.AddRow(s.Shape, r.Batch.ToString(), r.StepMs.ToString("F2"), r.DecodeTokensPerSecond.ToString("F1"),
-                    r.MatmulMs.ToString("F2"), r.Ratio.ToString("P0"), r.RooflineMs.ToString("F3"), r.RooflineFraction.ToString("P1"), r.Bound);
+            {
+                string[] cells = [s.Shape, r.Batch.ToString(), r.StepMs.ToString("F2"), r.DecodeTokensPerSecond.ToString("F1"),
+                    r.MatmulMs.ToString("F2"), r.Ratio.ToString("P0"), r.RooflineMs.ToString("F3"), r.RooflineFraction.ToString("P1"), r.Bound];
+                table.AddRow(busy is null ? cells : [.. cells, r.GpuBusy is { } b ? b.ToString("P0") : "-"]);
+            }
         AnsiConsole.Write(table);
         var other = new Table().AddColumns("shape", "parameters", "fixed ms / step", "ms / sequence", "prefill tok/s",
             "fork copy ms / child", "KV bytes / token");
@@ -108,6 +121,7 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         var json = new
         {
             threads = get_num_threads(),
+            device = dev.ToString(),
             context = opts.Context,
             steps = opts.Steps,
             machine = new { gemm_gflops = hw.GemmGflops, matvec_gb_per_s = hw.MatVecGBps, copy_gb_per_s = hw.CopyGBps },
@@ -127,7 +141,7 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
                 {
                     batch = r.Batch, context = r.Context, step_ms = r.StepMs, decode_tokens_per_s = r.DecodeTokensPerSecond,
                     matmul_ms = r.MatmulMs, matmul_tokens_per_s = r.MatmulTokensPerSecond, ratio = r.Ratio,
-                    roofline_ms = r.RooflineMs, roofline_fraction = r.RooflineFraction, bound = r.Bound,
+                    roofline_ms = r.RooflineMs, roofline_fraction = r.RooflineFraction, bound = r.Bound, gpu_busy = r.GpuBusy,
                 }),
             }),
         };
@@ -136,16 +150,16 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         return Task.FromResult(0);
     }
 
-    static ShapeResult RunShape(string shape, Qwen2Config config, Options opts, Hardware hw)
+    static ShapeResult RunShape(string shape, Qwen2Config config, Options opts, Hardware hw, Device dev, GpuBusyMeter? busy)
     {
         AnsiConsole.MarkupLine($"[bold]{shape}[/]: building random weights ...");
-        using var model = Qwen2Model.Random(config, 1234);
+        using var model = Qwen2Model.Random(config, 1234, dev);
         long parameters = model.parameters().Sum(p => p.NumberOfElements);
         int maxBatch = opts.Batches.Max();
         int contextLength = Math.Min(opts.Context, config.MaxPositionEmbeddings - opts.Steps - 2);
         if (contextLength < opts.Context)
             AnsiConsole.MarkupLine($"  context {contextLength} (max_position_embeddings {config.MaxPositionEmbeddings})");
-        using var cache = new KvCache(config, maxBatch, contextLength + opts.Steps + 2);
+        using var cache = new KvCache(config, maxBatch, contextLength + opts.Steps + 2, dev);
         using var noGrad = no_grad();
         var rng = new Random(5);
         int[] context = Enumerable.Range(0, contextLength).Select(_ => rng.Next(config.VocabSize)).ToArray();
@@ -161,6 +175,7 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
                 int n = Math.Min(Chunk, context.Length - s);
                 model.Step(cache, [new StepItem(slot, s, context[s..(s + n)])]);
             }
+            BenchDevice.Synchronize(dev);
             return watch.Elapsed.TotalSeconds;
         }
         PrefillSeconds(maxBatch > 1 ? 1 : 0);
@@ -173,6 +188,8 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         {
             var watch = Stopwatch.StartNew();
             for (int slot = 1; slot < maxBatch; slot++) cache.CopyPrefix(0, slot, context.Length);
+            cache.Flush();   // copies are queued until the next read: time them, not their queueing
+            BenchDevice.Synchronize(dev);
             if (round > 0) forkTimes.Add(watch.Elapsed.TotalMilliseconds / (maxBatch - 1));
         }
         double forkMs = forkTimes.Count > 0 ? Median(forkTimes) : 0;
@@ -183,16 +200,17 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         foreach (int batch in opts.Batches)
         {
             double step = TimeDecode(model, cache, batch, contextLength, opts.Steps, config.VocabSize);
-            double matmul = TimeMatmuls(weights, batch, config, opts.Steps);
+            double matmul = TimeMatmuls(weights, batch, config, opts.Steps, dev);
+            double? gpuBusy = busy?.Measure(() => TimeDecode(model, cache, batch, contextLength, opts.Steps, config.VocabSize), TimeSpan.FromSeconds(2));
             // The roofline of the step's matrix products: every weight read once (fp32), 2 FLOPs per weight and sequence.
             double compute = 2.0 * weightElements * batch / (hw.GemmGflops * 1e9);
             double memory = 4.0 * weightElements / (hw.MatVecGBps * 1e9);
             double roof = Math.Max(compute, memory);
             var row = new Row(shape, batch, contextLength, step * 1000, batch / step, matmul * 1000, batch / matmul, matmul / step,
-                roof * 1000, roof / step, compute >= memory ? "compute" : "bandwidth");
+                roof * 1000, roof / step, compute >= memory ? "compute" : "bandwidth", gpuBusy);
             rows.Add(row);
             AnsiConsole.MarkupLine($"  batch {batch}: step {row.StepMs:F2} ms ({row.DecodeTokensPerSecond:F1} tok/s), matmuls alone {row.MatmulMs:F2} ms, " +
-                $"roofline {row.RooflineMs:F3} ms ({row.Bound}): {row.RooflineFraction:P1} of it");
+                $"roofline {row.RooflineMs:F3} ms ({row.Bound}): {row.RooflineFraction:P1} of it" + (gpuBusy is { } g ? $", GPU busy {g:P0}" : ""));
         }
         var (fixedMs, perSequenceMs) = Line(rows.Select(r => ((double)r.Batch, r.StepMs)).ToList());
         AnsiConsole.MarkupLine($"  step time ~ {fixedMs:F2} ms fixed + {perSequenceMs:F3} ms per sequence (least squares over the batches)");
@@ -211,34 +229,42 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
 
     /// <summary>Medians of a few repetitions after a warm-up: fp32 GEMM of 2048 x 2048 matrices; a 8192 x 8192 weight
     /// matrix times a vector (how a decode step at batch 1 reads its weights); a 256 MiB copy (read + write).</summary>
-    static Hardware MeasureHardware()
+    static Hardware MeasureHardware(Device dev)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         double Time(Action action, int reps = 5)
         {
             action();
+            BenchDevice.Synchronize(dev);
             var times = new List<double>();
             for (int i = 0; i < reps; i++)
             {
                 var watch = Stopwatch.StartNew();
                 action();
+                BenchDevice.Synchronize(dev);
                 times.Add(watch.Elapsed.TotalSeconds);
             }
             return Median(times);
         }
-        const int N = 2048, M = 8192;
-        var a = randn(N, N);
-        var b = randn(N, N);
+        int n = HardwareGemmOn(dev);
+        const int M = 8192;
+        var a = randn(n, n, device: dev);
+        var b = randn(n, n, device: dev);
         double gemm = Time(() => { using var c = a.matmul(b); });
-        var w = randn(M, M);
-        var x = randn(M);
+        var w = randn(M, M, device: dev);
+        var x = randn(M, device: dev);
         double matvec = Time(() => { using var y = w.matmul(x); });
-        var src = randn(64L << 20);
-        var dst = empty(64L << 20);
+        var src = randn(64L << 20, device: dev);
+        var dst = empty(64L << 20, device: dev);
         double copy = Time(() => dst.copy_(src));
-        return new Hardware(2.0 * N * N * N / gemm / 1e9, 4.0 * M * M / matvec / 1e9, 2.0 * 4 * (64L << 20) / copy / 1e9);
+        return new Hardware(2.0 * n * n * n / gemm / 1e9, 4.0 * M * M / matvec / 1e9, 2.0 * 4 * (64L << 20) / copy / 1e9);
     }
+
+    /// <summary>The square GEMM that gives the machine's matrix rate: 2048 saturates a CPU; a GPU needs 8192 to pass
+    /// its launch overhead by far.</summary>
+    const int HardwareGemm = 2048;
+    static int HardwareGemmOn(Device dev) => dev.type == DeviceType.CUDA ? 8192 : HardwareGemm;
 
     /// <summary>Median seconds per decode step (forward over the cache, then sampling) of <paramref name="batch"/>
     /// sequences of equal length, after one warm-up step.</summary>
@@ -263,18 +289,19 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
 
     /// <summary>Seconds per step of the decode step's matrix products alone: every weight matrix times a
     /// <c>[batch, in]</c> input, nothing else.</summary>
-    static double TimeMatmuls(List<Tensor> weights, int batch, Qwen2Config config, int steps)
+    static double TimeMatmuls(List<Tensor> weights, int batch, Qwen2Config config, int steps, Device dev)
     {
         using var scope = NewDisposeScope();
         var inputs = new Dictionary<long, Tensor>();
         foreach (var w in weights)
-            if (!inputs.ContainsKey(w.shape[1])) inputs[w.shape[1]] = randn(batch, w.shape[1]);
+            if (!inputs.ContainsKey(w.shape[1])) inputs[w.shape[1]] = randn(batch, w.shape[1], device: dev);
         var times = new List<double>();
         for (int s = 0; s <= steps; s++)
         {
             var watch = Stopwatch.StartNew();
             using var inner = NewDisposeScope();
             foreach (var w in weights) nn.functional.linear(inputs[w.shape[1]], w);
+            BenchDevice.Synchronize(dev);
             if (s > 0) times.Add(watch.Elapsed.TotalSeconds);
         }
         return Median(times);
@@ -287,5 +314,5 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    sealed record Options(int Steps, int[] Batches, int Context, string[] Shapes, int? Vocab, int Threads, string Out);
+    sealed record Options(int Steps, int[] Batches, int Context, string[] Shapes, int? Vocab, int Threads, string Out, string Device);
 }

@@ -47,7 +47,7 @@ public sealed class LoadBenchmark : AsyncCommand<LoadBenchmark.Settings>
         TreePOOptions options;
         try { options = TreePOConfiguration.Bind(new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddTreePOSources(overrides).Build()); }
         catch (TreePOOptionsException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return 2; }
-        options.Engine.Devices = 1;
+        options.Engine.Devices = "1";
         var text = ModelText.Load(ModelFolder.Resolve(options.Model.Path.Length > 0 ? options.Model.Path : null), options);
         options.Model.Path = text.Folder;
         var config = options.TreeConfig();

@@ -28,7 +28,7 @@ public sealed class ClusterConnection : IAsyncDisposable
     public static async Task<ClusterConnection> EmbeddedAsync(TreePOOptions options, CancellationToken cancellationToken = default)
     {
         var silo = await EmbeddedSilo.StartAsync(options, cancellationToken: cancellationToken);
-        return new ClusterConnection(silo, silo.Client, $"embedded silo, {options.Engine.Devices} engine(s)");
+        return new ClusterConnection(silo, silo.Client, $"embedded silo, {Engines.EngineDevices.Of(options.Engine).Count} engine(s)");
     }
 
     /// <summary>Joins a running cluster: through <c>Cluster:GatewayPort</c> on this machine (localhost clustering) or

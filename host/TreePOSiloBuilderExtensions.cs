@@ -7,10 +7,10 @@ using Orleans.Runtime;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 using TreePO.Grains.Draining;
 using TreePO.Grains.Engines;
+using TreePO.Hosting.Engines;
 using TreePO.Grains.Placement;
 using TreePO.Grains.Routing;
 using TreePO.Grains.Trees;
-using TreePO.Hosting.Engines;
 using TreePO.Hosting.Models;
 using TreePO.Hosting.Options;
 
@@ -31,11 +31,12 @@ public static class TreePOSiloBuilderExtensions
     public static ISiloBuilder AddTreePO(this ISiloBuilder silo, TreePOOptions? options = null, ModelIdentity? model = null)
     {
         options ??= new TreePOOptions();
+        var devices = EngineDevices.Of(options.Engine);
         silo.Services.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         silo.Services.AddPlacementDirector<EngineSpreadPlacement, EngineSpreadPlacementDirector>();
         var metadata = new Dictionary<string, string>
         {
-            [EngineDirectory.DevicesMetadataKey] = options.Engine.Devices.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [EngineDirectory.DevicesMetadataKey] = devices.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         if (model is not null)
         {
@@ -45,7 +46,8 @@ public static class TreePOSiloBuilderExtensions
         }
         silo.UseSiloMetadata(metadata);
         silo.Services.AddSingleton(options);
-        silo.Services.AddSingleton(new LocalDevices(options.Engine.Devices));
+        silo.Services.AddSingleton(devices);
+        silo.Services.AddSingleton(new LocalDevices(devices.Count));
         silo.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options.Routing));
         silo.Services.TryAddSingleton<EngineLoadBoard>();
         silo.Services.TryAddSingleton(EngineQueueLimit.FromSlots(options.Engine.MaxQueuedRequests, options.Engine.MaxSlots));

@@ -83,7 +83,7 @@ public sealed class ScaleCluster : IAsyncDisposable
     {
         var options = Options(keys);
         int[] ports = ScaleoutBenchmark.FreePorts(1);
-        options.Engine.Devices = engines;
+        options.Engine.Devices = engines.ToString(System.Globalization.CultureInfo.InvariantCulture);
         options.Telemetry.Prometheus = true;
         options.Telemetry.Port = ports[0];
         return new ScaleCluster(await ClusterConnection.EmbeddedAsync(options), ports, []);

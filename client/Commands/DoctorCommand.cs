@@ -31,8 +31,11 @@ public sealed class DoctorCommand : AsyncCommand<DoctorCommand.Settings>
             AnsiConsole.MarkupLine($"[red]TorchSharp: {Markup.Escape(e.Message)}[/]");
             return 2;
         }
-        table.AddRow("TorchSharp", Markup.Escape($"{typeof(torch).Assembly.GetName().Version} (libtorch {torch.__version__})"));
-        table.AddRow("devices", torch.cuda.is_available() ? $"cpu, cuda x{torch.cuda.device_count()}" : "cpu");
+        table.AddRow("TorchSharp", Markup.Escape($"{typeof(torch).Assembly.GetName().Version} (built for libtorch {torch.__version__})"));
+        table.AddRow("libtorch", Markup.Escape(ExternalTorch.Loaded is { } external
+            ? $"{ExternalTorch.LibTorchVariable}: {string.Join(", ", external)}"
+            : $"the CPU build shipped with TorchSharp-cpu ({ExternalTorch.LibTorchVariable} not set)"));
+        table.AddRow("devices", Markup.Escape(DeviceList()));
         table.AddRow("torch threads", $"{torch.get_num_threads()} (of {Environment.ProcessorCount} cores)");
         using (var a = torch.tensor(new float[] { 1, 2, 3, 4 }).reshape(2, 2))
         using (var p = a.matmul(a))
@@ -57,5 +60,16 @@ public sealed class DoctorCommand : AsyncCommand<DoctorCommand.Settings>
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine("[green]all checks passed[/]");
         return 0;
+    }
+
+    /// <summary>The devices engines can be placed on (Engine:Devices), as TorchSharp sees them.</summary>
+    static string DeviceList()
+    {
+        if (!torch.cuda.is_available())
+            return ExternalTorch.Loaded is null
+                ? "cpu (CUDA needs a CUDA libtorch: docs/deploy.md, \"Engines on GPUs\")"
+                : "cpu (the libtorch loaded sees no CUDA device)";
+        var cuda = Enumerable.Range(0, torch.cuda.device_count()).Select(i => $"cuda:{i}");
+        return $"cpu, {string.Join(", ", cuda)}";
     }
 }

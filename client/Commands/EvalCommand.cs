@@ -80,7 +80,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
             return 2;
         }
         InferenceEngine loaded;
-        try { loaded = InferenceEngine.Load(InferenceEngineBackendFactory.EngineOptionsFor(options, text, 0)); }
+        try { loaded = InferenceEngine.Load(InferenceEngineBackendFactory.EngineOptionsFor(options, text)); }
         catch (Exception e) when (e is InvalidDataException or IOException)
         {
             // A damaged weights file: the message names it and what is wrong.

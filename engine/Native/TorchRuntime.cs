@@ -18,6 +18,7 @@ public static class TorchRuntime
         lock (Gate)
         {
             if (loaded) return;
+            ExternalTorch.LoadConfigured();   // before TorchSharp's first call, or it loads the shipped CPU libtorch
             try
             {
                 using var probe = torch.ones(1);
@@ -43,6 +44,7 @@ public static class TorchRuntime
 
     public static string? FindLibrary()
     {
+        if (ExternalTorch.Configured is { } external) return external;
         string baseDir = AppContext.BaseDirectory;
         string[] candidates =
         {

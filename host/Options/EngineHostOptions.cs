@@ -3,8 +3,9 @@ namespace TreePO.Hosting.Options;
 /// <summary>The engines of this silo.</summary>
 public sealed class EngineHostOptions
 {
-    /// <summary>Engines (compute devices) this silo offers; 0 makes a silo that only hosts trees.</summary>
-    public int Devices { get; set; } = 1;
+    /// <summary>Engines this silo offers: a count (0 makes a silo that only hosts trees; each engine's device follows
+    /// <see cref="Device"/>) or a list of devices, one engine each ("cuda:0,cuda:1"; "cuda": every GPU; "cpu").</summary>
+    public string Devices { get; set; } = "1";
 
     /// <summary>KV cache budget of each engine, in MiB.</summary>
     public long KvBudgetMB { get; set; } = 1024;
@@ -25,7 +26,8 @@ public sealed class EngineHostOptions
     /// <summary>Longest path (prompt + response) an engine holds; 0: the model's max_position_embeddings, at most 4096.</summary>
     public int MaxSequenceLength { get; set; }
 
-    /// <summary>"auto" (CUDA device i for engine i when present, else CPU), "cpu" or "cuda".</summary>
+    /// <summary>The device of each engine of a count of <see cref="Devices"/>: "auto" (CUDA device i for engine i when
+    /// present, else CPU), "cpu" or "cuda".</summary>
     public string Device { get; set; } = "auto";
 
     /// <summary>Engines that sleep for a cost model's step time and answer from a seeded script instead of running the

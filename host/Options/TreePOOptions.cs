@@ -39,7 +39,7 @@ public sealed class TreePOOptions
         var errors = new List<string>();
         void Check(bool ok, string key, string why) { if (!ok) errors.Add($"{Section}:{key}: {why}"); }
 
-        Check(Engine.Devices >= 0, "Engine:Devices", $"must be 0 or more, got {Engine.Devices}");
+        Check(Engines.EngineDevices.Check(Engine.Devices, Engine.Device) is null, "Engine:Devices", Engines.EngineDevices.Check(Engine.Devices, Engine.Device) ?? "");
         Check(Engine.KvBudgetMB > 0, "Engine:KvBudgetMB", $"must be positive, got {Engine.KvBudgetMB}");
         Check(Engine.MaxSlots > 0, "Engine:MaxSlots", $"must be positive, got {Engine.MaxSlots}");
         Check(Engine.MaxQueuedRequests >= 0, "Engine:MaxQueuedRequests", $"must be 0 (four times Engine:MaxSlots) or more, got {Engine.MaxQueuedRequests}");

@@ -32,4 +32,16 @@ internal static class TestModels
     }
 
     public static Tensor Ids(int[] tokens) => tensor(tokens.Select(t => (long)t).ToArray()).unsqueeze(0);
+
+    /// <summary>The device the tests marked <see cref="DeviceTrait"/> run their models on: TREEPO_TEST_DEVICE ("cuda:0"
+    /// on a GPU machine: scripts/gpu-checks.sh), the CPU by default.</summary>
+    public static string DeviceName => Environment.GetEnvironmentVariable("TREEPO_TEST_DEVICE") is { Length: > 0 } d ? d : "cpu";
+
+    public static Device Device => device(DeviceName);
+
+    /// <summary>The trait of the tests that hold on any device ("Device" = "any"): the subset the GPU checks run.</summary>
+    public const string DeviceTrait = "Device";
+
+    /// <summary><see cref="Ids"/> on <see cref="Device"/>.</summary>
+    public static Tensor IdsOnDevice(int[] tokens) => tensor(tokens.Select(t => (long)t).ToArray(), device: Device).unsqueeze(0);
 }

@@ -23,7 +23,7 @@ internal static class EngineFixture
         InferenceEngine.Load(new EngineOptions
         {
             ModelPath = dir ?? TinyDir, KvBudgetBytes = budget, MaxSlots = slots, PrefillChunk = prefillChunk, Threads = 2,
-            EosTokenIds = eos ?? [],
+            EosTokenIds = eos ?? [], Device = TestModels.DeviceName,
         });
 
     static int ids;
@@ -43,12 +43,12 @@ internal static class EngineFixture
         TorchRuntime.EnsureLoaded();
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        using var model = Qwen2Checkpoint.Load(dir);
+        using var model = Qwen2Checkpoint.Load(dir, TestModels.Device);
         int[] path = [.. context, .. tokens];
-        var ids = TestModels.Ids(path[..^1]);
-        var targets = TestModels.Ids(path[1..]);
+        var ids = TestModels.IdsOnDevice(path[..^1]);
+        var targets = TestModels.IdsOnDevice(path[1..]);
         var lp = model.TokenLogProbs(ids, targets)[0];
-        return lp.narrow(0, context.Length - 1, tokens.Length).data<float>().ToArray();
+        return lp.narrow(0, context.Length - 1, tokens.Length).cpu().data<float>().ToArray();
     }
 
     public static void SameBranches(SegmentResult expected, SegmentResult actual, float tolerance = 1e-4f)

@@ -10,6 +10,7 @@ public sealed class InferenceEngineTests
 {
     static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
+    [Trait(TestModels.DeviceTrait, "any")]
     [Fact]
     public async Task Same_seed_gives_same_tokens_and_log_probs_are_untempered()
     {
@@ -42,6 +43,7 @@ public sealed class InferenceEngineTests
         return await engine.GenerateAsync(r).WaitAsync(Timeout);
     }
 
+    [Trait(TestModels.DeviceTrait, "any")]
     [Fact]
     public async Task Batched_requests_give_the_same_results_as_alone()
     {
@@ -57,6 +59,7 @@ public sealed class InferenceEngineTests
         Assert.True(engine.GetStats().MaxBatchSize > 2, "the requests should have shared steps");
     }
 
+    [Trait(TestModels.DeviceTrait, "any")]
     [Fact]
     public async Task Continuing_a_node_reuses_its_kv_and_matches_a_fresh_engine()
     {
@@ -84,6 +87,7 @@ public sealed class InferenceEngineTests
         Assert.True(engine.GetStats().ForkCopies > 0);
     }
 
+    [Trait(TestModels.DeviceTrait, "any")]
     [Fact]
     public async Task Evicted_node_is_prefilled_again_with_the_same_result()
     {
@@ -120,6 +124,7 @@ public sealed class InferenceEngineTests
         for (int i = 0; i < 3; i++) SameBranches(await RunAlone(Again(requests[i])), results[i]);
     }
 
+    [Trait(TestModels.DeviceTrait, "any")]
     [Fact]
     public async Task Loading_weights_drops_all_kv_and_serves_the_new_version()
     {
@@ -206,6 +211,7 @@ public sealed class InferenceEngineTests
         Assert.Contains(path, e.Message);
     }
 
+    [Trait(TestModels.DeviceTrait, "any")]
     [Fact]
     public async Task Eos_ends_a_branch_and_is_kept_as_its_last_token()
     {
@@ -237,6 +243,7 @@ public sealed class InferenceEngineTests
         Assert.Equal(3, stats.CachedNodes);
     }
 
+    [Trait(TestModels.DeviceTrait, "any")]
     [Fact]
     public async Task Released_nodes_free_their_slots()
     {

@@ -13,18 +13,19 @@ public sealed class CachedForwardTests
 
     const float Tolerance = 1e-4f;
 
+    [Trait(TestModels.DeviceTrait, "any")]
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public void Chunked_prefill_and_decode_equal_full_recompute(bool tied)
     {
         using var scope = NewDisposeScope();
-        using var model = Qwen2Model.Random(Qwen2Config.Tiny(tied), 7);
-        using var cache = new KvCache(model.Config, slots: 4, maxLength: 64);
+        using var model = Qwen2Model.Random(Qwen2Config.Tiny(tied), 7, TestModels.Device);
+        using var cache = new KvCache(model.Config, slots: 4, maxLength: 64, device: TestModels.Device);
         int[] a = TestModels.RandomTokens(40, 1);
         int[] b = TestModels.RandomTokens(30, 2);
-        var fullA = model.Forward(TestModels.Ids(a))[0];
-        var fullB = model.Forward(TestModels.Ids(b))[0];
+        var fullA = model.Forward(TestModels.IdsOnDevice(a))[0];
+        var fullB = model.Forward(TestModels.IdsOnDevice(b))[0];
 
         // Prefill 'a' in uneven chunks in slot 2, 'b' in one chunk in slot 0, in the same steps.
         var l0 = model.Step(cache, [new StepItem(2, 0, a[..7]), new StepItem(0, 0, b[..12])]);
@@ -46,12 +47,13 @@ public sealed class CachedForwardTests
 
     /// <summary>Paths at different lengths on neighbouring slots (a tree's paths a segment apart) attend in one masked
     /// call, and each row sees its own keys only.</summary>
+    [Trait(TestModels.DeviceTrait, "any")]
     [Fact]
     public void Neighbouring_slots_at_different_lengths_attend_in_one_masked_call()
     {
         using var scope = NewDisposeScope();
-        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 13);
-        using var cache = new KvCache(model.Config, slots: 5, maxLength: 64);
+        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 13, TestModels.Device);
+        using var cache = new KvCache(model.Config, slots: 5, maxLength: 64, device: TestModels.Device);
         int[][] seqs = [TestModels.RandomTokens(14, 21), TestModels.RandomTokens(20, 22), TestModels.RandomTokens(11, 23)];
         int[] lengths = [10, 16, 8];
         model.Step(cache, seqs.Select((q, i) => new StepItem(i + 1, 0, q[..lengths[i]])).ToArray());
@@ -64,7 +66,7 @@ public sealed class CachedForwardTests
             var l = model.Step(cache, items);
             for (int i = 0; i < seqs.Length; i++)
             {
-                var fresh = model.Forward(TestModels.Ids(seqs[i][..(lengths[i] + t + 1)]))[0][-1];
+                var fresh = model.Forward(TestModels.IdsOnDevice(seqs[i][..(lengths[i] + t + 1)]))[0][-1];
                 Assert.True(TestModels.MaxAbsDiff(l[i], fresh) <= Tolerance, $"sequence {i}, step {t}");
             }
         }
@@ -82,12 +84,13 @@ public sealed class CachedForwardTests
         Assert.Null(((StepPlan.Run)plan.Groups[0]).Mask);
     }
 
+    [Trait(TestModels.DeviceTrait, "any")]
     [Fact]
     public void Forked_children_continue_as_fresh_sequences()
     {
         using var scope = NewDisposeScope();
-        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 11);
-        using var cache = new KvCache(model.Config, slots: 4, maxLength: 64);
+        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 11, TestModels.Device);
+        using var cache = new KvCache(model.Config, slots: 4, maxLength: 64, device: TestModels.Device);
         int[] ctx = TestModels.RandomTokens(20, 3);
         model.Step(cache, [new StepItem(0, 0, ctx)]);
         cache.CopyPrefix(0, 1, ctx.Length);
@@ -101,19 +104,20 @@ public sealed class CachedForwardTests
             for (int c = 0; c < 2; c++)
             {
                 int[] path = ctx.Concat(next[c].Take(t + 1)).ToArray();
-                var fresh = model.Forward(TestModels.Ids(path))[0][-1];
+                var fresh = model.Forward(TestModels.IdsOnDevice(path))[0][-1];
                 Assert.True(TestModels.MaxAbsDiff(l[c], fresh) <= Tolerance, $"child {c}, step {t}");
             }
         }
     }
 
+    [Trait(TestModels.DeviceTrait, "any")]
     [Fact]
     public void Batched_step_equals_unbatched_steps()
     {
         using var scope = NewDisposeScope();
-        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 5);
-        using var together = new KvCache(model.Config, slots: 3, maxLength: 32);
-        using var alone = new KvCache(model.Config, slots: 3, maxLength: 32);
+        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 5, TestModels.Device);
+        using var together = new KvCache(model.Config, slots: 3, maxLength: 32, device: TestModels.Device);
+        using var alone = new KvCache(model.Config, slots: 3, maxLength: 32, device: TestModels.Device);
         int[][] seqs = [TestModels.RandomTokens(9, 1), TestModels.RandomTokens(9, 2), TestModels.RandomTokens(4, 3)];
         var batched = model.Step(together, seqs.Select((s, i) => new StepItem(i, 0, s)).ToArray());
         for (int i = 0; i < 3; i++)
@@ -159,6 +163,7 @@ public sealed class CachedForwardTests
         Assert.Equal(embedding[5, 3].item<float>(), model.OutputWeight[5, 3].item<float>());
     }
 
+    [Trait(TestModels.DeviceTrait, "any")]
     [Fact]
     public void Fused_step_projections_follow_every_write_to_the_parameters()
     {
@@ -166,22 +171,22 @@ public sealed class CachedForwardTests
         // arrive by in-place writes (checkpoint load, weight stream, optimiser): after each, the step must compute
         // with them, and the state dict must keep its Hugging Face names and shapes.
         using var scope = NewDisposeScope();
-        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 21);
-        using var source = Qwen2Model.Random(Qwen2Config.Tiny(), 22);
+        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 21, TestModels.Device);
+        using var source = Qwen2Model.Random(Qwen2Config.Tiny(), 22, TestModels.Device);
         Assert.Equal(source.state_dict().Keys.OrderBy(k => k), model.state_dict().Keys.OrderBy(k => k));
         using (no_grad())
             foreach (var (name, t) in source.state_dict()) model.state_dict()[name].copy_(t);
         int[] a = TestModels.RandomTokens(12, 5);
-        using var cache = new KvCache(model.Config, slots: 1, maxLength: 16);
+        using var cache = new KvCache(model.Config, slots: 1, maxLength: 16, device: TestModels.Device);
         var step = model.Step(cache, [new StepItem(0, 0, a)]);
-        var expected = source.Forward(TestModels.Ids(a))[0][^1];
+        var expected = source.Forward(TestModels.IdsOnDevice(a))[0][^1];
         Assert.True(TestModels.MaxAbsDiff(step[0], expected) <= Tolerance);
 
         // An optimiser-style in-place update of one fused parameter (k_proj's bias) changes the step's result.
         using (no_grad()) model.state_dict()["model.layers.0.self_attn.k_proj.bias"].add_(0.5f);
-        using var cache2 = new KvCache(model.Config, slots: 1, maxLength: 16);
+        using var cache2 = new KvCache(model.Config, slots: 1, maxLength: 16, device: TestModels.Device);
         var moved = model.Step(cache2, [new StepItem(0, 0, a)]);
-        var full = model.Forward(TestModels.Ids(a))[0][^1];
+        var full = model.Forward(TestModels.IdsOnDevice(a))[0][^1];
         Assert.True(TestModels.MaxAbsDiff(moved[0], full) <= Tolerance);
         Assert.True(TestModels.MaxAbsDiff(moved[0], expected) > 1e-3f);
     }

@@ -17,7 +17,7 @@ public sealed class TreePOConfigurationTests
         var o = Bind([]);
         Assert.Empty(o.Validate());
         Assert.Equal("localhost", o.Cluster.Clustering);
-        Assert.Equal(1, o.Engine.Devices);
+        Assert.Equal("1", o.Engine.Devices);
     }
 
     [Fact]
@@ -27,7 +27,7 @@ public sealed class TreePOConfigurationTests
             ["--engine.devices=2", "--TreePO:Tree:Width=4", "--routing.segmenttimeout=00:00:10", "--model", "m", "--mode=tree"]);
         Assert.Equal(["--model", "m", "--mode=tree"], rest);
         var o = Bind(overrides);
-        Assert.Equal(2, o.Engine.Devices);
+        Assert.Equal("2", o.Engine.Devices);
         Assert.Equal(4, o.Tree.Width);
         Assert.Equal(TimeSpan.FromSeconds(10), o.Routing.SegmentTimeout);
     }

@@ -41,7 +41,7 @@ public sealed class WeightFanoutTests
     [Fact]
     public async Task A_tree_of_degree_two_gives_seven_engines_across_two_silos_the_trainers_exact_bytes()
     {
-        var (cluster, factories) = await TestClusters.StartAsync(2, o => o.Engine.Devices = 4);
+        var (cluster, factories) = await TestClusters.StartAsync(2, o => o.Engine.Devices = "4");
         await using var _ = cluster;
         var trainer = cluster.Client.GetGrain<ITrainerGrain>("fan");
         await trainer.InitializeAsync(new TrainerSetup(TinyModelFolder.Path, 0, Small));
@@ -69,7 +69,7 @@ public sealed class WeightFanoutTests
         builder.ConfigureSilo((_, silo) =>
         {
             var options = new TreePOOptions();
-            options.Engine.Devices = 7;
+            options.Engine.Devices = "7";
             silo.AddTreePO(options);
             silo.Services.AddSingleton<IEngineBackendFactory>(factory);
             silo.Services.AddSingleton(new TreeText(new LetterDecoder(), new HashSet<int> { ScriptedEngine.Eos }));
@@ -104,7 +104,7 @@ public sealed class WeightFanoutTests
         // the silo's weight stream would send nothing; a chain sends the weights twice, engine to engine.
         var (cluster, factories) = await TestClusters.StartAsync(1, o =>
         {
-            o.Engine.Devices = 3;
+            o.Engine.Devices = "3";
             o.Cluster.WeightFanout = "tree";
             o.Cluster.WeightFanoutDegree = 1;
         });
@@ -150,7 +150,7 @@ public sealed class WeightFanoutTests
             foreach (string f in Directory.GetFiles(TinyModelFolder.Path)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
             TreePO.Engine.Native.TorchRuntime.EnsureLoaded();
             using (var model = Qwen2Checkpoint.Load(TinyModelFolder.Path)) Qwen2Checkpoint.WriteRandom(dir, model.Config, seed: 99);
-            var options = TinyModelFolder.Options(o => o.Engine.Devices = 3);
+            var options = TinyModelFolder.Options(o => o.Engine.Devices = "3");
             var cluster = await TinyModelFolder.ClusterAsync(1, options);
             await using var _ = cluster;
             var client = cluster.Client;

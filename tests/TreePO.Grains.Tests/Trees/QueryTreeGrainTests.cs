@@ -40,7 +40,7 @@ public sealed class QueryTreeGrainTests
     {
         int configured = 0;
         // The first silo serves one engine, the second two.
-        var (cluster, _) = await TestClusters.StartAsync(2, o => o.Engine.Devices = Interlocked.Increment(ref configured));
+        var (cluster, _) = await TestClusters.StartAsync(2, o => o.Engine.Devices = Interlocked.Increment(ref configured).ToString());
         await using var _c = cluster;
         // Silo metadata (the device counts) reaches every silo shortly after it joins: wait until each sees all three.
         await Eventually.TrueAsync(() => cluster.Silos.All(s =>
