@@ -34,6 +34,7 @@ public sealed class InferenceEngineBackendFactory(TreePOOptions options, ModelTe
             PrefillChunk = e.PrefillChunk,
             Threads = e.Threads,
             Device = DeviceName(e.Device, device),
+            DType = e.DType.ToLowerInvariant(),
             MaxSequenceLength = text.MaxSequenceLength,
             EosTokenIds = [.. text.StopIds.Order()],
         };
