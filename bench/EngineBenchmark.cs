@@ -214,7 +214,7 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         }
         var (fixedMs, perSequenceMs) = Line(rows.Select(r => ((double)r.Batch, r.StepMs)).ToList());
         AnsiConsole.MarkupLine($"  step time ~ {fixedMs:F2} ms fixed + {perSequenceMs:F3} ms per sequence (least squares over the batches)");
-        return new ShapeResult(shape, config, parameters, config.KvBytesPerToken, prefillRate, forkMs, context.Length, rows, fixedMs, perSequenceMs);
+        return new ShapeResult(shape, config, parameters, config.KvBytesPerToken(ScalarType.Float32), prefillRate, forkMs, context.Length, rows, fixedMs, perSequenceMs);
     }
 
     /// <summary>Intercept and slope of the least-squares line through the points (the intercept alone with one point).</summary>

@@ -1,3 +1,5 @@
+using static TorchSharp.torch;
+
 namespace TreePO.Engine;
 
 /// <summary>How an <see cref="InferenceEngine"/> is set up.</summary>
@@ -8,10 +10,13 @@ public sealed record EngineOptions
     public string ModelPath { get; init; } = "";
 
     /// <summary>K/V bytes the engine may hold (rows in use or reserved by running sequences, times the bytes of one
-    /// token's K/V). New work waits when it is full; cached nodes are evicted least recently used first.</summary>
+    /// token's K/V). New work waits when it is full; cached nodes are evicted least recently used first. It also bounds
+    /// the cache's allocation: the engine allocates only the slots of <see cref="MaxSequenceLength"/> rows that fit in it
+    /// (<see cref="SlotsFor"/>).</summary>
     public long KvBudgetBytes { get; init; } = 512L << 20;
 
-    /// <summary>Cache slots: one per running branch or cached path.</summary>
+    /// <summary>Cache slots at most: one per running branch or cached path. The engine allocates fewer when
+    /// <see cref="KvBudgetBytes"/> cannot hold this many full-length slots (<see cref="InferenceEngine.Slots"/>).</summary>
     public int MaxSlots { get; init; } = 64;
 
     /// <summary>Most context tokens prefilled per engine step (decode steps of running branches go on meanwhile).</summary>
@@ -43,6 +48,44 @@ public sealed record EngineOptions
     /// with finish Length when its path reaches it.</summary>
     public int MaxSequenceLength { get; init; } = 0;
 
+    /// <summary>"float32", or "bfloat16": the weights and the K/V cache in bf16 (half the bytes per cached token, so the
+    /// budget holds twice the rows), with RMSNorm's variance, the rotary tables and the logits in fp32. Meant for CUDA;
+    /// CPU runs it too. Only the engine's copy of the weights: trainers keep fp32.</summary>
+    public string DType { get; init; } = Float32Name;
+
+    public const string Float32Name = "float32";
+    public const string BFloat16Name = "bfloat16";
+
+    /// <summary>The element type of <see cref="DType"/> (case ignored).</summary>
+    public ScalarType ElementType => DType.ToLowerInvariant() switch
+    {
+        Float32Name => ScalarType.Float32,
+        BFloat16Name => ScalarType.BFloat16,
+        _ => throw new ArgumentException($"EngineOptions.DType '{DType}' is not one of {Float32Name}, {BFloat16Name}"),
+    };
+
+    /// <summary>The longest path a slot holds for a model of <paramref name="config"/>: <see cref="MaxSequenceLength"/>
+    /// capped by max_position_embeddings, or when 0 min(max_position_embeddings, 4096).</summary>
+    public int MaxSequenceLengthFor(Model.Qwen2Config config) => MaxSequenceLength > 0
+        ? Math.Min(MaxSequenceLength, config.MaxPositionEmbeddings)
+        : Math.Min(config.MaxPositionEmbeddings, 4096);
+
+    /// <summary>The slots the engine allocates: <see cref="MaxSlots"/>, or fewer when <see cref="KvBudgetBytes"/>
+    /// cannot hold that many slots of <paramref name="maxSequenceLength"/> rows of <paramref name="bytesPerToken"/>
+    /// each, so that the cache's memory (on a GPU, all of it real from the start) stays within the budget. Throws when
+    /// the budget cannot hold even one.</summary>
+    public int SlotsFor(int maxSequenceLength, long bytesPerToken)
+    {
+        long perSlot = maxSequenceLength * bytesPerToken;
+        long fit = KvBudgetBytes / perSlot;
+        if (fit < 1)
+            throw new ArgumentException(
+                $"EngineOptions.KvBudgetBytes = {KvBudgetBytes} cannot hold one KV slot of EngineOptions.MaxSequenceLength = " +
+                $"{maxSequenceLength} tokens: that needs {maxSequenceLength} x {bytesPerToken} = {perSlot} bytes ({bytesPerToken} bytes " +
+                $"of K/V per token in {DType}); lower MaxSequenceLength or raise KvBudgetBytes to at least {perSlot}");
+        return (int)Math.Min(MaxSlots, fit);
+    }
+
     /// <summary>EOS ids; null = from the model folder (generation_config.json and config.json <c>eos_token_id</c>).</summary>
     public IReadOnlyList<int>? EosTokenIds { get; init; }
 
@@ -56,5 +99,7 @@ public sealed record EngineOptions
         if (PrefillChunk <= 0) throw new ArgumentException($"EngineOptions.PrefillChunk must be positive, got {PrefillChunk}");
         if (Threads < 0) throw new ArgumentException($"EngineOptions.Threads must be 0 (automatic) or positive, got {Threads}");
         if (MaxSequenceLength < 0) throw new ArgumentException($"EngineOptions.MaxSequenceLength must be 0 (automatic) or positive, got {MaxSequenceLength}");
+        if (DType is null || DType.ToLowerInvariant() is not (Float32Name or BFloat16Name))
+            throw new ArgumentException($"EngineOptions.DType must be {Float32Name} or {BFloat16Name}, got '{DType}'");
     }
 }

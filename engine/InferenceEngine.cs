@@ -26,20 +26,22 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
     readonly int maxSequenceLength;
     readonly EngineLoop loop;
 
+    /// <summary>Throws an <see cref="ArgumentException"/> before starting anything when the KV budget cannot hold one
+    /// slot of the longest path.</summary>
     InferenceEngine(Qwen2Model model, EngineOptions options)
     {
         this.options = options;
         this.model = model;
         var c = model.Config;
-        maxSequenceLength = options.MaxSequenceLength > 0
-            ? Math.Min(options.MaxSequenceLength, c.MaxPositionEmbeddings)
-            : Math.Min(c.MaxPositionEmbeddings, 4096);
+        maxSequenceLength = options.MaxSequenceLengthFor(c);
+        Slots = options.SlotsFor(maxSequenceLength, c.KvBytesPerToken(model.DType));
         eos = [.. options.EosTokenIds ?? c.EosTokenIds];
-        loop = new EngineLoop(model, options, maxSequenceLength, eos);
+        loop = new EngineLoop(model, options, maxSequenceLength, Slots, eos);
         EngineMeters.Track(this, model.Device.ToString());
     }
 
-    /// <summary>Loads config.json and the weights from <see cref="EngineOptions.ModelPath"/> and starts the model thread.</summary>
+    /// <summary>Loads config.json and the weights (as <see cref="EngineOptions.DType"/>) from
+    /// <see cref="EngineOptions.ModelPath"/> and starts the model thread.</summary>
     public static InferenceEngine Load(EngineOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -47,16 +49,28 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
         if (string.IsNullOrWhiteSpace(options.ModelPath)) throw new ArgumentException("EngineOptions.ModelPath is empty");
         TorchRuntime.EnsureLoaded();
         var device = ParseDevice(options.Device);
-        return new InferenceEngine(Qwen2Checkpoint.Load(options.ModelPath, device), options);
+        var model = Qwen2Checkpoint.Load(options.ModelPath, device, options.ElementType);
+        try
+        {
+            return new InferenceEngine(model, options);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>Serves an already built model (benchmarks, trainers' tests); the engine takes ownership of it.
-    /// <see cref="EngineOptions.ModelPath"/> and <see cref="EngineOptions.Device"/> are ignored.</summary>
+    /// <summary>Serves an already built model (benchmarks, trainers' tests); the engine takes ownership of it once
+    /// started (options that do not fit leave it to the caller). <see cref="EngineOptions.ModelPath"/> and
+    /// <see cref="EngineOptions.Device"/> are ignored; <see cref="EngineOptions.DType"/> must be the model's.</summary>
     public static InferenceEngine Create(Qwen2Model model, EngineOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (model.DType != options.ElementType)
+            throw new ArgumentException($"EngineOptions.DType is '{options.DType}', but the model holds {model.DType} weights");
         TorchRuntime.EnsureLoaded();
         return new InferenceEngine(model, options);
     }
@@ -81,6 +95,12 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
     public Qwen2Config Config => model.Config;
     /// <summary>The longest path (context + segment) a slot holds.</summary>
     public int MaxSequenceLength => maxSequenceLength;
+    /// <summary>The KV slots the engine allocated: <see cref="EngineOptions.MaxSlots"/>, or as many slots of
+    /// <see cref="MaxSequenceLength"/> rows as <see cref="EngineOptions.KvBudgetBytes"/> holds when that is fewer. A
+    /// request has at most this many branches.</summary>
+    public int Slots { get; }
+    /// <summary>Bytes of K/V one cached token holds (fp32 or bf16, <see cref="EngineOptions.DType"/>).</summary>
+    public long KvBytesPerToken => loop.KvBytesPerToken;
     public IReadOnlySet<int> EosTokenIds => eos;
     public EngineCounters GetStats() => loop.Stats;
 
@@ -161,16 +181,17 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
             if (string.IsNullOrEmpty(r.ChildNodeIds[i])) throw new ArgumentException($"SegmentRequest.ChildNodeIds[{i}] is null or empty", "request");
         if (r.ChildNodeIds.Distinct(StringComparer.Ordinal).Count() != r.ChildNodeIds.Length)
             throw new ArgumentException("SegmentRequest.ChildNodeIds has duplicates", "request");
-        if (r.Branches > options.MaxSlots)
-            throw new ArgumentException($"SegmentRequest has {r.Branches} branches; this engine has only {options.MaxSlots} slots (EngineOptions.MaxSlots)", "request");
+        if (r.Branches > Slots)
+            throw new ArgumentException($"SegmentRequest has {r.Branches} branches; this engine has only {Slots} slots (" + (Slots == options.MaxSlots
+                ? "EngineOptions.MaxSlots)"
+                : $"as many of MaxSequenceLength = {maxSequenceLength} tokens as EngineOptions.KvBudgetBytes = {options.KvBudgetBytes} holds; EngineOptions.MaxSlots = {options.MaxSlots})"), "request");
         if (r.ParentTokenCount < 0 || r.ParentTokenCount > n)
             throw new ArgumentException($"SegmentRequest.ParentTokenCount {r.ParentTokenCount} is outside [0, {n}] (the context length)", "request");
         var s = r.Sampling ?? throw new ArgumentException("SegmentRequest.Sampling is null", "request");
         if (!float.IsFinite(s.Temperature) || s.Temperature < 0) throw new ArgumentException($"SamplingParams.Temperature must be finite and >= 0, got {s.Temperature}", "request");
         if (float.IsNaN(s.TopP) || s.TopP <= 0) throw new ArgumentException($"SamplingParams.TopP must be in (0, 1] (1 = off), got {s.TopP}", "request");
         if (r.PolicyVersion >= 0 && r.PolicyVersion != PolicyVersion) throw new PolicyVersionMismatchException(r.PolicyVersion, PolicyVersion);
-        long need = (long)r.Branches * loop.Scheduler.Capacity(r) * loop.KvBytesPerToken;
-        if (need > options.KvBudgetBytes)
-            throw new ArgumentException($"SegmentRequest needs {need} bytes of KV ({r.Branches} branches x {loop.Scheduler.Capacity(r)} tokens x {loop.KvBytesPerToken} bytes), more than EngineOptions.KvBudgetBytes = {options.KvBudgetBytes}", "request");
+        // No check of the request's KV against the budget: the slots hold MaxSequenceLength rows each within it, so
+        // branches that have slots fit.
     }
 }

@@ -11,7 +11,8 @@ namespace TreePO.Engine.Checkpoint;
 /// Hugging Face model folders: <c>config.json</c> (+ optional <c>generation_config.json</c>) and weights in
 /// <c>model.safetensors</c> or shards listed by <c>model.safetensors.index.json</c>. Loading checks every key, shape
 /// and dtype against the model before reading any weight (errors name the key and the file), then reads through
-/// TorchSharp.PyBridge, converting bf16/fp16 to fp32. Saving writes the same layout in fp32 with HF key names.
+/// TorchSharp.PyBridge, converting each tensor to the model's dtype (fp32, or bf16 for an engine that asks for it: a bf16
+/// checkpoint is then kept as it is). Saving writes the same layout in fp32 with HF key names.
 /// </summary>
 public static class Qwen2Checkpoint
 {
@@ -22,13 +23,14 @@ public static class Qwen2Checkpoint
 
     static readonly HashSet<string> FloatTypes = ["F32", "F16", "BF16", "F64"];
 
-    /// <summary>Reads config and weights from <paramref name="dir"/>; the config's EOS ids include generation_config's.</summary>
-    public static Qwen2Model Load(string dir, Device? device = null)
+    /// <summary>Reads config and weights from <paramref name="dir"/>; the config's EOS ids include generation_config's.
+    /// The weights are held as <paramref name="dtype"/> (fp32 or bf16) whatever the checkpoint's dtype.</summary>
+    public static Qwen2Model Load(string dir, Device? device = null, ScalarType dtype = ScalarType.Float32)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"model folder not found: {dir}");
         var config = Qwen2Config.Load(Path.Combine(dir, ConfigFile));
         config = config with { EosTokenIds = ReadEosTokenIds(dir, config) };
-        var model = new Qwen2Model(config, device);
+        var model = new Qwen2Model(config, device, dtype);
         try
         {
             LoadWeights(model, dir);

@@ -30,11 +30,12 @@ internal sealed class EngineLoop
     int disposed;
     long stepsRetried, stepsFailed;
 
-    public EngineLoop(Qwen2Model model, EngineOptions options, int maxSequenceLength, IReadOnlySet<int> eos)
+    /// <param name="slots">The slots to allocate (<see cref="EngineOptions.SlotsFor"/>: within the KV budget).</param>
+    public EngineLoop(Qwen2Model model, EngineOptions options, int maxSequenceLength, int slots, IReadOnlySet<int> eos)
     {
         this.model = model;
-        cache = new KvCache(model.Config, options.MaxSlots, maxSequenceLength, model.Device, options.KvBudgetBytes);
-        pool = new KvPool(options.MaxSlots, options.KvBudgetBytes, cache.BytesPerToken, new PrefixLedger());
+        cache = new KvCache(model.Config, slots, maxSequenceLength, model.Device, options.KvBudgetBytes, model.DType);
+        pool = new KvPool(slots, options.KvBudgetBytes, cache.BytesPerToken, new PrefixLedger());
         Scheduler = new SegmentScheduler(pool, cache, maxSequenceLength, Publish);
         runner = new StepRunner(model, cache, pool, eos, options.PrefillChunk, options.StepFault);
         Weights = new WeightSwap(model, Scheduler, Post, Publish);

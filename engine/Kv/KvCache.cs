@@ -4,13 +4,13 @@ using static TorchSharp.torch;
 namespace TreePO.Engine.Kv;
 
 /// <summary>
-/// Slot-major K/V storage: per layer <c>[slots, kv_heads, max_len, head_dim]</c> fp32, allocated once and written in
-/// place. Each live sequence owns a slot; a fork copies the parent's prefix rows into the child's slot. Only rows a
+/// Slot-major K/V storage: per layer <c>[slots, kv_heads, max_len, head_dim]</c> in the model's dtype (fp32 or bf16),
+/// allocated once and written in place. Each live sequence owns a slot; a fork copies the parent's prefix rows into the child's slot. Only rows a
 /// sequence has written are ever read (attention narrows to exact lengths). When the whole cache fits in
 /// <c>commitUpTo</c> bytes (the engine's KV budget) it is written once at allocation, so that its memory is committed
 /// before the first step: otherwise the first write to each page of a slot faults inside a step, which for a fresh
 /// engine of the built-in model cost as much as a fifth of a rollout. A larger cache is allocated uninitialised and
-/// committed as rows are used.
+/// committed as rows are used; the engine never makes one (it allocates only the slots its budget holds).
 /// </summary>
 public sealed class KvCache : IDisposable
 {
@@ -26,13 +26,16 @@ public sealed class KvCache : IDisposable
     public int KvHeads { get; }
     public int HeadDim { get; }
     public int Layers => keys.Length;
+    /// <summary>The element type of every buffer: the model's, whose K/V rows are copied in as they are.</summary>
+    public ScalarType DType { get; }
     public long BytesPerToken { get; }
     /// <summary>Written at allocation (within the budget it was given), so that no step pays for first touches.</summary>
     public bool Committed { get; }
     /// <summary>Prefix copies made so far (forks, and reuse of a prefix another slot holds).</summary>
     public long Copies { get; private set; }
 
-    public KvCache(Qwen2Config config, int slots, int maxLength, Device? device = null, long commitUpTo = 0)
+    public KvCache(Qwen2Config config, int slots, int maxLength, Device? device = null, long commitUpTo = 0,
+        ScalarType dtype = ScalarType.Float32)
     {
         if (slots <= 0) throw new ArgumentOutOfRangeException(nameof(slots), slots, "must be positive");
         if (maxLength <= 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must be positive");
@@ -40,15 +43,16 @@ public sealed class KvCache : IDisposable
         MaxLength = maxLength;
         KvHeads = config.NumKeyValueHeads;
         HeadDim = config.HeadDim;
-        BytesPerToken = config.KvBytesPerToken;
+        DType = dtype;
+        BytesPerToken = config.KvBytesPerToken(dtype);
         int layers = config.NumHiddenLayers;
         keys = new Tensor[layers];
         values = new Tensor[layers];
         flatKeys = new Tensor[layers];
         flatValues = new Tensor[layers];
         Committed = (long)slots * maxLength * BytesPerToken <= commitUpTo;
-        Tensor Buffer() => (Committed ? zeros([slots, KvHeads, maxLength, HeadDim], ScalarType.Float32, device)
-            : empty([slots, KvHeads, maxLength, HeadDim], ScalarType.Float32, device)).DetachFromDisposeScope();
+        Tensor Buffer() => (Committed ? zeros([slots, KvHeads, maxLength, HeadDim], dtype, device)
+            : empty([slots, KvHeads, maxLength, HeadDim], dtype, device)).DetachFromDisposeScope();
         for (int l = 0; l < layers; l++)
         {
             keys[l] = Buffer();

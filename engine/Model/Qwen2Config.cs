@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using static TorchSharp.torch;
 
 namespace TreePO.Engine.Model;
 
@@ -28,8 +29,13 @@ public sealed record Qwen2Config
     public int HeadDim => HiddenSize / NumAttentionHeads;
     public int KvGroups => NumAttentionHeads / NumKeyValueHeads;
 
-    /// <summary>fp32 K and V of one token over all layers.</summary>
-    public long KvBytesPerToken => 2L * NumHiddenLayers * NumKeyValueHeads * HeadDim * sizeof(float);
+    /// <summary>K and V of one token over all layers, in bytes, held as <paramref name="dtype"/> (fp32 or bf16).</summary>
+    public long KvBytesPerToken(ScalarType dtype) => 2L * NumHiddenLayers * NumKeyValueHeads * HeadDim * dtype switch
+    {
+        ScalarType.Float32 => 4,
+        ScalarType.BFloat16 or ScalarType.Float16 => 2,
+        _ => throw new ArgumentException($"no K/V cache of {dtype}: float32 or bfloat16", nameof(dtype)),
+    };
 
     /// <summary>Qwen2.5-0.5B's shapes (its weights are not available here; benchmarks fill them at random).</summary>
     public static Qwen2Config Qwen25_0_5B { get; } = new() { EosTokenIds = [151643, 151645], BosTokenId = 151643 };

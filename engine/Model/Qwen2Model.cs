@@ -12,7 +12,9 @@ namespace TreePO.Engine.Model;
 /// <c>linear(h, model.embed_tokens.weight)</c>, never a copy. Two forward paths share the weights: <see cref="Step"/>
 /// (cached, batched, for generation) and <see cref="Forward"/> / <see cref="HiddenStates(Tensor)"/> /
 /// <see cref="TokenLogProbs(Tensor, Tensor, int)"/> (full causal, no cache, autograd-friendly, for the policy update),
-/// the latter two also with explicit position ids and attention mask (tree-packed rows).
+/// the latter two also with explicit position ids and attention mask (tree-packed rows). Its weights are fp32, or bf16
+/// for an inference engine (<see cref="DType"/>): then the activations and K/V are bf16 too, while RMSNorm's variance and
+/// the rotary tables are computed in fp32 and the logits returned in fp32, as Hugging Face runs a bf16 Qwen2.
 /// </summary>
 public sealed class Qwen2Model : nn.Module
 {
@@ -22,9 +24,14 @@ public sealed class Qwen2Model : nn.Module
 
     public Qwen2Config Config { get; }
     public Device Device { get; private set; }
+    /// <summary>The element type of the weights, the activations and the K/V rows: fp32 or bf16.</summary>
+    public ScalarType DType { get; }
 
-    public Qwen2Model(Qwen2Config config, Device? device = null) : base(nameof(Qwen2Model))
+    /// <param name="dtype">fp32 (training, and engines by default) or bf16 (an engine's <c>EngineOptions.DType</c>).</param>
+    public Qwen2Model(Qwen2Config config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(Qwen2Model))
     {
+        if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
+            throw new ArgumentException($"a Qwen2Model holds float32 or bfloat16 weights, not {dtype}", nameof(dtype));
         config.Validate();
         Config = config;
         model = new Qwen2Decoder(config);
@@ -32,6 +39,9 @@ public sealed class Qwen2Model : nn.Module
         RegisterComponents();
         Device = device ?? CPU;
         if (Device.type != DeviceType.CPU) this.to(Device);
+        DType = dtype;
+        // Before fusing, as the move to the device is: the fused buffers are made of the parameters as they are then.
+        if (dtype != ScalarType.Float32) this.to(dtype);
         foreach (var layer in model.layers) layer.Fuse();
         rope = new RotaryTable(config.HeadDim, config.RopeTheta, Math.Min(config.MaxPositionEmbeddings, 4096), Device);
     }
@@ -74,6 +84,14 @@ public sealed class Qwen2Model : nn.Module
         rope = new RotaryTable(Config.HeadDim, Config.RopeTheta, n, Device);
     }
 
+    /// <summary>A slice of the fp32 rotary table in the activations' dtype (HF casts cos/sin likewise), so that q and k
+    /// stay bf16 in a bf16 model; fp32 tables are used as they are.</summary>
+    Tensor AsActivations(Tensor table) => DType == ScalarType.Float32 ? table : table.to(DType);
+
+    /// <summary>Logits in fp32 whatever the model's dtype: sampling and log-softmax read them as fp32 (a bf16 model's
+    /// vocabulary projection is made in bf16, as HF does, and widened).</summary>
+    static Tensor AsFp32(Tensor logits) => logits.dtype == ScalarType.Float32 ? logits : logits.to(ScalarType.Float32);
+
     /// <summary>Final-norm hidden states <c>[B, T, hidden]</c> of a full causal pass over <paramref name="inputIds"/>
     /// <c>[B, T]</c> (right padding is harmless: no position attends to a later one).</summary>
     public Tensor HiddenStates(Tensor inputIds)
@@ -82,8 +100,8 @@ public sealed class Qwen2Model : nn.Module
         long t = inputIds.shape[^1];
         EnsureRope(t);
         var ids = inputIds.dim() == 1 ? inputIds.unsqueeze(0) : inputIds;
-        var cos = rope.Cos.narrow(0, 0, t).unsqueeze(1);
-        var sin = rope.SignedSin.narrow(0, 0, t).unsqueeze(1);
+        var cos = AsActivations(rope.Cos.narrow(0, 0, t).unsqueeze(1));
+        var sin = AsActivations(rope.SignedSin.narrow(0, 0, t).unsqueeze(1));
         var x = model.embed_tokens.forward(ids);
         foreach (var layer in model.layers) x = layer.ForwardFull(x, cos, sin);
         return model.norm.forward(x).MoveToOuterDisposeScope();
@@ -104,8 +122,8 @@ public sealed class Qwen2Model : nn.Module
             throw new ArgumentException($"mask [{string.Join(", ", mask.shape)}] must be [{b}, {t}, {t}]");
         EnsureRope(positions.max().item<long>() + 1);
         var flat = positions.reshape(b * t);
-        var cos = rope.Cos.index_select(0, flat).view(b, t, 1, Config.HeadDim);
-        var sin = rope.SignedSin.index_select(0, flat).view(b, t, 1, Config.HeadDim);
+        var cos = AsActivations(rope.Cos.index_select(0, flat).view(b, t, 1, Config.HeadDim));
+        var sin = AsActivations(rope.SignedSin.index_select(0, flat).view(b, t, 1, Config.HeadDim));
         var x = model.embed_tokens.forward(inputIds);
         foreach (var layer in model.layers) x = layer.ForwardFull(x, cos, sin, mask);
         return model.norm.forward(x).MoveToOuterDisposeScope();
@@ -126,7 +144,7 @@ public sealed class Qwen2Model : nn.Module
         for (long s = 0; s < n; s += chunk)
         {
             long m = Math.Min(chunk, n - s);
-            var logits = nn.functional.linear(picked.narrow(0, s, m), OutputWeight);
+            var logits = AsFp32(nn.functional.linear(picked.narrow(0, s, m), OutputWeight));
             parts.Add(logits.gather(-1, targets.narrow(0, s, m).unsqueeze(-1)).squeeze(-1).Minus(logits.logsumexp(-1)));
         }
         return (parts.Count == 1 ? parts[0] : cat(parts, 0)).MoveToOuterDisposeScope();
@@ -136,7 +154,7 @@ public sealed class Qwen2Model : nn.Module
     public Tensor Forward(Tensor inputIds)
     {
         using var scope = NewDisposeScope();
-        return nn.functional.linear(HiddenStates(inputIds), OutputWeight).MoveToOuterDisposeScope();
+        return AsFp32(nn.functional.linear(HiddenStates(inputIds), OutputWeight)).MoveToOuterDisposeScope();
     }
 
     /// <summary><c>log p(targets[b, t] | inputIds[b, ..t])</c> as <c>[B, T]</c>, computing the vocabulary projection
@@ -152,7 +170,7 @@ public sealed class Qwen2Model : nn.Module
         for (long s = 0; s < t; s += chunk)
         {
             long n = Math.Min(chunk, t - s);
-            var logits = nn.functional.linear(h.narrow(1, s, n), OutputWeight);
+            var logits = AsFp32(nn.functional.linear(h.narrow(1, s, n), OutputWeight));
             var picked = logits.gather(-1, tg.narrow(1, s, n).unsqueeze(-1)).squeeze(-1);
             parts.Add(picked.Minus(logits.logsumexp(-1)));
         }
@@ -160,20 +178,22 @@ public sealed class Qwen2Model : nn.Module
     }
 
     /// <summary>One cached forward step over <paramref name="items"/>: writes their K/V into <paramref name="cache"/> and
-    /// returns the logits <c>[R, vocab]</c> of the last token of each item that wants them, in item order.</summary>
+    /// returns the fp32 logits <c>[R, vocab]</c> of the last token of each item that wants them, in item order.</summary>
     public Tensor Step(KvCache cache, IReadOnlyList<StepItem> items)
     {
+        if (cache.DType != DType)
+            throw new ArgumentException($"the KV cache holds {cache.DType}, the model computes in {DType}", nameof(cache));
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         EnsureRope(cache.MaxLength);
         var plan = StepPlan.Build(items, cache, Config.KvGroups, Device);
-        var cos = rope.Cos.index_select(0, plan.Positions).unsqueeze(1);
-        var sin = rope.SignedSin.index_select(0, plan.Positions).unsqueeze(1);
+        var cos = AsActivations(rope.Cos.index_select(0, plan.Positions).unsqueeze(1));
+        var sin = AsActivations(rope.SignedSin.index_select(0, plan.Positions).unsqueeze(1));
         var x = model.embed_tokens.forward(plan.Tokens);
         int l = 0;
         foreach (var layer in model.layers) x = layer.ForwardStep(x, cos, sin, plan, cache, l++);
         var last = model.norm.forward(x.index_select(0, plan.LogitRows));
-        return nn.functional.linear(last, OutputWeight).MoveToOuterDisposeScope();
+        return AsFp32(nn.functional.linear(last, OutputWeight)).MoveToOuterDisposeScope();
     }
 
     protected override void Dispose(bool disposing)

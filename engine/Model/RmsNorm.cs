@@ -5,7 +5,9 @@ using static TorchSharp.torch;
 
 namespace TreePO.Engine.Model;
 
-/// <summary>Qwen2's RMSNorm: <c>weight * x / sqrt(mean(x^2) + eps)</c>, in fp32 (HF's order of operations).</summary>
+/// <summary>Qwen2's RMSNorm: <c>weight * x / sqrt(mean(x^2) + eps)</c>, in fp32 (HF's order of operations). A bf16 input
+/// is normalised in fp32 and cast back before the weight multiplies it, as HF does: a bf16 mean of squares over the hidden
+/// size would lose the variance's low bits.</summary>
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     readonly Parameter weight;
@@ -23,6 +25,12 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
+        if (x.dtype != ScalarType.Float32)
+        {
+            var wide = x.to(ScalarType.Float32);
+            var normed = wide * rsqrt(wide.square().mean([-1], keepdim: true).Plus(eps));
+            return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
+        }
         var variance = x.square().mean([-1], keepdim: true);
         return (weight * (x * rsqrt(variance.Plus(eps)))).MoveToOuterDisposeScope();
     }

@@ -5,7 +5,8 @@ namespace TreePO.Engine.Model;
 
 /// <summary>
 /// Rotary-embedding cos/sin tables <c>[positions, head_dim]</c>, computed once in fp32 exactly as HF's default rope
-/// (<c>inv_freq = 1 / theta^(2i/d)</c>, <c>emb = cat(freqs, freqs)</c>). Not a module: it is derived state, never saved.
+/// (<c>inv_freq = 1 / theta^(2i/d)</c>, <c>emb = cat(freqs, freqs)</c>); a bf16 model casts the rows a pass uses to bf16,
+/// as HF does. Not a module: it is derived state, never saved.
 /// The sine table carries rotate-half's sign (<c>[-sin, +sin]</c> by halves), which saves a negation per rotation and
 /// changes no bit: <c>(-a) * b == a * (-b)</c> in IEEE arithmetic.
 /// </summary>

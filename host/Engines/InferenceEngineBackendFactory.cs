@@ -37,6 +37,7 @@ public sealed class InferenceEngineBackendFactory(TreePOOptions options, ModelTe
             PrefillChunk = e.PrefillChunk,
             Threads = e.Threads,
             Device = device,
+            DType = e.DType.ToLowerInvariant(),
             MaxSequenceLength = text.MaxSequenceLength,
             EosTokenIds = [.. text.StopIds.Order()],
         };

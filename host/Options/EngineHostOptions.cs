@@ -30,6 +30,10 @@ public sealed class EngineHostOptions
     /// present, else CPU), "cpu" or "cuda".</summary>
     public string Device { get; set; } = "auto";
 
+    /// <summary>"float32", or "bfloat16": each engine holds its weights and K/V cache in bf16 (half the KV bytes per
+    /// token); the trainer stays fp32 (EngineOptions.DType).</summary>
+    public string DType { get; set; } = "float32";
+
     /// <summary>Engines that sleep for a cost model's step time and answer from a seeded script instead of running the
     /// model (scale tests without the hardware: `bench scale`); the model folder still gives the tokenizer.</summary>
     public bool Simulated { get; set; }

@@ -47,6 +47,8 @@ public sealed class TreePOOptions
         Check(Engine.Threads >= 0, "Engine:Threads", $"must be 0 (automatic) or more, got {Engine.Threads}");
         Check(Engine.MaxSequenceLength >= 0, "Engine:MaxSequenceLength", $"must be 0 (the model's, at most 4096) or more, got {Engine.MaxSequenceLength}");
         Check(Engine.Device.ToLowerInvariant() is "auto" or "cpu" or "cuda", "Engine:Device", $"'{Engine.Device}' is not one of auto, cpu, cuda");
+        Check(Engine.DType.ToLowerInvariant() is TreePO.Engine.EngineOptions.Float32Name or TreePO.Engine.EngineOptions.BFloat16Name, "Engine:DType",
+            $"'{Engine.DType}' is not one of {TreePO.Engine.EngineOptions.Float32Name}, {TreePO.Engine.EngineOptions.BFloat16Name}");
         errors.AddRange(Engine.Simulation.Validate().Select(e => $"{Section}:{e}"));
         Check(float.IsFinite(Sampling.Temperature) && Sampling.Temperature >= 0, "Sampling:Temperature", $"must be 0 (greedy) or more, got {Sampling.Temperature}");
         Check(Sampling.TopP > 0 && Sampling.TopP <= 1, "Sampling:TopP", $"must be in (0, 1], got {Sampling.TopP}");

@@ -46,7 +46,8 @@ public sealed class EngineGrain(
         if (device >= devices.Count)
             throw new InvalidOperationException($"engine {key}: this silo has {devices.Count} device(s)");
         backend = await factory.CreateAsync(device, cancellationToken);
-        log.LogInformation("engine {Engine} loaded (max sequence length {MaxSequenceLength})", key, backend.MaxSequenceLength);
+        log.LogInformation("engine {Engine} loaded (max sequence length {MaxSequenceLength}, {Slots} KV slots)", key, backend.MaxSequenceLength,
+            backend.GetCounters().Slots);
         Publish();
     }
 

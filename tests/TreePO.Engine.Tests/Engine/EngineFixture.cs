@@ -19,11 +19,12 @@ internal static class EngineFixture
     static readonly Lazy<string> tinyDir = new(() => TestModels.WriteTiny(seed: 77));
     public static string TinyDir => tinyDir.Value;
 
-    public static InferenceEngine Start(string? dir = null, long budget = 64L << 20, int slots = 16, int prefillChunk = 16, IReadOnlyList<int>? eos = null) =>
+    public static InferenceEngine Start(string? dir = null, long budget = 64L << 20, int slots = 16, int prefillChunk = 16, IReadOnlyList<int>? eos = null,
+        int maxSequenceLength = 0, string dtype = EngineOptions.Float32Name) =>
         InferenceEngine.Load(new EngineOptions
         {
             ModelPath = dir ?? TinyDir, KvBudgetBytes = budget, MaxSlots = slots, PrefillChunk = prefillChunk, Threads = 2,
-            EosTokenIds = eos ?? [], Device = TestModels.DeviceName,
+            EosTokenIds = eos ?? [], MaxSequenceLength = maxSequenceLength, DType = dtype, Device = TestModels.DeviceName,
         });
 
     static int ids;

@@ -91,9 +91,11 @@ public sealed class InferenceEngineTests
     [Fact]
     public async Task Evicted_node_is_prefilled_again_with_the_same_result()
     {
-        long perToken = Qwen2Config.Tiny().KvBytesPerToken;
-        // Room for about two requests' worth of rows: later work evicts the first tree's nodes.
-        await using var engine = Start(budget: 90 * perToken, slots: 8);
+        long perToken = Qwen2Config.Tiny().KvBytesPerToken(TorchSharp.torch.ScalarType.Float32);
+        // Room for two requests' worth of slots (the budget holds 4 of 24 rows): later work evicts the first tree's nodes.
+        long budget = 4 * 24 * perToken;
+        await using var engine = Start(budget: budget, slots: 8, maxSequenceLength: 24);
+        Assert.Equal(4, engine.Slots);
         int[] prompt = TestModels.RandomTokens(12, 4);
         var r1 = await engine.GenerateAsync(Request(prompt, branches: 2, maxTokens: 6, seed: 1)).WaitAsync(Timeout);
         for (int i = 0; i < 3; i++)
@@ -105,15 +107,15 @@ public sealed class InferenceEngineTests
         var result = await engine.GenerateAsync(next).WaitAsync(Timeout);
         Assert.Equal(0, result.ReusedTokens);
         SameBranches(await RunAlone(Again(next)), result);
-        Assert.True(engine.GetStats().KvBytesUsed <= 90 * perToken);
+        Assert.True(engine.GetStats().KvBytesUsed <= budget);
     }
 
     [Fact]
     public async Task Full_budget_queues_work_instead_of_refusing_it()
     {
-        long perToken = Qwen2Config.Tiny().KvBytesPerToken;
-        // Exactly one request's reservation (2 branches x (10 + 8 - 1) rows): the others must wait their turn.
-        await using var engine = Start(budget: 2 * 17 * perToken, slots: 8);
+        long perToken = Qwen2Config.Tiny().KvBytesPerToken(TorchSharp.torch.ScalarType.Float32);
+        // Exactly one request's slots (2 of 18 rows, each reserving 10 + 8 - 1): the others must wait their turn.
+        await using var engine = Start(budget: 2 * 18 * perToken, slots: 8, maxSequenceLength: 18);
         var requests = Enumerable.Range(0, 3).Select(i => Request(TestModels.RandomTokens(10, 20 + i), branches: 2, maxTokens: 8, seed: (ulong)i)).ToArray();
         var tasks = requests.Select(r => engine.GenerateAsync(r)).ToArray();
         var results = await Task.WhenAll(tasks).WaitAsync(Timeout);

@@ -47,8 +47,8 @@ public sealed class RecomputedContextTests
     [Fact]
     public async Task Context_prefilled_again_after_eviction_is_counted_as_recomputed()
     {
-        long perToken = Qwen2Config.Tiny().KvBytesPerToken;
-        await using var engine = Start(budget: 90 * perToken, slots: 8);
+        long perToken = Qwen2Config.Tiny().KvBytesPerToken(TorchSharp.torch.ScalarType.Float32);
+        await using var engine = Start(budget: 4 * 24 * perToken, slots: 8, maxSequenceLength: 24);
         int[] prompt = TestModels.RandomTokens(12, 4);
         var r1 = await engine.GenerateAsync(Request(prompt, branches: 2, maxTokens: 6, seed: 1)).WaitAsync(Timeout);
         for (int i = 0; i < 3; i++)

@@ -48,9 +48,9 @@ public sealed class SlotPressureTests
     [Fact]
     public async Task Every_slot_pinned_still_makes_progress()
     {
-        long perToken = Qwen2Config.Tiny().KvBytesPerToken;
+        long perToken = Qwen2Config.Tiny().KvBytesPerToken(TorchSharp.torch.ScalarType.Float32);
         long budget = 4 * 40 * perToken;
-        await using var engine = Start(slots: 4, budget: budget);
+        await using var engine = Start(slots: 4, budget: budget, maxSequenceLength: 40);
         var prompts = Enumerable.Range(0, 4).Select(i => TestModels.RandomTokens(12, 700 + i)).ToArray();
         var roots = await Task.WhenAll(prompts.Select((p, i) => engine.GenerateAsync(Request(p, branches: 1, maxTokens: 4, seed: (ulong)i)))).WaitAsync(Timeout);
         Assert.Equal(4, engine.GetStats().LiveSlots);

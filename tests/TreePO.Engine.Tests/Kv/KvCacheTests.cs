@@ -53,7 +53,7 @@ public sealed class KvCacheTests
     public void A_cache_within_the_budget_is_committed_at_allocation()
     {
         var config = Qwen2Config.Tiny();
-        long bytes = 4L * 16 * config.KvBytesPerToken;
+        long bytes = 4L * 16 * config.KvBytesPerToken(ScalarType.Float32);
         using var within = new KvCache(config, slots: 4, maxLength: 16, commitUpTo: bytes);
         using var beyond = new KvCache(config, slots: 4, maxLength: 16, commitUpTo: bytes - 1);
         Assert.True(within.Committed);

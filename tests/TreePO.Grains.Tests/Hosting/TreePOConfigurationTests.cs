@@ -144,6 +144,19 @@ public sealed class TreePOConfigurationTests
         Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Engine:Device: 'tpu'"));
     }
 
+    /// <summary>Engine:DType reaches each engine's options; anything but float32 or bfloat16 is refused by name.</summary>
+    [Fact]
+    public void The_engine_dtype_is_float32_or_bfloat16()
+    {
+        var text = TreePO.Grains.Tests.Support.TinyModelFolder.Text(TreePO.Grains.Tests.Support.TinyModelFolder.Options());
+        Assert.Equal("float32", Bind([]).Engine.DType);
+        Assert.Equal("float32", TreePO.Hosting.Engines.InferenceEngineBackendFactory.EngineOptionsFor(Bind([]), text, "cpu").DType);
+        var bf16 = Bind(new() { ["TreePO:Engine:DType"] = "BFloat16" });
+        Assert.Equal("bfloat16", TreePO.Hosting.Engines.InferenceEngineBackendFactory.EngineOptionsFor(bf16, text, "cpu").DType);
+        var e = Assert.Throws<TreePOOptionsException>(() => Bind(new() { ["TreePO:Engine:DType"] = "float16" }));
+        Assert.Equal("TreePO:Engine:DType: 'float16' is not one of float32, bfloat16", Assert.Single(e.Errors));
+    }
+
     [Fact]
     public void The_weight_stream_port_is_checked_by_name()
     {
