@@ -48,7 +48,7 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
         options.Validate();
         if (string.IsNullOrWhiteSpace(options.ModelPath)) throw new ArgumentException("EngineOptions.ModelPath is empty");
         TorchRuntime.EnsureLoaded();
-        var device = ParseDevice(options.Device);
+        var device = DeviceName.Resolve(options.Device, "EngineOptions.Device");
         var model = Qwen2Checkpoint.Load(options.ModelPath, device, options.ElementType);
         try
         {
@@ -73,22 +73,6 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
             throw new ArgumentException($"EngineOptions.DType is '{options.DType}', but the model holds {model.DType} weights");
         TorchRuntime.EnsureLoaded();
         return new InferenceEngine(model, options);
-    }
-
-    static Device ParseDevice(string name)
-    {
-        Device d;
-        try
-        {
-            d = device(name);
-        }
-        catch (Exception e)
-        {
-            throw new ArgumentException($"EngineOptions.Device '{name}' is not a device name (try \"cpu\" or \"cuda:0\"): {e.Message}", e);
-        }
-        if (d.type == DeviceType.CUDA && !cuda.is_available())
-            throw new ArgumentException($"EngineOptions.Device is '{name}', but CUDA is not available in this process");
-        return d;
     }
 
     public int PolicyVersion => loop.Weights.Version;

@@ -34,6 +34,19 @@ public static class PolicyLoss
         Tensor countPositive, Tensor countNegative, Tensor count, PolicyLossOptions options, out PolicyLossStats stats)
     {
         using var scope = NewDisposeScope();
+        var sum = WeightedSumAndStatistics(logProbs, oldLogProbs, advantagePositive, advantageNegative, countPositive,
+            countNegative, count, options, out var statistics);
+        stats = PolicyLossStats.FromSums(statistics.cpu().data<float>().ToArray());
+        return sum.MoveToOuterDisposeScope();
+    }
+
+    /// <summary><see cref="WeightedSum"/> with its statistics left where the tensors are, as <c>[5]</c> float sums
+    /// (<see cref="PolicyLossStats.FromSums"/>), so that a trainer on a GPU reads them back with the loss in one copy
+    /// per micro-batch rather than one synchronisation per figure.</summary>
+    public static Tensor WeightedSumAndStatistics(Tensor logProbs, Tensor oldLogProbs, Tensor advantagePositive, Tensor advantageNegative,
+        Tensor countPositive, Tensor countNegative, Tensor count, PolicyLossOptions options, out Tensor statistics)
+    {
+        using var scope = NewDisposeScope();
         // Scalar-taking operations through TensorArithmetic: see engine/README.md, Scalars.
         var ratio = exp(logProbs.Minus(oldLogProbs));
         var positive = -advantagePositive * ratio.ClampedAbove(1 + options.EpsHigh);
@@ -42,18 +55,17 @@ public static class PolicyLoss
 
         using (no_grad())
         {
-            double n = count.sum().item<float>();
-            double denom = Math.Max(n, 1);
             var f = ScalarType.Float32;
             // Clipped: a positive advantage above 1 + eps_high, a negative one below 1 - eps_low (where the clipped
             // term is the pessimistic one); dual clip: a negative advantage above the dual bound.
             var clipped = (countPositive * ratio.Above(1 + options.EpsHigh).to_type(f)).Plus(countNegative * ratio.Below(1 - options.EpsLow).to_type(f));
-            stats = new PolicyLossStats(
-                n,
-                clipped.sum().item<float>() / denom,
-                (countNegative * ratio.Above(options.DualClip).to_type(f)).sum().item<float>() / denom,
-                (ratio * count).sum().item<float>() / denom,
-                (oldLogProbs.Minus(logProbs) * count).sum().item<float>() / denom);
+            statistics = stack([
+                count.sum(),
+                clipped.sum(),
+                (countNegative * ratio.Above(options.DualClip).to_type(f)).sum(),
+                (ratio * count).sum(),
+                (oldLogProbs.Minus(logProbs) * count).sum(),
+            ]).MoveToOuterDisposeScope();
         }
         return sum.MoveToOuterDisposeScope();
     }

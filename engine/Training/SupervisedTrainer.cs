@@ -16,6 +16,7 @@ public sealed class SupervisedTrainer : IDisposable
     readonly NextTokenLogProbs logProbs;
     readonly AdamWOptimizer optimizer;
     readonly Parameter[] parameters;
+    readonly Device device;
     readonly double learningRate;
     readonly int warmupSteps;
     readonly int totalSteps;
@@ -37,6 +38,7 @@ public sealed class SupervisedTrainer : IDisposable
         this.totalSteps = totalSteps;
         this.gradClip = gradClip;
         parameters = model.parameters().ToArray();
+        device = parameters.Length > 0 ? parameters[0].device : CPU;
         optimizer = new AdamWOptimizer(model.named_parameters(), learningRate, Beta1, Beta2, weightDecay: weightDecay);
     }
 
@@ -58,13 +60,14 @@ public sealed class SupervisedTrainer : IDisposable
         int tokens;
         using (var scope = NewDisposeScope())
         {
-            var batch = SequenceBatch.Build(samples);
+            var batch = SequenceBatch.Build(samples, device: device);
             var lp = logProbs(batch.InputIds);
             var count = batch.Mask.sum();
             var l = -(lp * batch.Mask).sum() / count.ClampedBelow(1);
             l.backward();
-            loss = l.item<float>();
-            tokens = (int)count.item<float>();
+            float[] read = stack([l.detach(), count]).cpu().data<float>().ToArray();   // one read back, not two
+            loss = read[0];
+            tokens = (int)read[1];
         }
         double norm = nn.utils.clip_grad_norm_(parameters, gradClip);
         double lr = LearningRateAt(Steps);

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TreePO.Engine.Checkpoint;
 using TreePO.Engine.Model;
+using TreePO.Engine.Native;
 using TreePO.Engine.Threading;
 using static TorchSharp.torch;
 
@@ -10,7 +11,8 @@ namespace TreePO.Engine.Training;
 /// The trainer's side of a run, outside Orleans: the training copy of the model and its optimiser on their own model
 /// thread, the current weight version, and that version's weights serialised once as safetensors bytes in chunks
 /// (<see cref="WeightSnapshot"/>) for every engine to pull. Version N+1 is published only after the update that
-/// produced it has finished.
+/// produced it has finished. The model and its optimiser state live on <see cref="TrainerOptions.Device"/>; the
+/// snapshot and checkpoints are copied to the host once per version.
 /// </summary>
 public sealed class TrainerHost : IAsyncDisposable
 {
@@ -33,8 +35,11 @@ public sealed class TrainerHost : IAsyncDisposable
 
     public int Version { get; private set; }
     public Qwen2Config Config => model.Config;
+    /// <summary>Where the model and the optimiser state live (<see cref="TrainerOptions.Device"/>).</summary>
+    public Device Device => model.Device;
 
-    /// <summary>Loads the model (HF layout) and, when the folder has one, the optimiser state saved beside it.</summary>
+    /// <summary>Loads the model (HF layout) on <see cref="TrainerOptions.Device"/> and, when the folder has one, the
+    /// optimiser state saved beside it. A device this process cannot use is refused first, by its option's name.</summary>
     public static async Task<TrainerHost> StartAsync(string modelDir, TrainerOptions options, int version = 0, int torchThreads = 0,
         int weightChunkBytes = WeightSnapshot.DefaultChunkBytes)
     {
@@ -44,7 +49,8 @@ public sealed class TrainerHost : IAsyncDisposable
         {
             var host = await thread.RunAsync(() =>
             {
-                var model = Qwen2Checkpoint.Load(modelDir);
+                var device = DeviceName.Resolve(options.Device, "Trainer:Device");
+                var model = Qwen2Checkpoint.Load(modelDir, device);
                 model.eval();
                 var trainer = new PolicyTrainer(model, ids => NextTokenLogProbs(model, ids), options,
                     (ids, positions, mask, rows, targets) => model.TokenLogProbs(ids, positions, mask, rows, targets));

@@ -1,3 +1,5 @@
+using TreePO.Engine.Native;
+
 namespace TreePO.Engine.Training;
 
 /// <summary>Optimiser and batching settings of the policy update (reference section 4, scaled to a laptop).</summary>
@@ -23,6 +25,10 @@ public sealed record TrainerOptions
     /// then depends, at float rounding level, on how the engine batched the rollout, so a resumed run no longer
     /// repeats an uninterrupted one bit for bit. Samples without them are always recomputed.</summary>
     public bool EngineOldLogProbs { get; init; }
+    /// <summary>Where the training copy of the model, its optimiser state and every batch tensor live: "cpu", "cuda"
+    /// or "cuda:N" (<see cref="DeviceName"/>). Checked here for its spelling; a CUDA device this process lacks is
+    /// refused when the trainer starts.</summary>
+    public string Device { get; init; } = "cpu";
 
     public IReadOnlyList<string> Validate()
     {
@@ -36,6 +42,7 @@ public sealed record TrainerOptions
         if (Loss.EpsLow is <= 0 or >= 1) errors.Add($"Trainer:EpsLow must be in (0, 1) (got {Loss.EpsLow})");
         if (Loss.EpsHigh <= 0) errors.Add($"Trainer:EpsHigh must be > 0 (got {Loss.EpsHigh})");
         if (Loss.DualClip <= 1) errors.Add($"Trainer:DualClip must be > 1 (got {Loss.DualClip})");
+        if (DeviceName.Problem(Device, "Trainer:Device") is { } device) errors.Add(device);
         return errors;
     }
 }

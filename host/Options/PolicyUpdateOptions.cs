@@ -33,10 +33,14 @@ public sealed class PolicyUpdateOptions
     public double DualClip { get; set; } = Wire.DualClip;
     /// <summary>Torch threads of the trainer; 0: all cores.</summary>
     public int TorchThreads { get; set; } = Wire.TorchThreads;
+    /// <summary>Where the trainer's model, optimiser state and batches live: "cpu", "cuda" or "cuda:N" (the silo that
+    /// hosts the run must have that device; checked there when the trainer starts).</summary>
+    public string Device { get; set; } = Wire.Device;
 
     /// <summary>The wire settings of these options for a run of <paramref name="algo"/>.</summary>
     public TreePO.Grains.Training.TrainerSettings ToSettings(string algo, string advantage = "", bool noRoot = false) => new(
         LearningRate: LearningRate, WeightDecay: WeightDecay, WarmupSteps: WarmupSteps, MiniBatches: MiniBatches, GradClip: GradClip,
         MicroBatchTokens: MicroBatchTokens, EpsLow: EpsLow, EpsHigh: EpsHigh, DualClip: DualClip, Algo: algo, TorchThreads: TorchThreads,
-        Packing: Packing.ToString().ToLowerInvariant(), OldLogProbs: OldLogProbs.ToString().ToLowerInvariant(), Advantage: advantage, NoRoot: noRoot);
+        Packing: Packing.ToString().ToLowerInvariant(), OldLogProbs: OldLogProbs.ToString().ToLowerInvariant(), Advantage: advantage, NoRoot: noRoot,
+        Device: Device.ToLowerInvariant());
 }

@@ -8,7 +8,9 @@ namespace TreePO.Grains.Training;
 /// <c>OldLogProbs</c>: "recompute" (the trainer's own forward before the first update, folded into the first
 /// mini-batch's pass) or "engine" (the log-probs the engine returned with the samples).
 /// <c>Advantage</c>: the estimator, chosen apart from the sampling (empty: the one <c>Algo</c> presets);
-/// <c>NoRoot</c>: the tree advantage without the root group's term.</summary>
+/// <c>NoRoot</c>: the tree advantage without the root group's term.
+/// <c>Device</c>: where the trainer's model and optimiser live, "cpu", "cuda" or "cuda:N" (the trainer's silo must
+/// have it).</summary>
 [GenerateSerializer, Immutable, Alias("treepo.trainer-settings")]
 public sealed record TrainerSettings(
     [property: Id(0)] double LearningRate = 1e-4,
@@ -26,7 +28,8 @@ public sealed record TrainerSettings(
     [property: Id(12)] string Packing = "on",
     [property: Id(13)] string OldLogProbs = "recompute",
     [property: Id(14)] string Advantage = "",
-    [property: Id(15)] bool NoRoot = false)
+    [property: Id(15)] bool NoRoot = false,
+    [property: Id(16)] string Device = "cpu")
 {
     /// <summary>The advantage estimator the update uses: <see cref="Advantage"/> when set (tree, tree_size_weighted,
     /// tree_subgroup_reject, group), else the one <see cref="Algo"/> presets (treepo: tree, grpo: group).</summary>

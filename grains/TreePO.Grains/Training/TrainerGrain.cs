@@ -35,7 +35,8 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
         // The model thread's start waits for the native library: keep that off the grain's scheduler.
         host = await Task.Run(() => TrainerHost.StartAsync(setup.ModelDir, options, setup.Version, setup.Settings.TorchThreads, setup.Settings.WeightChunkBytes));
         settings = setup.Settings;
-        log.LogInformation("trainer {Run} loaded {Dir} as version {Version}", this.GetPrimaryKeyString(), setup.ModelDir, setup.Version);
+        log.LogInformation("trainer {Run} loaded {Dir} as version {Version} on {Device}", this.GetPrimaryKeyString(), setup.ModelDir,
+            setup.Version, host.Device);
         return host.Config.MaxPositionEmbeddings;
     }
 
@@ -132,6 +133,7 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
         Loss = new PolicyLossOptions(s.EpsLow, s.EpsHigh, s.DualClip),
         Pack = Packs(s),
         EngineOldLogProbs = s.OldLogProbs.Equals("engine", StringComparison.OrdinalIgnoreCase),
+        Device = s.Device,
     };
 
     /// <summary>Whether the update is tree-packed (both algorithms: GRPO's samples share their prompt and often

@@ -58,16 +58,19 @@ public sealed class TrainSpecTests
     {
         var spec = Spec("--trainer.epslow=0.1", "--trainer.epshigh=0.3", "--trainer.dualclip=3", "--trainer.gradclip=0.5",
             "--trainer.learningrate=2e-4", "--trainer.warmupsteps=2", "--trainer.weightdecay=0", "--trainer.minibatches=2",
-            "--trainer.microbatchtokens=1024", "--trainer.torchthreads=1", "--filter.oversample=1.5", "--filter.maxextrarounds=0",
+            "--trainer.microbatchtokens=1024", "--trainer.torchthreads=1", "--trainer.device=CUDA:1", "--filter.oversample=1.5", "--filter.maxextrarounds=0",
             "--run.steps=7", "--run.queriesperstep=5", "--TreePO:Seed=9");
         Assert.Equal(new TrainerSettings(LearningRate: 2e-4, WeightDecay: 0, WarmupSteps: 2, MiniBatches: 2, GradClip: 0.5, MicroBatchTokens: 1024,
-            EpsLow: 0.1, EpsHigh: 0.3, DualClip: 3, Algo: "treepo", TorchThreads: 1, Advantage: "tree"), spec.Trainer);
+            EpsLow: 0.1, EpsHigh: 0.3, DualClip: 3, Algo: "treepo", TorchThreads: 1, Advantage: "tree", Device: "cuda:1"), spec.Trainer);
+        Assert.Equal("cuda:1", TrainerGrain.ToOptions(spec.Trainer).Device);
         Assert.Equal((1.5, 0, 7, 5, 9UL), (spec.Oversample, spec.MaxExtraRounds, spec.Steps, spec.QueriesPerStep, spec.Seed));
 
-        var e = Assert.Throws<TreePOOptionsException>(() => Options("--trainer.epslow=1.5", "--trainer.dualclip=1", "--filter.oversample=0.5"));
+        var e = Assert.Throws<TreePOOptionsException>(() => Options("--trainer.epslow=1.5", "--trainer.dualclip=1", "--filter.oversample=0.5",
+            "--trainer.device=gpu"));
         Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Trainer:EpsLow must be in (0, 1)"));
         Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Trainer:DualClip must be > 1"));
         Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Filter:Oversample: must be 1"));
+        Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Trainer:Device must be cpu, cuda or cuda:N (got 'gpu')"));
         // Every key an error names exists in the options tree.
         var keys = OptionKeys.Of(new TreePOOptions()).Select(k => "TreePO:" + k.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
         foreach (string error in e.Errors) Assert.Contains(error.Split(' ')[0].TrimEnd(':'), keys);

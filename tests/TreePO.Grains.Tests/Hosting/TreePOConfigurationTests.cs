@@ -158,6 +158,19 @@ public sealed class TreePOConfigurationTests
     }
 
     [Fact]
+    public void The_trainer_device_is_read_as_trainer_device_and_a_malformed_one_is_refused_by_name()
+    {
+        Assert.Equal("cpu", Bind([]).Trainer.Device);
+        var o = TreePOConfiguration.Load(["--trainer.device=cpu"]);
+        Assert.Equal("cpu", o.Trainer.Device);
+        Assert.Equal("cpu", o.Trainer.ToSettings("treepo").Device);
+        // Only the spelling is checked here: the device must exist on the silo that hosts the trainer, not in this process.
+        Assert.Equal("cuda:1", TreePOConfiguration.Load(["--trainer.device=cuda:1"]).Trainer.Device);
+        var e = Assert.Throws<TreePOOptionsException>(() => TreePOConfiguration.Load(["--trainer.device=banana"]));
+        Assert.Equal("TreePO:Trainer:Device must be cpu, cuda or cuda:N (got 'banana')", Assert.Single(e.Errors));
+    }
+
+    [Fact]
     public void The_weight_stream_port_is_checked_by_name()
     {
         Assert.Equal(0, Bind(new()).Cluster.WeightStreamPort);   // any free port

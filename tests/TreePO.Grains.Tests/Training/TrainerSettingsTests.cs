@@ -32,5 +32,17 @@ public sealed class TrainerSettingsTests
         var errors = RunSpecCheck.Validate(Spec(new TrainerSettings(Packing: "auto", OldLogProbs: "cache")), 0);
         Assert.Contains(errors, e => e.Contains("Trainer:Packing") && e.Contains("'auto'"));
         Assert.Contains(errors, e => e.Contains("Trainer:OldLogProbs") && e.Contains("'cache'"));
+        Assert.Contains("Trainer:Device must be cpu, cuda or cuda:N (got 'gpu7')",
+            RunSpecCheck.Validate(Spec(new TrainerSettings(Device: "gpu7")), 0));
+    }
+
+    [Fact]
+    public void A_run_spec_written_before_the_device_setting_trains_on_the_cpu()
+    {
+        string json = JsonSerializer.Serialize(Spec(new TrainerSettings(Device: "cuda:0")));
+        Assert.Contains("\"Device\":\"cuda:0\"", json);
+        var old = JsonSerializer.Deserialize<RunSpec>(json.Replace(",\"Device\":\"cuda:0\"", ""))!;
+        Assert.Equal("cpu", old.Trainer.Device);
+        Assert.Equal("cpu", TrainerGrain.ToOptions(old.Trainer).Device);
     }
 }
