@@ -60,7 +60,7 @@ public sealed class SamplingBenchmark : AsyncCommand<SamplingBenchmark.Settings>
             concurrency ??= [];
 
             BenchModel bench;
-            try { bench = BenchModel.Resolve(model, randomWeights, seed); }
+            try { bench = BenchModel.Resolve(model, randomWeights, seed, a.RandomShape); }
             catch (TreePO.Hosting.Models.ModelFolderException e)
             {
                 AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/] (or --random-weights to measure a random-weights model of the built-in shape)");
@@ -80,7 +80,9 @@ public sealed class SamplingBenchmark : AsyncCommand<SamplingBenchmark.Settings>
                 threads > 0 ? threads : new EngineOptions().ThreadsFor(bench.Config),
                 // Enough slots for every branch of every query at once, in either mode.
                 slots > 0 ? slots : queries * width,
-                kvMb << 20, chunk, seed, initMin, initMax);
+                kvMb << 20, chunk, seed, initMin, initMax, a.Device,
+                // A large random shape holds 32k positions: its slots are sized to the paths this workload makes.
+                a.RandomShape.Length > 0 ? maxPrompt + depth * segment : 0);
             if (workload.TreeConfig(RunMode.Tree).Validate() is { Count: > 0 } treeErrors)
             {
                 foreach (string e in treeErrors) AnsiConsole.MarkupLine($"[red]{Markup.Escape(e)}[/]");

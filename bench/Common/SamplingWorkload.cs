@@ -19,7 +19,9 @@ public sealed record SamplingWorkload(
     int PrefillChunk,
     ulong Seed,
     int InitDivergenceMin = -1,
-    int InitDivergenceMax = -1)
+    int InitDivergenceMax = -1,
+    string Device = "cpu",
+    int MaxSequenceLength = 0)
 {
     public int Budget => Depth * SegmentLength;
 
@@ -31,6 +33,8 @@ public sealed record SamplingWorkload(
         PrefillChunk = PrefillChunk,
         Threads = Threads,
         EosTokenIds = [.. Model.StopIds],
+        Device = Device,
+        MaxSequenceLength = MaxSequenceLength,
     };
 
     /// <summary>The tree configuration of a mode; everything but the mode (and the width of a no-sharing sample) is shared.</summary>
@@ -63,6 +67,7 @@ public sealed record SamplingWorkload(
         w = Width, d = Depth, l = SegmentLength, b = Branch, budget_tokens = Budget,
         init_divergence_min = InitDivergenceMin, init_divergence_max = InitDivergenceMax,
         temperature = Sampling.Temperature, top_p = Sampling.TopP, top_k = Sampling.TopK,
+        device = Device, max_sequence_length = MaxSequenceLength,
         threads = Threads, slots = Slots, kv_budget_bytes = KvBudgetBytes, prefill_chunk = PrefillChunk, seed = Seed,
     };
 }

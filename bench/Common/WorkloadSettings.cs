@@ -35,6 +35,9 @@ public abstract class WorkloadSettings : BenchSettings
     [CommandOption("--difficulty <N>"), Description("Built-in task level (default 2).")] public int Difficulty { get; init; } = 2;
     [CommandOption("--model <DIR>"), Description("Model folder (default: Model:Path, else the built-in model).")] public string Model { get; init; } = "";
     [CommandOption("--random-weights"), Description("A random-weights model of the built-in shape, said in every table.")] public bool RandomWeights { get; init; }
+    [CommandOption("--random-shape <SHAPE>"), Description("Random weights of a larger shape (qwen2.5-0.5b) over the built-in tokenizer, no stop token: every response runs to d x l tokens; said in every table.")]
+    public string RandomShape { get; init; } = "";
+    [CommandOption("--device <NAME>"), Description("The engine's device: cpu (default), cuda or cuda:N.")] public string Device { get; init; } = "cpu";
     [CommandOption("--out <FILE>"), Description("The JSON file (sampling.json; sweep.json).")] public string Out { get; init; }
 
     protected override void Check(List<string> problems)
@@ -57,5 +60,10 @@ public abstract class WorkloadSettings : BenchSettings
         AtLeast(problems, "--seed", Seed, 0);
         AtLeast(problems, "--task-seed", TaskSeed, 0);
         AtLeast(problems, "--difficulty", Difficulty, 1);
+        if (RandomShape.Length > 0 && !BenchModel.RandomShapes.Contains(RandomShape))
+            problems.Add($"--random-shape: '{RandomShape}' is not one of {string.Join(", ", BenchModel.RandomShapes)}");
+        if (RandomShape.Length > 0 && (RandomWeights || Model.Length > 0))
+            problems.Add("--random-shape names its own model: give it without --random-weights and --model");
+        if (!BenchDevice.IsName(Device)) problems.Add($"--device: '{Device}' is not cpu, cuda or cuda:N");
     }
 }

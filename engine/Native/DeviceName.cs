@@ -26,7 +26,7 @@ public static class DeviceName
         TorchRuntime.EnsureLoaded();
         if (!cuda.is_available())
             throw new ArgumentException($"{option} is '{name}', but CUDA is not available in this process " +
-                "(TorchSharp's CPU build, or no GPU or driver); use cpu");
+                $"(TorchSharp's CPU build: a CUDA libtorch is loaded through {ExternalTorch.LibTorchVariable}, docs/deploy.md; or no GPU or driver); use cpu");
         int count = cuda.device_count();
         if (index >= count)
             throw new ArgumentException($"{option} is '{name}', but this process sees {count} CUDA device{(count == 1 ? "" : "s")} (cuda:0..cuda:{count - 1})");

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using TorchSharp;
 using TreePO.Engine.Native;
 using TreePO.Hosting.Options;
@@ -12,7 +11,7 @@ namespace TreePO.Hosting.Engines;
 /// ("cuda:0,cuda:1"; "cuda": every GPU this process sees; "cpu"; "cpu,cpu": two CPU engines). A count never loads
 /// TorchSharp to be counted, so silos that only host trees and the simulated engines of `bench scale` stay light.
 /// </summary>
-public sealed partial class EngineDevices
+public sealed class EngineDevices
 {
     const string Key = "Engine:Devices";
     readonly string[]? listed;
@@ -55,7 +54,7 @@ public sealed partial class EngineDevices
         if (spec.Length == 0 || spec.StartsWith('-'))
             return $"'{devices}' is not a count (0 or more) or a list of devices (cpu, cuda, cuda:N)";
         foreach (string item in spec.Split(','))
-            if (!Item().IsMatch(item.Trim().ToLowerInvariant()))
+            if (DeviceName.Problem(item.Trim(), Key) is not null)
                 return $"'{item.Trim()}' is not a device (cpu, cuda, cuda:N); the value is a count or a comma-separated list of devices";
         if (!device.Equals("auto", StringComparison.OrdinalIgnoreCase))
             return $"lists devices, so Engine:Device='{device}' does not apply (it chooses the device of each engine of a count): leave it auto";
@@ -87,7 +86,4 @@ public sealed partial class EngineDevices
         }
         return new EngineDevices(names.Count, [.. names], "auto");
     }
-
-    [GeneratedRegex("^(cpu|cuda|cuda:[0-9]+)$")]
-    private static partial Regex Item();
 }
