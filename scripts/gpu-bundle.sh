@@ -2,7 +2,10 @@
 # Packs what a GPU machine without .NET needs to run this project's GPU checks (scripts/gpu-checks.sh):
 #   app/                `bench`, `treepo` (client) and the engine tests, published self-contained for linux-x64 into one
 #                       folder (they share the runtime and every assembly), built with -p:TreePOExternalTorch=true: no
-#                       CPU libtorch or LibTorchSharp inside, the machine's own libtorch is used (TREEPO_LIBTORCH)
+#                       CPU libtorch or LibTorchSharp inside, the machine's own libtorch is used (TREEPO_LIBTORCH); the
+#                       .NET libraries trimmed to what the programs use (TrimMode=partial: only the framework's, which
+#                       are marked trimmable; the project's and Orleans' assemblies stay whole), and without Roslyn,
+#                       which Orleans' packages list for their build-time code generator (build/GpuBundle.targets)
 #   torchsharp-native/  TorchSharp's C++ source (src/Native) at the version this project references, for
 #                       scripts/build-libtorchsharp.sh to compile against that machine's libtorch
 #   build-libtorchsharp.sh
@@ -66,11 +69,14 @@ grep -q "<MinorVersion>107</MinorVersion>" <(git -C "$torchsharp" show "$ref:bui
 for project in bench client tests/TreePO.Engine.Tests; do
   echo "gpu-bundle: publishing $project"
   dotnet publish "$work/src/$project" -c Release -r linux-x64 --self-contained \
-    -p:TreePOExternalTorch=true -p:DebugType=none -p:DebugSymbols=false -o "$stage/app" 2>&1 | grep -E "error|->" || true
+    -p:TreePOExternalTorch=true -p:TreePOGpuBundle=true -p:DebugType=none -p:DebugSymbols=false \
+    -p:PublishTrimmed=true -p:TrimMode=partial -p:TreatWarningsAsErrors=false -p:SuppressTrimAnalysisWarnings=true \
+    -o "$stage/app" 2>&1 | grep -E "error|->" || true
   [ "${PIPESTATUS[0]}" -eq 0 ] || fail "publishing $project failed"
 done
-# The engine tests the checks run (trait Device=any) need no fixtures; the Qwen3 tokenizer alone is 11 MB.
-rm -rf "$stage/app/fixtures"
+# The engine tests the checks run (trait Device=any) need no fixtures (the Qwen3 tokenizer alone is 11 MB), and the
+# built-in model travels with the checkout the checks run from.
+rm -rf "$stage/app/fixtures" "$stage/app/models"
 if ls "$stage/app" | grep -qE '^lib(torch|c10|LibTorchSharp)'; then fail "a CPU libtorch reached the bundle: $(ls "$stage/app" | grep -E '^lib(torch|c10|LibTorchSharp)' | head -3)"; fi
 cp "$repo/scripts/build-libtorchsharp.sh" "$stage/"
 

@@ -16,20 +16,28 @@
 #   scripts/gpu-checks.sh BUNDLE.tar.xz RESULTS_DIR [--device cuda:0] [--quick]
 #
 #   --quick   fewer repetitions and queries (a first try that only shows everything runs)
+#   --libtorch DIR --libtorchsharp FILE   use these instead of building LibTorchSharp against PyTorch's libtorch (a dry
+#             run of everything else on a machine without a GPU: --device cpu with TorchSharp-cpu's libraries)
+#
+# Run it from this checkout's root: the built-in model (models/builtin) is found from the working folder.
 set -uo pipefail
 
 [ $# -ge 2 ] || { echo "usage: scripts/gpu-checks.sh BUNDLE.tar.xz RESULTS_DIR [--device cuda:0] [--quick]" >&2; exit 2; }
 bundle="$(realpath "$1")" results="$(mkdir -p "$2" && cd "$2" && pwd)"
 shift 2
-device="cuda:0" quick=0
+device="cuda:0" quick=0 given_lib="" given_sharp=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --device) device="$2"; shift 2 ;;
     --quick) quick=1; shift ;;
+    --libtorch) given_lib="$(realpath "$2")"; shift 2 ;;
+    --libtorchsharp) given_sharp="$(realpath "$2")"; shift 2 ;;
     *) echo "gpu-checks: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
 [ -f "$bundle" ] || { echo "gpu-checks: no bundle at $bundle (scripts/gpu-bundle.sh makes it)" >&2; exit 2; }
+[ -d models/builtin ] || { echo "gpu-checks: run it from the checkout's root (no models/builtin here)" >&2; exit 2; }
+checkout="$(pwd)"
 
 summary="$results/summary.txt" logs="$(mktemp -d)"
 : > "$summary"
@@ -53,6 +61,10 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>
 work="$(mktemp -d /tmp/treepo-gpu.XXXXXX)"
 tar -xJf "$bundle" -C "$work" || { say "unpacking $bundle failed"; exit 1; }
 app="$work/app"
+if [ -n "$given_lib" ]; then
+  say "libtorch: $given_lib, LibTorchSharp: $given_sharp (given: not built)"
+  export TREEPO_LIBTORCH="$given_lib" TREEPO_LIBTORCHSHARP="$given_sharp"
+else
 torch_dir="$(python3 -c 'import torch; print(torch.__path__[0])')" || { say "python3 cannot import torch"; exit 1; }
 say "torch: $(python3 -c 'import torch; print(torch.__version__, "cuda", torch.version.cuda, "devices", torch.cuda.device_count())')"
 
@@ -64,9 +76,13 @@ if ! step build-libtorchsharp 900 bash "$work/build-libtorchsharp.sh" --source "
   exit 1
 fi
 export TREEPO_LIBTORCH="$torch_dir/lib" TREEPO_LIBTORCHSHARP="$work/libtorchsharp/libLibTorchSharp.so"
+fi
 export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-cd "$work"   # the commands write their files here; the built-in model is found beside the program
+run_dir="$work/run"
+mkdir -p "$run_dir"
+cp -r "$checkout/models" "$run_dir/"   # the built-in model, found from the working folder; runs/ and bench files land here
+cd "$run_dir"
 step doctor 180 "$app/treepo" doctor
 grep -E "libtorch|devices|matmul|all checks" "$logs/doctor.txt" | sed 's/^/  /' >> "$summary"
 
