@@ -18,6 +18,7 @@
 #   --torchsharp      a TorchSharp checkout or bare git repository (default: clone github.com/dotnet/TorchSharp)
 #   --torchsharp-ref  the tag or commit of TorchSharp to take src/Native from (default: v0.107.0, the package's)
 #
+# TREEPO_BUNDLE_UNCOMPRESSED=1 writes a plain tar (quicker, for trying the bundle on this machine).
 # The projects are published from a copy of this checkout's files (tracked and untracked-not-ignored, as they are
 # now), so the build folders of the checkout itself are left alone.
 set -euo pipefail
@@ -71,6 +72,7 @@ for project in bench client tests/TreePO.Engine.Tests; do
   dotnet publish "$work/src/$project" -c Release -r linux-x64 --self-contained \
     -p:TreePOExternalTorch=true -p:TreePOGpuBundle=true -p:DebugType=none -p:DebugSymbols=false \
     -p:PublishTrimmed=true -p:TrimMode=partial -p:TreatWarningsAsErrors=false -p:SuppressTrimAnalysisWarnings=true \
+    -p:JsonSerializerIsReflectionEnabledByDefault=true \
     -o "$stage/app" 2>&1 | grep -E "error|->" || true
   [ "${PIPESTATUS[0]}" -eq 0 ] || fail "publishing $project failed"
 done
@@ -82,7 +84,7 @@ cp "$repo/scripts/build-libtorchsharp.sh" "$stage/"
 
 mkdir -p "$(dirname "$out")"
 echo "gpu-bundle: compressing $(du -sh "$stage" | cut -f1)"
-tar -C "$stage" -cf - . | xz -9 -T0 > "$out"
+if [ "${TREEPO_BUNDLE_UNCOMPRESSED:-0}" = 1 ]; then tar -C "$stage" -cf "$out" .; else tar -C "$stage" -cf - . | xz -9 -T0 > "$out"; fi
 bytes=$(stat -c %s "$out")
 tree=$(cd "$repo" && git ls-files -z | xargs -0 stat -c %s | awk '{s+=$1} END {print s}')
 echo "gpu-bundle: wrote $out: $((bytes >> 20)) MiB; this checkout's tracked files: $((tree >> 20)) MiB; together $(((bytes + tree) >> 20)) MiB"

@@ -59,7 +59,7 @@ say "gpu-checks on $(hostname) at $(date -u +%FT%TZ), device $device"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | sed 's/^/gpu: /' | tee -a "$summary"
 
 work="$(mktemp -d /tmp/treepo-gpu.XXXXXX)"
-tar -xJf "$bundle" -C "$work" || { say "unpacking $bundle failed"; exit 1; }
+tar -xf "$bundle" -C "$work" || { say "unpacking $bundle failed"; exit 1; }
 app="$work/app"
 if [ -n "$given_lib" ]; then
   say "libtorch: $given_lib, LibTorchSharp: $given_sharp (given: not built)"
@@ -89,21 +89,22 @@ grep -E "libtorch|devices|matmul|all checks" "$logs/doctor.txt" | sed 's/^/  /' 
 TREEPO_TEST_DEVICE="$device" step engine-tests 600 "$app/TreePO.Engine.Tests" -trait "Device=any"
 grep -E "Total:|Failed|\[FAIL\]" "$logs/engine-tests.txt" | head -20 | sed 's/^/  /' >> "$summary"
 
-reps=5 queries=64 steps=8
-[ $quick -eq 1 ] && reps=2 queries=16 steps=4
-step bench-engine 600 "$app/TreePO.Bench" engine --device "$device" --shapes qwen2.5-0.5b,builtin --batches 1,32,64,256 \
-  --context 512 --steps "$steps" --out "$results/engine.cuda.json"
+# --quick: the smallest workloads that still run every path (a dry run on a CPU, or a first look).
+reps=5 queries=64 steps=8 batches=1,32,64,256 context=512 small=() train_steps=5 concurrency=64,256
+[ $quick -eq 1 ] && reps=1 queries=4 steps=2 batches=1,4 context=64 small=(-w 4 --d 2 --l 4) train_steps=2 concurrency=0
+step bench-engine 900 "$app/TreePO.Bench" engine --device "$device" --shapes qwen2.5-0.5b,builtin --batches "$batches" \
+  --context "$context" --steps "$steps" --out "$results/engine.cuda.json"
 grep -E "batch|machine|fixed" "$logs/bench-engine.txt" | sed 's/^/  /' >> "$summary"
 
 step bench-sampling 600 "$app/TreePO.Bench" sampling --device "$device" --queries "$queries" --reps "$reps" --no-lower-bound \
-  --concurrency 64,256 --kv-mb 8192 --out "$results/sampling.cuda.json"
+  --concurrency "$concurrency" --kv-mb 8192 --out "$results/sampling.cuda.json"
 grep -E "tree / sequential|traj/s|computed|steps" "$logs/bench-sampling.txt" | head -12 | sed 's/^/  /' >> "$summary"
 
 step bench-sampling-0.5b 600 "$app/TreePO.Bench" sampling --device "$device" --random-shape qwen2.5-0.5b --queries "$queries" \
-  --reps "$reps" --no-lower-bound --concurrency 0 --kv-mb 16384 --out "$results/sampling-0.5b.cuda.json"
+  "${small[@]}" --reps "$reps" --no-lower-bound --concurrency 0 --kv-mb 16384 --out "$results/sampling-0.5b.cuda.json"
 grep -E "tree / sequential|traj/s|computed|steps" "$logs/bench-sampling-0.5b.txt" | head -12 | sed 's/^/  /' >> "$summary"
 
-step train 600 "$app/treepo" train --steps 5 --name gpu-check --engine.devices="$device" --trainer.device="$device"
+step train 600 "$app/treepo" train --steps "$train_steps" --name gpu-check --engine.devices="$device" --trainer.device="$device"
 tail -15 "$logs/train.txt" | sed 's/^/  /' >> "$summary"
 
 say "gpu-checks: done in $(( $(date +%s) - started )) s"
