@@ -6,6 +6,12 @@ using Spectre.Console.Cli;
 using TreePO.Client.Commands;
 
 PlainOutput.Configure();   // before any output: plain lines when stdout is not a terminal
+// Before anything touches TorchSharp: a libtorch named by TREEPO_LIBTORCH must be the one it finds (docs/deploy.md).
+if (TreePO.Engine.Native.ExternalTorch.TryLoadConfigured() is { } torchError)
+{
+    Spectre.Console.AnsiConsole.MarkupLine($"[red]{Spectre.Console.Markup.Escape(torchError)}[/]");
+    return 2;
+}
 var app = new CommandApp();
 app.Configure(config =>
 {

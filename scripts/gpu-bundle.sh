@@ -67,7 +67,10 @@ fi
 grep -q "<MinorVersion>107</MinorVersion>" <(git -C "$torchsharp" show "$ref:build/BranchInfo.props" 2>/dev/null || cat "$torchsharp/build/BranchInfo.props" 2>/dev/null) \
   || echo "gpu-bundle: warning: that TorchSharp is not 0.107 (build/BranchInfo.props); its exports may differ from TorchSharp.dll's"
 
-for project in bench client tests/TreePO.Engine.Tests; do
+# Bench last: each publish trims the framework to what its program reaches, and they share one folder, so the last
+# one's trimmed framework is what stays. Bench references the client, and the project's own assemblies are kept whole
+# (not trimmable), so its closure holds the client's; the engine tests need little beyond the engine, which bench holds.
+for project in tests/TreePO.Engine.Tests client bench; do
   echo "gpu-bundle: publishing $project"
   dotnet publish "$work/src/$project" -c Release -r linux-x64 --self-contained \
     -p:TreePOExternalTorch=true -p:TreePOGpuBundle=true -p:DebugType=none -p:DebugSymbols=false \

@@ -17,6 +17,11 @@ using TreePO.Hosting.Processes;
 // Orleans Dashboard on 127.0.0.1:8080 (Cluster:Dashboard; docs/deploy.md); with --telemetry.prometheus=true and/or
 // --telemetry.health=true, /metrics and /health/* on 127.0.0.1:9464 (Telemetry; docs/deploy.md). Exit code 3: the
 // model did not load (before joining).
+if (TreePO.Engine.Native.ExternalTorch.TryLoadConfigured() is { } torchError)   // before anything touches TorchSharp
+{
+    Console.Error.WriteLine(torchError);
+    return 2;
+}
 TreePOOptions options;
 var (_, stray) = TreePOConfiguration.SplitOverrides(args);
 var strayErrors = stray.Select(a => $"{a}: not an option override (expected --section.key=value)").ToList();

@@ -68,6 +68,20 @@ public static class ExternalTorch
         }
     }
 
+    /// <summary><see cref="LoadConfigured"/> for a program's first line: the error's message, or null when all is well.</summary>
+    public static string? TryLoadConfigured()
+    {
+        try
+        {
+            LoadConfigured();
+            return null;
+        }
+        catch (InvalidOperationException e)
+        {
+            return e.Message;
+        }
+    }
+
     /// <summary>The files <see cref="Load"/> would load, in order, or an error naming what is wrong.</summary>
     public static IReadOnlyList<string> Plan(string libTorchFolder, string? libTorchSharp, string applicationFolder)
     {
