@@ -2,10 +2,11 @@
 # Packs what a GPU machine without .NET needs to run this project's GPU checks (scripts/gpu-checks.sh):
 #   app/                `bench`, `treepo` (client) and the engine tests, published self-contained for linux-x64 into one
 #                       folder (they share the runtime and every assembly), built with -p:TreePOExternalTorch=true: no
-#                       CPU libtorch or LibTorchSharp inside, the machine's own libtorch is used (TREEPO_LIBTORCH); the
-#                       .NET libraries trimmed to what the programs use (TrimMode=partial: only the framework's, which
-#                       are marked trimmable; the project's and Orleans' assemblies stay whole), and without Roslyn,
-#                       which Orleans' packages list for their build-time code generator (build/GpuBundle.targets)
+#                       CPU libtorch or LibTorchSharp inside, the machine's own libtorch is used (TREEPO_LIBTORCH); and
+#                       without Roslyn, which Orleans' packages list for their build-time code generator
+#                       (build/GpuBundle.targets). Not trimmed: three programs share the folder, and each trimmed
+#                       publish keeps only what its own program reaches of the shared framework files (tried: the
+#                       last publish's trimmed framework broke the other two).
 #   torchsharp-native/  TorchSharp's C++ source (src/Native) at the version this project references, for
 #                       scripts/build-libtorchsharp.sh to compile against that machine's libtorch
 #   build-libtorchsharp.sh
@@ -67,27 +68,26 @@ fi
 grep -q "<MinorVersion>107</MinorVersion>" <(git -C "$torchsharp" show "$ref:build/BranchInfo.props" 2>/dev/null || cat "$torchsharp/build/BranchInfo.props" 2>/dev/null) \
   || echo "gpu-bundle: warning: that TorchSharp is not 0.107 (build/BranchInfo.props); its exports may differ from TorchSharp.dll's"
 
-# Bench last: each publish trims the framework to what its program reaches, and they share one folder, so the last
-# one's trimmed framework is what stays. Bench references the client, and the project's own assemblies are kept whole
-# (not trimmable), so its closure holds the client's; the engine tests need little beyond the engine, which bench holds.
 for project in tests/TreePO.Engine.Tests client bench; do
   echo "gpu-bundle: publishing $project"
   dotnet publish "$work/src/$project" -c Release -r linux-x64 --self-contained \
     -p:TreePOExternalTorch=true -p:TreePOGpuBundle=true -p:DebugType=none -p:DebugSymbols=false \
-    -p:PublishTrimmed=true -p:TrimMode=partial -p:TreatWarningsAsErrors=false -p:SuppressTrimAnalysisWarnings=true \
-    -p:JsonSerializerIsReflectionEnabledByDefault=true \
     -o "$stage/app" 2>&1 | grep -E "error|->" || true
   [ "${PIPESTATUS[0]}" -eq 0 ] || fail "publishing $project failed"
 done
 # The engine tests the checks run (trait Device=any) need no fixtures (the Qwen3 tokenizer alone is 11 MB), and the
 # built-in model travels with the checkout the checks run from.
 rm -rf "$stage/app/fixtures" "$stage/app/models"
+# The runtime's debugging and tracing helpers and its alternative garbage collectors: loaded only when a debugger,
+# a dump, LTTng or DOTNET_GCName asks for them; 7 MB the journey is better without.
+rm -f "$stage/app/createdump" "$stage/app/libmscordaccore.so" "$stage/app/libmscordbi.so" "$stage/app/libclrgc.so" \
+  "$stage/app/libclrgcexp.so" "$stage/app/libcoreclrtraceptprovider.so"
 if ls "$stage/app" | grep -qE '^lib(torch|c10|LibTorchSharp)'; then fail "a CPU libtorch reached the bundle: $(ls "$stage/app" | grep -E '^lib(torch|c10|LibTorchSharp)' | head -3)"; fi
 cp "$repo/scripts/build-libtorchsharp.sh" "$stage/"
 
 mkdir -p "$(dirname "$out")"
 echo "gpu-bundle: compressing $(du -sh "$stage" | cut -f1)"
-if [ "${TREEPO_BUNDLE_UNCOMPRESSED:-0}" = 1 ]; then tar -C "$stage" -cf "$out" .; else tar -C "$stage" -cf - . | xz -9 -T0 > "$out"; fi
+if [ "${TREEPO_BUNDLE_UNCOMPRESSED:-0}" = 1 ]; then tar -C "$stage" -cf "$out" .; else tar -C "$stage" -cf - . | xz -9e -T0 > "$out"; fi
 bytes=$(stat -c %s "$out")
 tree=$(cd "$repo" && git ls-files -z | xargs -0 stat -c %s | awk '{s+=$1} END {print s}')
 echo "gpu-bundle: wrote $out: $((bytes >> 20)) MiB; this checkout's tracked files: $((tree >> 20)) MiB; together $(((bytes + tree) >> 20)) MiB"
