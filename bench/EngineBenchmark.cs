@@ -39,6 +39,7 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         [CommandOption("--vocab <N>"), Description("Vocabulary of the qwen2.5-0.5b shape (default its own).")] public int? Vocab { get; init; }
         [CommandOption("--threads <N>"), Description("Torch threads (default 0: all cores).")] public int Threads { get; init; }
         [CommandOption("--device <NAME>"), Description("cpu (default), cuda or cuda:N: where the model, cache and roofline run.")] public string Device { get; init; } = "cpu";
+        [CommandOption("--dtype <TYPE>"), Description("float32 (default) or bfloat16: the weights, activations, K/V and the roofline's GEMM and bytes.")] public string DType { get; init; } = "float32";
         [CommandOption("--out <FILE>")] public string Out { get; init; } = "engine.json";
 
         protected override void Check(List<string> problems)
@@ -49,12 +50,14 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
             if (Vocab is { } vocab) AtLeast(problems, "--vocab", vocab, 1);
             AtLeast(problems, "--threads", Threads, 0);
             if (!BenchDevice.IsName(Device)) problems.Add($"--device: '{Device}' is not cpu, cuda or cuda:N");
+            if (DType.ToLowerInvariant() is not ("float32" or "bfloat16")) problems.Add($"--dtype: '{DType}' is not float32 or bfloat16");
         }
     }
 
     public override Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
         RunAsync(new Options(settings.Steps, BenchSettings.IntList("--batches", settings.Batches), settings.Context, settings.Shapes.Split(','), settings.Vocab,
-            settings.Threads, settings.Out, settings.Device));
+            settings.Threads, settings.Out, settings.Device,
+            settings.DType.Equals("bfloat16", StringComparison.OrdinalIgnoreCase) ? ScalarType.BFloat16 : ScalarType.Float32));
 
     sealed record Row(string Shape, int Batch, int Context, double StepMs, double DecodeTokensPerSecond,
         double MatmulMs, double MatmulTokensPerSecond, double Ratio, double RooflineMs, double RooflineFraction, string Bound, double? GpuBusy);
@@ -70,13 +73,13 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         TorchRuntime.EnsureLoaded();
         set_num_threads(opts.Threads > 0 ? opts.Threads : Environment.ProcessorCount);
         var dev = BenchDevice.Open(opts.Device);   // stops with the reason when the device is not there: no CPU stand-in
-        AnsiConsole.MarkupLine($"engine benchmark: {get_num_threads()} threads, context {opts.Context}, {opts.Steps} timed steps per batch size, fp32 on {dev}");
+        AnsiConsole.MarkupLine($"engine benchmark: {get_num_threads()} threads, context {opts.Context}, {opts.Steps} timed steps per batch size, {Name(opts.DType)} on {dev}");
         using var busy = dev.type == DeviceType.CUDA ? GpuBusyMeter.Start(dev.index < 0 ? 0 : dev.index) : null;
         if (dev.type == DeviceType.CUDA)
             AnsiConsole.MarkupLine(busy is null ? "GPU busy share: not measured (no nvidia-smi on the PATH)" : "GPU busy share: nvidia-smi's utilization.gpu sampled every 100 ms over 2 s of decode steps per batch");
 
-        var hw = MeasureHardware(dev);
-        AnsiConsole.MarkupLine($"machine: GEMM {hw.GemmGflops:F1} GFLOP/s ({HardwareGemmOn(dev)} x {HardwareGemmOn(dev)} fp32), matrix-vector {hw.MatVecGBps:F1} GB/s (256 MiB of weights), copy {hw.CopyGBps:F1} GB/s");
+        var hw = MeasureHardware(dev, opts.DType);
+        AnsiConsole.MarkupLine($"machine: GEMM {hw.GemmGflops:F1} GFLOP/s ({HardwareGemmOn(dev)} x {HardwareGemmOn(dev)} {Name(opts.DType)}), matrix-vector {hw.MatVecGBps:F1} GB/s ({ElementSize(opts.DType) * 64} MiB of weights), copy {hw.CopyGBps:F1} GB/s");
         var results = new List<ShapeResult>();
         foreach (string shape in opts.Shapes)
         {
@@ -122,6 +125,7 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         {
             threads = get_num_threads(),
             device = dev.ToString(),
+            dtype = Name(opts.DType),
             context = opts.Context,
             steps = opts.Steps,
             machine = new { gemm_gflops = hw.GemmGflops, matvec_gb_per_s = hw.MatVecGBps, copy_gb_per_s = hw.CopyGBps },
@@ -153,13 +157,14 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
     static ShapeResult RunShape(string shape, Qwen2Config config, Options opts, Hardware hw, Device dev, GpuBusyMeter? busy)
     {
         AnsiConsole.MarkupLine($"[bold]{shape}[/]: building random weights ...");
-        using var model = Qwen2Model.Random(config, 1234, dev);
+        using var model = new Qwen2Model(config, dev, opts.DType);
+        model.Randomize(1234);
         long parameters = model.parameters().Sum(p => p.NumberOfElements);
         int maxBatch = opts.Batches.Max();
         int contextLength = Math.Min(opts.Context, config.MaxPositionEmbeddings - opts.Steps - 2);
         if (contextLength < opts.Context)
             AnsiConsole.MarkupLine($"  context {contextLength} (max_position_embeddings {config.MaxPositionEmbeddings})");
-        using var cache = new KvCache(config, maxBatch, contextLength + opts.Steps + 2, dev);
+        using var cache = new KvCache(config, maxBatch, contextLength + opts.Steps + 2, dev, dtype: opts.DType);
         using var noGrad = no_grad();
         var rng = new Random(5);
         int[] context = Enumerable.Range(0, contextLength).Select(_ => rng.Next(config.VocabSize)).ToArray();
@@ -200,11 +205,11 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         foreach (int batch in opts.Batches)
         {
             double step = TimeDecode(model, cache, batch, contextLength, opts.Steps, config.VocabSize);
-            double matmul = TimeMatmuls(weights, batch, config, opts.Steps, dev);
+            double matmul = TimeMatmuls(weights, batch, config, opts.Steps, dev, opts.DType);
             double? gpuBusy = busy?.Measure(() => TimeDecode(model, cache, batch, contextLength, opts.Steps, config.VocabSize), TimeSpan.FromSeconds(2));
-            // The roofline of the step's matrix products: every weight read once (fp32), 2 FLOPs per weight and sequence.
+            // The roofline of the step's matrix products: every weight read once, 2 FLOPs per weight and sequence.
             double compute = 2.0 * weightElements * batch / (hw.GemmGflops * 1e9);
-            double memory = 4.0 * weightElements / (hw.MatVecGBps * 1e9);
+            double memory = (double)ElementSize(opts.DType) * weightElements / (hw.MatVecGBps * 1e9);
             double roof = Math.Max(compute, memory);
             var row = new Row(shape, batch, contextLength, step * 1000, batch / step, matmul * 1000, batch / matmul, matmul / step,
                 roof * 1000, roof / step, compute >= memory ? "compute" : "bandwidth", gpuBusy);
@@ -214,7 +219,7 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         }
         var (fixedMs, perSequenceMs) = Line(rows.Select(r => ((double)r.Batch, r.StepMs)).ToList());
         AnsiConsole.MarkupLine($"  step time ~ {fixedMs:F2} ms fixed + {perSequenceMs:F3} ms per sequence (least squares over the batches)");
-        return new ShapeResult(shape, config, parameters, config.KvBytesPerToken(ScalarType.Float32), prefillRate, forkMs, context.Length, rows, fixedMs, perSequenceMs);
+        return new ShapeResult(shape, config, parameters, config.KvBytesPerToken(opts.DType), prefillRate, forkMs, context.Length, rows, fixedMs, perSequenceMs);
     }
 
     /// <summary>Intercept and slope of the least-squares line through the points (the intercept alone with one point).</summary>
@@ -229,7 +234,9 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
 
     /// <summary>Medians of a few repetitions after a warm-up: fp32 GEMM of 2048 x 2048 matrices; a 8192 x 8192 weight
     /// matrix times a vector (how a decode step at batch 1 reads its weights); a 256 MiB copy (read + write).</summary>
-    static Hardware MeasureHardware(Device dev)
+    static int ElementSize(ScalarType t) => t == ScalarType.BFloat16 ? 2 : 4;
+
+    static Hardware MeasureHardware(Device dev, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -249,16 +256,16 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         }
         int n = HardwareGemmOn(dev);
         const int M = 8192;
-        var a = randn(n, n, device: dev);
-        var b = randn(n, n, device: dev);
+        var a = randn(n, n, dtype, dev);
+        var b = randn(n, n, dtype, dev);
         double gemm = Time(() => { using var c = a.matmul(b); });
-        var w = randn(M, M, device: dev);
-        var x = randn(M, device: dev);
+        var w = randn(M, M, dtype, dev);
+        var x = randn(M, dtype, dev);
         double matvec = Time(() => { using var y = w.matmul(x); });
         var src = randn(64L << 20, device: dev);
         var dst = empty(64L << 20, device: dev);
         double copy = Time(() => dst.copy_(src));
-        return new Hardware(2.0 * n * n * n / gemm / 1e9, 4.0 * M * M / matvec / 1e9, 2.0 * 4 * (64L << 20) / copy / 1e9);
+        return new Hardware(2.0 * n * n * n / gemm / 1e9, (double)ElementSize(dtype) * M * M / matvec / 1e9, 2.0 * 4 * (64L << 20) / copy / 1e9);
     }
 
     /// <summary>The square GEMM that gives the machine's matrix rate: 2048 saturates a CPU; a GPU needs 8192 to pass
@@ -289,12 +296,12 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
 
     /// <summary>Seconds per step of the decode step's matrix products alone: every weight matrix times a
     /// <c>[batch, in]</c> input, nothing else.</summary>
-    static double TimeMatmuls(List<Tensor> weights, int batch, Qwen2Config config, int steps, Device dev)
+    static double TimeMatmuls(List<Tensor> weights, int batch, Qwen2Config config, int steps, Device dev, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
         var inputs = new Dictionary<long, Tensor>();
         foreach (var w in weights)
-            if (!inputs.ContainsKey(w.shape[1])) inputs[w.shape[1]] = randn(batch, w.shape[1], device: dev);
+            if (!inputs.ContainsKey(w.shape[1])) inputs[w.shape[1]] = randn(batch, w.shape[1], dtype, dev);
         var times = new List<double>();
         for (int s = 0; s <= steps; s++)
         {
@@ -314,5 +321,7 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    sealed record Options(int Steps, int[] Batches, int Context, string[] Shapes, int? Vocab, int Threads, string Out, string Device);
+    sealed record Options(int Steps, int[] Batches, int Context, string[] Shapes, int? Vocab, int Threads, string Out, string Device, ScalarType DType);
+
+    static string Name(ScalarType t) => t == ScalarType.BFloat16 ? "bf16" : "fp32";
 }

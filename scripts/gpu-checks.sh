@@ -6,7 +6,8 @@
 #   2. the engine tests that hold on any device (trait Device=any: cached decode equals a full recompute, a fork equals
 #      a fresh sequence, batched equals single, a weight swap drops the KV, ...);
 #   3. bench engine on Qwen2.5-0.5B's shapes (and the built-in one) at batch 1/32/64/256, context 512, against the same
-#      step's matrix products alone and the GPU's measured roofline, with the share of time the GPU is busy;
+#      step's matrix products alone and the GPU's measured roofline, with the share of time the GPU is busy; again in
+#      bf16 (weights, activations and K/V);
 #   4. bench sampling, tree against sequential: the built-in model with many queries, and Qwen2.5-0.5B's shapes with
 #      random weights and a fixed response length;
 #   5. a short `treepo train` with the engine and the trainer on cuda.
@@ -95,6 +96,9 @@ reps=5 queries=64 steps=8 batches=1,32,64,256 context=512 small=() train_steps=5
 step bench-engine 900 "$app/TreePO.Bench" engine --device "$device" --shapes qwen2.5-0.5b,builtin --batches "$batches" \
   --context "$context" --steps "$steps" --out "$results/engine.cuda.json"
 grep -E "batch|machine|fixed" "$logs/bench-engine.txt" | sed 's/^/  /' >> "$summary"
+step bench-engine-bf16 600 "$app/TreePO.Bench" engine --device "$device" --dtype bfloat16 --shapes qwen2.5-0.5b \
+  --batches "$batches" --context "$context" --steps "$steps" --out "$results/engine-bf16.cuda.json"
+grep -E "batch|machine|fixed" "$logs/bench-engine-bf16.txt" | sed 's/^/  /' >> "$summary"
 
 step bench-sampling 600 "$app/TreePO.Bench" sampling --device "$device" --queries "$queries" --reps "$reps" --no-lower-bound \
   --concurrency "$concurrency" --kv-mb 8192 --out "$results/sampling.cuda.json"
@@ -108,6 +112,6 @@ step train 600 "$app/treepo" train --steps "$train_steps" --name gpu-check --eng
 tail -15 "$logs/train.txt" | sed 's/^/  /' >> "$summary"
 
 say "gpu-checks: done in $(( $(date +%s) - started )) s"
-cp "$logs/bench-engine.txt" "$results/engine.cuda.txt" 2>/dev/null
+cat "$logs/bench-engine.txt" "$logs/bench-engine-bf16.txt" > "$results/engine.cuda.txt" 2>/dev/null
 cat "$logs/bench-sampling.txt" "$logs/bench-sampling-0.5b.txt" > "$results/sampling.cuda.txt" 2>/dev/null
 tar -C "$logs" -czf "$results/logs.tar.gz" .
