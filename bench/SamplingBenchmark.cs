@@ -59,6 +59,12 @@ public sealed class SamplingBenchmark : AsyncCommand<SamplingBenchmark.Settings>
             string output = a.Out;
             concurrency ??= [];
 
+            try { BenchDevice.Open(a.Device); }   // before any model is written: a GPU that is not there stops the benchmark
+            catch (ArgumentException e)
+            {
+                AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+                return null;
+            }
             BenchModel bench;
             try { bench = BenchModel.Resolve(model, randomWeights, seed, a.RandomShape); }
             catch (TreePO.Hosting.Models.ModelFolderException e)

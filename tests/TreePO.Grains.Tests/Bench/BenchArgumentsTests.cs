@@ -46,6 +46,25 @@ public sealed class BenchArgumentsTests
     }
 
     [Fact]
+    public async Task Devices_dtypes_and_random_shapes_are_checked_by_name()
+    {
+        var run = await RunAsync("engine", "--device", "gpu0", "--dtype", "float16");
+        Assert.NotEqual(0, run.Code);
+        Assert.Contains("--device: 'gpu0' is not cpu, cuda or cuda:N", run.Output);
+        Assert.Contains("--dtype: 'float16' is not float32 or bfloat16", run.Output);
+
+        run = await RunAsync("sampling", "--random-shape", "llama-7b", "--device", "tpu");
+        Assert.Contains("--random-shape: 'llama-7b' is not one of qwen2.5-0.5b", run.Output);
+        Assert.Contains("--device: 'tpu' is not cpu, cuda or cuda:N", run.Output);
+
+        run = await RunAsync("sampling", "--random-shape", "qwen2.5-0.5b", "--random-weights");
+        Assert.Contains("--random-shape names its own model", run.Output);
+
+        var engine = Assert.IsType<EngineBenchmark.Settings>((await RunAsync("engine", "--device", "cuda:1", "--dtype", "BFloat16")).Settings);
+        Assert.Equal(("cuda:1", "BFloat16"), (engine.Device, engine.DType));
+    }
+
+    [Fact]
     public async Task A_value_that_is_not_a_number_names_the_option()
     {
         var run = await RunAsync("sampling", "--temperature", "hot");
