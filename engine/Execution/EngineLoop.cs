@@ -34,7 +34,7 @@ internal sealed class EngineLoop
     public EngineLoop(Qwen2Model model, EngineOptions options, int maxSequenceLength, int slots, IReadOnlySet<int> eos)
     {
         this.model = model;
-        cache = new KvCache(model.Config, slots, maxSequenceLength, model.Device, options.KvBudgetBytes, model.DType);
+        cache = new KvCache(model.Config, slots, maxSequenceLength, model.Device, model.DType);
         pool = new KvPool(slots, options.KvBudgetBytes, cache.BytesPerToken, new PrefixLedger());
         Scheduler = new SegmentScheduler(pool, cache, maxSequenceLength, Publish);
         runner = new StepRunner(model, cache, pool, eos, options.PrefillChunk, options.StepFault);

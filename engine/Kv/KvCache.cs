@@ -5,12 +5,13 @@ namespace TreePO.Engine.Kv;
 
 /// <summary>
 /// Slot-major K/V storage: per layer <c>[slots, kv_heads, max_len, head_dim]</c> in the model's dtype (fp32 or bf16),
-/// allocated once and written in place. Each live sequence owns a slot; a fork copies the parent's prefix rows into the child's slot. Only rows a
-/// sequence has written are ever read (attention narrows to exact lengths). When the whole cache fits in
-/// <c>commitUpTo</c> bytes (the engine's KV budget) it is written once at allocation, so that its memory is committed
-/// before the first step: otherwise the first write to each page of a slot faults inside a step, which for a fresh
-/// engine of the built-in model cost as much as a fifth of a rollout. A larger cache is allocated uninitialised and
-/// committed as rows are used; the engine never makes one (it allocates only the slots its budget holds).
+/// allocated once and written in place. Each live sequence owns a slot; a fork copies the parent's prefix rows into the
+/// child's slot. Written with zeros at allocation, for two reasons: a masked attention call over neighbouring slots of
+/// different lengths reads rows past the shorter sequences' ends, and masks them out, but a masked row weighs 0 and
+/// 0 x NaN is NaN, so rows never written must hold finite numbers (uninitialised memory made a batched step differ from
+/// the same steps alone, now and then); and the memory is then committed before the first step, instead of each page
+/// faulting inside one (for a fresh engine of the built-in model that cost as much as a fifth of a rollout). The engine
+/// allocates only the slots its KV budget holds.
 /// </summary>
 public sealed class KvCache : IDisposable
 {
@@ -29,13 +30,10 @@ public sealed class KvCache : IDisposable
     /// <summary>The element type of every buffer: the model's, whose K/V rows are copied in as they are.</summary>
     public ScalarType DType { get; }
     public long BytesPerToken { get; }
-    /// <summary>Written at allocation (within the budget it was given), so that no step pays for first touches.</summary>
-    public bool Committed { get; }
     /// <summary>Prefix copies made so far (forks, and reuse of a prefix another slot holds).</summary>
     public long Copies { get; private set; }
 
-    public KvCache(Qwen2Config config, int slots, int maxLength, Device? device = null, long commitUpTo = 0,
-        ScalarType dtype = ScalarType.Float32)
+    public KvCache(Qwen2Config config, int slots, int maxLength, Device? device = null, ScalarType dtype = ScalarType.Float32)
     {
         if (slots <= 0) throw new ArgumentOutOfRangeException(nameof(slots), slots, "must be positive");
         if (maxLength <= 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must be positive");
@@ -50,9 +48,7 @@ public sealed class KvCache : IDisposable
         values = new Tensor[layers];
         flatKeys = new Tensor[layers];
         flatValues = new Tensor[layers];
-        Committed = (long)slots * maxLength * BytesPerToken <= commitUpTo;
-        Tensor Buffer() => (Committed ? zeros([slots, KvHeads, maxLength, HeadDim], dtype, device)
-            : empty([slots, KvHeads, maxLength, HeadDim], dtype, device)).DetachFromDisposeScope();
+        Tensor Buffer() => zeros([slots, KvHeads, maxLength, HeadDim], dtype, device).DetachFromDisposeScope();
         for (int l = 0; l < layers; l++)
         {
             keys[l] = Buffer();
