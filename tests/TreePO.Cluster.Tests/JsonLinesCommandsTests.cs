@@ -66,7 +66,7 @@ public sealed class JsonLinesCommandsTests
     [Fact]
     public async Task Score_and_tokenize_through_dotnet_run_from_outside_the_repository_print_only_json()
     {
-        string work = Directory.CreateTempSubdirectory("treepo-jsonlines-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-jsonlines-").FullName;
         try
         {
             var (rc, stdout, stderr) = await DotnetRunAsync(work,

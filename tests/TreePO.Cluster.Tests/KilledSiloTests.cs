@@ -16,7 +16,7 @@ public sealed class KilledSiloTests
     public async Task A_rollout_survives_a_silo_process_killed_in_the_middle()
     {
         using var redis = await RedisServer.StartAsync();
-        string work = Directory.CreateTempSubdirectory("treepo-killed-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-killed-").FullName;
         try
         {
             using var cluster = new RedisCluster(redis, work);

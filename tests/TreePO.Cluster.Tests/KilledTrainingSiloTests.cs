@@ -23,7 +23,7 @@ public sealed class KilledTrainingSiloTests
     static async Task RunAsync(bool killRunSilo)
     {
         using var redis = await RedisServer.StartAsync();
-        string work = Directory.CreateTempSubdirectory("treepo-killed-train-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-killed-train-").FullName;
         try
         {
             using var cluster = new RedisCluster(redis, work);

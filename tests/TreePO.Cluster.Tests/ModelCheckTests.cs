@@ -16,7 +16,7 @@ public sealed class ModelCheckTests
     [Fact]
     public async Task A_silo_whose_model_does_not_load_stops_before_joining_with_the_folder_named()
     {
-        string work = Directory.CreateTempSubdirectory("treepo-modelcheck-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-modelcheck-").FullName;
         try
         {
             string missing = Path.Combine(work, "no-such-model");
@@ -48,7 +48,7 @@ public sealed class ModelCheckTests
     [Fact]
     public async Task A_silo_serving_another_model_gets_no_trees_and_a_run_of_another_model_is_refused()
     {
-        string work = Directory.CreateTempSubdirectory("treepo-modelcheck-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-modelcheck-").FullName;
         try
         {
             // Same weights and tokenizer, one byte more in config.json: another hash, and a model that loads.

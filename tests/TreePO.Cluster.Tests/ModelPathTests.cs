@@ -33,7 +33,7 @@ public sealed class ModelPathTests
     [Fact]
     public async Task Eval_and_train_read_model_path_from_the_options_and_name_what_is_missing()
     {
-        string work = Directory.CreateTempSubdirectory("treepo-modelpath-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-modelpath-").FullName;
         try
         {
             var none = new Dictionary<string, string>();
@@ -74,7 +74,7 @@ public sealed class ModelPathTests
     [Fact]
     public async Task Eval_and_rollout_with_no_model_configured_use_the_built_in_model_beside_the_program()
     {
-        string work = Directory.CreateTempSubdirectory("treepo-modelpath-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-modelpath-").FullName;
         try
         {
             var none = new Dictionary<string, string>();

@@ -33,7 +33,7 @@ public sealed class ParquetDatasetCommandsTests
     [InlineData("gsm8k")]
     public async Task A_parquet_dataset_rolls_out_evaluates_and_trains(string format)
     {
-        string work = Directory.CreateTempSubdirectory($"treepo-parquet-{format}-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create($"treepo-parquet-{format}-").FullName;
         try
         {
             string data = Path.Combine(work, $"{format}.parquet");
@@ -79,7 +79,7 @@ public sealed class ParquetDatasetCommandsTests
     [Fact]
     public async Task A_model_whose_template_is_not_chatml_is_refused_and_runs_with_the_override()
     {
-        string work = Directory.CreateTempSubdirectory("treepo-template-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-template-").FullName;
         try
         {
             string model = Directory.CreateDirectory(Path.Combine(work, "model")).FullName;

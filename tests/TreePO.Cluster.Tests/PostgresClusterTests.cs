@@ -22,7 +22,7 @@ public sealed class PostgresClusterTests
     public async Task Two_silos_and_a_client_form_a_cluster_through_postgres_and_survive_a_killed_silo()
     {
         await using var postgres = await PostgresServer.StartAsync();
-        string work = Directory.CreateTempSubdirectory("treepo-pgcluster-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-pgcluster-").FullName;
         try
         {
             using var cluster = new PostgresCluster(postgres.Connection(), work);

@@ -19,7 +19,7 @@ public sealed class RunRecoveryTests
     public async Task On_redis_a_run_whose_silo_and_client_died_resumes_on_the_surviving_silo_from_its_checkpoint()
     {
         using var redis = await RedisServer.StartAsync();
-        string work = Directory.CreateTempSubdirectory("treepo-recovery-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-recovery-").FullName;
         try
         {
             using var cluster = new RedisCluster(redis, work);
@@ -35,7 +35,7 @@ public sealed class RunRecoveryTests
     public async Task On_postgres_a_run_whose_silo_and_client_died_resumes_on_the_surviving_silo_from_its_checkpoint()
     {
         await using var postgres = await PostgresServer.StartAsync();
-        string work = Directory.CreateTempSubdirectory("treepo-recovery-pg-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-recovery-pg-").FullName;
         try
         {
             using var cluster = new PostgresCluster(postgres.Connection(), work);

@@ -27,7 +27,7 @@ public sealed class SaveTreesTests
     [Fact]
     public async Task Rollout_and_train_save_trees_export_the_documented_advantages()
     {
-        string work = Directory.CreateTempSubdirectory("treepo-savetrees-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-savetrees-").FullName;
         try
         {
             var (rc, output) = await RunAsync(work, "rollout", "--model", Repo.BuiltinModel, "--queries", "8", "--tree.width=4",

@@ -100,7 +100,7 @@ public sealed class SecurityTests
     [Fact]
     public async Task With_tls_only_a_client_holding_the_cluster_certificate_joins()
     {
-        string dir = Directory.CreateTempSubdirectory("treepo-tls-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-tls-").FullName;
         try
         {
             string cluster = await MakeCertAsync(dir, "treepo-cluster"), stranger = await MakeCertAsync(dir, "stranger");

@@ -19,7 +19,7 @@ public sealed class SiloDrainTests
     {
         const int queries = 48;
         using var redis = await RedisServer.StartAsync();
-        string work = Directory.CreateTempSubdirectory("treepo-drain-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-drain-").FullName;
         try
         {
             using var cluster = new RedisCluster(redis, work);
@@ -62,7 +62,7 @@ public sealed class SiloDrainTests
     {
         const int steps = 3;
         using var redis = await RedisServer.StartAsync();
-        string work = Directory.CreateTempSubdirectory("treepo-drain-train-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-drain-train-").FullName;
         try
         {
             using var cluster = new RedisCluster(redis, work);

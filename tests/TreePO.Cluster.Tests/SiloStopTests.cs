@@ -25,7 +25,7 @@ public sealed class SiloStopTests
     public async Task A_silo_whose_redis_is_gone_exits_within_its_limit_after_SIGTERM()
     {
         var redis = await RedisServer.StartAsync();
-        string work = Directory.CreateTempSubdirectory("treepo-stop-redis-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-stop-redis-").FullName;
         try
         {
             using var cluster = new RedisCluster(redis, work);
@@ -42,7 +42,7 @@ public sealed class SiloStopTests
     public async Task A_silo_whose_postgres_is_gone_exits_within_its_limit_after_SIGTERM()
     {
         var postgres = await PostgresServer.StartAsync();
-        string work = Directory.CreateTempSubdirectory("treepo-stop-pg-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-stop-pg-").FullName;
         try
         {
             using var cluster = new PostgresCluster(postgres.Connection(), work);
@@ -102,7 +102,7 @@ public sealed class SiloStopTests
     public async Task Rollout_with_its_embedded_silo_stops_on_SIGTERM_within_its_limit()
     {
         // Before, the embedded host's console lifetime took the signal and the command ran on to its end.
-        string work = Directory.CreateTempSubdirectory("treepo-stop-rollout-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-stop-rollout-").FullName;
         try
         {
             using var rollout = ChildProcess.Dotnet("rollout", Repo.ClientDll,

@@ -15,7 +15,7 @@ public sealed class SimulatedEngineClusterTests
     public async Task A_rollout_on_two_silos_of_two_simulated_engines_completes_every_tree_and_uses_all_four()
     {
         using var redis = await RedisServer.StartAsync();
-        string work = Directory.CreateTempSubdirectory("treepo-simulated-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-simulated-").FullName;
         try
         {
             using var cluster = new RedisCluster(redis, work);

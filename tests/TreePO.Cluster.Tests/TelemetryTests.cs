@@ -31,7 +31,7 @@ public sealed class TelemetryTests
     {
         int[] ports = FreePorts.Take(3);
         int telemetryPort = ports[2];
-        string work = Directory.CreateTempSubdirectory("treepo-telemetry-").FullName;
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-telemetry-").FullName;
         try
         {
             string clusterId = "tel-" + Guid.NewGuid().ToString("N")[..8];

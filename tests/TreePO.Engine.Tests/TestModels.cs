@@ -8,7 +8,7 @@ namespace TreePO.Engine.Tests;
 /// <summary>Tiny random models on disk and small tensor helpers shared by the engine tests.</summary>
 internal static class TestModels
 {
-    public static string TempDir(string prefix = "treepo-model-") => Directory.CreateTempSubdirectory(prefix).FullName;
+    public static string TempDir(string prefix = "treepo-model-") => TreePO.Testing.ScratchFolders.Create(prefix).FullName;
 
     /// <summary>A fresh folder holding a random tiny model (GQA: 4 heads over 2 KV heads, vocab 300).</summary>
     public static string WriteTiny(ulong seed = 1, bool tied = true, Action<Qwen2Config>? check = null)

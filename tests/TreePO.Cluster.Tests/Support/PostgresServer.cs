@@ -30,7 +30,7 @@ public sealed class PostgresServer : IAsyncDisposable
     public static async Task<PostgresServer> StartAsync()
     {
         int port = FreePorts.Take(1)[0];
-        string dir = Directory.CreateTempSubdirectory("treepo-postgres-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-postgres-").FullName;
         using var script = ChildProcess.Start("ensure-postgres.sh", "bash", [Repo.Script("ensure-postgres.sh"), port.ToString(), dir]);
         int rc;
         try { rc = await script.WaitForExitAsync(TimeSpan.FromMinutes(6)); }

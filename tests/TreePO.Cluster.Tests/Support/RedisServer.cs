@@ -26,7 +26,7 @@ public sealed class RedisServer : IDisposable
     public static async Task<RedisServer> StartAsync()
     {
         int port = FreePorts.Take(1)[0];
-        string dir = Directory.CreateTempSubdirectory("treepo-redis-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-redis-").FullName;
         using var script = ChildProcess.Start("ensure-redis.sh", "bash", [Repo.Script("ensure-redis.sh"), port.ToString(), dir]);
         int rc;
         try { rc = await script.WaitForExitAsync(TimeSpan.FromMinutes(4)); }

@@ -10,7 +10,7 @@ namespace TreePO.Core.Tests.Data;
 /// the presets and field maps; bad rows named by file, row and field; encodings told apart by content.</summary>
 public sealed class ParquetDatasetTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("treepo-parquet-").FullName;
+    readonly string _dir = TreePO.Testing.ScratchFolders.Create("treepo-parquet-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, true);
 

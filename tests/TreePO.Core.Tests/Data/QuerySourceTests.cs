@@ -8,7 +8,7 @@ namespace TreePO.Core.Tests.Data;
 /// <summary>The training stream over a Parquet dataset: seeded epochs, and a cursor that resumes it exactly.</summary>
 public sealed class QuerySourceTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("treepo-source-").FullName;
+    readonly string _dir = TreePO.Testing.ScratchFolders.Create("treepo-source-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, true);
 

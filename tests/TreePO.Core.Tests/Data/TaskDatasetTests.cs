@@ -6,7 +6,7 @@ namespace TreePO.Core.Tests.Data;
 
 public sealed class TaskDatasetTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("treepo-data-").FullName;
+    readonly string _dir = TreePO.Testing.ScratchFolders.Create("treepo-data-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, true);
 

@@ -5,7 +5,7 @@ namespace TreePO.Core.Tests.Training;
 /// <summary>Checkpoints are renamed into place whole, and a resume passes over a torn or damaged latest one.</summary>
 public sealed class RunCheckpointTests : IDisposable
 {
-    readonly string runDir = Directory.CreateTempSubdirectory("treepo-ckpt-").FullName;
+    readonly string runDir = TreePO.Testing.ScratchFolders.Create("treepo-ckpt-").FullName;
     readonly string modelDir;
 
     public RunCheckpointTests()

@@ -7,7 +7,7 @@ namespace TreePO.Core.Tests.Training;
 /// <summary>A run's summary.json and saved trees, written from core without a cluster.</summary>
 public sealed class RunFilesTests : IDisposable
 {
-    readonly string runDir = Directory.CreateTempSubdirectory("treepo-runfiles-").FullName;
+    readonly string runDir = TreePO.Testing.ScratchFolders.Create("treepo-runfiles-").FullName;
 
     public void Dispose() => Directory.Delete(runDir, recursive: true);
 

@@ -8,7 +8,7 @@ public sealed class NativeRepairTests
     {
         string source = Path.Combine(AppContext.BaseDirectory, "fixtures", "unpatched-libLibTorchSharp.bin");
         Assert.True(File.Exists(source), $"fixture missing: {source}");
-        string dir = Directory.CreateTempSubdirectory("treepo-elf-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-elf-").FullName;
         string copy = Path.Combine(dir, "libLibTorchSharp.so");
         File.Copy(source, copy);
         return copy;

@@ -5,7 +5,7 @@ namespace TreePO.Engine.Tests.Tokenizer;
 
 public sealed class ByteLevelBpeTrainerTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("treepo-bpe-").FullName;
+    readonly string _dir = TreePO.Testing.ScratchFolders.Create("treepo-bpe-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, true);
 

@@ -12,7 +12,7 @@ namespace TreePO.Engine.Tests.Tokenizer;
 /// </summary>
 public sealed class ChatTemplateTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("treepo-template-").FullName;
+    readonly string _dir = TreePO.Testing.ScratchFolders.Create("treepo-template-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, true);
 

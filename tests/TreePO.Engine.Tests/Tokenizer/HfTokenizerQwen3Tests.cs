@@ -140,7 +140,7 @@ public sealed class HfTokenizerQwen3Tests
     [Fact]
     public void A_folder_without_tokenizer_json_is_named()
     {
-        string dir = Directory.CreateTempSubdirectory("treepo-tok-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-tok-").FullName;
         try
         {
             var e = Assert.Throws<FileNotFoundException>(() => HfTokenizer.Load(dir));

@@ -66,7 +66,7 @@ public sealed class ModelFolderTests
     {
         var json = SmallTokenizer.Json();
         json["added_tokens"]!.AsArray().RemoveAt(1);
-        string dir = Directory.CreateTempSubdirectory("treepo-tok-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-tok-").FullName;
         try
         {
             File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.ToJsonString());

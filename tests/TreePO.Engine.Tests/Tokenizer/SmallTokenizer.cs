@@ -41,7 +41,7 @@ static class SmallTokenizer
     /// <summary>A fresh folder with this tokenizer.json and the given extra files.</summary>
     public static string FolderWith(params (string Name, string Json)[] files)
     {
-        string dir = Directory.CreateTempSubdirectory("treepo-tok-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-tok-").FullName;
         File.WriteAllText(Path.Combine(dir, "tokenizer.json"), Json().ToJsonString());
         foreach (var (name, json) in files)
             File.WriteAllText(Path.Combine(dir, name), json);

@@ -5,7 +5,7 @@ namespace TreePO.Engine.Tests.Tokenizer;
 
 public sealed class TokenizerSpecTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("treepo-spec-").FullName;
+    readonly string _dir = TreePO.Testing.ScratchFolders.Create("treepo-spec-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, true);
 

@@ -102,7 +102,7 @@ public sealed class PolicyTrainerTests
             t.Step(batch, 2);
         }
 
-        string dir = Directory.CreateTempSubdirectory("treepo-opt-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-opt-").FullName;
         var first = new Bigram(10, 4);
         using (var t = new PolicyTrainer(first, first.NextTokenLogProbs, options))
         {

@@ -15,7 +15,7 @@ public sealed class PretrainingTests
     [Fact]
     public async Task Writes_a_model_folder_that_the_engine_and_tokenizer_load()
     {
-        string dir = Directory.CreateTempSubdirectory("treepo-pretrain-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-pretrain-").FullName;
         var points = new List<PretrainPoint>();
         var result = await Pretraining.RunAsync(Tiny(dir), new SyncProgress(points));
 

@@ -10,7 +10,7 @@ public sealed class RunLogTests
     [Fact]
     public void Steps_go_to_jsonl_and_tensorboard_and_truncate_for_resume()
     {
-        string dir = Directory.CreateTempSubdirectory("treepo-runlog-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-runlog-").FullName;
         var log = new RunLog(dir);
         for (int step = 1; step <= 3; step++)
             log.Write(step, new Dictionary<string, object?> { ["reward"] = 0.1 * step, ["phase"] = "train", ["trees"] = 4 });
@@ -31,7 +31,7 @@ public sealed class RunLogTests
     [Fact]
     public void A_corrupt_line_is_reported_with_file_and_line()
     {
-        string path = Path.Combine(Directory.CreateTempSubdirectory("treepo-runlog-").FullName, "metrics.jsonl");
+        string path = Path.Combine(TreePO.Testing.ScratchFolders.Create("treepo-runlog-").FullName, "metrics.jsonl");
         File.WriteAllText(path, "{\"step\":1}\nnot json\n");
         var e = Assert.Throws<InvalidDataException>(() => RunLog.Read(path));
         Assert.Contains("metrics.jsonl:2", e.Message);
@@ -40,7 +40,7 @@ public sealed class RunLogTests
     [Fact]
     public void Resume_moves_old_event_files_aside_and_rewrites_the_kept_steps()
     {
-        string dir = Directory.CreateTempSubdirectory("treepo-runlog-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-runlog-").FullName;
         var log = new RunLog(dir);
         for (int step = 1; step <= 3; step++)
             log.Write(step, new Dictionary<string, object?> { ["reward"] = 0.1 * step, ["phase"] = "train" });

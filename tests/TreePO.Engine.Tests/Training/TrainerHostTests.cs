@@ -8,7 +8,7 @@ public sealed class TrainerHostTests
 {
     static string TinyModelDir(ulong seed)
     {
-        string dir = Directory.CreateTempSubdirectory("treepo-trainer-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-trainer-").FullName;
         Qwen2Checkpoint.WriteRandom(dir, Qwen2Config.Tiny(), seed);
         return dir;
     }
@@ -73,7 +73,7 @@ public sealed class TrainerHostTests
             await host.TrainAsync(new[] { Up, Down }, 2);
             straight = host.Snapshot.ToArray();
         }
-        string ckpt = Directory.CreateTempSubdirectory("treepo-ckpt-").FullName;
+        string ckpt = TreePO.Testing.ScratchFolders.Create("treepo-ckpt-").FullName;
         await using (var host = await TrainerHost.StartAsync(dir, options))
         {
             await host.TrainAsync(new[] { Up, Down }, 1);

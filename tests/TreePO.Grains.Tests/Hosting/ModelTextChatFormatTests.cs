@@ -12,7 +12,7 @@ namespace TreePO.Grains.Tests.Hosting;
 /// ChatML-style templates are followed, others refused unless Prompt:Format (--chat-format) overrides.</summary>
 public sealed class ModelTextChatFormatTests : IDisposable
 {
-    readonly string _dir = Directory.CreateTempSubdirectory("treepo-modeltext-").FullName;
+    readonly string _dir = TreePO.Testing.ScratchFolders.Create("treepo-modeltext-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, true);
 

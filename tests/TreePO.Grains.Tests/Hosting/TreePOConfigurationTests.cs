@@ -35,7 +35,7 @@ public sealed class TreePOConfigurationTests
     [Fact]
     public void Later_sources_win_json_then_environment_then_command_line()
     {
-        string dir = Directory.CreateTempSubdirectory("treepo-config").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-config").FullName;
         File.WriteAllText(Path.Combine(dir, "appsettings.json"),
             """{ "TreePO": { "Tree": { "Width": 3, "Depth": 5 }, "Sampling": { "Temperature": 0.7 } } }""");
         Environment.SetEnvironmentVariable("TREEPO__TREE__DEPTH", "6");
@@ -184,7 +184,7 @@ public sealed class TreePOConfigurationTests
     [Fact]
     public void A_missing_model_folder_says_what_to_pass()
     {
-        string dir = Directory.CreateTempSubdirectory("treepo-nomodel").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-nomodel").FullName;
         var e = Assert.Throws<ModelFolderException>(() => ModelFolder.Resolve(dir));
         Assert.Contains("lacks config.json, tokenizer.json, model.safetensors", e.Message);
         e = Assert.Throws<ModelFolderException>(() => ModelFolder.Resolve(Path.Combine(dir, "nope")));

@@ -88,7 +88,7 @@ public sealed class RealModelClusterTests
         var options = TinyModelFolder.Options();
         var text = TinyModelFolder.Text(options);
         await using var silo = await EmbeddedSilo.StartAsync(options);
-        string dir = Directory.CreateTempSubdirectory("treepo-rollout-seed-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-rollout-seed-").FullName;
         async Task<List<SegmentTree>> RunAsync(ulong seed, string name)
         {
             options.Seed = seed;

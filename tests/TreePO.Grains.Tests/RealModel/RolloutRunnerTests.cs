@@ -12,7 +12,7 @@ public sealed class RolloutRunnerTests
     [Fact]
     public async Task A_dataset_rollout_writes_trees_and_summary_and_reports_every_skipped_query()
     {
-        string dir = Directory.CreateTempSubdirectory("treepo-rollout-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-rollout-").FullName;
         string data = Path.Combine(dir, "data.jsonl");
         var task = new ArithmeticTask(seed: 2);
         var good = Enumerable.Range(0, 5).Select(i => task.Generate(TaskSplit.Test, i)).ToList();

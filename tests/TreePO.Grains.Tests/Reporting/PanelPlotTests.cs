@@ -7,7 +7,7 @@ public sealed class PanelPlotTests
     [Fact]
     public void Writes_a_png_of_the_requested_grid()
     {
-        string path = Path.Combine(Directory.CreateTempSubdirectory("treepo-plot-").FullName, "curves.png");
+        string path = Path.Combine(TreePO.Testing.ScratchFolders.Create("treepo-plot-").FullName, "curves.png");
         double[] x = { 1, 2, 3, 4 };
         PanelPlot.SavePng(path, new[]
         {

@@ -15,7 +15,7 @@ public static class TestCertificates
     /// <summary>Cluster:Tls options for <paramref name="cert"/>, written to a temporary .pfx.</summary>
     public static ClusterTlsOptions Options(X509Certificate2 cert)
     {
-        string path = Path.Combine(Directory.CreateTempSubdirectory("treepo-cert-").FullName, "cluster.pfx");
+        string path = Path.Combine(TreePO.Testing.ScratchFolders.Create("treepo-cert-").FullName, "cluster.pfx");
         File.WriteAllBytes(path, cert.Export(X509ContentType.Pkcs12));
         return new ClusterTlsOptions { Enabled = true, CertificatePath = path };
     }

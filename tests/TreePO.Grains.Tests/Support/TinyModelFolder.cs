@@ -10,7 +10,7 @@ namespace TreePO.Grains.Tests.Support;
 public static class TinyModelFolder
 {
     static readonly Lazy<string> folder = new(() =>
-        RandomTinyModel.Write(Directory.CreateTempSubdirectory("treepo-tiny-model-").FullName, seed: 3));
+        RandomTinyModel.Write(TreePO.Testing.ScratchFolders.Create("treepo-tiny-model-").FullName, seed: 3));
 
     public static string Path => folder.Value;
 

@@ -19,7 +19,7 @@ public sealed class ExportedAdvantageTests
     [Fact]
     public async Task Rollout_writes_the_advantages_of_its_batch_with_the_estimator_of_its_mode()
     {
-        string dir = Directory.CreateTempSubdirectory("treepo-rollout-adv-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-rollout-adv-").FullName;
         await using var cluster = await TrainingClusters.StartAsync();
         var input = RolloutInput.BuiltIn(seed: 5, count: 6);
         foreach (var (mode, algo) in new[] { (SamplingMode.Tree, "treepo"), (SamplingMode.Sequential, "grpo") })
@@ -43,7 +43,7 @@ public sealed class ExportedAdvantageTests
     [Fact]
     public async Task Train_with_save_trees_writes_every_step_as_trained()
     {
-        string runDir = Directory.CreateTempSubdirectory("treepo-run-trees-").FullName;
+        string runDir = TreePO.Testing.ScratchFolders.Create("treepo-run-trees-").FullName;
         var spec = new RunSpec("trees", runDir, TinyModelFolder.Path, null, null, TaskLevel: 1, Steps: 2, QueriesPerStep: 3, MaxExtraRounds: 1,
             TreeConfigJson: JsonSerializer.Serialize(new TreeConfig { Width = 4, Depth = 2, SegmentLength = 4, Branch = 2 }, TreeJson.Options),
             Trainer: new TrainerSettings(LearningRate: 1e-3, WarmupSteps: 1, MiniBatches: 2),

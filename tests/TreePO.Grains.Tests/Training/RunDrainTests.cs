@@ -16,7 +16,7 @@ public sealed class RunDrainTests
     [Fact]
     public async Task A_drained_run_checkpoints_its_last_step_keeps_the_lease_and_resumes_from_there()
     {
-        string dir = Directory.CreateTempSubdirectory("treepo-drain-run-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-drain-run-").FullName;
         var spec = new RunSpec("drained", dir, TinyModelFolder.Path, null, null, TaskLevel: 1, Steps: 3, QueriesPerStep: 16, MaxExtraRounds: 0,
             TreeConfigJson: JsonSerializer.Serialize(new TreeConfig { Width = 4, Depth = 3, SegmentLength = 4, Branch = 2 }, TreeJson.Options),
             Trainer: new TrainerSettings(LearningRate: 1e-3, WarmupSteps: 1, MiniBatches: 1),

@@ -17,7 +17,7 @@ public sealed class RunGrainTests
         Trainer: new TrainerSettings(LearningRate: 1e-3, WarmupSteps: 1, MiniBatches: 2),
         EvalEvery: 2, EvalQueries: 4, EvalK: 2, EvalTemperature: 1f, EvalMaxTokens: 8, CheckpointEvery: 1, Seed: 11);
 
-    static string RunDir() => Directory.CreateTempSubdirectory("treepo-run-").FullName;
+    static string RunDir() => TreePO.Testing.ScratchFolders.Create("treepo-run-").FullName;
 
     static async Task<RunStatus> WaitAsync(IRunGrain run, Func<RunStatus, bool>? until = null, int pollMs = 100)
     {

@@ -73,7 +73,7 @@ public sealed class TrainingLeaseTests
     }
 
     static RunSpec Spec(string runId, int steps) => new(
-        runId, Directory.CreateTempSubdirectory("treepo-lease-").FullName, TinyModelFolder.Path, null, null, TaskLevel: 1, Steps: steps,
+        runId, TreePO.Testing.ScratchFolders.Create("treepo-lease-").FullName, TinyModelFolder.Path, null, null, TaskLevel: 1, Steps: steps,
         QueriesPerStep: 2, MaxExtraRounds: 0,
         TreeConfigJson: System.Text.Json.JsonSerializer.Serialize(new TreeConfig { Width = 2, Depth = 1, SegmentLength = 4, Branch = 2 }, TreeJson.Options),
         Trainer: new TrainerSettings(LearningRate: 1e-3, WarmupSteps: 1, MiniBatches: 1),

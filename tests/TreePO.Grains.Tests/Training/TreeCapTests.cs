@@ -18,7 +18,7 @@ public sealed class TreeCapTests
         const int queries = RunGrain.MaxTreesInFlight + 44;
         await using var cluster = await TrainingClusters.StartAsync();
         var run = cluster.Client.GetGrain<IRunGrain>("capped");
-        var spec = new RunSpec("capped", Directory.CreateTempSubdirectory("treepo-cap-").FullName, TinyModelFolder.Path, null, null,
+        var spec = new RunSpec("capped", TreePO.Testing.ScratchFolders.Create("treepo-cap-").FullName, TinyModelFolder.Path, null, null,
             TaskLevel: 1, Steps: 1, QueriesPerStep: queries, MaxExtraRounds: 0,
             TreeConfigJson: JsonSerializer.Serialize(new TreeConfig { Width = 2, Depth = 1, SegmentLength = 2, Branch = 2 }, TreeJson.Options),
             Trainer: new TrainerSettings(LearningRate: 1e-3, WarmupSteps: 1, MiniBatches: 1),

@@ -144,7 +144,7 @@ public sealed class WeightFanoutTests
     public async Task Real_engines_fed_through_a_chain_of_relays_answer_exactly_as_the_engine_fed_by_the_trainer()
     {
         // The trainer publishes other random weights than the engines start with (same shapes), as version 5.
-        string dir = Directory.CreateTempSubdirectory("treepo-relay-model-").FullName;
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-relay-model-").FullName;
         try
         {
             foreach (string f in Directory.GetFiles(TinyModelFolder.Path)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
