@@ -6,6 +6,7 @@ using Spectre.Console;
 using Spectre.Console.Cli;
 using TreePO.Bench.Common;
 using TreePO.Core.Protocol;
+using TreePO.Engine;
 using TreePO.Engine.Kv;
 using TreePO.Engine.Model;
 using TorchSharp;
@@ -49,15 +50,15 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
             IntList("--batches", Batches, 1, problems);
             if (Vocab is { } vocab) AtLeast(problems, "--vocab", vocab, 1);
             AtLeast(problems, "--threads", Threads, 0);
-            if (!BenchDevice.IsName(Device)) problems.Add($"--device: '{Device}' is not cpu, cuda or cuda:N");
-            if (DType.ToLowerInvariant() is not ("float32" or "bfloat16")) problems.Add($"--dtype: '{DType}' is not float32 or bfloat16");
+            if (DeviceName.Problem(Device, "--device") is { } device) problems.Add(device);
+            if (EngineOptions.ElementTypeOf(DType) is null) problems.Add($"--dtype: '{DType}' is not float32 or bfloat16");
         }
     }
 
     public override Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
         RunAsync(new Options(settings.Steps, BenchSettings.IntList("--batches", settings.Batches), settings.Context, settings.Shapes.Split(','), settings.Vocab,
             settings.Threads, settings.Out, settings.Device,
-            settings.DType.Equals("bfloat16", StringComparison.OrdinalIgnoreCase) ? ScalarType.BFloat16 : ScalarType.Float32));
+            EngineOptions.ElementTypeOf(settings.DType)!.Value));
 
     sealed record Row(string Shape, int Batch, int Context, double StepMs, double DecodeTokensPerSecond,
         double MatmulMs, double MatmulTokensPerSecond, double Ratio, double RooflineMs, double RooflineFraction, string Bound, double? GpuBusy);

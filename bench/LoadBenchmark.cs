@@ -91,7 +91,7 @@ public sealed class LoadBenchmark : AsyncCommand<LoadBenchmark.Settings>
         long budget = options.Engine.KvBudgetMB << 20, overhead = (long)overheadMb << 20;
         long allowed = baseline + budget + overhead;
         long kvPerToken = TreePO.Engine.Model.Qwen2Config.Load(Path.Combine(text.Folder, "config.json"))
-            .KvBytesPerToken(new TreePO.Engine.EngineOptions { DType = options.Engine.DType }.ElementType);
+            .KvBytesPerToken(TreePO.Engine.EngineOptions.ElementTypeOf(options.Engine.DType)!.Value);   // validated with the options
         long wouldNeed = result is null ? 0 : result.Trees.Sum(t => (long)(t.Query.PromptTokens.Length + config.ResponseBudget) * config.Width) * kvPerToken;
 
         int completed = result?.Summary.Trees ?? 0;

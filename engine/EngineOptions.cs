@@ -57,11 +57,16 @@ public sealed record EngineOptions
     public const string BFloat16Name = "bfloat16";
 
     /// <summary>The element type of <see cref="DType"/> (case ignored).</summary>
-    public ScalarType ElementType => DType.ToLowerInvariant() switch
+    public ScalarType ElementType => ElementTypeOf(DType)
+        ?? throw new ArgumentException($"EngineOptions.DType '{DType}' is not one of {Float32Name}, {BFloat16Name}");
+
+    /// <summary>The element type a dtype name stands for (<see cref="Float32Name"/> or <see cref="BFloat16Name"/>, case
+    /// ignored), or null for any other name: the one reading of the engine's, the options tree's and the benchmarks'.</summary>
+    public static ScalarType? ElementTypeOf(string? name) => name?.ToLowerInvariant() switch
     {
         Float32Name => ScalarType.Float32,
         BFloat16Name => ScalarType.BFloat16,
-        _ => throw new ArgumentException($"EngineOptions.DType '{DType}' is not one of {Float32Name}, {BFloat16Name}"),
+        _ => null,
     };
 
     /// <summary>The longest path a slot holds for a model of <paramref name="config"/>: <see cref="MaxSequenceLength"/>
@@ -99,7 +104,7 @@ public sealed record EngineOptions
         if (PrefillChunk <= 0) throw new ArgumentException($"EngineOptions.PrefillChunk must be positive, got {PrefillChunk}");
         if (Threads < 0) throw new ArgumentException($"EngineOptions.Threads must be 0 (automatic) or positive, got {Threads}");
         if (MaxSequenceLength < 0) throw new ArgumentException($"EngineOptions.MaxSequenceLength must be 0 (automatic) or positive, got {MaxSequenceLength}");
-        if (DType is null || DType.ToLowerInvariant() is not (Float32Name or BFloat16Name))
+        if (ElementTypeOf(DType) is null)
             throw new ArgumentException($"EngineOptions.DType must be {Float32Name} or {BFloat16Name}, got '{DType}'");
     }
 }

@@ -25,7 +25,7 @@
 #   --libtorch DIR         the libtorch it goes with (default: PyTorch's torch/lib); with TorchSharp-cpu's libraries
 #             and --device cpu, everything but the native build and CUDA runs on a machine without a GPU
 #
-# Run it from this checkout's root: the built-in model (models/builtin) is found from the working folder.
+# It runs from any folder: the built-in model is taken from the checkout the script is in.
 set -uo pipefail
 
 [ $# -ge 2 ] || { echo "usage: scripts/gpu-checks.sh BUNDLE.tar.xz RESULTS_DIR [--device cuda:0] [--quick] [--only STEPS] [--libtorchsharp FILE [--libtorch DIR]]" >&2; exit 2; }
@@ -48,8 +48,8 @@ for s in ${only//,/ }; do
 done
 wants() { [[ ",$only," == *",$1,"* ]]; }
 [ -z "$given_lib" ] || [ -n "$given_sharp" ] || { echo "gpu-checks: --libtorch goes with --libtorchsharp" >&2; exit 2; }
-[ -d models/builtin ] || { echo "gpu-checks: run it from the checkout's root (no models/builtin here)" >&2; exit 2; }
-checkout="$(pwd)"
+checkout="$(cd "$(dirname "$0")/.." && pwd)"
+[ -d "$checkout/models/builtin" ] || { echo "gpu-checks: no models/builtin in $checkout, the checkout this script is in" >&2; exit 2; }
 
 summary="$results/summary.txt" logs="$(mktemp -d)"
 : > "$summary"

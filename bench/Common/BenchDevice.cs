@@ -8,8 +8,6 @@ namespace TreePO.Bench.Common;
 /// a benchmark asked for a GPU that is not there stops, it never measures the CPU in its place.</summary>
 public static class BenchDevice
 {
-    public static bool IsName(string name) => DeviceName.Problem(name, "--device") is null;
-
     public static Device Open(string name) => DeviceName.Resolve(name, "--device");
 
     /// <summary>Waits for the device's queued work, so that a wall-clock interval covers it (GPU calls return before

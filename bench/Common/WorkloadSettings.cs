@@ -64,6 +64,6 @@ public abstract class WorkloadSettings : BenchSettings
             problems.Add($"--random-shape: '{RandomShape}' is not one of {string.Join(", ", BenchModel.RandomShapes)}");
         if (RandomShape.Length > 0 && (RandomWeights || Model.Length > 0))
             problems.Add("--random-shape names its own model: give it without --random-weights and --model");
-        if (!BenchDevice.IsName(Device)) problems.Add($"--device: '{Device}' is not cpu, cuda or cuda:N");
+        if (TreePO.Engine.Native.DeviceName.Problem(Device, "--device") is { } device) problems.Add(device);
     }
 }

@@ -65,11 +65,10 @@ public sealed class DoctorCommand : AsyncCommand<DoctorCommand.Settings>
     /// <summary>The devices engines can be placed on (Engine:Devices), as TorchSharp sees them.</summary>
     static string DeviceList()
     {
-        if (!torch.cuda.is_available())
-            return ExternalTorch.Loaded is null
-                ? "cpu (CUDA needs a CUDA libtorch: docs/deploy.md, \"Engines on GPUs\")"
-                : "cpu (the libtorch loaded sees no CUDA device)";
-        var cuda = Enumerable.Range(0, torch.cuda.device_count()).Select(i => $"cuda:{i}");
-        return $"cpu, {string.Join(", ", cuda)}";
+        var gpus = DeviceName.CudaDevices();
+        if (gpus.Count > 0) return $"cpu, {string.Join(", ", gpus)}";
+        return ExternalTorch.Loaded is null
+            ? "cpu (CUDA needs a CUDA libtorch: docs/deploy.md, \"Engines on GPUs\")"
+            : "cpu (the libtorch loaded sees no CUDA device)";
     }
 }

@@ -33,6 +33,13 @@ public static class DeviceName
         return device(DeviceType.CUDA, index);
     }
 
+    /// <summary>The CUDA devices this process sees, as names ("cuda:0", ...); none with TorchSharp's CPU build.</summary>
+    public static IReadOnlyList<string> CudaDevices()
+    {
+        TorchRuntime.EnsureLoaded();
+        return cuda.is_available() ? [.. Enumerable.Range(0, cuda.device_count()).Select(i => $"cuda:{i}")] : [];
+    }
+
     // index -1: plain "cuda", libtorch's current device.
     static bool TryParse(string? name, out bool cudaDevice, out int index)
     {

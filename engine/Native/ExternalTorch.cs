@@ -28,16 +28,13 @@ public static class ExternalTorch
     /// <summary>What was loaded, or null when <see cref="LibTorchVariable"/> is not set (the shipped CPU libtorch).</summary>
     public static IReadOnlyList<string>? Loaded { get; private set; }
 
-    /// <summary>The LibTorchSharp loaded from outside the application, when one was.</summary>
-    public static string? LibTorchSharp => Loaded?[^1];
-
     /// <summary>The LibTorchSharp <see cref="LibTorchVariable"/> and <see cref="LibTorchSharpVariable"/> point at, loaded
     /// or not; null when they are not set or point at nothing usable.</summary>
     public static string? Configured
     {
         get
         {
-            if (LibTorchSharp is { } loaded) return loaded;
+            if (Loaded is { } loaded) return loaded[^1];
             string? folder = Environment.GetEnvironmentVariable(LibTorchVariable);
             if (string.IsNullOrWhiteSpace(folder)) return null;
             try { return Plan(folder, Environment.GetEnvironmentVariable(LibTorchSharpVariable), AppContext.BaseDirectory)[^1]; }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using TorchSharp;
 using TreePO.Engine.Native;
 using TreePO.Hosting.Options;
 
@@ -37,8 +36,8 @@ public sealed class EngineDevices
             case "cpu": return "cpu";
             case "cuda": return $"cuda:{engine}";
             default:
-                TorchRuntime.EnsureLoaded();
-                return torch.cuda.is_available() && engine < torch.cuda.device_count() ? $"cuda:{engine}" : "cpu";
+                var gpus = DeviceName.CudaDevices();
+                return engine < gpus.Count ? gpus[engine] : "cpu";
         }
     }
 
@@ -78,11 +77,11 @@ public sealed class EngineDevices
                 names.Add(item);
                 continue;
             }
-            TorchRuntime.EnsureLoaded();
-            if (!torch.cuda.is_available())
+            var gpus = DeviceName.CudaDevices();
+            if (gpus.Count == 0)
                 throw new ArgumentException(
                     $"{Key} lists 'cuda', but this process sees no CUDA device (a CUDA libtorch is used through {ExternalTorch.LibTorchVariable}: docs/deploy.md)");
-            for (int i = 0; i < torch.cuda.device_count(); i++) names.Add($"cuda:{i}");
+            names.AddRange(gpus);
         }
         return new EngineDevices(names.Count, [.. names], "auto");
     }

@@ -39,7 +39,7 @@ public sealed class TreePOOptions
         var errors = new List<string>();
         void Check(bool ok, string key, string why) { if (!ok) errors.Add($"{Section}:{key}: {why}"); }
 
-        Check(Engines.EngineDevices.Check(Engine.Devices, Engine.Device) is null, "Engine:Devices", Engines.EngineDevices.Check(Engine.Devices, Engine.Device) ?? "");
+        if (Engines.EngineDevices.Check(Engine.Devices, Engine.Device) is { } devices) Check(false, "Engine:Devices", devices);
         Check(Engine.KvBudgetMB > 0, "Engine:KvBudgetMB", $"must be positive, got {Engine.KvBudgetMB}");
         Check(Engine.MaxSlots > 0, "Engine:MaxSlots", $"must be positive, got {Engine.MaxSlots}");
         Check(Engine.MaxQueuedRequests >= 0, "Engine:MaxQueuedRequests", $"must be 0 (four times Engine:MaxSlots) or more, got {Engine.MaxQueuedRequests}");
@@ -47,7 +47,7 @@ public sealed class TreePOOptions
         Check(Engine.Threads >= 0, "Engine:Threads", $"must be 0 (automatic) or more, got {Engine.Threads}");
         Check(Engine.MaxSequenceLength >= 0, "Engine:MaxSequenceLength", $"must be 0 (the model's, at most 4096) or more, got {Engine.MaxSequenceLength}");
         Check(Engine.Device.ToLowerInvariant() is "auto" or "cpu" or "cuda", "Engine:Device", $"'{Engine.Device}' is not one of auto, cpu, cuda");
-        Check(Engine.DType.ToLowerInvariant() is TreePO.Engine.EngineOptions.Float32Name or TreePO.Engine.EngineOptions.BFloat16Name, "Engine:DType",
+        Check(TreePO.Engine.EngineOptions.ElementTypeOf(Engine.DType) is not null, "Engine:DType",
             $"'{Engine.DType}' is not one of {TreePO.Engine.EngineOptions.Float32Name}, {TreePO.Engine.EngineOptions.BFloat16Name}");
         errors.AddRange(Engine.Simulation.Validate().Select(e => $"{Section}:{e}"));
         Check(float.IsFinite(Sampling.Temperature) && Sampling.Temperature >= 0, "Sampling:Temperature", $"must be 0 (greedy) or more, got {Sampling.Temperature}");

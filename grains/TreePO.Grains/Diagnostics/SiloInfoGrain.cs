@@ -18,13 +18,10 @@ public sealed class SiloInfoGrain(ILocalSiloDetails local) : Grain, ISiloInfoGra
 
     public Task<SiloReport> GetReportAsync()
     {
-        TorchRuntime.EnsureLoaded();
-        var devices = new List<string> { "cpu" };
-        if (torch.cuda.is_available())
-            for (int i = 0; i < torch.cuda.device_count(); i++) devices.Add($"cuda:{i}");
+        string[] devices = ["cpu", .. DeviceName.CudaDevices()];
         return Task.FromResult(new SiloReport(
             local.SiloAddress.ToParsableString(), Environment.MachineName, Environment.ProcessId,
-            typeof(torch).Assembly.GetName().Version?.ToString() ?? "?", devices.ToArray(), torch.get_num_threads(),
+            typeof(torch).Assembly.GetName().Version?.ToString() ?? "?", devices, torch.get_num_threads(),
             TorchRuntime.Inspect().Describe()));
     }
 }

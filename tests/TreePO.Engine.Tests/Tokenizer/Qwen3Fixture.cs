@@ -12,8 +12,7 @@ static class Qwen3Fixture
 
     static readonly Lazy<string> Unpacked = new(() =>
     {
-        string dir = Path.Combine(Path.GetTempPath(), $"treepo-qwen3-tokenizer-{Environment.ProcessId}");
-        Directory.CreateDirectory(dir);
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-qwen3-tokenizer-").FullName;
         foreach (string file in Directory.EnumerateFiles(Packed))
         {
             if (file.EndsWith(".gz", StringComparison.Ordinal))
@@ -24,10 +23,6 @@ static class Qwen3Fixture
             }
             else File.Copy(file, Path.Combine(dir, Path.GetFileName(file)), overwrite: true);
         }
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
-        };
         return dir;
     });
 

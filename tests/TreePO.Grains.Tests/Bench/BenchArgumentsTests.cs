@@ -50,12 +50,12 @@ public sealed class BenchArgumentsTests
     {
         var run = await RunAsync("engine", "--device", "gpu0", "--dtype", "float16");
         Assert.NotEqual(0, run.Code);
-        Assert.Contains("--device: 'gpu0' is not cpu, cuda or cuda:N", run.Output);
+        Assert.Contains("--device must be cpu, cuda or cuda:N (got 'gpu0')", run.Output);
         Assert.Contains("--dtype: 'float16' is not float32 or bfloat16", run.Output);
 
         run = await RunAsync("sampling", "--random-shape", "llama-7b", "--device", "tpu");
         Assert.Contains("--random-shape: 'llama-7b' is not one of qwen2.5-0.5b", run.Output);
-        Assert.Contains("--device: 'tpu' is not cpu, cuda or cuda:N", run.Output);
+        Assert.Contains("--device must be cpu, cuda or cuda:N (got 'tpu')", run.Output);
 
         run = await RunAsync("sampling", "--random-shape", "qwen2.5-0.5b", "--random-weights");
         Assert.Contains("--random-shape names its own model", run.Output);
