@@ -146,12 +146,12 @@ public sealed class AblationBenchmark : AsyncCommand<AblationBenchmark.Settings>
             var runs = o.Seeds.Select(seed => TrainingCurve.Read(v.Name, specs[RunId(v.Name, seed)].RunDir, RunId(v.Name, seed), counter)).ToList();
             return new Row(v, runs, TrainingCurve.Average(v.Name, runs));
         }).ToList();
-        var table = new Table().AddColumns("variant", "mean@k", "maj@k", "pass@k", "mean@k before", "train wall s", "computed tokens (M)", "per seed mean@k");
+        var table = new Table().AddColumns("variant", "mean@k", "maj@k", "pass@k", "mean@k before", "curve mean@k", "filter kept", "train wall s", "computed tokens (M)", "per seed mean@k");
         foreach (var r in rows)
         {
             var f = r.Mean.FinalEval;
             table.AddRow(r.Variant.Name, $"{f.MeanAtK:P1}", $"{f.MajAtK:P1}", $"{f.PassAtK:P1}", $"{r.Mean.Evaluated.First().MeanAtK:P1}",
-                r.Mean.Last.TrainWallSeconds.ToString("F0"), (r.Mean.Last.ComputedTokens / 1e6).ToString("F3"),
+                $"{r.Mean.CurveMean:P1}", $"{r.Mean.Filter.KeptShare:P0}", r.Mean.Last.TrainWallSeconds.ToString("F0"), (r.Mean.Last.ComputedTokens / 1e6).ToString("F3"),
                 string.Join(" / ", r.Runs.Select(x => $"{x.FinalEval.MeanAtK:P1}")));
         }
         AnsiConsole.Write(table);
@@ -192,12 +192,18 @@ public sealed class AblationBenchmark : AsyncCommand<AblationBenchmark.Settings>
                 trainer = specs[RunId(r.Variant.Name, o.Seeds[0])].Trainer,
                 final = Point(r.Mean.FinalEval),
                 before = Point(r.Mean.Evaluated.First()),
+                curve_mean_at_k = r.Mean.CurveMean,
+                filter_kept_share = r.Mean.Filter.KeptShare,
+                filter_all_correct_share = r.Mean.Filter.AllCorrectShare,
+                filter_all_wrong_share = r.Mean.Filter.AllWrongShare,
                 train_wall_s = r.Mean.Last.TrainWallSeconds,
                 computed_tokens = r.Mean.Last.ComputedTokens,
                 seeds = r.Runs.Select((c, i) => new
                 {
                     seed = o.Seeds[i],
                     final = Point(c.FinalEval),
+                    curve_mean_at_k = c.CurveMean,
+                    filter_kept_share = c.Filter.KeptShare,
                     train_wall_s = c.Last.TrainWallSeconds,
                     computed_tokens = c.Last.ComputedTokens,
                     evaluations = c.Evaluated.Select(Point),

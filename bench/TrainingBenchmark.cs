@@ -178,6 +178,8 @@ public sealed class TrainingBenchmark : AsyncCommand<TrainingBenchmark.Settings>
                 computed_tokens = "rollout forward-pass tokens, prefill + decode, as each tree's engine requests reported them (TreeResult.Routing), every filter round; evaluation excluded",
                 per_step = "every per-step figure (steps, evaluations) is cumulative from the start of the run",
                 time_to_target = "first evaluated step whose held-out mean@k reaches GRPO's final mean@k (resolution: the eval cadence)",
+                curve_mean_at_k = "held-out mean@k averaged over the evaluations after step 0: less noisy than the final point",
+                filter = "queries the filter sampled (every round), kept, and dropped as all correct or all wrong",
                 mean = "the headline: curves averaged step by step over the seeds, then the same time-to-target rule",
             },
             mean = SummaryJson(summary, mean["treepo"], mean["grpo"]),
@@ -204,6 +206,8 @@ public sealed class TrainingBenchmark : AsyncCommand<TrainingBenchmark.Settings>
         treepo_reaches = s.TreeReach is { } tr ? PointJson(tr) : null,
         final = new { treepo = PointJson(tree.FinalEval), grpo = PointJson(grpo.FinalEval) },
         totals = new { treepo = TotalsJson(tree.Last), grpo = TotalsJson(grpo.Last) },
+        curve_mean_at_k = new { treepo = tree.CurveMean, grpo = grpo.CurveMean },
+        filter = new { treepo = FilterJson(tree.Filter), grpo = FilterJson(grpo.Filter) },
         evaluations = new { treepo = tree.Evaluated.Select(PointJson), grpo = grpo.Evaluated.Select(PointJson) },
         ratios = new
         {
@@ -214,6 +218,17 @@ public sealed class TrainingBenchmark : AsyncCommand<TrainingBenchmark.Settings>
             total_rollout_s = s.RolloutRatio,
             total_train_s = s.TrainRatio,
         },
+    };
+
+    static object FilterJson(FilterShares f) => new
+    {
+        generated = f.Generated,
+        kept = f.Kept,
+        all_correct = f.AllCorrect,
+        all_wrong = f.AllWrong,
+        kept_share = f.KeptShare,
+        all_correct_share = f.AllCorrectShare,
+        all_wrong_share = f.AllWrongShare,
     };
 
     static object TotalsJson(CurvePoint l) => new
@@ -365,13 +380,14 @@ public sealed class TrainingBenchmark : AsyncCommand<TrainingBenchmark.Settings>
         AnsiConsole.Write(table);
 
         var totals = new Table().AddColumns("algo", "train wall s", "rollout s", "train s", "sync s", "computed tokens", "prefill", "decode",
-            "generated", "train tokens", "final mean@k");
+            "generated", "train tokens", "final mean@k", "curve mean@k", "filter kept / all correct / all wrong");
         foreach (var c in curves)
         {
             var l = c.Last;
             totals.AddRow(c.Algo, l.TrainWallSeconds.ToString("F1"), l.RolloutSeconds.ToString("F1"), l.TrainSeconds.ToString("F1"),
                 l.SyncSeconds.ToString("F1"), l.ComputedTokens.ToString(), l.PrefillTokens.ToString(), l.DecodeTokens.ToString(),
-                l.GeneratedTokens.ToString(), l.TrainTokens.ToString(), $"{c.FinalEval.MeanAtK:P1}");
+                l.GeneratedTokens.ToString(), l.TrainTokens.ToString(), $"{c.FinalEval.MeanAtK:P1}", $"{c.CurveMean:P1}",
+                $"{c.Filter.KeptShare:P0} / {c.Filter.AllCorrectShare:P0} / {c.Filter.AllWrongShare:P0}");
         }
         AnsiConsole.Write(totals);
 

@@ -4,11 +4,23 @@ using TreePO.Engine.Training;
 namespace TreePO.Bench.Common;
 
 /// <summary>A run's metrics.jsonl joined with the rollout token counts, and the time to reach a held-out accuracy.</summary>
-public sealed record TrainingCurve(string Algo, IReadOnlyList<CurvePoint> Points)
+public sealed record TrainingCurve(string Algo, IReadOnlyList<CurvePoint> Points, FilterShares Filter)
 {
     public IEnumerable<CurvePoint> Evaluated => Points.Where(p => p.MeanAtK is not null);
     public CurvePoint Last => Points[^1];
     public CurvePoint FinalEval => Evaluated.Last();
+
+    /// <summary>Held-out mean@k averaged over the evaluations after training began (the area under the curve per
+    /// evaluation): less noisy than the final point alone, which moves by several points between neighbouring
+    /// evaluations of one run. Null when only the start was evaluated.</summary>
+    public double? CurveMean
+    {
+        get
+        {
+            var after = Evaluated.Where(p => p.Step > 0).Select(p => p.MeanAtK!.Value).ToList();
+            return after.Count > 0 ? after.Average() : null;
+        }
+    }
 
     public static TrainingCurve Read(string algo, string runDir, string runId, RolloutTokenCounter counter)
     {
@@ -18,12 +30,15 @@ public sealed record TrainingCurve(string Algo, IReadOnlyList<CurvePoint> Points
         var points = new List<CurvePoint>();
         double evalSeconds = 0, rollout = 0, train = 0, sync = 0;
         long prefill = 0, decode = 0, generated = 0, trainTokens = 0;
+        var filter = FilterShares.Zero;
         foreach (JsonObject row in rows)
         {
             int step = row["step"]!.GetValue<int>();
             var tokens = counter.Rollout(runId, step);
             (prefill, decode, generated) = (prefill + tokens.Prefill, decode + tokens.Decode, generated + tokens.Generated);
             trainTokens += (long)(Number(row, "train_tokens") ?? 0);
+            filter = filter.Add(new FilterShares((long)(Number(row, "filter_generated") ?? 0), (long)(Number(row, "filter_kept") ?? 0),
+                (long)(Number(row, "filter_all_correct") ?? 0), (long)(Number(row, "filter_all_wrong") ?? 0)));
             rollout += Number(row, "rollout_s") ?? 0;
             train += Number(row, "train_s") ?? 0;
             sync += Number(row, "sync_s") ?? 0;
@@ -33,7 +48,7 @@ public sealed record TrainingCurve(string Algo, IReadOnlyList<CurvePoint> Points
                 rollout, train, sync, evalSeconds, Number(row, "eval_mean_at_k"), Number(row, "eval_maj_at_k"), Number(row, "eval_pass_at_k")));
         }
         if (points.Count == 0 || !points.Any(p => p.MeanAtK is not null)) throw new InvalidDataException($"{path}: no held-out evaluation");
-        return new TrainingCurve(algo, points);
+        return new TrainingCurve(algo, points, filter);
     }
 
     /// <summary>The first evaluated step whose held-out mean@k is at least <paramref name="target"/> (so the time
@@ -57,7 +72,7 @@ public sealed record TrainingCurve(string Algo, IReadOnlyList<CurvePoint> Points
                 L(p => p.DecodeTokens), L(p => p.GeneratedTokens), L(p => p.TrainTokens), M(p => p.RolloutSeconds), M(p => p.TrainSeconds),
                 M(p => p.SyncSeconds), M(p => p.EvalSeconds), N(p => p.MeanAtK), N(p => p.MajAtK), N(p => p.PassAtK));
         }).ToList();
-        return new TrainingCurve(algo, points);
+        return new TrainingCurve(algo, points, runs.Select(r => r.Filter).Aggregate(FilterShares.Zero, (a, b) => a.Add(b)));
     }
 
     static double? Number(JsonObject row, string key) => row[key] is JsonValue v && v.TryGetValue(out double d) ? d : null;
