@@ -43,6 +43,12 @@ internal sealed class EngineLoop
         // Last: the thread calls Pump as soon as it runs.
         thread = new ModelThread("treepo-engine", options.ThreadsFor(model.Config), Pump);
         thread.Post(() => torch.set_grad_enabled(false));
+        // Before any request: the first steps of a fresh thread would otherwise pay its first-touch page faults.
+        thread.Post(() =>
+        {
+            try { runner.WarmUp(); }
+            catch (Exception) { /* only a head start: a step that cannot run fails its own requests when it comes */ }
+        });
     }
 
     public SegmentScheduler Scheduler { get; }

@@ -37,6 +37,25 @@ public sealed class InferenceEngineTests
         Assert.NotEqual(first.Branches[0].Tokens, other.Branches[0].Tokens);
     }
 
+    [Fact]
+    public async Task The_warm_up_at_start_counts_no_step_and_leaves_no_trace_in_results()
+    {
+        // Every engine runs its largest step once before its first request (StepRunner.WarmUp): a full prefill chunk in
+        // slot 0 and a token in every other slot. None of it may show in the counters, and the K/V rows it wrote must
+        // not change what a request computes (the log-probs above match a full recompute; here the counters).
+        int[] ctx = TestModels.RandomTokens(10, 7);
+        await using var engine = Start();
+        var result = await engine.GenerateAsync(Request(ctx, branches: 1, maxTokens: 8, seed: 3)).WaitAsync(Timeout);
+        var stats = engine.GetStats();
+        Assert.Equal(8, stats.Steps);           // the prefill (its last position samples token 1), then 7 decodes
+        Assert.Equal(1, stats.MaxBatchSize);    // the warm-up's step held every slot
+        Assert.Equal(ctx.Length, stats.PrefillTokens);
+        Assert.Equal(7, stats.DecodeTokens);
+        Assert.Equal(0, stats.RecomputedTokens);
+        float[] expected = ReferenceLogProbs(TinyDir, ctx, result.Branches[0].Tokens);
+        for (int t = 0; t < expected.Length; t++) Assert.True(Math.Abs(expected[t] - result.Branches[0].LogProbs[t]) <= 1e-4f, $"token {t}");
+    }
+
     static async Task<SegmentResult> RunAlone(SegmentRequest r)
     {
         await using var engine = Start();
