@@ -75,11 +75,13 @@ public sealed record EngineOptions
         ? Math.Min(MaxSequenceLength, config.MaxPositionEmbeddings)
         : Math.Min(config.MaxPositionEmbeddings, 4096);
 
-    /// <summary>The slots the engine allocates: <see cref="MaxSlots"/>, or fewer when <see cref="KvBudgetBytes"/>
-    /// cannot hold that many slots of <paramref name="maxSequenceLength"/> rows of <paramref name="bytesPerToken"/>
-    /// each, so that the cache's memory (on a GPU, all of it real from the start) stays within the budget. Throws when
-    /// the budget cannot hold even one.</summary>
-    public int SlotsFor(int maxSequenceLength, long bytesPerToken)
+    /// <summary>The slots the engine allocates. Where memory is committed as it is first used (<paramref name="lazyMemory"/>:
+    /// a CPU), <see cref="MaxSlots"/>: slots past what the budget holds at full length cost only the rows they fill, and
+    /// the budget bounds the rows in use (<see cref="Kv.KvPool"/>), so many short sequences fit. Elsewhere (a GPU, where
+    /// all of an allocation is real from the start) <see cref="MaxSlots"/> or fewer, as many slots of
+    /// <paramref name="maxSequenceLength"/> rows of <paramref name="bytesPerToken"/> each as <see cref="KvBudgetBytes"/>
+    /// holds. Throws when the budget cannot hold even one full-length slot.</summary>
+    public int SlotsFor(int maxSequenceLength, long bytesPerToken, bool lazyMemory = false)
     {
         long perSlot = maxSequenceLength * bytesPerToken;
         long fit = KvBudgetBytes / perSlot;
@@ -88,11 +90,14 @@ public sealed record EngineOptions
                 $"EngineOptions.KvBudgetBytes = {KvBudgetBytes} cannot hold one KV slot of EngineOptions.MaxSequenceLength = " +
                 $"{maxSequenceLength} tokens: that needs {maxSequenceLength} x {bytesPerToken} = {perSlot} bytes ({bytesPerToken} bytes " +
                 $"of K/V per token in {DType}); lower MaxSequenceLength or raise KvBudgetBytes to at least {perSlot}");
-        return (int)Math.Min(MaxSlots, fit);
+        return lazyMemory ? MaxSlots : (int)Math.Min(MaxSlots, fit);
     }
 
     /// <summary>EOS ids; null = from the model folder (generation_config.json and config.json <c>eos_token_id</c>).</summary>
     public IReadOnlyList<int>? EosTokenIds { get; init; }
+
+    /// <summary>Tests only: whether the KV memory counts as committed as it is used (null: on a CPU).</summary>
+    internal bool? LazyKvMemory { get; init; }
 
     /// <summary>Tests only: called with each step's items before its forward; what it throws, the step throws.</summary>
     internal Action<IReadOnlyList<Model.StepItem>>? StepFault { get; init; }

@@ -34,9 +34,12 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
         this.model = model;
         var c = model.Config;
         maxSequenceLength = options.MaxSequenceLengthFor(c);
-        Slots = options.SlotsFor(maxSequenceLength, c.KvBytesPerToken(model.DType));
+        long perToken = c.KvBytesPerToken(model.DType);
+        Slots = options.SlotsFor(maxSequenceLength, perToken, options.LazyKvMemory ?? model.Device.type == DeviceType.CPU);
+        // Written with zeros up front when the whole cache fits the budget; else committed as slots fill (KvCache).
+        bool committed = (long)Slots * maxSequenceLength * perToken <= options.KvBudgetBytes;
         eos = [.. options.EosTokenIds ?? c.EosTokenIds];
-        loop = new EngineLoop(model, options, maxSequenceLength, Slots, eos);
+        loop = new EngineLoop(model, options, maxSequenceLength, Slots, committed, eos);
         EngineMeters.Track(this, model.Device.ToString());
     }
 

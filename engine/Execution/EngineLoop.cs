@@ -30,11 +30,12 @@ internal sealed class EngineLoop
     int disposed;
     long stepsRetried, stepsFailed;
 
-    /// <param name="slots">The slots to allocate (<see cref="EngineOptions.SlotsFor"/>: within the KV budget).</param>
-    public EngineLoop(Qwen2Model model, EngineOptions options, int maxSequenceLength, int slots, IReadOnlySet<int> eos)
+    /// <param name="slots">The slots to allocate (<see cref="EngineOptions.SlotsFor"/>).</param>
+    /// <param name="committed">Whether the KV cache is written with zeros at allocation (<see cref="KvCache"/>).</param>
+    public EngineLoop(Qwen2Model model, EngineOptions options, int maxSequenceLength, int slots, bool committed, IReadOnlySet<int> eos)
     {
         this.model = model;
-        cache = new KvCache(model.Config, slots, maxSequenceLength, model.Device, model.DType);
+        cache = new KvCache(model.Config, slots, maxSequenceLength, model.Device, model.DType, committed);
         pool = new KvPool(slots, options.KvBudgetBytes, cache.BytesPerToken, new PrefixLedger());
         Scheduler = new SegmentScheduler(pool, cache, maxSequenceLength, Publish);
         runner = new StepRunner(model, cache, pool, eos, options.PrefillChunk, options.StepFault);

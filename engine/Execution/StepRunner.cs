@@ -86,9 +86,12 @@ internal sealed class StepRunner(Qwen2Model model, KvCache cache, KvPool pool, I
     /// </summary>
     public void WarmUp()
     {
+        const int WarmBatchOfLazyCache = 256;
         int n = Math.Min(prefillChunk, cache.MaxLength);
-        var items = new List<StepItem>(cache.Slots) { new(0, 0, new int[n]) };
-        for (int slot = 1; slot < cache.Slots; slot++) items.Add(new StepItem(slot, 0, [0]));
+        // A lazy cache commits a page per slot and layer for each slot touched: warm the batches a committed one would.
+        int batch = cache.Committed ? cache.Slots : Math.Min(cache.Slots, WarmBatchOfLazyCache);
+        var items = new List<StepItem>(batch) { new(0, 0, new int[n]) };
+        for (int slot = 1; slot < batch; slot++) items.Add(new StepItem(slot, 0, [0]));
         using var scope = NewDisposeScope();
         model.Step(cache, items);
     }

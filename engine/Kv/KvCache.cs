@@ -6,12 +6,14 @@ namespace TreePO.Engine.Kv;
 /// <summary>
 /// Slot-major K/V storage: per layer <c>[slots, kv_heads, max_len, head_dim]</c> in the model's dtype (fp32 or bf16),
 /// allocated once and written in place. Each live sequence owns a slot; a fork copies the parent's prefix rows into the
-/// child's slot. Written with zeros at allocation, for two reasons: a masked attention call over neighbouring slots of
-/// different lengths reads rows past the shorter sequences' ends, and masks them out, but a masked row weighs 0 and
-/// 0 x NaN is NaN, so rows never written must hold finite numbers (uninitialised memory made a batched step differ from
-/// the same steps alone, now and then); and the memory is then committed before the first step, instead of each page
-/// faulting inside one (for a fresh engine of the built-in model that cost as much as a fifth of a rollout). The engine
-/// allocates only the slots its KV budget holds.
+/// child's slot. Rows never written must hold finite numbers: a masked attention call over neighbouring slots of
+/// different lengths reads rows past the shorter sequences' ends and masks them out, but a masked row weighs 0 and
+/// 0 x NaN is NaN (uninitialised memory made a batched step differ from the same steps alone, now and then). So a
+/// cache is either <em>committed</em>, written with zeros at allocation (its memory is then in place before the first
+/// step, instead of each page faulting inside one: for a fresh engine of the built-in model that cost a fifth of a
+/// rollout), or <em>lazy</em>, allocated uninitialised and each slot's rows zeroed as the slot first reaches them
+/// (<see cref="Written"/>, <see cref="Reach"/>), so that memory is committed only as rows are used: on a CPU, an engine
+/// with more slots than its KV budget holds at full length (many short sequences) costs only the rows it fills.
 /// </summary>
 public sealed class KvCache : IDisposable
 {
@@ -21,6 +23,8 @@ public sealed class KvCache : IDisposable
     readonly Tensor[] flatValues;
     readonly List<(int Source, int Target, int Start, int Count)> pending = [];
     int pendingRows;
+    /// <summary>Lazy caches: rows <c>[0, finite[s])</c> of slot s have been written or zeroed. Null when committed.</summary>
+    readonly int[]? finite;
 
     public int Slots { get; }
     public int MaxLength { get; }
@@ -30,10 +34,14 @@ public sealed class KvCache : IDisposable
     /// <summary>The element type of every buffer: the model's, whose K/V rows are copied in as they are.</summary>
     public ScalarType DType { get; }
     public long BytesPerToken { get; }
+    /// <summary>Whether every row was written with zeros at allocation (else rows are zeroed as slots reach them).</summary>
+    public bool Committed { get; }
     /// <summary>Prefix copies made so far (forks, and reuse of a prefix another slot holds).</summary>
     public long Copies { get; private set; }
 
-    public KvCache(Qwen2Config config, int slots, int maxLength, Device? device = null, ScalarType dtype = ScalarType.Float32)
+    /// <param name="committed">True: zeros in every row at allocation. False: uninitialised, rows zeroed as slots reach them.</param>
+    public KvCache(Qwen2Config config, int slots, int maxLength, Device? device = null, ScalarType dtype = ScalarType.Float32,
+        bool committed = true)
     {
         if (slots <= 0) throw new ArgumentOutOfRangeException(nameof(slots), slots, "must be positive");
         if (maxLength <= 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must be positive");
@@ -48,7 +56,10 @@ public sealed class KvCache : IDisposable
         values = new Tensor[layers];
         flatKeys = new Tensor[layers];
         flatValues = new Tensor[layers];
-        Tensor Buffer() => zeros([slots, KvHeads, maxLength, HeadDim], dtype, device).DetachFromDisposeScope();
+        Committed = committed;
+        if (!committed) finite = new int[slots];
+        Tensor Buffer() => (committed ? zeros([slots, KvHeads, maxLength, HeadDim], dtype, device)
+            : empty([slots, KvHeads, maxLength, HeadDim], dtype, device)).DetachFromDisposeScope();
         for (int l = 0; l < layers; l++)
         {
             keys[l] = Buffer();
@@ -63,6 +74,37 @@ public sealed class KvCache : IDisposable
     public Tensor Values(int layer) { Flush(); return values[layer]; }
     internal Tensor FlatKeys(int layer) { Flush(); return flatKeys[layer]; }
     internal Tensor FlatValues(int layer) { Flush(); return flatValues[layer]; }
+
+    /// <summary>Rows <c>[start, end)</c> of <paramref name="slot"/> are about to be written (by a step or a copy). In a lazy
+    /// cache, rows between what the slot has reached and <paramref name="start"/> are zeroed first, so that the slot's
+    /// finite rows stay one run from 0.</summary>
+    public void Written(int slot, int start, int end)
+    {
+        if (finite is null || end <= finite[slot]) return;
+        if (start > finite[slot]) Zero(slot, finite[slot], start);
+        finite[slot] = end;
+    }
+
+    /// <summary>An attention call will read rows <c>[0, length)</c> of <paramref name="slot"/>, some of them masked out: in
+    /// a lazy cache, rows the slot has not reached yet are zeroed.</summary>
+    public void Reach(int slot, int length)
+    {
+        if (finite is null || length <= finite[slot]) return;
+        Zero(slot, finite[slot], length);
+        finite[slot] = length;
+    }
+
+    void Zero(int slot, int from, int to)
+    {
+        Flush();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        for (int l = 0; l < keys.Length; l++)
+        {
+            keys[l].narrow(0, slot, 1).narrow(2, from, to - from).zero_();
+            values[l].narrow(0, slot, 1).narrow(2, from, to - from).zero_();
+        }
+    }
 
     /// <summary>Copies rows <c>[0, length)</c> of <paramref name="source"/> into <paramref name="target"/> in every layer.</summary>
     public void CopyPrefix(int source, int target, int length) => CopyRows(source, target, 0, length);
@@ -85,6 +127,7 @@ public sealed class KvCache : IDisposable
                 Flush();
                 break;
             }
+        Written(target, start, start + count);
         pending.Add((source, target, start, count));
         pendingRows += count;
         Copies++;

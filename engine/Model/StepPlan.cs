@@ -69,6 +69,9 @@ internal sealed class StepPlan
                 keys += length;
                 e++;
             }
+            // A ragged run reads every slot's rows up to the longest, past the shorter ones' ends (masked out).
+            if (ragged)
+                for (int k = s; k < e; k++) cache.Reach(items[singles[k]].Slot, longest);
             groupList.Add(new Run(row, head.Slot, e - s, longest, ragged ? KeyMask(items, singles, s, e, longest, device) : null));
             for (int k = s; k < e; k++)
             {
@@ -102,6 +105,7 @@ internal sealed class StepPlan
         for (int i = 0; i < items.Count; i++)
         {
             var it = items[i];
+            cache.Written(it.Slot, it.Start, it.Start + it.Tokens.Length);
             for (int j = 0; j < it.Tokens.Length; j++)
                 for (int h = 0; h < kvH; h++)
                     write[(firstRow[i] + j) * kvH + h] = ((long)it.Slot * kvH + h) * maxLen + it.Start + j;

@@ -16,8 +16,9 @@ public sealed class BFloat16EngineTests
     {
         long perToken = Qwen2Config.Tiny().KvBytesPerToken(ScalarType.Float32);
         long budget = 4 * 64 * perToken;
-        await using var fp32 = Start(budget: budget, slots: 64, maxSequenceLength: 64);
-        await using var bf16 = Start(budget: budget, slots: 64, maxSequenceLength: 64, dtype: EngineOptions.BFloat16Name);
+        // Slots at full length, as on a GPU (on a CPU every slot is allocated and the budget bounds the rows in use).
+        await using var fp32 = Start(budget: budget, slots: 64, maxSequenceLength: 64, lazyKv: false);
+        await using var bf16 = Start(budget: budget, slots: 64, maxSequenceLength: 64, dtype: EngineOptions.BFloat16Name, lazyKv: false);
         Assert.Equal(perToken, fp32.KvBytesPerToken);
         Assert.Equal(perToken / 2, bf16.KvBytesPerToken);
         Assert.Equal(4, fp32.Slots);

@@ -20,11 +20,12 @@ internal static class EngineFixture
     public static string TinyDir => tinyDir.Value;
 
     public static InferenceEngine Start(string? dir = null, long budget = 64L << 20, int slots = 16, int prefillChunk = 16, IReadOnlyList<int>? eos = null,
-        int maxSequenceLength = 0, string dtype = EngineOptions.Float32Name) =>
+        int maxSequenceLength = 0, string dtype = EngineOptions.Float32Name, bool? lazyKv = null) =>
         InferenceEngine.Load(new EngineOptions
         {
             ModelPath = dir ?? TinyDir, KvBudgetBytes = budget, MaxSlots = slots, PrefillChunk = prefillChunk, Threads = 2,
             EosTokenIds = eos ?? [], MaxSequenceLength = maxSequenceLength, DType = dtype, Device = TestModels.DeviceName,
+            LazyKvMemory = lazyKv,
         });
 
     static int ids;

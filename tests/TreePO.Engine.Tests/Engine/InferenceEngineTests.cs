@@ -113,7 +113,7 @@ public sealed class InferenceEngineTests
         long perToken = Qwen2Config.Tiny().KvBytesPerToken(TorchSharp.torch.ScalarType.Float32);
         // Room for two requests' worth of slots (the budget holds 4 of 24 rows): later work evicts the first tree's nodes.
         long budget = 4 * 24 * perToken;
-        await using var engine = Start(budget: budget, slots: 8, maxSequenceLength: 24);
+        await using var engine = Start(budget: budget, slots: 8, maxSequenceLength: 24, lazyKv: false);
         Assert.Equal(4, engine.Slots);
         int[] prompt = TestModels.RandomTokens(12, 4);
         var r1 = await engine.GenerateAsync(Request(prompt, branches: 2, maxTokens: 6, seed: 1)).WaitAsync(Timeout);

@@ -4,8 +4,9 @@ using static TreePO.Engine.Tests.Engine.EngineFixture;
 
 namespace TreePO.Engine.Tests.Engine;
 
-/// <summary>The KV cache's allocation respects <see cref="EngineOptions.KvBudgetBytes"/>: the engine allocates only the
-/// full-length slots the budget holds, serves with them, and says so when the budget holds none.</summary>
+/// <summary>The KV cache's allocation respects <see cref="EngineOptions.KvBudgetBytes"/>: where memory is real from the
+/// start (a GPU), the engine allocates only the full-length slots the budget holds, serves with them, and says so when the
+/// budget holds none; on a CPU it allocates every slot and commits rows as they fill, within the same budget.</summary>
 public sealed class KvBudgetSlotsTests
 {
     static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
@@ -15,7 +16,7 @@ public sealed class KvBudgetSlotsTests
     public async Task A_budget_for_three_full_slots_gets_three_slots_and_serves_with_them()
     {
         // Three slots of 64 rows and a little more: the allocation rounds down.
-        await using var engine = Start(budget: 3 * 64 * PerToken + 10 * PerToken, slots: 8, maxSequenceLength: 64);
+        await using var engine = Start(budget: 3 * 64 * PerToken + 10 * PerToken, slots: 8, maxSequenceLength: 64, lazyKv: false);
         Assert.Equal(3, engine.Slots);
         Assert.Equal(3, engine.GetStats().Slots);
 
@@ -25,6 +26,19 @@ public sealed class KvBudgetSlotsTests
         var e = await Assert.ThrowsAnyAsync<ArgumentException>(() => engine.GenerateAsync(Request(TestModels.RandomTokens(12, 6), branches: 4)));
         Assert.Contains("4 branches; this engine has only 3 slots", e.Message);
         Assert.Contains("EngineOptions.KvBudgetBytes", e.Message);
+    }
+
+    [Fact]
+    public async Task On_a_CPU_a_budget_for_three_full_slots_serves_six_short_sequences_at_once()
+    {
+        // Memory committed as rows fill: all 8 slots exist, and six 18-row sequences (108 rows) fit a budget of 202.
+        await using var engine = Start(budget: 3 * 64 * PerToken + 10 * PerToken, slots: 8, maxSequenceLength: 64, lazyKv: true);
+        Assert.Equal(8, engine.Slots);
+        var result = await engine.GenerateAsync(Request(TestModels.RandomTokens(12, 5), branches: 6, maxTokens: 6)).WaitAsync(Timeout);
+        Assert.All(result.Branches, b => Assert.Equal(6, b.Tokens.Length));
+        Assert.Equal(6, engine.GetStats().MaxBatchSize);
+        float[] expected = ReferenceLogProbs(TinyDir, TestModels.RandomTokens(12, 5), result.Branches[5].Tokens);
+        for (int t = 0; t < expected.Length; t++) Assert.True(Math.Abs(expected[t] - result.Branches[5].LogProbs[t]) <= 1e-4f, $"token {t}");
     }
 
     [Fact]
@@ -66,6 +80,8 @@ public sealed class KvBudgetSlotsTests
         var gpu = new EngineOptions { MaxSlots = 64, KvBudgetBytes = 1024L << 20 };
         Assert.Equal(10, gpu.SlotsFor(qwenLength, qwen.KvBytesPerToken(ScalarType.Float32)));
         Assert.Equal(21, gpu.SlotsFor(qwenLength, qwen.KvBytesPerToken(ScalarType.BFloat16)));
+        // On a CPU every slot: the budget bounds the rows in use, not slots at full length.
+        Assert.Equal(64, gpu.SlotsFor(qwenLength, qwen.KvBytesPerToken(ScalarType.Float32), lazyMemory: true));
     }
 
     static string BuiltInConfig()

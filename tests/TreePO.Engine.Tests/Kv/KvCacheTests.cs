@@ -49,6 +49,40 @@ public sealed class KvCacheTests
         Assert.Equal(4, cache.Copies);
     }
 
+    /// <summary>A lazy cache zeroes a slot's rows as it first reaches them and never touches rows already written:
+    /// written rows stay as they are, a gap below a write is zeroed, and a copy's target counts as written.</summary>
+    [Fact]
+    public void A_lazy_cache_zeroes_rows_as_slots_reach_them_and_keeps_what_was_written()
+    {
+        var config = Qwen2Config.Tiny();
+        using var cache = new KvCache(config, slots: 3, maxLength: 16, committed: false);
+        using var scope = NewDisposeScope();
+        for (int l = 0; l < cache.Layers; l++)
+        {
+            cache.Keys(l).fill_(float.NaN);
+            cache.Values(l).fill_(float.NaN);
+        }
+        cache.Written(0, 0, 5);
+        Fill(cache, 0, 5, seed: 1);
+        var before = cache.Keys(1)[0].narrow(1, 0, 5).clone();
+        cache.Reach(0, 9);
+        Assert.True(TestModels.MaxAbsDiff(cache.Keys(1)[0].narrow(1, 0, 5), before) == 0, "written rows changed");
+        for (int l = 0; l < cache.Layers; l++)
+        {
+            Assert.Equal(0f, cache.Keys(l)[0].narrow(1, 5, 4).abs().sum().item<float>());
+            Assert.Equal(0f, cache.Values(l)[0].narrow(1, 5, 4).abs().sum().item<float>());
+            Assert.True(cache.Keys(l)[0].narrow(1, 9, 7).isnan().all().item<bool>(), "rows past the reach are left alone");
+        }
+
+        cache.Written(1, 3, 4); // a write above the slot's first rows: the gap [0, 3) is zeroed
+        Assert.Equal(0f, cache.Keys(0)[1].narrow(1, 0, 3).abs().sum().item<float>());
+
+        cache.CopyPrefix(0, 2, 5);
+        cache.Reach(2, 6);
+        Assert.True(TestModels.MaxAbsDiff(cache.Keys(1)[2].narrow(1, 0, 5), before) == 0, "the copy was overwritten");
+        Assert.Equal(0f, cache.Keys(1)[2].narrow(1, 5, 1).abs().sum().item<float>());
+    }
+
     /// <summary>Rows never written are read, masked out, by attention calls over neighbouring slots of different
     /// lengths: they must be finite (zeros), whatever the allocator returned before.</summary>
     [Fact]

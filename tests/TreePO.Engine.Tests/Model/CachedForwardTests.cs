@@ -133,6 +133,38 @@ public sealed class CachedForwardTests
         }
     }
 
+    /// <summary>A lazy cache (rows uninitialised until a slot reaches them) holding NaN everywhere, as reused memory
+    /// may: a ragged run reads rows past the shorter sequences' ends, masked out, and must see zeros there, not NaN.
+    /// Fails without <see cref="KvCache.Reach"/> (0 x NaN in the attention's weighted sum).</summary>
+    [Trait(TestModels.DeviceTrait, "any")]
+    [Fact]
+    public void A_lazy_cache_full_of_NaN_gives_the_same_steps_as_a_committed_one()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 5, TestModels.Device);
+        using var lazy = new KvCache(model.Config, slots: 3, maxLength: 32, device: TestModels.Device, committed: false);
+        using var committed = new KvCache(model.Config, slots: 3, maxLength: 32, device: TestModels.Device);
+        Assert.False(lazy.Committed);
+        for (int l = 0; l < lazy.Layers; l++)
+        {
+            lazy.Keys(l).fill_(float.NaN);
+            lazy.Values(l).fill_(float.NaN);
+        }
+        int[][] seqs = [TestModels.RandomTokens(9, 1), TestModels.RandomTokens(7, 2), TestModels.RandomTokens(4, 3)];
+        var a = model.Step(lazy, seqs.Select((q, i) => new StepItem(i, 0, q)).ToArray());
+        var b = model.Step(committed, seqs.Select((q, i) => new StepItem(i, 0, q)).ToArray());
+        Assert.True(TestModels.MaxAbsDiff(a, b) <= 1e-5f);
+        for (int t = 0; t < 3; t++)
+        {
+            // Lengths 9, 7 and 4 on neighbouring slots: one masked call whose shorter rows read past their ends.
+            StepItem[] next = [new(0, 9 + t, [1 + t]), new(1, 7 + t, [2 + t]), new(2, 4 + t, [3 + t])];
+            var x = model.Step(lazy, next);
+            var y = model.Step(committed, next);
+            Assert.False(x.isnan().any().item<bool>(), $"step {t}: NaN from the lazy cache");
+            Assert.True(TestModels.MaxAbsDiff(x, y) <= 1e-5f, $"step {t}");
+        }
+    }
+
     [Fact]
     public void Token_log_probs_match_log_softmax_of_full_logits()
     {
