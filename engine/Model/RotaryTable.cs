@@ -38,8 +38,9 @@ public sealed class RotaryTable : IDisposable
     public static Tensor Apply(Tensor x, Tensor cos, Tensor signedSin)
     {
         using var scope = NewDisposeScope();
-        long half = x.shape[^1] / 2;
-        var swapped = cat([x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
+        // [x2, x1] as one op: rolling the last dimension by half swaps its halves (the same data a cat of the two
+        // narrowed halves builds, in one call instead of three).
+        var swapped = x.roll(x.shape[^1] / 2, -1);
         return (x * cos).Plus(swapped * signedSin).MoveToOuterDisposeScope();
     }
 
