@@ -79,9 +79,8 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         if (dev.type == DeviceType.CUDA)
             AnsiConsole.MarkupLine(busy is null ? "GPU busy share: not measured (no nvidia-smi on the PATH)" : "GPU busy share: nvidia-smi's utilization.gpu sampled every 100 ms over 2 s of decode steps per batch");
 
-        var hw = MeasureHardware(dev, opts.DType);
-        AnsiConsole.MarkupLine($"machine: GEMM {hw.GemmGflops:F1} GFLOP/s ({HardwareGemmOn(dev)} x {HardwareGemmOn(dev)} {Name(opts.DType)}), matrix-vector {hw.MatVecGBps:F1} GB/s ({ElementSize(opts.DType) * 64} MiB of weights), copy {hw.CopyGBps:F1} GB/s");
-        var results = new List<ShapeResult>();
+        // Every shape's config first: a bad shape or a --steps no shape has room for stops before anything is measured.
+        var shapes = new List<(string Shape, Qwen2Config Config)>();
         foreach (string shape in opts.Shapes)
         {
             var config = shape switch
@@ -101,8 +100,17 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
                 AnsiConsole.MarkupLine($"[red]unknown shape '{Markup.Escape(shape)}'[/] (builtin, small, qwen2.5-0.5b)");
                 return Task.FromResult(1);
             }
-            results.Add(RunShape(shape, config, opts, hw, dev, busy));
+            if (NoRoomForContext(shape, config, opts.Steps) is { } problem)
+            {
+                AnsiConsole.MarkupLine($"[red]{Markup.Escape(problem)}[/]");
+                return Task.FromResult(2);
+            }
+            shapes.Add((shape, config));
         }
+
+        var hw = MeasureHardware(dev, opts.DType);
+        AnsiConsole.MarkupLine($"machine: GEMM {hw.GemmGflops:F1} GFLOP/s ({HardwareGemmOn(dev)} x {HardwareGemmOn(dev)} {Name(opts.DType)}), matrix-vector {hw.MatVecGBps:F1} GB/s ({ElementSize(opts.DType) * 64} MiB of weights), copy {hw.CopyGBps:F1} GB/s");
+        var results = shapes.Select(x => RunShape(x.Shape, x.Config, opts, hw, dev, busy)).ToList();
 
         var table = new Table().AddColumns("shape", "batch", "step ms", "decode tok/s", "matmuls ms", "matmuls / step",
             "roofline ms", "step / roofline", "bound");
@@ -154,6 +162,13 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         AnsiConsole.MarkupLine($"wrote {Markup.Escape(Path.GetFullPath(opts.Out))}");
         return Task.FromResult(0);
     }
+
+    /// <summary>Every timed step adds a position to the context (and two more are kept free), so the steps must leave
+    /// a shape room for at least one context token; null when they do, else what to change.</summary>
+    public static string? NoRoomForContext(string shape, Qwen2Config config, int steps) =>
+        config.MaxPositionEmbeddings - steps - 2 >= 1 ? null
+            : $"--steps {steps} leaves no room for a context in {shape} (max_position_embeddings {config.MaxPositionEmbeddings}): " +
+              $"at most {config.MaxPositionEmbeddings - 3} steps";
 
     static ShapeResult RunShape(string shape, Qwen2Config config, Options opts, Hardware hw, Device dev, GpuBusyMeter? busy)
     {

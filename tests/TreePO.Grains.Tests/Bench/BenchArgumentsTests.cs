@@ -142,6 +142,17 @@ public sealed class BenchArgumentsTests
 
     sealed record Run(int Code, string Output, CommandSettings? Settings);
 
+    [Fact]
+    public void Engine_steps_that_leave_a_shape_no_context_are_refused_naming_the_most_it_takes()
+    {
+        // Checked for every shape before anything is measured (a shape's positions are known only from its config).
+        var builtin = new TreePO.Engine.Model.Qwen2Config { MaxPositionEmbeddings = 256 };
+        Assert.Null(EngineBenchmark.NoRoomForContext("builtin", builtin, 253));
+        Assert.Equal("--steps 254 leaves no room for a context in builtin (max_position_embeddings 256): at most 253 steps",
+            EngineBenchmark.NoRoomForContext("builtin", builtin, 254));
+        Assert.Contains("--steps 3000", EngineBenchmark.NoRoomForContext("builtin", builtin, 3000));
+    }
+
     static async Task<Run> RunAsync(params string[] args)
     {
         var output = new StringWriter();
