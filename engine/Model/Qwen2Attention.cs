@@ -1,7 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using TreePO.Engine.Kv;
-using TreePO.Engine.Native;
 using static TorchSharp.torch;
 
 namespace TreePO.Engine.Model;
@@ -83,7 +82,6 @@ public sealed class Qwen2Attention : nn.Module
 
         var keys = cache.Keys(layer);
         var values = cache.Values(layer);
-        bool onCpu = x.device_type == DeviceType.CPU;
         var outputs = new List<Tensor>(plan.Groups.Count);
         foreach (var group in plan.Groups)
         {
@@ -93,10 +91,9 @@ public sealed class Qwen2Attention : nn.Module
                 var qg = q.narrow(0, run.Row, run.Count).view(run.Count, kvHeads, g, headDim);
                 var kk = keys.narrow(0, run.SlotStart, run.Count).narrow(2, 0, run.Length);
                 var vv = values.narrow(0, run.SlotStart, run.Count).narrow(2, 0, run.Length);
-                var o = onCpu ? DecodeAttention(qg, kk, vv, run.Mask)
-                    : run.Mask is null
-                        ? nn.functional.scaled_dot_product_attention(qg, kk, vv)
-                        : nn.functional.scaled_dot_product_attention(qg, kk, vv, run.Mask);
+                var o = run.Mask is null
+                    ? nn.functional.scaled_dot_product_attention(qg, kk, vv)
+                    : nn.functional.scaled_dot_product_attention(qg, kk, vv, run.Mask);
                 outputs.Add(o.reshape(run.Count, heads * headDim));
             }
             else if (group is StepPlan.Chunk chunk)
@@ -112,21 +109,6 @@ public sealed class Qwen2Attention : nn.Module
         }
         var attended = outputs.Count == 1 ? outputs[0] : cat(outputs, 0);
         return o_proj.forward(attended).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>
-    /// Decode attention on a CPU as two batched products and a softmax: queries <c>[count, kvH, g, D]</c> against
-    /// <c>[count, kvH, L, D]</c> keys, <paramref name="mask"/> <c>[count, 1, 1, L]</c> (true where a row attends) or
-    /// none. libtorch's CPU attention kernel multiplies each sequence's and head's few query rows by its keys in a
-    /// separate small matrix call per block, whose fixed cost made attention most of a decode step's products at the
-    /// built-in model's size; the batched products do the same work in one call each (bench engine, one thread:
-    /// 3-12 % off a step from batch 16 to 256).
-    /// </summary>
-    static Tensor DecodeAttention(Tensor q, Tensor k, Tensor v, Tensor? mask)
-    {
-        var scores = q.matmul(k.transpose(-1, -2)).Times(1.0 / Math.Sqrt(q.shape[^1]));
-        if (mask is not null) scores = scores.FilledWhere(mask.logical_not(), double.NegativeInfinity);
-        return scores.softmax(-1).matmul(v);
     }
 
     protected override void Dispose(bool disposing)
