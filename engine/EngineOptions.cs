@@ -84,7 +84,7 @@ public sealed record EngineOptions
     public int SlotsFor(int maxSequenceLength, long bytesPerToken, bool lazyMemory = false)
     {
         long perSlot = maxSequenceLength * bytesPerToken;
-        long fit = KvBudgetBytes / perSlot;
+        long fit = FullLengthSlots(maxSequenceLength, bytesPerToken);
         if (fit < 1)
             throw new ArgumentException(
                 $"EngineOptions.KvBudgetBytes = {KvBudgetBytes} cannot hold one KV slot of EngineOptions.MaxSequenceLength = " +
@@ -92,6 +92,10 @@ public sealed record EngineOptions
                 $"of K/V per token in {DType}); lower MaxSequenceLength or raise KvBudgetBytes to at least {perSlot}");
         return lazyMemory ? MaxSlots : (int)Math.Min(MaxSlots, fit);
     }
+
+    /// <summary>How many slots of <paramref name="maxSequenceLength"/> rows <see cref="KvBudgetBytes"/> holds: a cache of
+    /// at most that many is written at allocation, a larger one (a CPU's, <see cref="SlotsFor"/>) as its rows fill.</summary>
+    public long FullLengthSlots(int maxSequenceLength, long bytesPerToken) => KvBudgetBytes / (maxSequenceLength * bytesPerToken);
 
     /// <summary>EOS ids; null = from the model folder (generation_config.json and config.json <c>eos_token_id</c>).</summary>
     public IReadOnlyList<int>? EosTokenIds { get; init; }

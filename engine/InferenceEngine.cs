@@ -37,7 +37,7 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
         long perToken = c.KvBytesPerToken(model.DType);
         Slots = options.SlotsFor(maxSequenceLength, perToken, options.LazyKvMemory ?? model.Device.type == DeviceType.CPU);
         // Written with zeros up front when the whole cache fits the budget; else committed as slots fill (KvCache).
-        bool committed = (long)Slots * maxSequenceLength * perToken <= options.KvBudgetBytes;
+        bool committed = Slots <= options.FullLengthSlots(maxSequenceLength, perToken);
         eos = [.. options.EosTokenIds ?? c.EosTokenIds];
         loop = new EngineLoop(model, options, maxSequenceLength, Slots, committed, eos);
         EngineMeters.Track(this, model.Device.ToString());

@@ -12,7 +12,7 @@ namespace TreePO.Engine.Kv;
 /// cache is either <em>committed</em>, written with zeros at allocation (its memory is then in place before the first
 /// step, instead of each page faulting inside one: for a fresh engine of the built-in model that cost a fifth of a
 /// rollout), or <em>lazy</em>, allocated uninitialised and each slot's rows zeroed as the slot first reaches them
-/// (<see cref="Written"/>, <see cref="Reach"/>), so that memory is committed only as rows are used: on a CPU, an engine
+/// (<see cref="Reach"/> before rows are read or written, <see cref="Wrote"/> once they are), so that memory is committed only as rows are used: on a CPU, an engine
 /// with more slots than its KV budget holds at full length (many short sequences) costs only the rows it fills.
 /// </summary>
 public sealed class KvCache : IDisposable
@@ -75,35 +75,31 @@ public sealed class KvCache : IDisposable
     internal Tensor FlatKeys(int layer) { Flush(); return flatKeys[layer]; }
     internal Tensor FlatValues(int layer) { Flush(); return flatValues[layer]; }
 
-    /// <summary>Rows <c>[start, end)</c> of <paramref name="slot"/> are about to be written (by a step or a copy). In a lazy
-    /// cache, rows between what the slot has reached and <paramref name="start"/> are zeroed first, so that the slot's
-    /// finite rows stay one run from 0.</summary>
-    public void Written(int slot, int start, int end)
-    {
-        if (finite is null || end <= finite[slot]) return;
-        if (start > finite[slot]) Zero(slot, finite[slot], start);
-        finite[slot] = end;
-    }
-
-    /// <summary>An attention call will read rows <c>[0, length)</c> of <paramref name="slot"/>, some of them masked out: in
-    /// a lazy cache, rows the slot has not reached yet are zeroed.</summary>
+    /// <summary>Rows <c>[0, length)</c> of <paramref name="slot"/> are about to be read (an attention call that masks the
+    /// ones past a sequence's end) or written from <paramref name="length"/> on: in a lazy cache, rows the slot has not
+    /// reached yet are zeroed, so that its finite rows stay one run from 0.</summary>
     public void Reach(int slot, int length)
     {
         if (finite is null || length <= finite[slot]) return;
-        Zero(slot, finite[slot], length);
+        Flush();   // a pending copy into the slot may reach further, and must land before rows are zeroed
+        if (length <= finite[slot]) return;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        int from = finite[slot];
+        for (int l = 0; l < keys.Length; l++)
+        {
+            keys[l].narrow(0, slot, 1).narrow(2, from, length - from).zero_();
+            values[l].narrow(0, slot, 1).narrow(2, from, length - from).zero_();
+        }
         finite[slot] = length;
     }
 
-    void Zero(int slot, int from, int to)
+    /// <summary>Rows of <paramref name="slot"/> up to <paramref name="end"/> have been written (after a
+    /// <see cref="Reach"/> to where the writing began). Marked only once the write has happened, so that rows of a step
+    /// that failed are never taken for written ones.</summary>
+    internal void Wrote(int slot, int end)
     {
-        Flush();
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        for (int l = 0; l < keys.Length; l++)
-        {
-            keys[l].narrow(0, slot, 1).narrow(2, from, to - from).zero_();
-            values[l].narrow(0, slot, 1).narrow(2, from, to - from).zero_();
-        }
+        if (finite is not null && end > finite[slot]) finite[slot] = end;
     }
 
     /// <summary>Copies rows <c>[0, length)</c> of <paramref name="source"/> into <paramref name="target"/> in every layer.</summary>
@@ -127,7 +123,7 @@ public sealed class KvCache : IDisposable
                 Flush();
                 break;
             }
-        Written(target, start, start + count);
+        Reach(target, start);
         pending.Add((source, target, start, count));
         pendingRows += count;
         Copies++;
@@ -147,6 +143,7 @@ public sealed class KvCache : IDisposable
                     from[k] = ((long)source * KvHeads + h) * MaxLength + i;
                     to[k] = ((long)target * KvHeads + h) * MaxLength + i;
                 }
+        var landed = pending.Select(p => (p.Target, End: p.Start + p.Count)).ToArray();
         pending.Clear();
         pendingRows = 0;
         using var scope = NewDisposeScope();
@@ -159,6 +156,7 @@ public sealed class KvCache : IDisposable
             flatKeys[l].index_copy_(0, toRows, flatKeys[l].index_select(0, fromRows));
             flatValues[l].index_copy_(0, toRows, flatValues[l].index_select(0, fromRows));
         }
+        foreach (var (target, end) in landed) Wrote(target, end);
     }
 
     public void Dispose()

@@ -192,6 +192,7 @@ public sealed class Qwen2Model : nn.Module
         var x = model.embed_tokens.forward(plan.Tokens);
         int l = 0;
         foreach (var layer in model.layers) x = layer.ForwardStep(x, cos, sin, plan, cache, l++);
+        foreach (var it in items) cache.Wrote(it.Slot, it.Start + it.Tokens.Length);
         var last = model.norm.forward(x.index_select(0, plan.LogitRows));
         return AsFp32(nn.functional.linear(last, OutputWeight)).MoveToOuterDisposeScope();
     }

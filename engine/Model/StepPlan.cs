@@ -105,7 +105,7 @@ internal sealed class StepPlan
         for (int i = 0; i < items.Count; i++)
         {
             var it = items[i];
-            cache.Written(it.Slot, it.Start, it.Start + it.Tokens.Length);
+            cache.Reach(it.Slot, it.Start);   // rows below where the item writes; marked written after the forward
             for (int j = 0; j < it.Tokens.Length; j++)
                 for (int h = 0; h < kvH; h++)
                     write[(firstRow[i] + j) * kvH + h] = ((long)it.Slot * kvH + h) * maxLen + it.Start + j;

@@ -50,7 +50,8 @@ public sealed class KvCacheTests
     }
 
     /// <summary>A lazy cache zeroes a slot's rows as it first reaches them and never touches rows already written:
-    /// written rows stay as they are, a gap below a write is zeroed, and a copy's target counts as written.</summary>
+    /// written rows stay as they are, a gap below a write is zeroed, rows of a write that never happened are not taken
+    /// for written ones, and a copy's target counts as written once the copy lands.</summary>
     [Fact]
     public void A_lazy_cache_zeroes_rows_as_slots_reach_them_and_keeps_what_was_written()
     {
@@ -62,8 +63,8 @@ public sealed class KvCacheTests
             cache.Keys(l).fill_(float.NaN);
             cache.Values(l).fill_(float.NaN);
         }
-        cache.Written(0, 0, 5);
         Fill(cache, 0, 5, seed: 1);
+        cache.Wrote(0, 5);
         var before = cache.Keys(1)[0].narrow(1, 0, 5).clone();
         cache.Reach(0, 9);
         Assert.True(TestModels.MaxAbsDiff(cache.Keys(1)[0].narrow(1, 0, 5), before) == 0, "written rows changed");
@@ -74,8 +75,11 @@ public sealed class KvCacheTests
             Assert.True(cache.Keys(l)[0].narrow(1, 9, 7).isnan().all().item<bool>(), "rows past the reach are left alone");
         }
 
-        cache.Written(1, 3, 4); // a write above the slot's first rows: the gap [0, 3) is zeroed
+        cache.Reach(1, 3); // a write from row 3 (a step that then fails): the gap [0, 3) is zeroed, row 3 is not yet
         Assert.Equal(0f, cache.Keys(0)[1].narrow(1, 0, 3).abs().sum().item<float>());
+        Assert.True(cache.Keys(0)[1].narrow(1, 3, 1).isnan().all().item<bool>());
+        cache.Reach(1, 5); // never marked written: read later, rows [3, 5) are zeroed, not left as they were
+        Assert.Equal(0f, cache.Keys(0)[1].narrow(1, 0, 5).abs().sum().item<float>());
 
         cache.CopyPrefix(0, 2, 5);
         cache.Reach(2, 6);
