@@ -51,6 +51,8 @@ public sealed class AblationBenchmark : AsyncCommand<AblationBenchmark.Settings>
         [CommandOption("--seeds <LIST>"), Description("The runs of every variant, one per seed (default 1,2).")] public string Seeds { get; init; } = "1,2";
         [CommandOption("--slots <N>"), Description("Engine slots (default 0: the engine's default).")] public int Slots { get; init; }
         [CommandOption("--model <DIR>"), Description("Model folder (default: Model:Path, else the built-in model).")] public string Model { get; init; } = "";
+        [CommandOption("--level <N>"), Description("Built-in task level (default: treepo train's, Run:TaskLevel); 5, the deep level, brings its model, segments and budget as train does.")]
+        public int? Level { get; init; }
         [CommandOption("--runs <DIR>"), Description("Run folders, deleted first.")] public string Runs { get; init; } = Path.Combine(new RunOptions().RunsDir, "bench-ablation");
         [CommandOption("--out <FILE>")] public string Out { get; init; } = "docs/bench/ablation.json";
         [CommandOption("--png <FILE>")] public string Png { get; init; } = "docs/bench/ablation.png";
@@ -75,31 +77,32 @@ public sealed class AblationBenchmark : AsyncCommand<AblationBenchmark.Settings>
             AtLeast(problems, "--eval-queries", EvalQueries, 1);
             IntList("--seeds", Seeds, 0, problems);
             AtLeast(problems, "--slots", Slots, 0);
+            TrainingBenchmark.LevelCheck(problems, Level);
         }
     }
 
-    sealed record Options(string Model, int Steps, int Queries, int EvalEvery, int EvalQueries, ulong[] Seeds, Variant[] Variants,
+    sealed record Options(string Model, int? Level, int Steps, int Queries, int EvalEvery, int EvalQueries, ulong[] Seeds, Variant[] Variants,
         int Slots, string RunsDir, string Out, string Png)
     {
-        public static Options From(Settings a) => new(a.Model, a.Steps, a.Queries, a.EvalEvery ?? Math.Max(1, a.Steps / 4), a.EvalQueries,
+        public static Options From(Settings a) => new(a.Model, a.Level, a.Steps, a.Queries, a.EvalEvery ?? Math.Max(1, a.Steps / 4), a.EvalQueries,
             [.. BenchSettings.IntList("--seeds", a.Seeds).Distinct().Select(x => (ulong)x)], a.Chosen(), a.Slots, a.Runs, a.Out, a.Png);
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var o = Options.From(settings);
-        if (TrainingBenchmark.Model(o.Model) is not { } model) return 2;
+        if (TrainingBenchmark.Model(o.Model, o.Level) is not { } model) return 2;
         TreePOOptions siloOptions;
         var specs = new Dictionary<string, RunSpec>();
         string runsDir = Path.GetFullPath(o.RunsDir);
         try
         {
-            siloOptions = TrainingBenchmark.Silo(model, o.Slots);
+            siloOptions = TrainingBenchmark.Silo(model, o.Slots, o.Level);
             foreach (ulong seed in o.Seeds)
                 foreach (var v in o.Variants)
                 {
                     string id = RunId(v.Name, seed);
-                    var spec = TrainingBenchmark.TrainRun(id, Path.Combine(runsDir, id), model, seed, o.Steps, o.Queries, o.EvalEvery,
+                    var spec = TrainingBenchmark.TrainRun(id, Path.Combine(runsDir, id), model, o.Level, seed, o.Steps, o.Queries, o.EvalEvery,
                         o.EvalQueries, v.Apply);
                     var errors = RunSpecCheck.Validate(spec, 0);
                     if (errors.Count > 0) throw new ArgumentException($"{id}: " + string.Join("; ", errors));

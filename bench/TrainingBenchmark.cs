@@ -39,7 +39,7 @@ public sealed class TrainingBenchmark : AsyncCommand<TrainingBenchmark.Settings>
 
     public sealed class Settings : BenchSettings
     {
-        [CommandOption("--steps <N>"), Description("Training steps of each run (default: treepo train's).")] public int Steps { get; init; } = D.Steps;
+        [CommandOption("--steps <N>"), Description("Training steps of each run (default: treepo train's at the level).")] public int? Steps { get; init; }
         [CommandOption("--eval-every <N>"), Description("Steps between held-out evaluations (default: a tenth of the steps).")] public int? EvalEvery { get; init; }
         [CommandOption("--queries <N>"), Description("Queries per step (default: treepo train's).")] public int Queries { get; init; } = D.QueriesPerStep;
         [CommandOption("--eval-queries <N>"), Description("Held-out queries (default: treepo train's).")] public int EvalQueries { get; init; } = D.EvalQueries;
@@ -50,38 +50,43 @@ public sealed class TrainingBenchmark : AsyncCommand<TrainingBenchmark.Settings>
         [CommandOption("--no-warmup"), Description("No untimed warm-up run.")] public bool NoWarmup { get; init; }
         [CommandOption("--slots <N>"), Description("Engine slots (default 0: the engine's default, as treepo train runs it).")] public int Slots { get; init; }
         [CommandOption("--model <DIR>"), Description("Model folder (default: Model:Path, else the built-in model).")] public string Model { get; init; } = "";
+        [CommandOption("--level <N>"), Description("Built-in task level (default: treepo train's, Run:TaskLevel); 5, the deep level, brings its model, segments and budget as train does.")]
+        public int? Level { get; init; }
         [CommandOption("--runs <DIR>"), Description("Run folders, deleted first.")] public string Runs { get; init; } = Path.Combine(D.RunsDir, "bench-training");
         [CommandOption("--out <FILE>")] public string Out { get; init; } = "training.json";
         [CommandOption("--png <FILE>")] public string Png { get; init; } = "training.png";
 
         protected override void Check(List<string> problems)
         {
-            AtLeast(problems, "--steps", Steps, 1);
+            if (Steps is { } steps) AtLeast(problems, "--steps", steps, 1);
             if (EvalEvery is { } every) AtLeast(problems, "--eval-every", every, 1);
             AtLeast(problems, "--queries", Queries, 1);
             AtLeast(problems, "--eval-queries", EvalQueries, 1);
             IntList("--seeds", Seeds, 0, problems);
             AtLeast(problems, "--chunks", Chunks, 1);
             AtLeast(problems, "--slots", Slots, 0);
+            LevelCheck(problems, Level);
         }
     }
 
-    sealed record Options(string Model, int Steps, int Queries, int EvalEvery, int EvalQueries, ulong[] Seeds, int Chunks, bool Warmup,
+    sealed record Options(string Model, int? Level, int Steps, int Queries, int EvalEvery, int EvalQueries, ulong[] Seeds, int Chunks, bool Warmup,
         int Slots, string RunsDir, string Out, string Png)
     {
-        public static Options From(Settings a) => new(
-            a.Model, a.Steps, a.Queries, a.EvalEvery ?? Math.Max(1, a.Steps / 10), a.EvalQueries,
+        public static Options From(Settings a, int steps) => new(
+            a.Model, a.Level, steps, a.Queries, a.EvalEvery ?? Math.Max(1, steps / 10), a.EvalQueries,
             [.. BenchSettings.IntList("--seeds", a.Seeds).Distinct().Select(x => (ulong)x)],
             a.Chunks, !a.NoWarmup, a.Slots, a.Runs, a.Out, a.Png);
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var o = Options.From(settings);
-        if (Model(o.Model) is not { } model) return 2;
+        Options o;
+        try { o = Options.From(settings, settings.Steps ?? CommandOptions.ForTrain(settings.Level).Run.Steps); }
+        catch (TreePOOptionsException e) { return Fail(e.Message); }
+        if (Model(o.Model, o.Level) is not { } model) return 2;
 
         TreePOOptions siloOptions;
-        try { siloOptions = Silo(model, o.Slots); }
+        try { siloOptions = Silo(model, o.Slots, o.Level); }
         catch (TreePOOptionsException e) { return Fail(e.Message); }
         string runsDir = Path.GetFullPath(o.RunsDir);
         var specs = o.Seeds.SelectMany(seed => Algos.Select(a => Spec(o, a, seed, model, runsDir))).ToDictionary(x => x.RunId);
@@ -101,7 +106,7 @@ public sealed class TrainingBenchmark : AsyncCommand<TrainingBenchmark.Settings>
         AnsiConsole.MarkupLine($"[bold]training benchmark[/] on {Markup.Escape(machine.ToString())}");
         var first = specs.Values.First();
         var t = RunSpecCheck.TreeConfigOf(first);
-        AnsiConsole.MarkupLine($"model {Markup.Escape(model)}; {o.Steps} steps x {o.Queries} queries, w={t.Width}, d={t.Depth} x l={t.SegmentLength}, " +
+        AnsiConsole.MarkupLine($"model {Markup.Escape(model)}; built-in task level {first.TaskLevel}; {o.Steps} steps x {o.Queries} queries, w={t.Width}, d={t.Depth} x l={t.SegmentLength}, " +
             $"b={t.Branch} (grpo: {t.Width} independent samples); held-out mean@{first.EvalK} on {o.EvalQueries} queries every {o.EvalEvery} steps; " +
             $"seeds {string.Join(", ", o.Seeds)}");
         AnsiConsole.MarkupLine($"order: {string.Join(" ", order.Select(x => $"{x.RunId}->{x.Until}"))}");
@@ -251,16 +256,17 @@ public sealed class TrainingBenchmark : AsyncCommand<TrainingBenchmark.Settings>
     static RunSpec Spec(Options o, string algo, ulong seed, string model, string runsDir)
     {
         string id = RunId(algo, seed);
-        return TrainRun(id, Path.Combine(runsDir, id), model, seed, o.Steps, o.Queries, o.EvalEvery, o.EvalQueries, x => x.Run.Algo = algo);
+        return TrainRun(id, Path.Combine(runsDir, id), model, o.Level, seed, o.Steps, o.Queries, o.EvalEvery, o.EvalQueries, x => x.Run.Algo = algo);
     }
 
     /// <summary>`treepo train`'s spec from its options tree (defaults, appsettings.json, TREEPO__*), with a
     /// benchmark's run length, evaluation and seed, after <paramref name="variant"/> changed what it compares.</summary>
-    internal static RunSpec TrainRun(string id, string runDir, string model, ulong seed, int steps, int queries, int evalEvery, int evalQueries,
+    internal static RunSpec TrainRun(string id, string runDir, string model, int? level, ulong seed, int steps, int queries, int evalEvery, int evalQueries,
         Action<TreePOOptions> variant)
     {
-        var options = CommandOptions.ForTrain();
+        var options = CommandOptions.ForTrain(level);
         var r = options.Run;
+        if (level is { } l) r.TaskLevel = l;
         (r.Steps, r.QueriesPerStep, r.EvalEvery, r.EvalQueries, r.CheckpointEvery, options.Seed) = (steps, queries, evalEvery, evalQueries, 0, seed);
         variant(options);
         return TrainSpec.Build(options, id, runDir, model, null, null);
@@ -268,19 +274,30 @@ public sealed class TrainingBenchmark : AsyncCommand<TrainingBenchmark.Settings>
 
     /// <summary>The embedded silo's options as `treepo train` reads them (its defaults under appsettings.json and
     /// TREEPO__* variables), serving the run's model.</summary>
-    internal static TreePOOptions Silo(string model, int slots)
+    internal static TreePOOptions Silo(string model, int slots, int? level)
     {
-        var options = TreePO.Hosting.Training.CommandOptions.ForTrain();
+        var options = TreePO.Hosting.Training.CommandOptions.ForTrain(level);
         options.Model.Path = model;
         if (slots > 0) options.Engine.MaxSlots = slots;
         return options;
     }
 
-    /// <summary>The model folder to train (`--model`, else the built-in one), or null after saying why not.</summary>
-    internal static string? Model(string given)
+    /// <summary>The model folder to train (`--model`, else `treepo train`'s for the level: Model:Path, else the
+    /// built-in one), or null after saying why not.</summary>
+    internal static string? Model(string given, int? level)
     {
-        try { return ModelFolder.Resolve(given.Length == 0 ? null : given); }
-        catch (ModelFolderException e) { AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]"); return null; }
+        try { return ModelFolder.Resolve(given.Length == 0 ? CommandOptions.ForTrain(level).Model.Path : given); }
+        catch (Exception e) when (e is ModelFolderException or TreePOOptionsException)
+        {
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+            return null;
+        }
+    }
+
+    internal static void LevelCheck(List<string> problems, int? level)
+    {
+        if (level is { } l && l is < 1 or > TreePO.Core.Tasks.ArithmeticDifficulty.MaxLevel)
+            problems.Add($"--level must be 1 to {TreePO.Core.Tasks.ArithmeticDifficulty.MaxLevel}, got {l}");
     }
 
     /// <summary>The embedded silo the runs share, counting every tree's rollout tokens; grain calls may take 10 min.</summary>

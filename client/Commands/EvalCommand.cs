@@ -29,13 +29,13 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         // `treepo train`'s held-out defaults (the options tree's Run section).
         static readonly TreePO.Hosting.Options.RunOptions Defaults = new();
 
-        [CommandOption("--model <DIR>"), Description("Model folder (HF layout with tokenizer), e.g. a checkpoint. Default: Model:Path, else the built-in model.")] public string? Model { get; init; }
+        [CommandOption("--model <DIR>"), Description("Model folder (HF layout with tokenizer), e.g. a checkpoint, or a built-in model's name (builtin, builtin-deep). Default: Model:Path, else builtin (builtin-deep at --level 5).")] public string? Model { get; init; }
         [CommandOption("--data <PATH>"), Description("Held-out set: a JSON-lines or Parquet file, or a folder of shards (--data-format, field maps); default: the built-in task's test split.")] public string? Data { get; init; }
         [CommandOption("--level <N>"), Description("Built-in task difficulty 1-5.")] public int Level { get; init; } = Defaults.TaskLevel;
         [CommandOption("--queries <N>")] public int Queries { get; init; } = Defaults.EvalQueries;
         [CommandOption("-k|--samples <K>"), Description("Samples per query (the k of mean@k, maj@k, pass@k).")] public int K { get; init; } = Defaults.EvalK;
         [CommandOption("--temperature <T>")] public float Temperature { get; init; } = Defaults.EvalTemperature;
-        [CommandOption("--max-tokens <N>")] public int MaxTokens { get; init; } = Defaults.EvalMaxTokens;
+        [CommandOption("--max-tokens <N>"), Description("Response budget (default Run:EvalMaxTokens: 64, 256 at level 5).")] public int? MaxTokens { get; init; }
         [CommandOption("--seed <SEED>")] public ulong Seed { get; init; } = new TreePO.Hosting.Options.TreePOOptions().Seed;
         [CommandOption("--system-prompt <TEXT>"), Description("System turn of the chat format (Prompt:SystemPrompt); empty: none.")] public string? SystemPrompt { get; init; }
         [CommandOption("--json <FILE>"), Description("Also write the results as JSON to this file ('stdout': standard output).")] public string? Json { get; init; }
@@ -47,6 +47,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         if (s.K < 1) problems.Add($"-k (--samples) must be at least 1, got {s.K}");
         if (s.Queries < 1) problems.Add($"--queries must be at least 1, got {s.Queries}");
         if (s.MaxTokens < 1) problems.Add($"--max-tokens must be at least 1, got {s.MaxTokens}");
+        int maxTokens = s.MaxTokens ?? new TreePO.Hosting.Options.RunOptions().EvalMaxTokens;
         if (!(s.Temperature >= 0)) problems.Add($"--temperature must be 0 or more, got {s.Temperature}");
         if (DatasetSettings.DataExists(s.Data) is { } missing) problems.Add(missing);
         if (s.Data is null && s.Level is < 1 or > ArithmeticDifficulty.MaxLevel) problems.Add($"--level must be 1 to {ArithmeticDifficulty.MaxLevel}, got {s.Level}");
@@ -55,7 +56,9 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         string modelDir = "";
         try
         {
-            options = CommandOptions.ForEval();
+            // At the deep level (5) of the built-in task: its own built-in model and response budget (CommandOptions).
+            options = CommandOptions.ForEval(s.Level, dataset: s.Data is not null);
+            maxTokens = s.MaxTokens ?? options.Run.EvalMaxTokens;
             // --model, else Model:Path; empty: the built-in model, found from any folder of the repository.
             modelDir = ModelFolder.Resolve(s.Model ?? options.Model.Path);
         }
@@ -88,10 +91,10 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
             return 2;
         }
         await using var engine = loaded;
-        int room = engine.MaxSequenceLength - s.MaxTokens;
+        int room = engine.MaxSequenceLength - maxTokens;
         if (room < 1)
         {
-            AnsiConsole.MarkupLine($"[red]--max-tokens {s.MaxTokens} leaves no room for a prompt in the model's {engine.MaxSequenceLength} tokens[/]");
+            AnsiConsole.MarkupLine($"[red]--max-tokens {maxTokens} leaves no room for a prompt in the model's {engine.MaxSequenceLength} tokens[/]");
             return 2;
         }
         List<QueryItem> queries;
@@ -113,7 +116,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
             AnsiConsole.MarkupLine("[red]no held-out query to evaluate[/]");
             return 2;
         }
-        var settings = new EvalSettings(s.K, s.MaxTokens, new SamplingParams(s.Temperature, options.Sampling.TopP, options.Sampling.TopK));
+        var settings = new EvalSettings(s.K, maxTokens, new SamplingParams(s.Temperature, options.Sampling.TopP, options.Sampling.TopK));
         var evaluator = new Evaluator(engine, text.Decoder, text.StopIds, new MathReward(options.Reward.ToSettings(0)));
         EvalReport report = null!;
         string doing = $"sampling {s.K} answers for each of {queries.Count} queries...";
@@ -135,7 +138,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         var json = new JsonObject
         {
             ["model"] = modelDir, ["data"] = s.Data ?? $"built-in test split (level {s.Level})",
-            ["queries"] = sc.Queries, ["k"] = sc.K, ["temperature"] = s.Temperature, ["max_tokens"] = s.MaxTokens, ["seed"] = s.Seed,
+            ["queries"] = sc.Queries, ["k"] = sc.K, ["temperature"] = s.Temperature, ["max_tokens"] = maxTokens, ["seed"] = s.Seed,
             ["mean_at_k"] = sc.MeanAtK, ["maj_at_k"] = sc.MajAtK, ["pass_at_k"] = sc.PassAtK,
             ["generated_tokens"] = report.GeneratedTokens, ["wall_s"] = report.WallSeconds, ["skipped"] = skipped.Count,
         }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });

@@ -11,8 +11,8 @@ public sealed class PretrainCommand : AsyncCommand<PretrainCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
-        [CommandOption("--out"), Description("Output model folder (Hugging Face layout).")]
-        public string Out { get; init; } = new PretrainOptions().OutputDir;
+        [CommandOption("--out"), Description("Output model folder (Hugging Face layout; default models/builtin, models/builtin-deep at level 5).")]
+        public string? Out { get; init; }
         [CommandOption("--seed")] public ulong Seed { get; init; } = new PretrainOptions().Seed;
         [CommandOption("--difficulty"), Description("Task difficulty level 1-5 (5: worked, long solutions).")]
         public int Difficulty { get; init; } = new PretrainOptions().Difficulty;
@@ -25,8 +25,8 @@ public sealed class PretrainCommand : AsyncCommand<PretrainCommand.Settings>
         [CommandOption("--steps"), Description("Most SFT steps.")] public int Steps { get; init; } = new PretrainOptions().MaxSteps;
         [CommandOption("--batch")] public int Batch { get; init; } = new PretrainOptions().BatchSize;
         [CommandOption("--lr")] public double LearningRate { get; init; } = new PretrainOptions().LearningRate;
-        [CommandOption("--eval-every")] public int EvalEvery { get; init; } = new PretrainOptions().EvalEvery;
-        [CommandOption("--eval-queries")] public int EvalQueries { get; init; } = new PretrainOptions().EvalQueries;
+        [CommandOption("--eval-every"), Description("Steps between held-out evaluations (default 25; 50 at level 5).")] public int? EvalEvery { get; init; }
+        [CommandOption("--eval-queries"), Description("Held-out queries of each evaluation (default 128; 64 at level 5).")] public int? EvalQueries { get; init; }
         [CommandOption("--eval-k")] public int EvalK { get; init; } = new PretrainOptions().EvalK;
         [CommandOption("--tokenizer-corpus"), Description("Training problems the tokenizer is learned from.")]
         public int TokenizerCorpus { get; init; } = new PretrainOptions().TokenizerCorpus;
@@ -44,11 +44,13 @@ public sealed class PretrainCommand : AsyncCommand<PretrainCommand.Settings>
     {
         var options = new PretrainOptions
         {
-            OutputDir = s.Out, Seed = s.Seed, Difficulty = s.Difficulty, TokenizerMerges = s.Merges, HiddenSize = s.Hidden,
+            OutputDir = s.Out ?? (Worked(s.Difficulty) ? TreePO.Hosting.Models.ModelFolder.BuiltInDeep : new PretrainOptions().OutputDir), Seed = s.Seed, Difficulty = s.Difficulty, TokenizerMerges = s.Merges, HiddenSize = s.Hidden,
             Layers = s.Layers, Heads = s.Heads, KvHeads = s.KvHeads, IntermediateSize = s.Intermediate, MaxSteps = s.Steps,
-            BatchSize = s.Batch, LearningRate = s.LearningRate, EvalEvery = s.EvalEvery, EvalQueries = s.EvalQueries,
+            BatchSize = s.Batch, LearningRate = s.LearningRate, EvalEvery = s.EvalEvery ?? (Worked(s.Difficulty) ? 50 : new PretrainOptions().EvalEvery),
+            EvalQueries = s.EvalQueries ?? (Worked(s.Difficulty) ? 64 : new PretrainOptions().EvalQueries),
             EvalK = s.EvalK, StopAtAccuracy = s.StopAt, TokenizerCorpus = s.TokenizerCorpus,
-            // Worked solutions run 80-200 tokens: the evaluation budget and the positions grow with them.
+            // Worked solutions run 80-200 tokens: the evaluation budget and the positions grow with them, and an
+            // evaluation costs about four times a level-2 one, so it runs half as often on half the queries.
             MaxPositions = s.MaxPositions ?? (Worked(s.Difficulty) ? 512 : new PretrainOptions().MaxPositions),
             MaxResponseTokens = s.MaxResponseTokens ?? (Worked(s.Difficulty) ? 256 : new PretrainOptions().MaxResponseTokens),
         };

@@ -27,7 +27,7 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
 
     public sealed class Settings : DatasetSettings
     {
-        [CommandOption("--model <DIR>"), Description("Base model folder (HF layout with tokenizer). Default: Model:Path, else models/builtin.")] public string? Model { get; init; }
+        [CommandOption("--model <DIR>"), Description("Base model folder (HF layout with tokenizer) or a built-in model's name (builtin, builtin-deep). Default: Model:Path, else builtin (builtin-deep at --level 5).")] public string? Model { get; init; }
         [CommandOption("--name <NAME>"), Description("Run name: the folder runs/NAME and the run grain's key.")] public string? Name { get; init; }
         [CommandOption("--runs <DIR>"), Description("Where run folders go (Run:RunsDir).")] public string? RunsDir { get; init; }
         [CommandOption("--resume <RUNDIR>"), Description("Continue runs/NAME from its latest checkpoint.")] public string? Resume { get; init; }
@@ -79,7 +79,8 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         try
         {
             // The options tree as `treepo rollout` reads it (--section.key=value included), under this command's flags.
-            options = CommandOptions.ForTrain();
+            // At the deep level (5) of the built-in task: its own built-in model, segments and budget (CommandOptions).
+            options = CommandOptions.ForTrain(s.Level, dataset: s.Data is not null);
             if (s.SystemPrompt is not null) options.Prompt.SystemPrompt = s.SystemPrompt;
             s.ApplyChatFormat(options);
             spec = s.Resume is not null ? ResumeSpec(s) : NewSpec(s, options);

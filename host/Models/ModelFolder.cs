@@ -4,11 +4,18 @@ namespace TreePO.Hosting.Models;
 /// Where the policy model lives. <c>Model:Path</c> (or a command's --model) names a Hugging Face folder; empty means
 /// the built-in model: <see cref="BuiltIn"/> under the working folder or a folder above it (a model just made there by
 /// `treepo pretrain`, or the repository's own when run from inside it), else the copy that the build ships next to
-/// the program, so a command finds it from any folder.
+/// the program, so a command finds it from any folder. The built-in models can also be named (<see cref="Names"/>:
+/// `builtin`, and `builtin-deep` for the deep level of the built-in task); a folder of that name in the working
+/// folder wins over the name.
 /// </summary>
 public static class ModelFolder
 {
     public const string BuiltIn = "models/builtin";
+    /// <summary>The built-in model of the task's deep level (level 5: worked solutions of 120-200 tokens).</summary>
+    public const string BuiltInDeep = "models/builtin-deep";
+
+    /// <summary>The built-in models by name (their folder's name).</summary>
+    public static readonly IReadOnlyList<string> Names = [Path.GetFileName(BuiltIn), Path.GetFileName(BuiltInDeep)];
 
     static readonly string[] Required = ["config.json", "tokenizer.json"];
 
@@ -19,7 +26,9 @@ public static class ModelFolder
     /// Throws <see cref="ModelFolderException"/> saying what is missing and what to pass instead.</summary>
     public static string Resolve(string? path)
     {
-        string dir = string.IsNullOrWhiteSpace(path) ? FindBuiltIn() : Path.GetFullPath(path);
+        string dir = string.IsNullOrWhiteSpace(path) ? FindBuiltIn(BuiltIn)
+            : Names.Contains(path) && !Directory.Exists(path) ? FindBuiltIn($"models/{path}")
+            : Path.GetFullPath(path);
         if (!Directory.Exists(dir))
             throw new ModelFolderException($"model folder {dir} does not exist; pass a Hugging Face model folder with --model DIR (or --model.path=DIR)");
         var missing = Required.Where(f => !File.Exists(Path.Combine(dir, f))).ToList();
@@ -30,21 +39,22 @@ public static class ModelFolder
         return dir;
     }
 
-    /// <summary>The built-in model's folder, or null when neither the working folder (and those above it) nor the
-    /// program's folder has one.</summary>
-    static string? FindBuiltInOrNull()
+    /// <summary>A built-in model's folder (<paramref name="relative"/>, e.g. <see cref="BuiltIn"/>), or null when
+    /// neither the working folder (and those above it) nor the program's folder has one.</summary>
+    static string? FindBuiltInOrNull(string relative)
     {
         for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
         {
-            string candidate = Path.Combine(d.FullName, BuiltIn);
+            string candidate = Path.Combine(d.FullName, relative);
             if (Directory.Exists(candidate)) return candidate;
         }
-        return Directory.Exists(BesideProgram) ? BesideProgram : null;
+        string beside = Path.Combine(AppContext.BaseDirectory, relative);
+        return Directory.Exists(beside) ? beside : null;
     }
 
-    static string FindBuiltIn() => FindBuiltInOrNull() ?? throw new ModelFolderException(
-        $"no model given and the built-in model is not installed ({BuiltIn} is neither in {Directory.GetCurrentDirectory()} " +
-        $"or a folder above it nor beside the program in {AppContext.BaseDirectory}); pass a Hugging Face model folder with --model DIR " +
-        "(or --model.path=DIR)");
+    static string FindBuiltIn(string relative) => FindBuiltInOrNull(relative) ?? throw new ModelFolderException(
+        $"{(relative == BuiltIn ? "no model given and the built-in model" : $"the built-in model {Path.GetFileName(relative)}")} is not installed " +
+        $"({relative} is neither in {Directory.GetCurrentDirectory()} or a folder above it nor beside the program in {AppContext.BaseDirectory}); " +
+        "pass a Hugging Face model folder with --model DIR (or --model.path=DIR)");
 }
 
