@@ -25,7 +25,9 @@ app.Configure(config =>
     config.AddCommand<PretrainCommand>("pretrain")
         .WithDescription("Make the built-in base model: tokenizer, small Qwen2, supervised fine-tuning stopped early.");
     config.AddCommand<TrainCommand>("train").WithDescription("TreePO (or --algo grpo) training in an embedded silo; writes runs/NAME/."
-        + Environment.NewLine + Environment.NewLine + OptionKeys.Help(CommandOptions.Defaults(CommandOptions.TrainOverlay)));
+        + Environment.NewLine + Environment.NewLine + OptionKeys.Help(CommandOptions.Defaults(CommandOptions.TrainOverlay))
+        + Environment.NewLine + "At --level 5 (the built-in task's deep level, no --data), under every source: "
+        + string.Join(", ", CommandOptions.DeepOverlay.Select(kv => $"{kv.Key} = {kv.Value}")) + ".");
     config.AddCommand<EvalCommand>("eval").WithDescription("Held-out mean@k, maj@k and pass@k of a model folder.");
     config.AddCommand<StatusCommand>("status").WithDescription("Where a training run stands on a running cluster (the options tree names it, as for train --cluster).");
 });

@@ -53,14 +53,17 @@ public static class CommandOptions
 
     /// <param name="level">The command's --level, if given (else Run:TaskLevel decides).</param>
     /// <param name="dataset">Whether the command trains on a dataset (--data) rather than the built-in task.</param>
-    public static TreePOOptions ForTrain(int? level = null, bool dataset = false) => ForLevel(TrainOverlay, level, dataset);
+    /// <param name="overrides">The command line's --section.key=value (default: those it captured).</param>
+    public static TreePOOptions ForTrain(int? level = null, bool dataset = false, IReadOnlyList<string>? overrides = null) =>
+        ForLevel(TrainOverlay, level, dataset, overrides);
 
-    public static TreePOOptions ForEval(int? level = null, bool dataset = false) => ForLevel(EvalOverlay, level, dataset);
+    public static TreePOOptions ForEval(int? level = null, bool dataset = false, IReadOnlyList<string>? overrides = null) =>
+        ForLevel(EvalOverlay, level, dataset, overrides);
 
-    static TreePOOptions ForLevel(IReadOnlyDictionary<string, string> overlay, int? level, bool dataset)
+    static TreePOOptions ForLevel(IReadOnlyDictionary<string, string> overlay, int? level, bool dataset, IReadOnlyList<string>? overrides)
     {
-        var options = Load(overlay);
-        return !dataset && Deep(level ?? options.Run.TaskLevel) ? Load(With(overlay, DeepOverlay)) : options;
+        var options = Load(overlay, overrides);
+        return !dataset && Deep(level ?? options.Run.TaskLevel) ? Load(With(overlay, DeepOverlay), overrides) : options;
     }
 
     /// <summary>Whether <paramref name="level"/> is a deep level of the built-in task (an unknown level is reported
@@ -86,9 +89,9 @@ public static class CommandOptions
 
     /// <summary>Binds the sources over <paramref name="defaults"/> (keys below section TreePO); throws
     /// <see cref="TreePOOptionsException"/> naming every bad key.</summary>
-    public static TreePOOptions Load(IReadOnlyDictionary<string, string> defaults)
+    public static TreePOOptions Load(IReadOnlyDictionary<string, string> defaults, IReadOnlyList<string>? commandLine = null)
     {
-        var (overrides, _) = TreePOConfiguration.SplitOverrides(OptionOverrides.Captured);
+        var (overrides, _) = TreePOConfiguration.SplitOverrides(commandLine ?? OptionOverrides.Captured);
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(Prefixed(defaults))
             .AddTreePOSources(overrides)

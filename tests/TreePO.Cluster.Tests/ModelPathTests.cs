@@ -72,6 +72,39 @@ public sealed class ModelPathTests
     }
 
     [Fact]
+    public async Task Level_5_takes_the_deep_built_in_model_and_its_budget_from_any_folder()
+    {
+        string work = TreePO.Testing.ScratchFolders.Create("treepo-deep-").FullName;
+        try
+        {
+            var none = new Dictionary<string, string>();
+            string deep = Path.Combine(Path.GetDirectoryName(Repo.ClientDll)!, "models", "builtin-deep");
+            string json = Path.Combine(work, "eval.json");
+            var (rc, output) = await RunAsync(work, none, "eval", "--level", "5", "--queries", "2", "-k", "1", "--json", json);
+            Assert.True(rc == 0, output);
+            using (var doc = JsonDocument.Parse(File.ReadAllText(json)))
+            {
+                Assert.Equal(deep, doc.RootElement.GetProperty("model").GetString());
+                Assert.Equal(256, doc.RootElement.GetProperty("max_tokens").GetInt32());
+            }
+
+            // By name, with a flag over the deep defaults: -l wins, d = 8 stays.
+            (rc, output) = await RunAsync(work, none, "train", "--model", "builtin-deep", "--level", "5", "-l", "16", "--name", "d",
+                "--runs", Path.Combine(work, "runs"), "--steps", "1", "--queries", "2", "-w", "2", "--eval-queries", "2", "-k", "1");
+            Assert.True(rc == 0, output);
+            using var spec = JsonDocument.Parse(File.ReadAllText(Path.Combine(work, "runs", "d", "run_spec.json")));
+            Assert.Equal(deep, spec.RootElement.GetProperty("ModelDir").GetString());
+            Assert.Equal((5, 256), (spec.RootElement.GetProperty("TaskLevel").GetInt32(), spec.RootElement.GetProperty("EvalMaxTokens").GetInt32()));
+            using var tree = JsonDocument.Parse(spec.RootElement.GetProperty("TreeConfigJson").GetString()!);
+            Assert.Equal((8, 16), (tree.RootElement.GetProperty("depth").GetInt32(), tree.RootElement.GetProperty("segment_len").GetInt32()));
+        }
+        finally
+        {
+            try { Directory.Delete(work, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
     public async Task Eval_and_rollout_with_no_model_configured_use_the_built_in_model_beside_the_program()
     {
         string work = TreePO.Testing.ScratchFolders.Create("treepo-modelpath-").FullName;

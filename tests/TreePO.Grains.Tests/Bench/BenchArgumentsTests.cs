@@ -41,6 +41,11 @@ public sealed class BenchArgumentsTests
         run = await RunAsync("ablation", "--variants", "treepo,nope");
         Assert.Contains("--variants: unknown variant 'nope'", run.Output);
 
+        run = await RunAsync("training", "--level", "6");
+        Assert.Contains("--level must be 1 to 5, got 6", run.Output);
+        run = await RunAsync("ablation", "--level", "0");
+        Assert.Contains("--level must be 1 to 5, got 0", run.Output);
+
         run = await RunAsync("sweep", "--d", "0", "--depths", "");
         Assert.Contains("--d: must be at least 1, got 0", run.Output);
     }
@@ -95,8 +100,11 @@ public sealed class BenchArgumentsTests
         var load = Assert.IsType<LoadBenchmark.Settings>((await RunAsync("load")).Settings);
         Assert.Equal((1000, 600, 512, "load.json"), (load.Trees, load.Timeout, load.OverheadMb, load.Out));
 
+        // training's steps and model are treepo train's at the level: 100 on level 2, 30 on the deep level 5.
         var training = Assert.IsType<TrainingBenchmark.Settings>((await RunAsync("training")).Settings);
-        Assert.Equal((new RunOptions().Steps, 2, "training.json"), (training.Steps, training.Chunks, training.Out));
+        Assert.Equal((null, null, 2, "training.json"), (training.Steps, training.Level, training.Chunks, training.Out));
+        Assert.Equal(new RunOptions().Steps, TreePO.Hosting.Training.CommandOptions.ForTrain(training.Level).Run.Steps);
+        Assert.Equal(30, TreePO.Hosting.Training.CommandOptions.ForTrain(5).Run.Steps);
 
         var weights = Assert.IsType<WeightSyncBenchmark.Settings>((await RunAsync("weightsync")).Settings);
         Assert.Equal((24, 3, 4, 16, "socket,chunks"), (weights.Layers, weights.Pulls, weights.Window, weights.ChunkMb, weights.Paths));

@@ -49,6 +49,8 @@ public sealed partial class ConfigurationDocsTests
         var lines = Docs().Split('\n');
         foreach (var (key, value) in CommandOptions.EvalOverlay)
             Assert.Contains(lines, l => l.StartsWith($"| `{key}` |", StringComparison.Ordinal) && l.TrimEnd().EndsWith($"| `{value}` |"));
+        var deep = Table(Docs(), "| Key | `train` and `eval` at level 5 |");
+        Assert.Equal(CommandOptions.DeepOverlay.OrderBy(kv => kv.Key), deep.Select(r => new KeyValuePair<string, string>(r.Item1, r.Item2)).OrderBy(kv => kv.Key));
         // The help's list is the same walk over train's defaults.
         string help = OptionKeys.Help(CommandOptions.Defaults(CommandOptions.TrainOverlay));
         Assert.Contains("  Engine:MaxSlots = 256", help);
