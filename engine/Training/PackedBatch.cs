@@ -37,18 +37,81 @@ public sealed class PackedBatch
     /// <summary>Tokens the trie of one tree's samples holds (what the tree costs packed).</summary>
     public static int TreeTokens(IEnumerable<TrainingSample> tree) => Trie.Of(tree.ToList()).Count;
 
-    public static PackedBatch Build(IReadOnlyList<TrainingSample> samples)
+    /// <summary>Trees: sample indices grouped by prompt, in order of first appearance.</summary>
+    public static List<int[]> Trees(IReadOnlyList<TrainingSample> samples)
     {
-        if (samples.Count == 0) throw new ArgumentException("a packed batch needs at least one sample", nameof(samples));
-        // Trees: samples grouped by prompt, in order of first appearance.
-        var groups = new List<List<int>>();
+        var trees = new List<List<int>>();
         var byPrompt = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int s = 0; s < samples.Count; s++)
         {
             string key = string.Join(',', samples[s].Prompt);
-            if (!byPrompt.TryGetValue(key, out int g)) { g = groups.Count; byPrompt[key] = g; groups.Add([]); }
-            groups[g].Add(s);
+            if (!byPrompt.TryGetValue(key, out int t)) { t = trees.Count; byPrompt[key] = t; trees.Add([]); }
+            trees[t].Add(s);
         }
+        return trees.Select(t => t.ToArray()).ToList();
+    }
+
+    /// <summary>
+    /// Trees cut into pieces whose tries hold at most <paramref name="pieceTokens"/> tokens each (a sample longer
+    /// than that goes alone). Attention over a packed row costs its length squared whatever the mask allows, so a
+    /// tree of long trajectories laid out whole costs more than its trajectories unpacked; a piece repeats its
+    /// samples' shared ancestors (the prompt, the segments above the cut) as context, and each of its tokens still
+    /// attends to exactly its own ancestors, so log-probs are unchanged. A tree that fits stays whole and in its order;
+    /// one that does not is cut in depth-first order (samples sorted by their tokens), so siblings stay together.
+    /// </summary>
+    public static List<int[]> Pieces(IReadOnlyList<TrainingSample> samples, int pieceTokens)
+    {
+        var pieces = new List<int[]>();
+        foreach (int[] tree in Trees(samples))
+        {
+            if (Trie.Of(tree.Select(i => samples[i]).ToList()).Count <= pieceTokens) { pieces.Add(tree); continue; }
+            int[] order = [.. tree];
+            Array.Sort(order, (a, b) => Compare(samples[a], samples[b]) is var c && c != 0 ? c : a.CompareTo(b));
+            var piece = new List<int>();
+            int size = 0;
+            for (int k = 0; k < order.Length; k++)
+            {
+                var s = samples[order[k]];
+                int added = k == 0 ? s.Length : s.Length - CommonPrefix(samples[order[k - 1]], s);
+                if (piece.Count > 0 && size + added > pieceTokens)
+                {
+                    pieces.Add([.. piece]);
+                    piece.Clear();
+                    added = s.Length;
+                    size = 0;
+                }
+                piece.Add(order[k]);
+                size += added;
+            }
+            pieces.Add([.. piece]);
+        }
+        return pieces;
+    }
+
+    static int Token(TrainingSample s, int i) => i < s.Prompt.Length ? s.Prompt[i] : s.Response[i - s.Prompt.Length];
+
+    static int CommonPrefix(TrainingSample a, TrainingSample b)
+    {
+        int n = Math.Min(a.Length, b.Length), i = 0;
+        while (i < n && Token(a, i) == Token(b, i)) i++;
+        return i;
+    }
+
+    static int Compare(TrainingSample a, TrainingSample b)
+    {
+        int i = CommonPrefix(a, b);
+        if (i == a.Length || i == b.Length) return a.Length.CompareTo(b.Length);
+        return Token(a, i).CompareTo(Token(b, i));
+    }
+
+    /// <summary>Whole trees, laid out packed.</summary>
+    public static PackedBatch Build(IReadOnlyList<TrainingSample> samples) => Build(samples, Trees(samples));
+
+    /// <summary>Laid out packed in the given groups (<see cref="Trees"/> or <see cref="Pieces"/>: each group's samples
+    /// share a prompt); a prefix shared across groups is laid out and scored in each.</summary>
+    public static PackedBatch Build(IReadOnlyList<TrainingSample> samples, IReadOnlyList<int[]> groups)
+    {
+        if (samples.Count == 0) throw new ArgumentException("a packed batch needs at least one sample", nameof(samples));
         var tries = groups.Select(g => Trie.Of(g.Select(i => samples[i]).ToList())).ToArray();
 
         // Rows: first fit, largest tree first, into rows of the largest tree's length.
@@ -111,7 +174,7 @@ public sealed class PackedBatch
         {
             var trie = tries[g];
             int o = offsetOfTree[g];
-            for (int k = 0; k < groups[g].Count; k++)
+            for (int k = 0; k < groups[g].Length; k++)
             {
                 int s = groups[g][k];
                 var sample = samples[s];
@@ -131,9 +194,12 @@ public sealed class PackedBatch
                     index[i] = n;
                     pending.Add((n, s, i));
                 }
+                if (responseIndex[s] is not null) throw new ArgumentException($"sample {s} is in more than one group", nameof(groups));
                 responseIndex[s] = index;
             }
         }
+        if (Array.IndexOf(responseIndex, null) is var missing && missing >= 0)
+            throw new ArgumentException($"sample {missing} is in no group", nameof(groups));
         var weights = TokenWeights.Zeros(scoredRows.Count);
         foreach (var (n, s, i) in pending)
             if (samples[s].ResponseMask?[i] ?? true) weights.Add(n, samples[s].Advantage);

@@ -22,12 +22,18 @@ internal sealed class PolicyBatch
     /// <summary>Trajectory tokens the loss counts (a shared token once per trajectory).</summary>
     public double CountedTokens => Weights.Total;
 
-    public static PolicyBatch Pack(int[] indices, IReadOnlyList<TrainingSample> samples)
+    /// <summary>The given pieces (<see cref="PackedBatch.Pieces"/> of the samples <paramref name="indices"/> name,
+    /// indexing into <paramref name="indices"/>) packed into one batch.</summary>
+    public static PolicyBatch Pack(int[] indices, IReadOnlyList<TrainingSample> samples, IReadOnlyList<int[]> pieces)
     {
-        var packed = PackedBatch.Build(indices.Select(i => samples[i]).ToArray());
+        int[] chosen = pieces.SelectMany(p => p.Select(k => indices[k])).ToArray();
+        var local = new List<int[]>(pieces.Count);
+        int next = 0;
+        foreach (var p in pieces) { local.Add(Enumerable.Range(next, p.Length).ToArray()); next += p.Length; }
+        var packed = PackedBatch.Build(chosen.Select(i => samples[i]).ToArray(), local);
         return new PolicyBatch
         {
-            Samples = indices, Packed = packed, Weights = packed.Weights, ResponseIndex = packed.ResponseIndex,
+            Samples = chosen, Packed = packed, Weights = packed.Weights, ResponseIndex = packed.ResponseIndex,
             OldLogProbs = packed.SampleOldLogProbs, Tokens = packed.Tokens, PaddedTokens = packed.Rows * packed.Length,
         };
     }

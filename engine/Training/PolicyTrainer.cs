@@ -232,7 +232,7 @@ public sealed class PolicyTrainer : IDisposable
             int count = Math.Min(options.MiniBatches, samples.Count);
             return Enumerable.Range(0, count).Select(m => order.Where((_, i) => i % count == m).ToArray()).ToList();
         }
-        var trees = Trees(samples);
+        var trees = PackedBatch.Trees(samples).ToArray();
         rng.Shuffle(trees);
         int n = Math.Min(options.MiniBatches, trees.Length);
         var result = Enumerable.Range(0, n).Select(_ => new List<int>()).ToArray();
@@ -245,41 +245,28 @@ public sealed class PolicyTrainer : IDisposable
         return result.Select(r => r.ToArray()).ToList();
     }
 
-    static int[][] Trees(IReadOnlyList<TrainingSample> samples)
-    {
-        var trees = new List<List<int>>();
-        var byPrompt = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < samples.Count; i++)
-        {
-            string key = string.Join(',', samples[i].Prompt);
-            if (!byPrompt.TryGetValue(key, out int t)) { t = trees.Count; byPrompt[key] = t; trees.Add([]); }
-            trees[t].Add(i);
-        }
-        return trees.Select(t => t.ToArray()).ToArray();
-    }
-
-    // Unpacked: samples in the given order, rows x longest length under the token budget. Packed: whole trees, their
-    // packed tokens under the budget (a tree larger than the budget goes alone).
+    // Unpacked: samples in the given order, rows x longest length under the token budget. Packed: the trees' pieces
+    // (whole trees up to PieceTokens), their packed tokens under the budget (a piece larger than it goes alone).
     IEnumerable<PolicyBatch> MicroBatches(int[] indices, IReadOnlyList<TrainingSample> samples, bool pack)
     {
         if (pack)
         {
             var subset = indices.Select(i => samples[i]).ToArray();
-            var current = new List<int>();
+            var current = new List<int[]>();
             int used = 0;
-            foreach (var tree in Trees(subset))
+            foreach (var piece in PackedBatch.Pieces(subset, options.PieceTokens))
             {
-                int size = PackedBatch.TreeTokens(tree.Select(k => subset[k]));
+                int size = PackedBatch.TreeTokens(piece.Select(k => subset[k]));
                 if (current.Count > 0 && used + size > options.MicroBatchTokens)
                 {
-                    yield return PolicyBatch.Pack([.. current], samples);
+                    yield return PolicyBatch.Pack(indices, samples, current);
                     current.Clear();
                     used = 0;
                 }
-                current.AddRange(tree.Select(k => indices[k]));
+                current.Add(piece);
                 used += size;
             }
-            if (current.Count > 0) yield return PolicyBatch.Pack([.. current], samples);
+            if (current.Count > 0) yield return PolicyBatch.Pack(indices, samples, current);
             yield break;
         }
         var rows = new List<int>();

@@ -16,6 +16,10 @@ public sealed record TrainerOptions
     public int MiniBatches { get; init; } = 4;
     /// <summary>Upper bound on tokens per forward pass; a mini-batch is split into micro-batches under it.</summary>
     public int MicroBatchTokens { get; init; } = 4096;
+    /// <summary>Most tokens of one piece of a packed tree (<see cref="PackedBatch.Pieces"/>): attention over a packed
+    /// row costs its length squared whatever the tree mask allows, so a tree of long trajectories is cut into pieces
+    /// that repeat their shared ancestors.</summary>
+    public int PieceTokens { get; init; } = 512;
     public PolicyLossOptions Loss { get; init; } = new();
     /// <summary>Tree-packed update (<see cref="PackedBatch"/>): every shared prefix computed once, mini-batches made
     /// of whole trees. Off: one right-padded row per trajectory, mini-batches of shuffled trajectories.</summary>
@@ -39,6 +43,7 @@ public sealed record TrainerOptions
         if (WarmupSteps < 0) errors.Add($"Trainer:WarmupSteps must be >= 0 (got {WarmupSteps})");
         if (MiniBatches < 1) errors.Add($"Trainer:MiniBatches must be >= 1 (got {MiniBatches})");
         if (MicroBatchTokens < 1) errors.Add($"Trainer:MicroBatchTokens must be >= 1 (got {MicroBatchTokens})");
+        if (PieceTokens < 1) errors.Add($"Trainer:PieceTokens must be >= 1 (got {PieceTokens})");
         if (Loss.EpsLow is <= 0 or >= 1) errors.Add($"Trainer:EpsLow must be in (0, 1) (got {Loss.EpsLow})");
         if (Loss.EpsHigh <= 0) errors.Add($"Trainer:EpsHigh must be > 0 (got {Loss.EpsHigh})");
         if (Loss.DualClip <= 1) errors.Add($"Trainer:DualClip must be > 1 (got {Loss.DualClip})");

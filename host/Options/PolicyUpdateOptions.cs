@@ -25,6 +25,9 @@ public sealed class PolicyUpdateOptions
     public double GradClip { get; set; } = Wire.GradClip;
     /// <summary>Most tokens per forward pass; a mini-batch is split into micro-batches under it.</summary>
     public int MicroBatchTokens { get; set; } = Wire.MicroBatchTokens;
+    /// <summary>Most tokens of one piece of a packed tree: a tree whose packed tokens exceed it is cut into pieces
+    /// that repeat their shared ancestors (a packed row's attention costs its length squared).</summary>
+    public int PieceTokens { get; set; } = Wire.PieceTokens;
     /// <summary>Lower clip of the ratio: 1 - EpsLow.</summary>
     public double EpsLow { get; set; } = Wire.EpsLow;
     /// <summary>Upper clip of the ratio (DAPO's clip-higher): 1 + EpsHigh.</summary>
@@ -42,5 +45,5 @@ public sealed class PolicyUpdateOptions
         LearningRate: LearningRate, WeightDecay: WeightDecay, WarmupSteps: WarmupSteps, MiniBatches: MiniBatches, GradClip: GradClip,
         MicroBatchTokens: MicroBatchTokens, EpsLow: EpsLow, EpsHigh: EpsHigh, DualClip: DualClip, Algo: algo, TorchThreads: TorchThreads,
         Packing: Packing.ToString().ToLowerInvariant(), OldLogProbs: OldLogProbs.ToString().ToLowerInvariant(), Advantage: advantage, NoRoot: noRoot,
-        Device: Device.ToLowerInvariant());
+        Device: Device.ToLowerInvariant(), PieceTokens: PieceTokens);
 }

@@ -10,7 +10,8 @@ namespace TreePO.Grains.Training;
 /// <c>Advantage</c>: the estimator, chosen apart from the sampling (empty: the one <c>Algo</c> presets);
 /// <c>NoRoot</c>: the tree advantage without the root group's term.
 /// <c>Device</c>: where the trainer's model and optimiser live, "cpu", "cuda" or "cuda:N" (the trainer's silo must
-/// have it).</summary>
+/// have it).
+/// <c>PieceTokens</c>: the most tokens of one packed piece of a tree (a larger tree is cut into pieces).</summary>
 [GenerateSerializer, Immutable, Alias("treepo.trainer-settings")]
 public sealed record TrainerSettings(
     [property: Id(0)] double LearningRate = 1e-4,
@@ -29,7 +30,8 @@ public sealed record TrainerSettings(
     [property: Id(13)] string OldLogProbs = "recompute",
     [property: Id(14)] string Advantage = "",
     [property: Id(15)] bool NoRoot = false,
-    [property: Id(16)] string Device = "cpu")
+    [property: Id(16)] string Device = "cpu",
+    [property: Id(17)] int PieceTokens = 512)
 {
     /// <summary>The advantage estimator the update uses: <see cref="Advantage"/> when set (tree, tree_size_weighted,
     /// tree_subgroup_reject, group), else the one <see cref="Algo"/> presets (treepo: tree, grpo: group).</summary>

@@ -130,6 +130,7 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
         MiniBatches = s.MiniBatches,
         GradClip = s.GradClip,
         MicroBatchTokens = s.MicroBatchTokens,
+        PieceTokens = s.PieceTokens,
         Loss = new PolicyLossOptions(s.EpsLow, s.EpsHigh, s.DualClip),
         Pack = Packs(s),
         EngineOldLogProbs = s.OldLogProbs.Equals("engine", StringComparison.OrdinalIgnoreCase),

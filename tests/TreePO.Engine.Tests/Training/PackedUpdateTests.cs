@@ -101,11 +101,13 @@ public sealed class PackedUpdateTests
     [InlineData(2, 4096, true)]
     [InlineData(3, 60, true)]      // a small budget: several micro-batches, trees bin-packed into several rows
     [InlineData(4, 1, false)]      // every tree alone
-    public void Packed_log_probs_loss_and_gradients_equal_the_unpacked_ones(int seed, int microBatchTokens, bool masks)
+    [InlineData(5, 4096, true, 12)]    // trees cut into pieces that repeat their shared ancestors
+    [InlineData(6, 30, false, 1)]      // every sample its own piece: the prompt in each
+    public void Packed_log_probs_loss_and_gradients_equal_the_unpacked_ones(int seed, int microBatchTokens, bool masks, int pieceTokens = 512)
     {
         var samples = RandomSamples(seed, trees: 5, masks);
         using var model = Qwen2Model.Random(Qwen2Config.Tiny(), (ulong)seed);
-        using var trainer = Trainer(model, new TrainerOptions { MicroBatchTokens = microBatchTokens, MiniBatches = 1 });
+        using var trainer = Trainer(model, new TrainerOptions { MicroBatchTokens = microBatchTokens, MiniBatches = 1, PieceTokens = pieceTokens });
 
         var unpacked = trainer.ResponseLogProbs(samples, packed: false);
         var packed = trainer.ResponseLogProbs(samples, packed: true);
@@ -170,6 +172,34 @@ public sealed class PackedUpdateTests
         Assert.Equal(-1f, b.Weights.AdvantageNegative[shared]);
         Assert.Equal(2f, b.Weights.Count[shared]);
         Assert.Equal(6, b.Weights.Total);   // 2 + 3 + 1 trajectory tokens
+    }
+
+    [Fact]
+    public void A_tree_larger_than_a_piece_is_cut_in_depth_first_order_with_its_ancestors_repeated()
+    {
+        // Prompt [1 2]; responses [3 4 5], [6 7], [3 4 8], [3 9]: depth first, [3 4 5] [3 4 8] [3 9] [6 7]; the trie of
+        // all four holds 2 + 5 + 2 = 9 tokens.
+        var samples = new[]
+        {
+            new TrainingSample([1, 2], [3, 4, 5], 1f),
+            new TrainingSample([1, 2], [6, 7], -1f),
+            new TrainingSample([1, 2], [3, 4, 8], 1f),
+            new TrainingSample([1, 2], [3, 9], -1f),
+            new TrainingSample([5], [6], 1f),   // another tree, small enough to stay whole
+        };
+        Assert.Equal([[0, 1, 2, 3], [4]], PackedBatch.Pieces(samples, 9));
+        // At 7: prompt + [3 4 5] + [8] + [9] is 7 tokens; [6 7] starts a new piece, with the prompt again.
+        var pieces = PackedBatch.Pieces(samples, 7);
+        Assert.Equal([[0, 2, 3], [1], [4]], pieces);
+        var b = PackedBatch.Build(samples, pieces);
+        Assert.Equal(7 + 4 + 2, b.Tokens);
+        // Each response token is scored once per piece that holds it, for the samples of that piece only.
+        Assert.Equal(5 + 2 + 1, b.ScoredRows.Length);   // 3 4 5 8 9, then 6 7, then the other tree's 6
+        Assert.Equal(11, b.Weights.Total);
+        var alone = PackedBatch.Pieces(samples, 1);
+        Assert.Equal(5, alone.Count);
+        Assert.Throws<ArgumentException>(() => PackedBatch.Build(samples, [[0, 1], [1, 2, 3, 4]]));
+        Assert.Throws<ArgumentException>(() => PackedBatch.Build(samples, [[0, 1, 2]]));
     }
 
     [Fact]
