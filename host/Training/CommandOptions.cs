@@ -39,7 +39,7 @@ public static class CommandOptions
     /// tokens, <see cref="TreePO.Core.Tasks.ArithmeticDifficulty.Worked"/>) and no dataset is given: the built-in model
     /// pretrained on that level, segments of 32 tokens so that an answer spans 4 to 7 of them, a response budget
     /// (d x l, and the held-out evaluation's) of 256 tokens that no worked solution reaches, and 30 steps evaluated
-    /// every 10 (a step costs about ten times a level-2 one on two cores; 30 steps raised held-out mean@4 by 26 points
+    /// every 10 (a step costs about ten times a level-2 one on two cores; 30 steps raised held-out mean@4 by 27 points
     /// there, docs/training.md).</summary>
     public static readonly IReadOnlyDictionary<string, string> DeepOverlay = new Dictionary<string, string>
     {
