@@ -62,20 +62,28 @@ public sealed class PretrainCommand : AsyncCommand<PretrainCommand.Settings>
         }
         var table = new Table().AddColumns("step", "loss", "mean@k", "maj@k", "pass@k", "wall s");
         PretrainResult result = null!;
-        if (PlainOutput.IsPlain)
-            result = await Pretraining.RunAsync(options, new Progress<PretrainPoint>(p => PlainOutput.Line(
-                $"step {p.Step}: loss {p.Loss:F3} mean@k {p.MeanAtK:P1} maj@k {p.MajAtK:P1} pass@k {p.PassAtK:P1} wall {p.WallSeconds:F0} s")),
-                cancellationToken);
-        else
-            await AnsiConsole.Live(table).StartAsync(async live =>
-            {
-                var progress = new Progress<PretrainPoint>(p =>
+        try
+        {
+            if (PlainOutput.IsPlain)
+                result = await Pretraining.RunAsync(options, new Progress<PretrainPoint>(p => PlainOutput.Line(
+                    $"step {p.Step}: loss {p.Loss:F3} mean@k {p.MeanAtK:P1} maj@k {p.MajAtK:P1} pass@k {p.PassAtK:P1} wall {p.WallSeconds:F0} s")),
+                    cancellationToken);
+            else
+                await AnsiConsole.Live(table).StartAsync(async live =>
                 {
-                    table.AddRow($"{p.Step}", $"{p.Loss:F3}", $"{p.MeanAtK:P1}", $"{p.MajAtK:P1}", $"{p.PassAtK:P1}", $"{p.WallSeconds:F0}");
-                    live.Refresh();
+                    var progress = new Progress<PretrainPoint>(p =>
+                    {
+                        table.AddRow($"{p.Step}", $"{p.Loss:F3}", $"{p.MeanAtK:P1}", $"{p.MajAtK:P1}", $"{p.PassAtK:P1}", $"{p.WallSeconds:F0}");
+                        live.Refresh();
+                    });
+                    result = await Pretraining.RunAsync(options, progress, cancellationToken);
                 });
-                result = await Pretraining.RunAsync(options, progress, cancellationToken);
-            });
+        }
+        catch (ArgumentException e)
+        {
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(e.Message)}[/]");
+            return 2;
+        }
         AnsiConsole.MarkupLine(result.ReachedTarget
             ? $"[green]stopped at step {result.Steps}: held-out mean@{options.EvalK} {result.FinalMeanAtK:P1} >= {options.StopAtAccuracy:P0}[/]"
             : $"[yellow]ran all {result.Steps} steps: held-out mean@{options.EvalK} {result.FinalMeanAtK:P1} is below the target {options.StopAtAccuracy:P0}[/]");

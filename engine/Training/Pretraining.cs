@@ -78,6 +78,10 @@ public static class Pretraining
                 {
                     var p = task.Generate(TaskSplit.Train, cursor++);
                     batch[b] = new TrainingSample(chat.PromptIds(p.Question), chat.ReplyIds(p.Solution), 1f);
+                    // A small tokenizer (few --merges) makes long sequences: say which option to change, before training.
+                    if (batch[b].Length > o.MaxPositions)
+                        throw new ArgumentException($"training problem {p.Id} takes {batch[b].Length} tokens with this tokenizer " +
+                            $"({tokenizer.VocabSize} ids), more than --max-positions {o.MaxPositions}: raise --max-positions or --merges");
                 }
                 batches.Add(batch);
             }

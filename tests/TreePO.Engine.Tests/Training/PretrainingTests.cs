@@ -42,6 +42,16 @@ public sealed class PretrainingTests
         Assert.Contains("--stop-at", e.Message);
     }
 
+    [Fact]
+    public async Task A_tokenizer_too_small_for_the_positions_names_the_options_to_change()
+    {
+        string dir = TreePO.Testing.ScratchFolders.Create("treepo-pretrain-").FullName;
+        // Level 5's worked solutions with byte-level tokens and no merges run past 256 positions.
+        var e = await Assert.ThrowsAsync<ArgumentException>(() =>
+            Pretraining.RunAsync(Tiny(dir) with { Difficulty = 5, TokenizerMerges = 0, MaxPositions = 256, MaxResponseTokens = 64 }));
+        Assert.Contains("more than --max-positions 256: raise --max-positions or --merges", e.Message);
+    }
+
     sealed class SyncProgress(List<PretrainPoint> sink) : IProgress<PretrainPoint>
     {
         public void Report(PretrainPoint value) => sink.Add(value);
