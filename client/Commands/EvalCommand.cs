@@ -47,7 +47,7 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         if (s.K < 1) problems.Add($"-k (--samples) must be at least 1, got {s.K}");
         if (s.Queries < 1) problems.Add($"--queries must be at least 1, got {s.Queries}");
         if (s.MaxTokens < 1) problems.Add($"--max-tokens must be at least 1, got {s.MaxTokens}");
-        int maxTokens = s.MaxTokens ?? new TreePO.Hosting.Options.RunOptions().EvalMaxTokens;
+        int maxTokens = 0;   // --max-tokens, else the options' (which depend on the level)
         if (!(s.Temperature >= 0)) problems.Add($"--temperature must be 0 or more, got {s.Temperature}");
         if (DatasetSettings.DataExists(s.Data) is { } missing) problems.Add(missing);
         if (s.Data is null && s.Level is < 1 or > ArithmeticDifficulty.MaxLevel) problems.Add($"--level must be 1 to {ArithmeticDifficulty.MaxLevel}, got {s.Level}");

@@ -38,21 +38,29 @@ public sealed class PretrainCommand : AsyncCommand<PretrainCommand.Settings>
         public double StopAt { get; init; } = new PretrainOptions().StopAtAccuracy;
     }
 
-    static bool Worked(int level) => level is >= 1 and <= ArithmeticDifficulty.MaxLevel && ArithmeticDifficulty.Level(level).Worked;
-
     public override async Task<int> ExecuteAsync(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
-        var options = new PretrainOptions
+        var level = PretrainOptions.ForDifficulty(s.Difficulty);   // the level's defaults under the flags
+        var options = level with
         {
-            OutputDir = s.Out ?? (Worked(s.Difficulty) ? TreePO.Hosting.Models.ModelFolder.BuiltInDeep : new PretrainOptions().OutputDir), Seed = s.Seed, Difficulty = s.Difficulty, TokenizerMerges = s.Merges, HiddenSize = s.Hidden,
-            Layers = s.Layers, Heads = s.Heads, KvHeads = s.KvHeads, IntermediateSize = s.Intermediate, MaxSteps = s.Steps,
-            BatchSize = s.Batch, LearningRate = s.LearningRate, EvalEvery = s.EvalEvery ?? (Worked(s.Difficulty) ? 50 : new PretrainOptions().EvalEvery),
-            EvalQueries = s.EvalQueries ?? (Worked(s.Difficulty) ? 64 : new PretrainOptions().EvalQueries),
-            EvalK = s.EvalK, StopAtAccuracy = s.StopAt, TokenizerCorpus = s.TokenizerCorpus,
-            // Worked solutions run 80-200 tokens: the evaluation budget and the positions grow with them, and an
-            // evaluation costs about four times a level-2 one, so it runs half as often on half the queries.
-            MaxPositions = s.MaxPositions ?? (Worked(s.Difficulty) ? 512 : new PretrainOptions().MaxPositions),
-            MaxResponseTokens = s.MaxResponseTokens ?? (Worked(s.Difficulty) ? 256 : new PretrainOptions().MaxResponseTokens),
+            OutputDir = s.Out ?? (ArithmeticDifficulty.IsWorked(s.Difficulty) ? TreePO.Hosting.Models.ModelFolder.BuiltInDeep : level.OutputDir),
+            Seed = s.Seed,
+            TokenizerMerges = s.Merges,
+            HiddenSize = s.Hidden,
+            Layers = s.Layers,
+            Heads = s.Heads,
+            KvHeads = s.KvHeads,
+            IntermediateSize = s.Intermediate,
+            MaxSteps = s.Steps,
+            BatchSize = s.Batch,
+            LearningRate = s.LearningRate,
+            EvalEvery = s.EvalEvery ?? level.EvalEvery,
+            EvalQueries = s.EvalQueries ?? level.EvalQueries,
+            EvalK = s.EvalK,
+            StopAtAccuracy = s.StopAt,
+            TokenizerCorpus = s.TokenizerCorpus,
+            MaxPositions = s.MaxPositions ?? level.MaxPositions,
+            MaxResponseTokens = s.MaxResponseTokens ?? level.MaxResponseTokens,
         };
         var errors = options.Validate();
         if (errors.Count > 0)

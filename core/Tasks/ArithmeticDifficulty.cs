@@ -29,6 +29,10 @@ public sealed record ArithmeticDifficulty(int MinSteps, int MaxSteps, int MaxOpe
         _ => throw new ArgumentOutOfRangeException(nameof(level), level, $"difficulty level must be 1 to {MaxLevel}"),
     };
 
+    /// <summary>Whether <paramref name="level"/> is a level with worked (long) solutions; false for a level that
+    /// does not exist (reported where the level is checked).</summary>
+    public static bool IsWorked(int level) => level is >= 1 and <= MaxLevel && Level(level).Worked;
+
     public void Validate()
     {
         if (MinSteps < 1 || MaxSteps < MinSteps)

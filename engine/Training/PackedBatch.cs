@@ -34,9 +34,6 @@ public sealed class PackedBatch
     /// <summary>Tokens laid out (no padding).</summary>
     public int Tokens { get; private init; }
 
-    /// <summary>Tokens the trie of one tree's samples holds (what the tree costs packed).</summary>
-    public static int TreeTokens(IEnumerable<TrainingSample> tree) => Trie.Of(tree.ToList()).Count;
-
     /// <summary>Trees: sample indices grouped by prompt, in order of first appearance.</summary>
     public static List<int[]> Trees(IReadOnlyList<TrainingSample> samples)
     {
@@ -58,32 +55,35 @@ public sealed class PackedBatch
     /// samples' shared ancestors (the prompt, the segments above the cut) as context, and each of its tokens still
     /// attends to exactly its own ancestors, so log-probs are unchanged. A tree that fits stays whole and in its order;
     /// one that does not is cut in depth-first order (samples sorted by their tokens), so siblings stay together.
+    /// Each piece comes with its packed tokens: in depth-first order a sample adds what it does not share with the
+    /// one before it.
     /// </summary>
-    public static List<int[]> Pieces(IReadOnlyList<TrainingSample> samples, int pieceTokens)
+    public static List<(int[] Samples, int Tokens)> Pieces(IReadOnlyList<TrainingSample> samples, int pieceTokens)
     {
-        var pieces = new List<int[]>();
+        var pieces = new List<(int[], int)>();
         foreach (int[] tree in Trees(samples))
         {
-            if (Trie.Of(tree.Select(i => samples[i]).ToList()).Count <= pieceTokens) { pieces.Add(tree); continue; }
             int[] order = [.. tree];
             Array.Sort(order, (a, b) => Compare(samples[a], samples[b]) is var c && c != 0 ? c : a.CompareTo(b));
+            var added = new int[order.Length];
+            for (int k = 0; k < order.Length; k++)
+                added[k] = samples[order[k]].Length - (k == 0 ? 0 : CommonPrefix(samples[order[k - 1]], samples[order[k]]));
+            if (added.Sum() <= pieceTokens) { pieces.Add((tree, added.Sum())); continue; }
             var piece = new List<int>();
             int size = 0;
             for (int k = 0; k < order.Length; k++)
             {
-                var s = samples[order[k]];
-                int added = k == 0 ? s.Length : s.Length - CommonPrefix(samples[order[k - 1]], s);
-                if (piece.Count > 0 && size + added > pieceTokens)
+                int more = added[k];
+                if (piece.Count > 0 && size + more > pieceTokens)
                 {
-                    pieces.Add([.. piece]);
+                    pieces.Add(([.. piece], size));
                     piece.Clear();
-                    added = s.Length;
-                    size = 0;
+                    (more, size) = (samples[order[k]].Length, 0);
                 }
                 piece.Add(order[k]);
-                size += added;
+                size += more;
             }
-            pieces.Add([.. piece]);
+            pieces.Add(([.. piece], size));
         }
         return pieces;
     }

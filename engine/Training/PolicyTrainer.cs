@@ -254,9 +254,8 @@ public sealed class PolicyTrainer : IDisposable
             var subset = indices.Select(i => samples[i]).ToArray();
             var current = new List<int[]>();
             int used = 0;
-            foreach (var piece in PackedBatch.Pieces(subset, options.PieceTokens))
+            foreach (var (piece, size) in PackedBatch.Pieces(subset, options.PieceTokens))
             {
-                int size = PackedBatch.TreeTokens(piece.Select(k => subset[k]));
                 if (current.Count > 0 && used + size > options.MicroBatchTokens)
                 {
                     yield return PolicyBatch.Pack(indices, samples, current);

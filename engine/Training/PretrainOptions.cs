@@ -36,6 +36,13 @@ public sealed record PretrainOptions
     /// <summary>Stop at the first evaluation whose held-out mean@k (temperature 1) reaches this.</summary>
     public double StopAtAccuracy { get; init; } = 0.30;
 
+    /// <summary>The recipe at <paramref name="difficulty"/>: worked solutions run 80-200 tokens, so the positions
+    /// and the evaluation budget grow with them, and an evaluation costs about four times a level-2 one, so it runs
+    /// half as often on half the queries.</summary>
+    public static PretrainOptions ForDifficulty(int difficulty) => ArithmeticDifficulty.IsWorked(difficulty)
+        ? new() { Difficulty = difficulty, MaxPositions = 512, MaxResponseTokens = 256, EvalEvery = 50, EvalQueries = 64 }
+        : new() { Difficulty = difficulty };
+
     public IReadOnlyList<string> Validate()
     {
         var e = new List<string>();

@@ -15,19 +15,17 @@ public static class ModelFolder
     public const string BuiltInDeep = "models/builtin-deep";
 
     /// <summary>The built-in models by name (their folder's name).</summary>
-    public static readonly IReadOnlyList<string> Names = [Path.GetFileName(BuiltIn), Path.GetFileName(BuiltInDeep)];
+    public static readonly IReadOnlyDictionary<string, string> Names =
+        new[] { BuiltIn, BuiltInDeep }.ToDictionary(f => Path.GetFileName(f), f => f);
 
     static readonly string[] Required = ["config.json", "tokenizer.json"];
-
-    /// <summary>The built-in model's copy in the program's own folder (written by the build).</summary>
-    public static string BesideProgram => Path.Combine(AppContext.BaseDirectory, BuiltIn);
 
     /// <summary>The model folder to load, checked: it exists and holds config.json, tokenizer.json and weights.
     /// Throws <see cref="ModelFolderException"/> saying what is missing and what to pass instead.</summary>
     public static string Resolve(string? path)
     {
         string dir = string.IsNullOrWhiteSpace(path) ? FindBuiltIn(BuiltIn)
-            : Names.Contains(path) && !Directory.Exists(path) ? FindBuiltIn($"models/{path}")
+            : Names.TryGetValue(path, out string? named) && !Directory.Exists(path) ? FindBuiltIn(named)
             : Path.GetFullPath(path);
         if (!Directory.Exists(dir))
             throw new ModelFolderException($"model folder {dir} does not exist; pass a Hugging Face model folder with --model DIR (or --model.path=DIR)");

@@ -63,13 +63,9 @@ public static class CommandOptions
     static TreePOOptions ForLevel(IReadOnlyDictionary<string, string> overlay, int? level, bool dataset, IReadOnlyList<string>? overrides)
     {
         var options = Load(overlay, overrides);
-        return !dataset && Deep(level ?? options.Run.TaskLevel) ? Load(With(overlay, DeepOverlay), overrides) : options;
+        return !dataset && TreePO.Core.Tasks.ArithmeticDifficulty.IsWorked(level ?? options.Run.TaskLevel)
+            ? Load(With(overlay, DeepOverlay), overrides) : options;
     }
-
-    /// <summary>Whether <paramref name="level"/> is a deep level of the built-in task (an unknown level is reported
-    /// by the run's checks, not here).</summary>
-    public static bool Deep(int level) =>
-        level is >= 1 and <= TreePO.Core.Tasks.ArithmeticDifficulty.MaxLevel && TreePO.Core.Tasks.ArithmeticDifficulty.Level(level).Worked;
 
     /// <summary><paramref name="over"/>'s keys over <paramref name="under"/>'s.</summary>
     public static IReadOnlyDictionary<string, string> With(IReadOnlyDictionary<string, string> under, IReadOnlyDictionary<string, string> over)

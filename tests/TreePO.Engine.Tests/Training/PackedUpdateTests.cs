@@ -187,11 +187,15 @@ public sealed class PackedUpdateTests
             new TrainingSample([1, 2], [3, 9], -1f),
             new TrainingSample([5], [6], 1f),   // another tree, small enough to stay whole
         };
-        Assert.Equal([[0, 1, 2, 3], [4]], PackedBatch.Pieces(samples, 9));
+        static IEnumerable<(string, int)> Shown(List<(int[] Samples, int Tokens)> pieces) =>
+            pieces.Select(p => (string.Join(" ", p.Samples), p.Tokens));
+        Assert.Equal([("0 1 2 3", 9), ("4", 2)], Shown(PackedBatch.Pieces(samples, 9)));
         // At 7: prompt + [3 4 5] + [8] + [9] is 7 tokens; [6 7] starts a new piece, with the prompt again.
-        var pieces = PackedBatch.Pieces(samples, 7);
-        Assert.Equal([[0, 2, 3], [1], [4]], pieces);
+        var cut = PackedBatch.Pieces(samples, 7);
+        Assert.Equal([("0 2 3", 7), ("1", 4), ("4", 2)], Shown(cut));
+        var pieces = cut.Select(p => p.Samples).ToList();
         var b = PackedBatch.Build(samples, pieces);
+        Assert.Equal(cut.Sum(p => p.Tokens), b.Tokens);   // the pieces' own counts are what Build lays out
         Assert.Equal(7 + 4 + 2, b.Tokens);
         // Each response token is scored once per piece that holds it, for the samples of that piece only.
         Assert.Equal(5 + 2 + 1, b.ScoredRows.Length);   // 3 4 5 8 9, then 6 7, then the other tree's 6
