@@ -14,7 +14,8 @@ namespace TreePO.Bench;
 /// <summary>
 /// `bench ablation`: the paper's ablations (its Tables 1 and 3) on the built-in task, each a `treepo train` run that
 /// differs from TreePO in one choice: GRPO; the GRPO advantage with tree sampling; TreePO; size-weighted subgroups;
-/// subgroup rejection; no root group; log-prob branching (against TreePO's even split). Same model, steps, queries,
+/// subgroup rejection; no root group; log-prob branching (against TreePO's even split); and the project's segment
+/// advantage (not the paper's). Same model, steps, queries,
 /// data and trainer for all, for each seed, in one embedded silo, run one after the other. A table of final held-out
 /// mean@k, maj@k, pass@k, training wall time (evaluation excluded) and rollout computed tokens, averaged over seeds;
 /// one PNG of the held-out curves. Options: --steps, --queries, --eval-every, --eval-queries, --seeds, --variants (a
@@ -37,11 +38,13 @@ public sealed class AblationBenchmark : AsyncCommand<AblationBenchmark.Settings>
         new("no_root", "TreePO without the root group (--no-root)", o => o.Advantage.NoRoot = true),
         new("logprob_branching", "TreePO, log-prob branching instead of even split (--tree.branching=LogProb)",
             o => o.Tree.Branching = BranchingPolicy.LogProb),
+        new("segment", "Tree sampling, an advantage per stretch between forks against the fork's other trajectories (--advantage segment)",
+            o => o.Advantage.Estimator = "segment"),
     ];
 
     public sealed class Settings : BenchSettings
     {
-        /// <summary>Sized for 40 minutes on 2 quiet cores: 7 variants x 2 seeds of 50 steps (`treepo train` runs 100).</summary>
+        /// <summary>Sized for 45 minutes on 2 quiet cores: 8 variants x 2 seeds of 50 steps (`treepo train` runs 100).</summary>
         [CommandOption("--steps <N>"), Description("Training steps of each run (default 50).")] public int Steps { get; init; } = 50;
         [CommandOption("--variants <LIST>"), Description("Variants to run, by name (default all).")]
         public string Variants { get; init; } = string.Join(",", AblationBenchmark.Variants.Select(v => v.Name));

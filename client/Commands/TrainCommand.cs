@@ -35,7 +35,7 @@ public sealed class TrainCommand : AsyncCommand<TrainCommand.Settings>
         public string? Algo { get; init; }
         [CommandOption("--sampling <MODE>"), Description("Run:Sampling: tree or sequential (w independent samples). Default: the --algo preset's.")]
         public string? Sampling { get; init; }
-        [CommandOption("--advantage <ESTIMATOR>"), Description("Advantage:Estimator: tree, tree_size_weighted, tree_subgroup_reject or group. Default: the --algo preset's.")]
+        [CommandOption("--advantage <ESTIMATOR>"), Description("Advantage:Estimator: tree, tree_size_weighted, tree_subgroup_reject, group or segment (each stretch between forks credited against its fork). Default: the --algo preset's.")]
         public string? Advantage { get; init; }
         [CommandOption("--no-root"), Description("Advantage:NoRoot: the tree advantage without the root group's term.")] public bool NoRoot { get; init; }
         [CommandOption("--steps <N>"), Description("Run:Steps.")] public int? Steps { get; init; }

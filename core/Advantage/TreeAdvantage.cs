@@ -11,10 +11,17 @@ namespace TreePO.Core.Advantage;
 public static class TreeAdvantage
 {
     /// <summary>Fills <see cref="Trajectory.RawAdvantage"/> and <see cref="Trajectory.Advantage"/> of every trajectory
-    /// of the batch. Rewards must already be set (<see cref="SegmentTree.Score"/>).</summary>
+    /// of the batch (and <see cref="Trajectory.SegmentAdvantages"/> for the segment estimator, null otherwise).
+    /// Rewards must already be set (<see cref="SegmentTree.Score"/>).</summary>
     public static void Compute(IReadOnlyList<SegmentTree> trees, AdvantageOptions? options = null)
     {
         options ??= AdvantageOptions.Default;
+        foreach (var t in trees.SelectMany(t => t.Trajectories)) t.SegmentAdvantages = null;
+        if (options.Estimator == AdvantageEstimator.Segment)
+        {
+            SegmentAdvantage.Compute(trees, options);
+            return;
+        }
         if (options.Estimator == AdvantageEstimator.Grpo)
         {
             foreach (SegmentTree tree in trees)

@@ -21,4 +21,7 @@ public sealed class Trajectory(string leaf, IReadOnlyList<string> path, StopReas
     public bool Correct { get; set; }
     public double RawAdvantage { get; set; }
     public double Advantage { get; set; }
+    /// <summary>With the segment advantage: one normalised value per response node of <see cref="Path"/> (its tokens'
+    /// advantage); <see cref="Advantage"/> is then their token mean. Null for the per-trajectory estimators.</summary>
+    public double[]? SegmentAdvantages { get; set; }
 }

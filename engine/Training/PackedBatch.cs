@@ -202,7 +202,7 @@ public sealed class PackedBatch
             throw new ArgumentException($"sample {missing} is in no group", nameof(groups));
         var weights = TokenWeights.Zeros(scoredRows.Count);
         foreach (var (n, s, i) in pending)
-            if (samples[s].ResponseMask?[i] ?? true) weights.Add(n, samples[s].Advantage);
+            if (samples[s].ResponseMask?[i] ?? true) weights.Add(n, samples[s].AdvantageAt(i));
 
         return new PackedBatch
         {

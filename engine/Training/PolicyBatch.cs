@@ -54,7 +54,7 @@ internal sealed class PolicyBatch
             {
                 int col = r * cols + s.Prompt.Length - 1 + i;
                 index[r][i] = col;
-                if (s.ResponseMask?[i] ?? true) weights.Add(col, s.Advantage);
+                if (s.ResponseMask?[i] ?? true) weights.Add(col, s.AdvantageAt(i));
                 if (old is not null) old[col] = s.OldLogProbs![i];
             }
         }

@@ -200,6 +200,8 @@ public sealed class PolicyTrainer : IDisposable
                 throw new ArgumentException("a training sample's response mask does not match its response length");
             if (s.OldLogProbs is not null && s.OldLogProbs.Length != s.Response.Length)
                 throw new ArgumentException("a training sample's old log-probs do not match its response length");
+            if (s.TokenAdvantages is not null && s.TokenAdvantages.Length != s.Response.Length)
+                throw new ArgumentException("a training sample's token advantages do not match its response length");
         }
     }
 

@@ -25,7 +25,7 @@ public sealed record SequenceBatch(Tensor InputIds, Tensor Mask, Tensor Advantag
                 int col = r * (t - 1) + s.Prompt.Length - 1 + i;
                 bool counts = s.ResponseMask?[i] ?? true;
                 mask[col] = counts ? 1 : 0;
-                adv[col] = s.Advantage;
+                adv[col] = s.AdvantageAt(i);
                 if (old is not null) old[col] = oldResponseLogProbs![r][i];
             }
         }

@@ -14,8 +14,9 @@ public static class TrajectorySamples
 {
     /// <summary>The advantage estimators a run can choose (`--advantage`, Advantage:Estimator): the tree advantage with
     /// a plain mean over the subgroup terms (the paper's default), size-weighted (Eq. 6), with subgroups of equal
-    /// rewards rejected (Eq. 7), and the GRPO group advantage over the query's trajectories.</summary>
-    public static readonly string[] Estimators = ["tree", "tree_size_weighted", "tree_subgroup_reject", "group"];
+    /// rewards rejected (Eq. 7), the GRPO group advantage over the query's trajectories, and the segment advantage
+    /// (each stretch between forks credited against its fork, <see cref="SegmentAdvantage"/>).</summary>
+    public static readonly string[] Estimators = ["tree", "tree_size_weighted", "tree_subgroup_reject", "group", "segment"];
 
     /// <summary>The advantage options of an estimator name (<see cref="Estimators"/>, or the presets "treepo" = tree and
     /// "grpo" = group); <paramref name="noRoot"/> drops the root group's term of the tree advantage ("No Root Group").</summary>
@@ -27,6 +28,9 @@ public static class TrajectorySamples
             "tree" or "treepo" => tree,
             "tree_size_weighted" => tree with { Weighting = SubgroupWeighting.SizeWeighted },
             "tree_subgroup_reject" => tree with { RejectZeroStdSubgroups = true },
+            "segment" => noRoot
+                ? throw new ArgumentException("no-root drops the root group of the tree advantage; the segment advantage has no such term")
+                : AdvantageOptions.Default with { Estimator = AdvantageEstimator.Segment },
             "group" or "grpo" => noRoot
                 ? throw new ArgumentException("no-root drops the root group of the tree advantage; the group advantage has only that group")
                 : AdvantageOptions.Default with { Estimator = AdvantageEstimator.Grpo },
@@ -58,8 +62,19 @@ public static class TrajectorySamples
                 if (response.Length == 0) { skippedEmpty++; continue; }
                 float[] old = tree.ResponseLogProbs(t);
                 samples.Add(new TrainingSample(tree.Root.Tokens, response, (float)t.Advantage,
-                    OldLogProbs: old.Length == response.Length ? old : null));
+                    OldLogProbs: old.Length == response.Length ? old : null, TokenAdvantages: TokenAdvantages(tree, t)));
             }
         return samples;
+    }
+
+    // Each response token gets its node's segment advantage (null for the per-trajectory estimators).
+    static float[]? TokenAdvantages(SegmentTree tree, Trajectory t)
+    {
+        if (t.SegmentAdvantages is not { } segments) return null;
+        var result = new List<float>(t.ResponseLength);
+        int j = 0;
+        foreach (var node in tree.PathNodes(t).Skip(1))
+            result.AddRange(Enumerable.Repeat((float)segments[j++], node.Tokens.Length));
+        return [.. result];
     }
 }

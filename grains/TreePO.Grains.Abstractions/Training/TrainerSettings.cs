@@ -34,6 +34,6 @@ public sealed record TrainerSettings(
     [property: Id(17)] int PieceTokens = 512)
 {
     /// <summary>The advantage estimator the update uses: <see cref="Advantage"/> when set (tree, tree_size_weighted,
-    /// tree_subgroup_reject, group), else the one <see cref="Algo"/> presets (treepo: tree, grpo: group).</summary>
+    /// tree_subgroup_reject, group, segment), else the one <see cref="Algo"/> presets (treepo: tree, grpo: group).</summary>
     public string ResolvedAdvantage => string.IsNullOrEmpty(Advantage) ? (Algo.Equals("grpo", StringComparison.OrdinalIgnoreCase) ? "group" : "tree") : Advantage;
 }

@@ -84,11 +84,11 @@ public sealed class PackedUpdateTests
             1, 0, nodes, trajectories);
     }
 
-    static List<TrainingSample> RandomSamples(int seed, int trees, bool masks)
+    static List<TrainingSample> RandomSamples(int seed, int trees, bool masks, string advantage = "treepo")
     {
         var rng = new Random(seed);
         var batch = Enumerable.Range(0, trees).Select(i => RandomTree(rng, $"s{seed}-t{i}")).ToList();
-        var samples = TrajectorySamples.Build(batch, 0, TrajectorySamples.AdvantageFor("treepo"), out _);
+        var samples = TrajectorySamples.Build(batch, 0, TrajectorySamples.AdvantageFor(advantage), out _);
         if (!masks) return samples;
         return samples.Select(s => s with { ResponseMask = s.Response.Select(_ => rng.NextDouble() > 0.15).ToArray() }).ToList();
     }
@@ -103,9 +103,13 @@ public sealed class PackedUpdateTests
     [InlineData(4, 1, false)]      // every tree alone
     [InlineData(5, 4096, true, 12)]    // trees cut into pieces that repeat their shared ancestors
     [InlineData(6, 30, false, 1)]      // every sample its own piece: the prompt in each
-    public void Packed_log_probs_loss_and_gradients_equal_the_unpacked_ones(int seed, int microBatchTokens, bool masks, int pieceTokens = 512)
+    [InlineData(7, 4096, true, 512, "segment")]    // an advantage per segment: shared tokens carry one value for all
+    [InlineData(8, 60, false, 12, "segment")]
+    public void Packed_log_probs_loss_and_gradients_equal_the_unpacked_ones(int seed, int microBatchTokens, bool masks, int pieceTokens = 512,
+        string advantage = "treepo")
     {
-        var samples = RandomSamples(seed, trees: 5, masks);
+        var samples = RandomSamples(seed, trees: 5, masks, advantage);
+        Assert.Equal(advantage == "segment", samples.All(s => s.TokenAdvantages is not null));
         using var model = Qwen2Model.Random(Qwen2Config.Tiny(), (ulong)seed);
         using var trainer = Trainer(model, new TrainerOptions { MicroBatchTokens = microBatchTokens, MiniBatches = 1, PieceTokens = pieceTokens });
 

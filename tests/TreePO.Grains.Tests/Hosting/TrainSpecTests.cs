@@ -48,6 +48,9 @@ public sealed class TrainSpecTests
         Assert.Contains("Run:Sampling (--sampling)", Assert.Throws<ArgumentException>(() => Spec("--run.sampling=beam")).Message);
         Assert.Contains("Advantage:NoRoot (--no-root)",
             Assert.Throws<ArgumentException>(() => Spec("--advantage.estimator=group", "--advantage.noroot=true")).Message);
+        Assert.Contains("the segment advantage has no such term",
+            Assert.Throws<ArgumentException>(() => Spec("--advantage.estimator=segment", "--advantage.noroot=true")).Message);
+        Assert.Equal("segment", Spec("--advantage.estimator=segment").Trainer.ResolvedAdvantage);
         var e = Assert.Throws<TreePOOptionsException>(() => Options("--advantage.estimator=tree_sized", "--run.algo=ppo"));
         Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Advantage:Estimator: must be one of tree, tree_size_weighted"));
         Assert.Contains(e.Errors, x => x.StartsWith("TreePO:Run:Algo: must be treepo or grpo"));

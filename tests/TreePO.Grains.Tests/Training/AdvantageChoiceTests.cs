@@ -50,6 +50,28 @@ public sealed class AdvantageChoiceTests
     }
 
     [Fact]
+    public void Segment_gives_every_token_its_node_against_the_alternatives_of_its_fork()
+    {
+        // a (mean 1) against b's leaves (1/2) and b against a's; below a: 1 - 1 each; below b: 1 - 0 and 0 - 1.
+        var tree = Tree();
+        Assert.Equal([[0.5, 0], [0.5, 0], [-0.5, 1], [-0.5, -1]], SegmentAdvantage.Raw(tree),
+            EqualityComparer<double[]>.Create((a, b) => a!.SequenceEqual(b!, Precision(9)), x => 0));
+        var options = TrajectorySamples.AdvantageFor("segment");
+        Assert.Equal(AdvantageEstimator.Segment, options.Estimator);
+        var samples = TrajectorySamples.Build([tree], 0, options, out _);
+        for (int i = 0; i < samples.Count; i++)
+        {
+            var segments = tree.Trajectories[i].SegmentAdvantages!;
+            // Two tokens a segment in these trees: each token carries its own segment's whitened value.
+            Assert.Equal(segments.SelectMany(a => new[] { (float)a, (float)a }), samples[i].TokenAdvantages!);
+            Assert.Equal((float)tree.Trajectories[i].Advantage, samples[i].Advantage, 6);
+        }
+        Assert.Equal(AdvantageEstimator.Segment, TrainerGrain.Advantage(new TrainerSettings(Advantage: "segment")).Estimator);
+        Assert.Throws<ArgumentException>(() => TrajectorySamples.AdvantageFor("segment", noRoot: true));
+        Assert.Empty(TrainerGrain.SettingErrors(new TrainerSettings(Advantage: "segment")));
+    }
+
+    [Fact]
     public void The_trainer_uses_the_advantage_of_its_settings_and_the_algo_only_as_a_preset()
     {
         Assert.Equal("tree", new TrainerSettings(Algo: "treepo").ResolvedAdvantage);
