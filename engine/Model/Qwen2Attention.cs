@@ -96,6 +96,8 @@ public sealed class Qwen2Attention : nn.Module
                     : nn.functional.scaled_dot_product_attention(qg, kk, vv, run.Mask);
                 outputs.Add(o.reshape(run.Count, heads * headDim));
             }
+            else if (group is StepPlan.Decode decode)
+                outputs.Add(DecodeAttention.Attend(q.narrow(0, decode.Row, decode.Rows), keys, values, decode.Slots, decode.Lengths));
             else if (group is StepPlan.Chunk chunk)
             {
                 int t = chunk.Rows, len = chunk.Start + t;

@@ -179,6 +179,10 @@ public sealed class Qwen2Model : nn.Module
 
     /// <summary>One cached forward step over <paramref name="items"/>: writes their K/V into <paramref name="cache"/> and
     /// returns the fp32 logits <c>[R, vocab]</c> of the last token of each item that wants them, in item order.</summary>
+    /// <summary>Whether the cached step's single-token rows attend in one host pass where the model runs on a CPU in fp32
+    /// (<see cref="DecodeAttention"/>, the default); false: libtorch's attention per run of neighbouring slots, as on a GPU.</summary>
+    public bool HostDecode { get; set; } = true;
+
     public Tensor Step(KvCache cache, IReadOnlyList<StepItem> items)
     {
         if (cache.DType != DType)
@@ -186,7 +190,7 @@ public sealed class Qwen2Model : nn.Module
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         EnsureRope(cache.MaxLength);
-        var plan = StepPlan.Build(items, cache, Config.KvGroups, Device);
+        var plan = StepPlan.Build(items, cache, Config.KvGroups, Device, HostDecode && DecodeAttention.Serves(Device, DType));
         var cos = AsActivations(rope.Cos.index_select(0, plan.Positions).unsqueeze(1));
         var sin = AsActivations(rope.SignedSin.index_select(0, plan.Positions).unsqueeze(1));
         var x = model.embed_tokens.forward(plan.Tokens);

@@ -20,6 +20,9 @@ internal sealed class StepPlan
     /// <paramref name="Length"/> keys, or with those of <paramref name="Mask"/> (<c>[Count, 1, 1, Length]</c>, true
     /// where a row attends) when their lengths differ.</summary>
     internal sealed record Run(int Row, int SlotStart, int Count, int Length, Tensor? Mask = null) : Group(Row, Count);
+    /// <summary>Every single-token item of the step, rows [Row, Row + Rows): row k attends to the first
+    /// <paramref name="Lengths"/>[k] keys of slot <paramref name="Slots"/>[k], in one host pass (<see cref="DecodeAttention"/>).</summary>
+    internal sealed record Decode(int Row, int Rows, int[] Slots, int[] Lengths) : Group(Row, Rows);
     /// <summary>A chunk of <paramref name="Rows"/> tokens at positions [Start, Start + Rows) of one slot.</summary>
     internal sealed record Chunk(int Row, int Rows, int Slot, int Start, Tensor Mask) : Group(Row, Rows);
 
@@ -30,7 +33,9 @@ internal sealed class StepPlan
     public required IReadOnlyList<Group> Groups { get; init; }
     public int Count { get; init; }
 
-    public static StepPlan Build(IReadOnlyList<StepItem> items, KvCache cache, int groups, Device device)
+    /// <param name="hostDecode">Single-token items attend in one <see cref="Decode"/> group on the host instead of
+    /// runs of neighbouring slots (a CPU model in fp32, <see cref="DecodeAttention.Serves"/>).</param>
+    public static StepPlan Build(IReadOnlyList<StepItem> items, KvCache cache, int groups, Device device, bool hostDecode = false)
     {
         if (items.Count == 0) throw new ArgumentException("a step needs at least one item", nameof(items));
         var singles = new List<int>();
@@ -53,7 +58,23 @@ internal sealed class StepPlan
         var groupList = new List<Group>();
         int row = 0;
 
-        for (int s = 0; s < singles.Count;)
+        if (hostDecode && singles.Count > 0)
+        {
+            var slots = new int[singles.Count];
+            var lengths = new int[singles.Count];
+            for (int k = 0; k < singles.Count; k++)
+            {
+                var it = items[singles[k]];
+                firstRow[singles[k]] = k;
+                tokens[k] = it.Tokens[0];
+                positions[k] = it.Start;
+                slots[k] = it.Slot;
+                lengths[k] = it.Start + 1;
+            }
+            groupList.Add(new Decode(0, singles.Count, slots, lengths));
+            row = singles.Count;
+        }
+        for (int s = hostDecode ? singles.Count : 0; s < singles.Count;)
         {
             int e = s + 1;
             var head = items[singles[s]];

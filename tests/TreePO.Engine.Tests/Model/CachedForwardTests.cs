@@ -46,13 +46,16 @@ public sealed class CachedForwardTests
     }
 
     /// <summary>Paths at different lengths on neighbouring slots (a tree's paths a segment apart) attend in one masked
-    /// call, and each row sees its own keys only.</summary>
+    /// call, and each row sees its own keys only; the same through the host decode pass (a CPU model's default).</summary>
     [Trait(TestModels.DeviceTrait, "any")]
-    [Fact]
-    public void Neighbouring_slots_at_different_lengths_attend_in_one_masked_call()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Neighbouring_slots_at_different_lengths_attend_in_one_masked_call(bool hostDecode)
     {
         using var scope = NewDisposeScope();
         using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 13, TestModels.Device);
+        model.HostDecode = hostDecode;
         using var cache = new KvCache(model.Config, slots: 5, maxLength: 64, device: TestModels.Device);
         int[][] seqs = [TestModels.RandomTokens(14, 21), TestModels.RandomTokens(20, 22), TestModels.RandomTokens(11, 23)];
         int[] lengths = [10, 16, 8];

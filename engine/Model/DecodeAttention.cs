@@ -1,0 +1,115 @@
+using System.Numerics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TreePO.Engine.Model;
+
+/// <summary>
+/// Attention for every single-token (decode) row of a step in one pass over host memory, on a CPU in fp32: each row
+/// reads exactly its own slot's keys, whatever the other rows' slots and lengths. libtorch's CPU attention kernel pays
+/// a few dozen microseconds of fixed work per call, and a step of a tree's paths (trees on slots apart, their paths at
+/// neighbouring depths) made about 14 calls a layer against the sequential step's 4; here a step makes one per layer,
+/// with no padding and no masks. Grouped-query: query head h reads KV head h / g, as <see cref="Qwen2Attention"/>.
+/// Runs on the calling (model) thread.
+/// </summary>
+internal static unsafe class DecodeAttention
+{
+    [DllImport("LibTorchSharp")]
+    static extern IntPtr THSTensor_data(IntPtr handle);
+
+    [ThreadStatic] static float[]? scoresBuffer;
+
+    /// <summary>Whether the decode rows of a step on this device and dtype attend here.</summary>
+    public static bool Serves(Device device, ScalarType dtype) => device.type == DeviceType.CPU && dtype == ScalarType.Float32;
+
+    /// <summary>
+    /// q <c>[n, heads, D]</c> (any strides; made contiguous), keys and values the cache's <c>[slots, kvHeads, maxLen, D]</c>
+    /// (contiguous); row i attends to keys <c>[0, lengths[i])</c> of slot <c>slots[i]</c>. Returns <c>[n, heads * D]</c>.
+    /// </summary>
+    public static Tensor Attend(Tensor q, Tensor keys, Tensor values, int[] slots, int[] lengths)
+    {
+        long n = q.shape[0];
+        int heads = (int)q.shape[1], headDim = (int)q.shape[2];
+        int slotCount = (int)keys.shape[0], kvHeads = (int)keys.shape[1], maxLen = (int)keys.shape[2];
+        if (slots.Length != n || lengths.Length != n) throw new ArgumentException($"{n} rows but {slots.Length} slots and {lengths.Length} lengths");
+        if (q.dtype != ScalarType.Float32 || keys.dtype != ScalarType.Float32 || values.dtype != ScalarType.Float32)
+            throw new ArgumentException("decode attention on the host takes fp32 only");
+        if (!keys.is_contiguous() || !values.is_contiguous()) throw new ArgumentException("the KV cache must be contiguous");
+        if (heads % kvHeads != 0) throw new ArgumentException($"{heads} query heads do not group over {kvHeads} KV heads");
+        for (int i = 0; i < n; i++)
+            if ((uint)slots[i] >= (uint)slotCount || lengths[i] < 1 || lengths[i] > maxLen)
+                throw new ArgumentException($"row {i}: slot {slots[i]} with {lengths[i]} keys is outside the cache ({slotCount} slots of {maxLen})");
+
+        var qc = q.contiguous();
+        var output = empty([n, heads * headDim], ScalarType.Float32, q.device);
+        float* qp = Data(qc), kp = Data(keys), vp = Data(values), op = Data(output);
+        int g = heads / kvHeads;
+        float scale = 1f / MathF.Sqrt(headDim);
+        var scores = Scores(g * maxLen);
+        for (int i = 0; i < n; i++)
+            for (int kh = 0; kh < kvHeads; kh++)
+            {
+                long cacheRow = ((long)slots[i] * kvHeads + kh) * maxLen * headDim;
+                long head = (i * (long)heads + kh * g) * headDim;   // the group's g query heads, side by side
+                Group(qp + head, kp + cacheRow, vp + cacheRow, op + head, g, lengths[i], headDim, scale, scores);
+            }
+        GC.KeepAlive(qc);
+        return output;
+    }
+
+    // The g query heads of one KV head: softmax(q . K^T * scale) V over `length` keys, written to `o`. Keys and
+    // values are read once for the whole group.
+    static void Group(float* q, float* k, float* v, float* o, int g, int length, int headDim, float scale, float[] buffer)
+    {
+        for (int t = 0; t < length; t++)
+        {
+            float* kt = k + (long)t * headDim;
+            for (int j = 0; j < g; j++) buffer[j * length + t] = Dot(q + j * headDim, kt, headDim) * scale;
+        }
+        Span<float> inverse = stackalloc float[g];
+        for (int j = 0; j < g; j++)
+        {
+            var s = buffer.AsSpan(j * length, length);
+            TensorPrimitives.Subtract(s, TensorPrimitives.Max(s), s);
+            TensorPrimitives.Exp(s, s);
+            inverse[j] = 1f / TensorPrimitives.Sum(s);
+        }
+        new Span<float>(o, g * headDim).Clear();
+        int w = Vector<float>.Count;
+        for (int t = 0; t < length; t++)
+        {
+            float* vt = v + (long)t * headDim;
+            for (int j = 0; j < g; j++)
+            {
+                float p = buffer[j * length + t];
+                float* oj = o + j * headDim;
+                int d = 0;
+                for (; d <= headDim - w; d += w) Vector.Store(Vector.Load(oj + d) + Vector.Load(vt + d) * p, oj + d);
+                for (; d < headDim; d++) oj[d] += vt[d] * p;
+            }
+        }
+        for (int j = 0; j < g; j++) TensorPrimitives.Multiply(new Span<float>(o + j * headDim, headDim), inverse[j], new Span<float>(o + j * headDim, headDim));
+    }
+
+    static float Dot(float* a, float* b, int n)
+    {
+        int w = Vector<float>.Count, d = 0;
+        var acc = Vector<float>.Zero;
+        for (; d <= n - w; d += w)
+            acc += Vector.Load(a + d) * Vector.Load(b + d);
+        float sum = Vector.Sum(acc);
+        for (; d < n; d++) sum += a[d] * b[d];
+        return sum;
+    }
+
+    static float[] Scores(int length)
+    {
+        var b = scoresBuffer;
+        if (b is null || b.Length < length) scoresBuffer = b = new float[Math.Max(length, 256)];
+        return b;
+    }
+
+    static float* Data(Tensor t) => (float*)THSTensor_data(t.Handle);
+}
