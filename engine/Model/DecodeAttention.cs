@@ -1,5 +1,5 @@
 using System.Numerics;
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -28,6 +28,9 @@ internal static unsafe class DecodeAttention
     /// q <c>[n, heads, D]</c> (any strides; made contiguous), keys and values the cache's <c>[slots, kvHeads, maxLen, D]</c>
     /// (contiguous); row i attends to keys <c>[0, lengths[i])</c> of slot <c>slots[i]</c>. Returns <c>[n, heads * D]</c>.
     /// </summary>
+    // Optimised from the first call: tier-0 code of these loops is several times slower, and a rollout's first
+    // steps would pay it.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Attend(Tensor q, Tensor keys, Tensor values, int[] slots, int[] lengths)
     {
         long n = q.shape[0];
@@ -61,6 +64,7 @@ internal static unsafe class DecodeAttention
 
     // The g query heads of one KV head: softmax(q . K^T * scale) V over `length` keys, written to `o`. Keys and
     // values are read once for the whole group.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Group(float* q, float* k, float* v, float* o, int g, int length, int headDim, float scale, float[] buffer)
     {
         for (int t = 0; t < length; t++)
@@ -68,37 +72,52 @@ internal static unsafe class DecodeAttention
             float* kt = k + (long)t * headDim;
             for (int j = 0; j < g; j++) buffer[j * length + t] = Dot(q + j * headDim, kt, headDim) * scale;
         }
-        Span<float> inverse = stackalloc float[g];
+        int w = Vector<float>.Count;
         for (int j = 0; j < g; j++)
         {
             var s = buffer.AsSpan(j * length, length);
-            TensorPrimitives.Subtract(s, TensorPrimitives.Max(s), s);
-            TensorPrimitives.Exp(s, s);
-            inverse[j] = 1f / TensorPrimitives.Sum(s);
-        }
-        new Span<float>(o, g * headDim).Clear();
-        int w = Vector<float>.Count;
-        for (int t = 0; t < length; t++)
-        {
-            float* vt = v + (long)t * headDim;
-            for (int j = 0; j < g; j++)
+            float max = float.NegativeInfinity;
+            foreach (float x in s) max = MathF.Max(max, x);
+            var sums = Vector<float>.Zero;
+            var shift = new Vector<float>(max);
+            int t = 0;
+            for (; t <= length - w; t += w)
             {
-                float p = buffer[j * length + t];
-                float* oj = o + j * headDim;
+                var e = Vector.Exp(new Vector<float>(s[t..]) - shift);
+                e.CopyTo(s[t..]);
+                sums += e;
+            }
+            float sum = Vector.Sum(sums);
+            for (; t < length; t++) sum += s[t] = MathF.Exp(s[t] - max);
+            float inverse = 1f / sum;
+            // Output chunk by chunk, the chunk's accumulator kept across all keys.
+            float* oj = o + j * headDim;
+            fixed (float* p = s)
+            {
                 int d = 0;
-                for (; d <= headDim - w; d += w) Vector.Store(Vector.Load(oj + d) + Vector.Load(vt + d) * p, oj + d);
-                for (; d < headDim; d++) oj[d] += vt[d] * p;
+                for (; d <= headDim - w; d += w)
+                {
+                    var acc = Vector<float>.Zero;
+                    for (int u = 0; u < length; u++) acc = Vector.FusedMultiplyAdd(Vector.Load(v + (long)u * headDim + d), new Vector<float>(p[u]), acc);
+                    Vector.Store(acc * inverse, oj + d);
+                }
+                for (; d < headDim; d++)
+                {
+                    float acc = 0;
+                    for (int u = 0; u < length; u++) acc += v[(long)u * headDim + d] * p[u];
+                    oj[d] = acc * inverse;
+                }
             }
         }
-        for (int j = 0; j < g; j++) TensorPrimitives.Multiply(new Span<float>(o + j * headDim, headDim), inverse[j], new Span<float>(o + j * headDim, headDim));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
     static float Dot(float* a, float* b, int n)
     {
         int w = Vector<float>.Count, d = 0;
         var acc = Vector<float>.Zero;
         for (; d <= n - w; d += w)
-            acc += Vector.Load(a + d) * Vector.Load(b + d);
+            acc = Vector.FusedMultiplyAdd(Vector.Load(a + d), Vector.Load(b + d), acc);
         float sum = Vector.Sum(acc);
         for (; d < n; d++) sum += a[d] * b[d];
         return sum;
