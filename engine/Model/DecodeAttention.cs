@@ -14,7 +14,7 @@ namespace TreePO.Engine.Model;
 /// a few dozen microseconds of fixed work per call, and a step of a tree's paths (trees on slots apart, their paths at
 /// neighbouring depths) made about 14 calls a layer against the sequential step's 4; here a step makes one per layer,
 /// with no padding and no masks. Grouped-query: query head h reads KV head h / g, as <see cref="Qwen2Attention"/>.
-/// Runs on the calling (model) thread.
+/// Runs on the calling (model) thread, or on as many threads as libtorch's pool has (the rows split between them).
 /// </summary>
 internal static unsafe class DecodeAttention
 {
@@ -49,17 +49,28 @@ internal static unsafe class DecodeAttention
 
         var qc = q.contiguous();
         var output = empty([n, heads * headDim], ScalarType.Float32, q.device);
-        float* qp = Data(qc), kp = Data(keys), vp = Data(values), op = Data(output);
+        nint qp = (nint)Data(qc), kp = (nint)Data(keys), vp = (nint)Data(values), op = (nint)Data(output);
         int g = heads / kvHeads;
         float scale = 1f / MathF.Sqrt(headDim);
-        var scores = Scores(g * maxLen);
-        for (int i = 0; i < n; i++)
-            for (int kh = 0; kh < kvHeads; kh++)
-            {
-                long cacheRow = ((long)slots[i] * kvHeads + kh) * maxLen * headDim;
-                long head = (i * (long)heads + kh * g) * headDim;   // the group's g query heads, side by side
-                Group(qp + head, kp + cacheRow, vp + cacheRow, op + head, g, lengths[i], headDim, scale, scores);
-            }
+        // Rows split over the threads libtorch would use (its pool idles meanwhile); the built-in model's engine runs
+        // one thread, and the pass then stays on the model thread.
+        int threads = Math.Min(get_num_threads(), (int)n);
+        if (threads <= 1) Rows(0, (int)n);
+        else Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads },
+            part => Rows((int)(n * part / threads), (int)(n * (part + 1) / threads)));
+
+        void Rows(int from, int to)
+        {
+            var scores = Scores(g * maxLen);
+            for (int i = from; i < to; i++)
+                for (int kh = 0; kh < kvHeads; kh++)
+                {
+                    long cacheRow = ((long)slots[i] * kvHeads + kh) * maxLen * headDim;
+                    long head = (i * (long)heads + kh * g) * headDim;   // the group's g query heads, side by side
+                    Group((float*)qp + head, (float*)kp + cacheRow, (float*)vp + cacheRow, (float*)op + head, g, lengths[i],
+                        headDim, scale, scores);
+                }
+        }
         GC.KeepAlive(qc);
         return output;
     }

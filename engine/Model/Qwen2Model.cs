@@ -179,8 +179,9 @@ public sealed class Qwen2Model : nn.Module
 
     /// <summary>One cached forward step over <paramref name="items"/>: writes their K/V into <paramref name="cache"/> and
     /// returns the fp32 logits <c>[R, vocab]</c> of the last token of each item that wants them, in item order.</summary>
-    /// <summary>Whether the cached step's single-token rows attend in one host pass where the model runs on a CPU in fp32
-    /// (<see cref="DecodeAttention"/>, the default); false: libtorch's attention per run of neighbouring slots, as on a GPU.</summary>
+    /// <summary>Whether the cached step's single-token rows may attend in one host pass where the model runs on a CPU in
+    /// fp32 (<see cref="DecodeAttention"/>; they do when they would make more than <see cref="StepPlan.MaxRunsForKernel"/>
+    /// runs); false: libtorch's attention per run of neighbouring slots always, as on a GPU.</summary>
     public bool HostDecode { get; set; } = true;
 
     public Tensor Step(KvCache cache, IReadOnlyList<StepItem> items)

@@ -33,8 +33,14 @@ internal sealed class StepPlan
     public required IReadOnlyList<Group> Groups { get; init; }
     public int Count { get; init; }
 
-    /// <param name="hostDecode">Single-token items attend in one <see cref="Decode"/> group on the host instead of
-    /// runs of neighbouring slots (a CPU model in fp32, <see cref="DecodeAttention.Serves"/>).</param>
+    /// <summary>The most runs a step's single-token items attend in through libtorch's kernel when the host pass is
+    /// allowed: one or two runs (a batch of equal-length sequences) it serves as well or better, long contexts
+    /// especially; past that its fixed cost a call outweighs what the host pass loses per key.</summary>
+    public const int MaxRunsForKernel = 2;
+
+    /// <param name="hostDecode">Single-token items may attend in one <see cref="Decode"/> group on the host instead of
+    /// runs of neighbouring slots (a CPU model in fp32, <see cref="DecodeAttention.Serves"/>): they do when they would
+    /// make more than <see cref="MaxRunsForKernel"/> runs.</param>
     public static StepPlan Build(IReadOnlyList<StepItem> items, KvCache cache, int groups, Device device, bool hostDecode = false)
     {
         if (items.Count == 0) throw new ArgumentException("a step needs at least one item", nameof(items));
@@ -58,23 +64,10 @@ internal sealed class StepPlan
         var groupList = new List<Group>();
         int row = 0;
 
-        if (hostDecode && singles.Count > 0)
-        {
-            var slots = new int[singles.Count];
-            var lengths = new int[singles.Count];
-            for (int k = 0; k < singles.Count; k++)
-            {
-                var it = items[singles[k]];
-                firstRow[singles[k]] = k;
-                tokens[k] = it.Tokens[0];
-                positions[k] = it.Start;
-                slots[k] = it.Slot;
-                lengths[k] = it.Start + 1;
-            }
-            groupList.Add(new Decode(0, singles.Count, slots, lengths));
-            row = singles.Count;
-        }
-        for (int s = hostDecode ? singles.Count : 0; s < singles.Count;)
+        // Runs of consecutive slots: each attends in one libtorch call, over the longest length with a mask where
+        // lengths differ, as long as the padding at most doubles the keys read.
+        var runs = new List<(int S, int E, int Longest, bool Ragged)>();
+        for (int s = 0; s < singles.Count;)
         {
             int e = s + 1;
             var head = items[singles[s]];
@@ -90,6 +83,29 @@ internal sealed class StepPlan
                 keys += length;
                 e++;
             }
+            runs.Add((s, e, longest, ragged));
+            s = e;
+        }
+        if (hostDecode && runs.Count > MaxRunsForKernel)
+        {
+            var slots = new int[singles.Count];
+            var lengths = new int[singles.Count];
+            for (int k = 0; k < singles.Count; k++)
+            {
+                var it = items[singles[k]];
+                firstRow[singles[k]] = k;
+                tokens[k] = it.Tokens[0];
+                positions[k] = it.Start;
+                slots[k] = it.Slot;
+                lengths[k] = it.Start + 1;
+            }
+            groupList.Add(new Decode(0, singles.Count, slots, lengths));
+            row = singles.Count;
+            runs.Clear();
+        }
+        foreach (var (s, e, longest, ragged) in runs)
+        {
+            var head = items[singles[s]];
             // A ragged run reads every slot's rows up to the longest, past the shorter ones' ends (masked out).
             if (ragged)
                 for (int k = s; k < e; k++) cache.Reach(items[singles[k]].Slot, longest);
@@ -102,7 +118,6 @@ internal sealed class StepPlan
                 positions[row] = it.Start;
                 row++;
             }
-            s = e;
         }
         foreach (int i in chunks)
         {

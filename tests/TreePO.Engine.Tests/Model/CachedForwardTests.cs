@@ -46,16 +46,13 @@ public sealed class CachedForwardTests
     }
 
     /// <summary>Paths at different lengths on neighbouring slots (a tree's paths a segment apart) attend in one masked
-    /// call, and each row sees its own keys only; the same through the host decode pass (a CPU model's default).</summary>
+    /// call, and each row sees its own keys only.</summary>
     [Trait(TestModels.DeviceTrait, "any")]
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Neighbouring_slots_at_different_lengths_attend_in_one_masked_call(bool hostDecode)
+    [Fact]
+    public void Neighbouring_slots_at_different_lengths_attend_in_one_masked_call()
     {
         using var scope = NewDisposeScope();
         using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 13, TestModels.Device);
-        model.HostDecode = hostDecode;
         using var cache = new KvCache(model.Config, slots: 5, maxLength: 64, device: TestModels.Device);
         int[][] seqs = [TestModels.RandomTokens(14, 21), TestModels.RandomTokens(20, 22), TestModels.RandomTokens(11, 23)];
         int[] lengths = [10, 16, 8];
@@ -73,6 +70,42 @@ public sealed class CachedForwardTests
                 Assert.True(TestModels.MaxAbsDiff(l[i], fresh) <= Tolerance, $"sequence {i}, step {t}");
             }
         }
+    }
+
+    /// <summary>Rows on slots apart (trees' paths) make more runs than the kernel serves well: on a CPU in fp32 they
+    /// attend in one host pass, each row over its own slot's keys, as the full recompute and as the runs do.</summary>
+    [Fact]
+    public void Rows_on_slots_apart_attend_in_one_host_pass_and_equal_the_runs_and_the_full_recompute()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Qwen2Model.Random(Qwen2Config.Tiny(), 17, CPU);
+        using var hostCache = new KvCache(model.Config, slots: 8, maxLength: 64);
+        using var runCache = new KvCache(model.Config, slots: 8, maxLength: 64);
+        int[] slots = [0, 2, 3, 6];   // three runs: {0}, {2, 3}, {6}
+        int[] lengths = [12, 5, 9, 20];
+        int[][] seqs = [.. slots.Select((_, i) => TestModels.RandomTokens(24, 30 + i))];
+        foreach (var cache in new[] { hostCache, runCache })
+            model.Step(cache, slots.Select((slot, i) => new StepItem(slot, 0, seqs[i][..lengths[i]])).ToArray());
+        for (int t = 0; t < 3; t++)
+        {
+            var items = slots.Select((slot, i) => new StepItem(slot, lengths[i] + t, [seqs[i][lengths[i] + t]])).ToArray();
+            var decode = Assert.IsType<StepPlan.Decode>(Assert.Single(StepPlan.Build(items, hostCache, model.Config.KvGroups, CPU, hostDecode: true).Groups));
+            Assert.Equal(slots, decode.Slots);
+            Assert.Equal(3, StepPlan.Build(items, runCache, model.Config.KvGroups, CPU).Groups.Count);
+            model.HostDecode = true;
+            var host = model.Step(hostCache, items);
+            model.HostDecode = false;
+            var runs = model.Step(runCache, items);
+            for (int i = 0; i < slots.Length; i++)
+            {
+                var fresh = model.Forward(TestModels.IdsOnDevice(seqs[i][..(lengths[i] + t + 1)]))[0][-1];
+                Assert.True(TestModels.MaxAbsDiff(host[i], fresh) <= Tolerance, $"host pass, row {i}, step {t}");
+                Assert.True(TestModels.MaxAbsDiff(host[i], runs[i]) <= 1e-5f, $"host pass against runs, row {i}, step {t}");
+            }
+        }
+        // One or two runs stay with libtorch's kernel.
+        var two = StepPlan.Build([new StepItem(0, 4, [1]), new StepItem(1, 4, [2]), new StepItem(5, 7, [3])], hostCache, model.Config.KvGroups, CPU, hostDecode: true);
+        Assert.All(two.Groups, g => Assert.IsType<StepPlan.Run>(g));
     }
 
     /// <summary>Lengths so far apart that one call would read more than twice the keys attend separately.</summary>
