@@ -26,12 +26,12 @@ internal static unsafe class DecodeAttention
     /// <summary>Whether the decode rows of a step on this device and dtype attend here.</summary>
     public static bool Serves(Device device, ScalarType dtype) => device.type == DeviceType.CPU && dtype == ScalarType.Float32;
 
+    // Optimised from the first call (here and below): tier-0 code of these loops is several times slower, and a
+    // rollout's first steps would pay it.
     /// <summary>
     /// q <c>[n, heads, D]</c> (any strides; made contiguous), keys and values the cache's <c>[slots, kvHeads, maxLen, D]</c>
     /// (contiguous); row i attends to keys <c>[0, lengths[i])</c> of slot <c>slots[i]</c>. Returns <c>[n, heads * D]</c>.
     /// </summary>
-    // Optimised from the first call: tier-0 code of these loops is several times slower, and a rollout's first
-    // steps would pay it.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Attend(Tensor q, Tensor keys, Tensor values, int[] slots, int[] lengths)
     {
