@@ -62,7 +62,6 @@ internal sealed class StepPlan
         var positions = new long[n];
         var firstRow = new int[items.Count];
         var groupList = new List<Group>();
-        int row = 0;
 
         // Runs of consecutive slots: each attends in one libtorch call, over the longest length with a mask where
         // lengths differ, as long as the padding at most doubles the keys read.
@@ -86,39 +85,25 @@ internal sealed class StepPlan
             runs.Add((s, e, longest, ragged));
             s = e;
         }
+        // Single-token rows first, in slot order (a run's rows are consecutive).
+        for (int k = 0; k < singles.Count; k++)
+        {
+            var it = items[singles[k]];
+            firstRow[singles[k]] = k;
+            tokens[k] = it.Tokens[0];
+            positions[k] = it.Start;
+        }
+        int row = singles.Count;
         if (hostDecode && runs.Count > MaxRunsForKernel)
-        {
-            var slots = new int[singles.Count];
-            var lengths = new int[singles.Count];
-            for (int k = 0; k < singles.Count; k++)
+            groupList.Add(new Decode(0, singles.Count, [.. singles.Select(i => items[i].Slot)], [.. singles.Select(i => items[i].Start + 1)]));
+        else
+            foreach (var (s, e, longest, ragged) in runs)
             {
-                var it = items[singles[k]];
-                firstRow[singles[k]] = k;
-                tokens[k] = it.Tokens[0];
-                positions[k] = it.Start;
-                slots[k] = it.Slot;
-                lengths[k] = it.Start + 1;
+                // A ragged run reads every slot's rows up to the longest, past the shorter ones' ends (masked out).
+                if (ragged)
+                    for (int k = s; k < e; k++) cache.Reach(items[singles[k]].Slot, longest);
+                groupList.Add(new Run(s, items[singles[s]].Slot, e - s, longest, ragged ? KeyMask(items, singles, s, e, longest, device) : null));
             }
-            groupList.Add(new Decode(0, singles.Count, slots, lengths));
-            row = singles.Count;
-            runs.Clear();
-        }
-        foreach (var (s, e, longest, ragged) in runs)
-        {
-            var head = items[singles[s]];
-            // A ragged run reads every slot's rows up to the longest, past the shorter ones' ends (masked out).
-            if (ragged)
-                for (int k = s; k < e; k++) cache.Reach(items[singles[k]].Slot, longest);
-            groupList.Add(new Run(row, head.Slot, e - s, longest, ragged ? KeyMask(items, singles, s, e, longest, device) : null));
-            for (int k = s; k < e; k++)
-            {
-                var it = items[singles[k]];
-                firstRow[singles[k]] = row;
-                tokens[row] = it.Tokens[0];
-                positions[row] = it.Start;
-                row++;
-            }
-        }
         foreach (int i in chunks)
         {
             var it = items[i];
