@@ -43,7 +43,7 @@ public sealed class PretrainCommand : AsyncCommand<PretrainCommand.Settings>
         var level = PretrainOptions.ForDifficulty(s.Difficulty);   // the level's defaults under the flags
         var options = level with
         {
-            OutputDir = s.Out ?? (ArithmeticDifficulty.IsWorked(s.Difficulty) ? TreePO.Hosting.Models.ModelFolder.BuiltInDeep : level.OutputDir),
+            OutputDir = s.Out ?? level.OutputDir,
             Seed = s.Seed,
             TokenizerMerges = s.Merges,
             HiddenSize = s.Hidden,

@@ -9,7 +9,10 @@ namespace TreePO.Engine.Training;
 /// </summary>
 public sealed record PretrainOptions
 {
-    public string OutputDir { get; init; } = "models/builtin";
+    /// <summary>Where the recipe writes the built-in model (relative to the working folder), and the deep level's.</summary>
+    public const string BuiltInFolder = "models/builtin", BuiltInDeepFolder = "models/builtin-deep";
+
+    public string OutputDir { get; init; } = BuiltInFolder;
     public ulong Seed { get; init; } = 1;
     /// <summary>Task difficulty level (1-5, see ArithmeticDifficulty).</summary>
     public int Difficulty { get; init; } = 2;
@@ -38,9 +41,17 @@ public sealed record PretrainOptions
 
     /// <summary>The recipe at <paramref name="difficulty"/>: worked solutions run 80-200 tokens, so the positions
     /// and the evaluation budget grow with them, and an evaluation costs about four times a level-2 one, so it runs
-    /// half as often on half the queries.</summary>
+    /// half as often on half the queries; the model is the deep level's built-in one.</summary>
     public static PretrainOptions ForDifficulty(int difficulty) => ArithmeticDifficulty.IsWorked(difficulty)
-        ? new() { Difficulty = difficulty, MaxPositions = 512, MaxResponseTokens = 256, EvalEvery = 50, EvalQueries = 64 }
+        ? new()
+        {
+            OutputDir = BuiltInDeepFolder,
+            Difficulty = difficulty,
+            MaxPositions = 512,
+            MaxResponseTokens = 256,
+            EvalEvery = 50,
+            EvalQueries = 64,
+        }
         : new() { Difficulty = difficulty };
 
     public IReadOnlyList<string> Validate()

@@ -23,17 +23,16 @@ public static class TrajectorySamples
     public static AdvantageOptions AdvantageFor(string estimator, bool noRoot = false)
     {
         var tree = AdvantageOptions.Default with { IncludeRoot = !noRoot };
-        return estimator.ToLowerInvariant() switch
+        string name = estimator.ToLowerInvariant();
+        if (noRoot && name is "group" or "grpo" or "segment")
+            throw new ArgumentException($"no-root drops the root group's term of the tree advantage; the {(name == "segment" ? "segment" : "group")} advantage has no such term");
+        return name switch
         {
             "tree" or "treepo" => tree,
             "tree_size_weighted" => tree with { Weighting = SubgroupWeighting.SizeWeighted },
             "tree_subgroup_reject" => tree with { RejectZeroStdSubgroups = true },
-            "segment" => noRoot
-                ? throw new ArgumentException("no-root drops the root group of the tree advantage; the segment advantage has no such term")
-                : AdvantageOptions.Default with { Estimator = AdvantageEstimator.Segment },
-            "group" or "grpo" => noRoot
-                ? throw new ArgumentException("no-root drops the root group of the tree advantage; the group advantage has only that group")
-                : AdvantageOptions.Default with { Estimator = AdvantageEstimator.Grpo },
+            "segment" => AdvantageOptions.Default with { Estimator = AdvantageEstimator.Segment },
+            "group" or "grpo" => AdvantageOptions.Default with { Estimator = AdvantageEstimator.Grpo },
             _ => throw new ArgumentException($"the advantage must be one of {string.Join(", ", Estimators)} (or the presets treepo, grpo), got \"{estimator}\""),
         };
     }

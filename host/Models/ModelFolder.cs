@@ -10,9 +10,9 @@ namespace TreePO.Hosting.Models;
 /// </summary>
 public static class ModelFolder
 {
-    public const string BuiltIn = "models/builtin";
+    public const string BuiltIn = TreePO.Engine.Training.PretrainOptions.BuiltInFolder;
     /// <summary>The built-in model of the task's deep level (level 5: worked solutions of 120-200 tokens).</summary>
-    public const string BuiltInDeep = "models/builtin-deep";
+    public const string BuiltInDeep = TreePO.Engine.Training.PretrainOptions.BuiltInDeepFolder;
 
     /// <summary>The built-in models by name (their folder's name).</summary>
     public static readonly IReadOnlyDictionary<string, string> Names =

@@ -35,8 +35,9 @@ public static class TrainSpec
         string advantage = AdvantageOf(o);
         if (!Estimators.Contains(advantage))
             throw new ArgumentException($"Advantage:Estimator (--advantage) must be one of {string.Join(", ", Estimators)}, got '{o.Advantage.Estimator}'");
-        if (o.Advantage.NoRoot && advantage is "group" or "segment")
-            throw new ArgumentException($"Advantage:NoRoot (--no-root) drops the root group's term of the tree advantage; the {advantage} advantage has no such term");
+        // The estimator's own rule (the trainer applies it again), said with the key and flag.
+        try { TrajectorySamples.AdvantageFor(advantage, o.Advantage.NoRoot); }
+        catch (ArgumentException e) { throw new ArgumentException($"Advantage:NoRoot (--no-root): {e.Message}", e); }
         // Sequential: the same budget sampled as w independent sequences that share only the prompt.
         o.Tree.Mode = sampling == "sequential" ? SamplingMode.Sequential : SamplingMode.Tree;
         if (o.Tree.Mode == SamplingMode.Sequential) o.Tree.Branch = o.Tree.Width;
