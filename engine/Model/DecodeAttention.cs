@@ -2,8 +2,8 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using System.Runtime.InteropServices;
 using TorchSharp;
+using TreePO.Engine.Native;
 using static TorchSharp.torch;
 
 namespace TreePO.Engine.Model;
@@ -18,13 +18,10 @@ namespace TreePO.Engine.Model;
 /// </summary>
 internal static unsafe class DecodeAttention
 {
-    [DllImport("LibTorchSharp")]
-    static extern IntPtr THSTensor_data(IntPtr handle);
-
     [ThreadStatic] static float[]? scoresBuffer;
 
     /// <summary>Whether the decode rows of a step on this device and dtype attend here.</summary>
-    public static bool Serves(Device device, ScalarType dtype) => device.type == DeviceType.CPU && dtype == ScalarType.Float32;
+    public static bool Serves(Device device, ScalarType dtype) => HostMemory.Serves(device, dtype);
 
     // Optimised from the first call (here and below): tier-0 code of these loops is several times slower, and a
     // rollout's first steps would pay it.
@@ -205,5 +202,5 @@ internal static unsafe class DecodeAttention
         return b;
     }
 
-    static float* Data(Tensor t) => (float*)THSTensor_data(t.Handle);
+    static float* Data(Tensor t) => HostMemory.Floats(t);
 }

@@ -64,8 +64,9 @@ public sealed class Qwen2Attention : nn.Module
         return o_proj.forward(o.transpose(1, 2).reshape(b, t, heads * headDim)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>x <c>[N, hidden]</c> laid out by <paramref name="plan"/>, cos/sin <c>[N, 1, D]</c>.</summary>
-    internal Tensor ForwardStep(Tensor x, Tensor cos, Tensor sin, StepPlan plan, KvCache cache, int layer)
+    /// <summary>x <c>[N, hidden]</c> laid out by <paramref name="plan"/>, cos/sin <c>[N, 1, D]</c>; with
+    /// <paramref name="rope"/>, the rotation and the K/V write in one pass over host memory instead (cos/sin unused).</summary>
+    internal Tensor ForwardStep(Tensor x, Tensor? cos, Tensor? sin, StepPlan plan, KvCache cache, int layer, RotaryTable? rope)
     {
         using var scope = NewDisposeScope();
         long n = x.shape[0];
@@ -73,12 +74,19 @@ public sealed class Qwen2Attention : nn.Module
         if (qkv is null) throw new InvalidOperationException("the cached step needs the fused projections (Qwen2Model fuses them)");
         // One product for q, k and v, and one rotation for q and k together: fewer small ops per layer.
         var all = qkv.Forward(x).view(n, heads + 2 * kvHeads, headDim);
-        var qk = RotaryTable.Apply(all.narrow(1, 0, heads + kvHeads), cos, sin);
-        var q = qk.narrow(1, 0, heads);
-        var k = qk.narrow(1, heads, kvHeads);
-        var v = all.narrow(1, heads + kvHeads, kvHeads);
-        cache.FlatKeys(layer).index_copy_(0, plan.WriteRows, k.reshape(n * kvHeads, headDim));
-        cache.FlatValues(layer).index_copy_(0, plan.WriteRows, v.reshape(n * kvHeads, headDim));
+        Tensor q;
+        if (rope is not null)
+            q = HostRotary.Apply(all, heads, kvHeads, rope, plan.HostPositions, plan.HostWriteRows, cache.FlatKeys(layer), cache.FlatValues(layer));
+        else
+        {
+            if (cos is null || sin is null) throw new ArgumentException("the cached step in libtorch needs the rotary rows");
+            var qk = RotaryTable.Apply(all.narrow(1, 0, heads + kvHeads), cos, sin);
+            q = qk.narrow(1, 0, heads);
+            var k = qk.narrow(1, heads, kvHeads);
+            var v = all.narrow(1, heads + kvHeads, kvHeads);
+            cache.FlatKeys(layer).index_copy_(0, plan.WriteRows, k.reshape(n * kvHeads, headDim));
+            cache.FlatValues(layer).index_copy_(0, plan.WriteRows, v.reshape(n * kvHeads, headDim));
+        }
 
         var keys = cache.Keys(layer);
         var values = cache.Values(layer);

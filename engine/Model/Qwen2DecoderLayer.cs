@@ -37,10 +37,14 @@ public sealed class Qwen2DecoderLayer : nn.Module
         mlp.Fuse();
     }
 
-    internal Tensor ForwardStep(Tensor x, Tensor cos, Tensor sin, StepPlan plan, KvCache cache, int layer)
+    /// <summary>The cached step; with <paramref name="rope"/> its element-wise work runs in passes over host memory
+    /// (then <paramref name="cos"/> and <paramref name="sin"/> are unused), else in libtorch.</summary>
+    internal Tensor ForwardStep(Tensor x, Tensor? cos, Tensor? sin, StepPlan plan, KvCache cache, int layer, RotaryTable? rope)
     {
         using var scope = NewDisposeScope();
-        var h = x.Plus(self_attn.ForwardStep(input_layernorm.forward(x), cos, sin, plan, cache, layer));
-        return h.Plus(mlp.ForwardStep(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+        bool host = rope is not null;
+        var attended = self_attn.ForwardStep(input_layernorm.ForwardStep(x, host), cos, sin, plan, cache, layer, rope);
+        var (h, normed) = post_attention_layernorm.AddForwardStep(x, attended, host);
+        return h.Plus(mlp.ForwardStep(normed, host)).MoveToOuterDisposeScope();
     }
 }

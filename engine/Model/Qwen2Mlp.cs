@@ -37,12 +37,14 @@ public sealed class Qwen2Mlp : nn.Module<Tensor, Tensor>
         return down_proj.forward(nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The same function for the cached step (no autograd): gate and up as one product.</summary>
-    internal Tensor ForwardStep(Tensor x)
+    /// <summary>The same function for the cached step (no autograd): gate and up as one product, and the activation in
+    /// one pass over host memory where <paramref name="host"/> (<see cref="HostSwiGlu"/>).</summary>
+    internal Tensor ForwardStep(Tensor x, bool host)
     {
         if (gateUp is null) throw new InvalidOperationException("the cached step needs the fused projections (Qwen2Model fuses them)");
         using var scope = NewDisposeScope();
         var both = gateUp.Forward(x);
+        if (host) return down_proj.forward(HostSwiGlu.Apply(both, intermediate)).MoveToOuterDisposeScope();
         var gate = both.narrow(-1, 0, intermediate);
         var up = both.narrow(-1, intermediate, intermediate);
         return down_proj.forward(nn.functional.silu(gate) * up).MoveToOuterDisposeScope();

@@ -22,6 +22,17 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 
     public Parameter Weight => weight;
 
+    /// <summary>The cached step's norm: one pass over host memory where <paramref name="host"/> (<see cref="HostNorm"/>).</summary>
+    internal Tensor ForwardStep(Tensor x, bool host) => host ? HostNorm.Normalize(x, weight, eps) : forward(x);
+
+    /// <summary>The cached step's residual sum <c>x + y</c> and its norm, in one pass where <paramref name="host"/>.</summary>
+    internal (Tensor Sum, Tensor Normed) AddForwardStep(Tensor x, Tensor y, bool host)
+    {
+        if (host) return HostNorm.AddNormalize(x, y, weight, eps);
+        var sum = x.Plus(y);
+        return (sum, forward(sum));
+    }
+
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();

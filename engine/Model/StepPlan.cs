@@ -31,6 +31,9 @@ internal sealed class StepPlan
     public required Tensor WriteRows { get; init; }   // [N * kvHeads] rows of the flattened [slots*kvH*maxLen, D] cache
     public required Tensor LogitRows { get; init; }   // [R] rows whose logits the caller wants, in item order
     public required IReadOnlyList<Group> Groups { get; init; }
+    /// <summary><see cref="Positions"/> and <see cref="WriteRows"/> as the host arrays they were made from (the host passes read these).</summary>
+    public required long[] HostPositions { get; init; }
+    public required long[] HostWriteRows { get; init; }
     public int Count { get; init; }
 
     /// <summary>The most runs a step's single-token items attend in through libtorch's kernel when the host pass is
@@ -142,6 +145,8 @@ internal sealed class StepPlan
             WriteRows = tensor(write, device: device),
             LogitRows = tensor(logitRows.ToArray(), device: device),
             Groups = groupList,
+            HostPositions = positions,
+            HostWriteRows = write,
             Count = n,
         };
     }

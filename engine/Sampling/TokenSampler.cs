@@ -12,10 +12,13 @@ namespace TreePO.Engine.Sampling;
 /// </summary>
 public static class TokenSampler
 {
-    public static (int[] Tokens, float[] LogProbs) Sample(Tensor logits, IReadOnlyList<SampleRow> rows)
+    /// <param name="host">Whether rows that <see cref="HostSampler"/> serves (fp32 CPU logits, no top-k or top-p) are drawn
+    /// in its pass over host memory; false: libtorch's ops always.</param>
+    public static (int[] Tokens, float[] LogProbs) Sample(Tensor logits, IReadOnlyList<SampleRow> rows, bool host = true)
     {
         int n = rows.Count;
         if (n == 0) return ([], []);
+        if (host && HostSampler.Serves(logits, rows)) return HostSampler.Sample(logits, rows);
         using var scope = NewDisposeScope();
         long vocab = logits.shape[^1];
         var source = logits.index_select(0, tensor(rows.Select(r => (long)r.LogitRow).ToArray(), device: logits.device));
