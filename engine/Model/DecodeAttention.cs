@@ -90,16 +90,17 @@ internal static unsafe class DecodeAttention
             var s = buffer.AsSpan(j * length, length);
             float max = float.NegativeInfinity;
             foreach (float x in s) max = MathF.Max(max, x);
-            var sums = Vector<float>.Zero;
-            var shift = new Vector<float>(max);
+            var sums = Vector256<float>.Zero;
+            var shift = Vector256.Create(max);
             int t = 0;
-            for (; t <= length - w; t += w)
-            {
-                var e = Vector.Exp(new Vector<float>(s[t..]) - shift);
-                e.CopyTo(s[t..]);
-                sums += e;
-            }
-            float sum = Vector.Sum(sums);
+            fixed (float* row = s)
+                for (; t <= length - 8; t += 8)
+                {
+                    var e = FastExp.Exp(Vector256.Load(row + t) - shift);
+                    Vector256.Store(e, row + t);
+                    sums += e;
+                }
+            float sum = Vector256.Sum(sums);
             for (; t < length; t++) sum += s[t] = MathF.Exp(s[t] - max);
             float inverse = 1f / sum;
             // Output chunk by chunk, the chunk's accumulator kept across all keys.

@@ -8,7 +8,7 @@ namespace TreePO.Engine.Model;
 /// <summary>
 /// The cached step's <c>silu(gate) * up</c> in one pass over host memory (a CPU model in fp32), from the fused gate/up
 /// product <c>[N, 2 I]</c>: two views, the activation and the product are four libtorch calls a layer otherwise.
-/// <c>silu(x) = x / (1 + exp(-x))</c> with a vectorised exponential, within a few units in the last place of libtorch's.
+/// <c>silu(x) = x / (1 + exp(-x))</c> with <see cref="FastExp"/>, within a few units in the last place of libtorch's.
 /// </summary>
 internal static unsafe class HostSwiGlu
 {
@@ -30,7 +30,7 @@ internal static unsafe class HostSwiGlu
             for (; d <= size - width; d += width)
             {
                 var g = Vector256.Load(gate + d);
-                Vector256.Store(g / (one + Vector256.Exp(-g)) * Vector256.Load(up + d), or + d);
+                Vector256.Store(g / (one + FastExp.Exp(-g)) * Vector256.Load(up + d), or + d);
             }
             for (; d < size; d++) or[d] = gate[d] / (1f + MathF.Exp(-gate[d])) * up[d];
         }

@@ -87,7 +87,7 @@ internal static unsafe class HostSampler
         if (divisor == 1f)
             for (; j <= n - w; j += w)
             {
-                var x = Vector256.Exp(Vector256.Load(l + j) - s);
+                var x = FastExp.Exp(Vector256.Load(l + j) - s);
                 Vector256.Store(x, e + j);
                 acc += x;
             }
@@ -96,7 +96,7 @@ internal static unsafe class HostSampler
             var t = Vector256.Create(divisor);
             for (; j <= n - w; j += w)
             {
-                var x = Vector256.Exp(Vector256.Load(l + j) / t - s);
+                var x = FastExp.Exp(Vector256.Load(l + j) / t - s);
                 Vector256.Store(x, e + j);
                 acc += x;
             }
