@@ -177,11 +177,9 @@ public sealed class Qwen2Model : nn.Module
         return cat(parts, 1).MoveToOuterDisposeScope();
     }
 
-    /// <summary>One cached forward step over <paramref name="items"/>: writes their K/V into <paramref name="cache"/> and
-    /// returns the fp32 logits <c>[R, vocab]</c> of the last token of each item that wants them, in item order.</summary>
     /// <summary>Whether the cached step's single-token rows may attend in one host pass where the model runs on a CPU in
     /// fp32 (<see cref="DecodeAttention"/>; they do when they would make more than <see cref="StepPlan.MaxRunsForKernel"/>
-    /// runs); false: libtorch's attention per run of neighbouring slots always, as on a GPU.</summary>
+    /// runs, or a ragged one); false: libtorch's attention per run of neighbouring slots always, as on a GPU.</summary>
     public bool HostDecode { get; set; } = true;
 
     /// <summary>Whether the cached step's element-wise work (norms with their residual sums, the rotation with the K/V
@@ -190,6 +188,8 @@ public sealed class Qwen2Model : nn.Module
     /// layer; false: libtorch's ops always, as on a GPU.</summary>
     public bool HostPasses { get; set; } = true;
 
+    /// <summary>One cached forward step over <paramref name="items"/>: writes their K/V into <paramref name="cache"/> and
+    /// returns the fp32 logits <c>[R, vocab]</c> of the last token of each item that wants them, in item order.</summary>
     public Tensor Step(KvCache cache, IReadOnlyList<StepItem> items)
     {
         if (cache.DType != DType)

@@ -37,13 +37,14 @@ internal sealed class StepPlan
     public int Count { get; init; }
 
     /// <summary>The most runs a step's single-token items attend in through libtorch's kernel when the host pass is
-    /// allowed: one or two runs (a batch of equal-length sequences) it serves as well or better, long contexts
-    /// especially; past that its fixed cost a call outweighs what the host pass loses per key.</summary>
+    /// allowed: one or two runs of equal lengths (a batch of sequences side by side) it serves as well or better, long
+    /// contexts especially; past that its fixed cost a call outweighs what the host pass loses per key, and a ragged run
+    /// (masked, padded to its longest row) costs it more than the host pass, which reads each row's own keys only.</summary>
     public const int MaxRunsForKernel = 2;
 
     /// <param name="hostDecode">Single-token items may attend in one <see cref="Decode"/> group on the host instead of
     /// runs of neighbouring slots (a CPU model in fp32, <see cref="DecodeAttention.Serves"/>): they do when they would
-    /// make more than <see cref="MaxRunsForKernel"/> runs.</param>
+    /// make more than <see cref="MaxRunsForKernel"/> runs, or any ragged one.</param>
     public static StepPlan Build(IReadOnlyList<StepItem> items, KvCache cache, int groups, Device device, bool hostDecode = false)
     {
         if (items.Count == 0) throw new ArgumentException("a step needs at least one item", nameof(items));
@@ -97,7 +98,7 @@ internal sealed class StepPlan
             positions[k] = it.Start;
         }
         int row = singles.Count;
-        if (hostDecode && runs.Count > MaxRunsForKernel)
+        if (hostDecode && (runs.Count > MaxRunsForKernel || runs.Any(r => r.Ragged)))
             groupList.Add(new Decode(0, singles.Count, [.. singles.Select(i => items[i].Slot)], [.. singles.Select(i => items[i].Start + 1)]));
         else
             foreach (var (s, e, longest, ragged) in runs)

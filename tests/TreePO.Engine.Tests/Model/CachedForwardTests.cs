@@ -72,8 +72,9 @@ public sealed class CachedForwardTests
         }
     }
 
-    /// <summary>Rows on slots apart (trees' paths) make more runs than the kernel serves well: on a CPU in fp32 they
-    /// attend in one host pass, each row over its own slot's keys, as the full recompute and as the runs do.</summary>
+    /// <summary>Rows on slots apart (trees' paths) make more runs than the kernel serves well, and rows of a ragged run
+    /// would pad it: on a CPU in fp32 they attend in one host pass, each row over its own slot's keys, as the full
+    /// recompute and as the runs do.</summary>
     [Fact]
     public void Rows_on_slots_apart_attend_in_one_host_pass_and_equal_the_runs_and_the_full_recompute()
     {
@@ -103,9 +104,13 @@ public sealed class CachedForwardTests
                 Assert.True(TestModels.MaxAbsDiff(host[i], runs[i]) <= 1e-5f, $"host pass against runs, row {i}, step {t}");
             }
         }
-        // One or two runs stay with libtorch's kernel.
+        // One or two runs of equal lengths stay with libtorch's kernel; a ragged run (masked, padded) takes the host pass.
         var two = StepPlan.Build([new StepItem(0, 4, [1]), new StepItem(1, 4, [2]), new StepItem(5, 7, [3])], hostCache, model.Config.KvGroups, CPU, hostDecode: true);
         Assert.All(two.Groups, g => Assert.IsType<StepPlan.Run>(g));
+        var ragged = StepPlan.Build([new StepItem(0, 4, [1]), new StepItem(1, 6, [2])], hostCache, model.Config.KvGroups, CPU, hostDecode: true);
+        Assert.Equal([4 + 1, 6 + 1], Assert.IsType<StepPlan.Decode>(Assert.Single(ragged.Groups)).Lengths);
+        Assert.NotNull(Assert.IsType<StepPlan.Run>(Assert.Single(StepPlan.Build([new StepItem(0, 4, [1]), new StepItem(1, 6, [2])], hostCache,
+            model.Config.KvGroups, CPU).Groups)).Mask);
     }
 
     /// <summary>Lengths so far apart that one call would read more than twice the keys attend separately.</summary>
