@@ -91,6 +91,11 @@ public sealed class InferenceEngine : ISegmentGenerator, IAsyncDisposable
     public IReadOnlySet<int> EosTokenIds => eos;
     public EngineCounters GetStats() => loop.Stats;
 
+    /// <summary>Completes once the engine's start-up work on its model thread is done (a warm-up step that touches the
+    /// memory its steps allocate, tens of milliseconds for the built-in model). Requests sent before wait behind it
+    /// anyway; a measurement of rollouts awaits it so as not to count start-up, as it does not count loading.</summary>
+    public Task WhenReadyAsync() => loop.Ready;
+
     public Task<SegmentResult> GenerateAsync(SegmentRequest request, CancellationToken cancellationToken = default)
     {
         try

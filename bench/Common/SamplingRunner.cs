@@ -21,6 +21,8 @@ public static class SamplingRunner
         var sampler = new TreeSampler(w.TreeConfig(mode), counting, w.Model.Tokenizer, w.Model.StopIds);
         int samplesPerTree = mode == RunMode.NoSharing ? w.Width : 1;
 
+        // The clock counts the rollout, not the engine's start-up (loading above, the warm-up step here).
+        await engine.WhenReadyAsync();
         var clock = Stopwatch.StartNew();
         var tasks = new List<Task<SegmentTree>>();
         foreach (QueryItem q in queries)

@@ -50,7 +50,13 @@ internal sealed class EngineLoop
             try { runner.WarmUp(); }
             catch (Exception) { /* only a head start: a step that cannot run fails its own requests when it comes */ }
         });
+        thread.Post(() => ready.TrySetResult());
     }
+
+    readonly TaskCompletionSource ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the start-up work on the model thread (the warm-up step) is done.</summary>
+    public Task Ready => ready.Task;
 
     public SegmentScheduler Scheduler { get; }
     public WeightSwap Weights { get; }

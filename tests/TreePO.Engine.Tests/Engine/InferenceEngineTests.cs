@@ -10,6 +10,24 @@ public sealed class InferenceEngineTests
 {
     static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>A fresh engine says when its start-up (the warm-up step) is done; the warm-up counts no step and
+    /// changes nothing a request sees.</summary>
+    [Fact]
+    public async Task A_fresh_engine_is_ready_after_its_warm_up_which_counts_nothing()
+    {
+        int[] ctx = TestModels.RandomTokens(12, 5);
+        var request = Request(ctx, branches: 2, maxTokens: 5, seed: 9);
+        SegmentResult afterReady, rightAway;
+        await using (var engine = Start())
+        {
+            await engine.WhenReadyAsync().WaitAsync(Timeout);
+            Assert.Equal(0, engine.GetStats().Steps);
+            afterReady = await engine.GenerateAsync(request).WaitAsync(Timeout);
+        }
+        await using (var engine = Start()) rightAway = await engine.GenerateAsync(Again(request)).WaitAsync(Timeout);
+        SameBranches(afterReady, rightAway, tolerance: 0);
+    }
+
     [Trait(TestModels.DeviceTrait, "any")]
     [Fact]
     public async Task Same_seed_gives_same_tokens_and_log_probs_are_untempered()
