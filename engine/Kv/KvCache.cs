@@ -129,10 +129,21 @@ public sealed class KvCache : IDisposable
         Copies++;
     }
 
-    /// <summary>Makes the queued copies: the rows of every queued copy gathered and scattered at once, per layer.</summary>
+    /// <summary>Makes the queued copies: on a CPU as row-range copies in host memory, elsewhere the rows of every queued
+    /// copy gathered and scattered at once, per layer.</summary>
     public void Flush()
     {
         if (pending.Count == 0) return;
+        var landed = pending.Select(p => (p.Target, End: p.Start + p.Count)).ToArray();
+        if (HostCopies && keys[0].device_type == TorchSharp.DeviceType.CPU) CopyOnHost();
+        else CopyWithLibtorch();
+        pending.Clear();
+        pendingRows = 0;
+        foreach (var (target, end) in landed) Wrote(target, end);
+    }
+
+    void CopyWithLibtorch()
+    {
         var from = new long[pendingRows * KvHeads];
         var to = new long[from.Length];
         int k = 0;
@@ -143,9 +154,6 @@ public sealed class KvCache : IDisposable
                     from[k] = ((long)source * KvHeads + h) * MaxLength + i;
                     to[k] = ((long)target * KvHeads + h) * MaxLength + i;
                 }
-        var landed = pending.Select(p => (p.Target, End: p.Start + p.Count)).ToArray();
-        pending.Clear();
-        pendingRows = 0;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var device = keys[0].device;
@@ -156,7 +164,31 @@ public sealed class KvCache : IDisposable
             flatKeys[l].index_copy_(0, toRows, flatKeys[l].index_select(0, fromRows));
             flatValues[l].index_copy_(0, toRows, flatValues[l].index_select(0, fromRows));
         }
-        foreach (var (target, end) in landed) Wrote(target, end);
+    }
+
+    /// <summary>Whether a CPU cache makes its queued copies as row-range copies in host memory (each copy's rows of one KV
+    /// head are contiguous: one memory copy per layer, head and copy) instead of a gather and a scatter per layer; false:
+    /// libtorch's ops always, as on a GPU.</summary>
+    internal bool HostCopies { get; set; } = true;
+
+    // In queue order, which is the order they were asked for: CopyRows flushes before a copy that depends on a queued one,
+    // so no copy of one flush reads rows another writes.
+    unsafe void CopyOnHost()
+    {
+        long rowBytes = (long)HeadDim * keys[0].element_size();
+        for (int l = 0; l < keys.Length; l++)
+            foreach (var buffer in new[] { keys[l], values[l] })
+            {
+                byte* data = TreePO.Engine.Native.HostMemory.Bytes(buffer);
+                foreach (var (source, target, start, count) in pending)
+                    for (int h = 0; h < KvHeads; h++)
+                    {
+                        long from = (((long)source * KvHeads + h) * MaxLength + start) * rowBytes;
+                        long to = (((long)target * KvHeads + h) * MaxLength + start) * rowBytes;
+                        Buffer.MemoryCopy(data + from, data + to, count * rowBytes, count * rowBytes);
+                    }
+                GC.KeepAlive(buffer);
+            }
     }
 
     public void Dispose()

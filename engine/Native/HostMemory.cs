@@ -17,6 +17,13 @@ internal static unsafe class HostMemory
     /// <summary>Whether the passes over host memory serve a model on this device in this dtype (a CPU, fp32).</summary>
     public static bool Serves(Device device, ScalarType dtype) => device.type == DeviceType.CPU && dtype == ScalarType.Float32;
 
+    /// <summary>The first byte of a CPU tensor of any element type (row copies that move bytes, whatever they hold).</summary>
+    public static byte* Bytes(Tensor t)
+    {
+        if (t.device_type != DeviceType.CPU) throw new ArgumentException($"a host pass reads CPU tensors, not {t.device}");
+        return (byte*)THSTensor_data(t.Handle);
+    }
+
     /// <summary>The first element of a contiguous fp32 CPU tensor (or of a view whose rows the caller indexes itself).</summary>
     public static float* Floats(Tensor t)
     {

@@ -49,6 +49,35 @@ public sealed class KvCacheTests
         Assert.Equal(4, cache.Copies);
     }
 
+    /// <summary>A CPU cache's copies in host memory (row ranges, byte for byte) leave every buffer as libtorch's gather and
+    /// scatter do, in fp32 and in bf16.</summary>
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    public void Copies_in_host_memory_equal_libtorchs(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var config = Qwen2Config.Tiny();
+        using var host = new KvCache(config, slots: 6, maxLength: 16, dtype: dtype);
+        using var lib = new KvCache(config, slots: 6, maxLength: 16, dtype: dtype) { HostCopies = false };
+        foreach (var cache in new[] { host, lib })
+        {
+            for (int slot = 0; slot < 3; slot++) Fill(cache, slot, 16, 10 + slot);
+            cache.CopyPrefix(0, 3, 9);
+            cache.CopyRows(1, 4, 5, 11);
+            cache.CopyRows(3, 5, 2, 6);   // reads a queued copy's target: the queue lands first
+            cache.CopyPrefix(2, 0, 16);   // overwrites a queued copy's source
+            cache.Flush();
+        }
+        for (int l = 0; l < config.NumHiddenLayers; l++)
+        {
+            Assert.True(host.Keys(l).eq(lib.Keys(l)).all().item<bool>(), $"keys of layer {l}");
+            Assert.True(host.Values(l).eq(lib.Values(l)).all().item<bool>(), $"values of layer {l}");
+        }
+        Assert.True(Same(host, 1, 4, 5, 11));
+        Assert.True(Same(host, 2, 0, 0, 16));
+    }
+
     /// <summary>A lazy cache zeroes a slot's rows as it first reaches them and never touches rows already written:
     /// written rows stay as they are, a gap below a write is zeroed, rows of a write that never happened are not taken
     /// for written ones, and a copy's target counts as written once the copy lands.</summary>
