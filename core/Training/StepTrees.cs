@@ -14,9 +14,10 @@ public static class StepTrees
     public static string PathOf(string runDir, int step) => Path.Combine(runDir, Folder, $"step-{step}.jsonl");
 
     /// <summary>Puts the advantages the update reported (<paramref name="rawAdvantages"/> before and
-    /// <paramref name="advantages"/> after batch normalisation, trajectory order within tree order) into
+    /// <paramref name="advantages"/> after batch normalisation, trajectory order within tree order; with the segment
+    /// estimator <paramref name="segmentAdvantages"/>, each trajectory's node values one after another) into
     /// <paramref name="trees"/>, the batch the update was given.</summary>
-    public static void Apply(IReadOnlyList<SegmentTree> trees, double[]? rawAdvantages, double[]? advantages)
+    public static void Apply(IReadOnlyList<SegmentTree> trees, double[]? rawAdvantages, double[]? advantages, double[]? segmentAdvantages = null)
     {
         var trajectories = trees.SelectMany(t => t.Trajectories).ToList();
         if (rawAdvantages is not { } raw || advantages is not { } final
@@ -24,10 +25,18 @@ public static class StepTrees
             throw new InvalidOperationException(
                 $"the trainer reported {rawAdvantages?.Length ?? 0} raw and {advantages?.Length ?? 0} normalised advantages " +
                 $"for a batch of {trajectories.Count} trajectories");
+        int nodes = trajectories.Sum(t => t.Path.Count - 1);
+        if (segmentAdvantages is not null && segmentAdvantages.Length != nodes)
+            throw new InvalidOperationException(
+                $"the trainer reported {segmentAdvantages.Length} segment advantages for a batch of {nodes} response nodes");
+        int at = 0;
         for (int i = 0; i < trajectories.Count; i++)
         {
             trajectories[i].RawAdvantage = raw[i];
             trajectories[i].Advantage = final[i];
+            int n = trajectories[i].Path.Count - 1;
+            trajectories[i].SegmentAdvantages = segmentAdvantages?[at..(at + n)];
+            at += n;
         }
     }
 

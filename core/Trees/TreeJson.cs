@@ -28,8 +28,11 @@ public static class TreeJson
     public sealed record NodeRecord(string Id, string? Parent, int Depth, int[] Tokens, float[] Logprobs, string Text,
         string? Finish, string? Stop, int PolicyVersion, string? FallbackFrom, int Round);
 
+    /// <param name="SegmentAdvantages">With the segment estimator: the whitened value of each response node of
+    /// <paramref name="Path"/>, what that node's tokens trained with; absent otherwise.</param>
     public sealed record TrajectoryRecord(string Leaf, string[] Path, string Stop, int Round, int ResponseLen,
-        double Reward, bool Correct, double RawAdvantage, double Advantage);
+        double Reward, bool Correct, double RawAdvantage, double Advantage,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double[]? SegmentAdvantages = null);
 
     public sealed record TreeRecord(string TreeId, string QueryId, string Question, string Answer, int PromptLen,
         ulong Seed, int PolicyVersion, TreeConfig Config, NodeRecord[] Nodes, TrajectoryRecord[] Trajectories,
@@ -45,7 +48,7 @@ public static class TreeJson
             n.Finish switch { SegmentFinish.Eos => "eos", SegmentFinish.Length => "length", _ => null },
             n.Stop?.ToWire(), n.PolicyVersion, n.FallbackFrom, n.Round)).ToArray(),
         tree.Trajectories.Select(t => new TrajectoryRecord(t.Leaf, [.. t.Path], t.Stop.ToWire(), t.Round, t.ResponseLength,
-            t.Reward, t.Correct, t.RawAdvantage, t.Advantage)).ToArray(),
+            t.Reward, t.Correct, t.RawAdvantage, t.Advantage, t.SegmentAdvantages)).ToArray(),
         tree.Stats,
         tree.Metrics);
 
@@ -106,6 +109,8 @@ public static class TreeJson
             Correct = t.Correct,
             RawAdvantage = t.RawAdvantage,
             Advantage = t.Advantage,
+            SegmentAdvantages = t.SegmentAdvantages is not { } values || values.Length == t.Path.Length - 1 ? t.SegmentAdvantages
+                : throw new FormatException($"trajectory \"{t.Leaf}\": segment_advantages holds {values.Length} values for {t.Path.Length - 1} response nodes"),
         });
         var query = new QueryItem(r.QueryId, r.Question, r.Answer, root.Tokens);
         return new SegmentTree(r.TreeId, query, r.Config, r.Seed, r.PolicyVersion, nodes, trajectories, r.Stats);

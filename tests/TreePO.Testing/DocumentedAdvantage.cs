@@ -9,14 +9,17 @@ namespace TreePO.Testing;
 /// </summary>
 public static class DocumentedAdvantage
 {
-    /// <summary>One exported trajectory: what the file says and what the definition gives.</summary>
+    /// <summary>One exported trajectory: what the file says and what the definition gives (with the segment estimator,
+    /// also per response node of its path).</summary>
     public sealed record Row(string Tree, string Leaf, double Reward, int ResponseLen,
-        double RawAdvantage, double Advantage, double ExpectedRaw, double ExpectedAdvantage);
+        double RawAdvantage, double Advantage, double ExpectedRaw, double ExpectedAdvantage,
+        double[]? Segments = null, double[]? ExpectedSegments = null);
 
     /// <summary>Every trajectory of <paramref name="lines"/> (one tree a line; the lines are the batch) with the
     /// advantages the definition of <paramref name="algo"/> ("treepo" or "grpo") gives.</summary>
     public static List<Row> Recompute(IEnumerable<string> lines, string algo)
     {
+        if (algo == "segment") return RecomputeSegments(lines);
         var rows = new List<(string Tree, string Leaf, double R, int N, double Raw, double Adv, double ExpRaw)>();
         foreach (string line in lines.Where(l => !string.IsNullOrWhiteSpace(l)))
         {
@@ -49,6 +52,61 @@ public static class DocumentedAdvantage
                 $"{what}, {r.Leaf}: raw_advantage {r.RawAdvantage}, the definition gives {r.ExpectedRaw}");
             Assert.True(Math.Abs(r.Advantage - r.ExpectedAdvantage) < 1e-6 * Math.Max(1, Math.Abs(r.ExpectedAdvantage)),
                 $"{what}, {r.Leaf}: advantage {r.Advantage}, the definition gives {r.ExpectedAdvantage}");
+            if (r.ExpectedSegments is not { } expected) continue;
+            Assert.True(r.Segments is { } got && got.Length == expected.Length,
+                $"{what}, {r.Leaf}: segment_advantages holds {r.Segments?.Length.ToString() ?? "nothing"}, the path {expected.Length} response nodes");
+            for (int j = 0; j < expected.Length; j++)
+                Assert.True(Math.Abs(r.Segments![j] - expected[j]) < 1e-6 * Math.Max(1, Math.Abs(expected[j])),
+                    $"{what}, {r.Leaf}: segment_advantages[{j}] {r.Segments[j]}, the definition gives {expected[j]}");
+        }
+        return rows;
+    }
+
+    /// <summary>The segment estimator: node v after the root gets mean R over G(v) minus mean R over G(u) \ G(v), u being
+    /// v's nearest ancestor whose trajectories are more than v's (the root when none; 0 when G(v) is the whole tree);
+    /// whitened over the batch with each node of each path weighted by its tokens; a trajectory's two advantages are its
+    /// nodes' token means.</summary>
+    static List<Row> RecomputeSegments(IEnumerable<string> lines)
+    {
+        var items = new List<(string Tree, JsonObject T, double R, string[] Path, double[] Raw, int[] Tokens)>();
+        foreach (string line in lines.Where(l => !string.IsNullOrWhiteSpace(l)))
+        {
+            var tree = JsonNode.Parse(line)!.AsObject();
+            string id = tree["tree_id"]!.GetValue<string>();
+            var tokens = tree["nodes"]!.AsArray().ToDictionary(n => n!["id"]!.GetValue<string>(), n => n!["tokens"]!.AsArray().Count);
+            var trajectories = tree["trajectories"]!.AsArray().Select(t => t!.AsObject()).ToList();
+            double[] rewards = [.. trajectories.Select(t => t["reward"]!.GetValue<double>())];
+            var paths = trajectories.Select(t => t["path"]!.AsArray().Select(n => n!.GetValue<string>()).ToArray()).ToList();
+            var through = new Dictionary<string, List<int>>();
+            for (int i = 0; i < paths.Count; i++)
+                foreach (string node in paths[i])
+                    (through.TryGetValue(node, out var list) ? list : through[node] = []).Add(i);
+            for (int i = 0; i < paths.Count; i++)
+            {
+                var raw = new double[paths[i].Length - 1];
+                for (int j = 1; j < paths[i].Length; j++)
+                {
+                    var g = through[paths[i][j]];
+                    int a = j - 1;
+                    while (a > 0 && through[paths[i][a]].Count == g.Count) a--;
+                    var others = through[paths[i][a]].Except(g).ToList();
+                    raw[j - 1] = others.Count == 0 ? 0 : g.Average(k => rewards[k]) - others.Average(k => rewards[k]);
+                }
+                items.Add((id, trajectories[i], rewards[i], paths[i], raw, [.. paths[i].Skip(1).Select(n => tokens[n])]));
+            }
+        }
+        double[] whitened = Whiten([.. items.SelectMany(x => x.Raw)], [.. items.SelectMany(x => x.Tokens)]);
+        var rows = new List<Row>();
+        int at = 0;
+        foreach (var (tree, t, r, path, raw, tokens) in items)
+        {
+            double[] expected = whitened[at..(at + raw.Length)];
+            at += raw.Length;
+            double n = tokens.Sum();
+            rows.Add(new Row(tree, t["leaf"]!.GetValue<string>(), r, t["response_len"]!.GetValue<int>(),
+                t["raw_advantage"]!.GetValue<double>(), t["advantage"]!.GetValue<double>(),
+                n == 0 ? 0 : raw.Select((v, j) => v * tokens[j]).Sum() / n, n == 0 ? 0 : expected.Select((v, j) => v * tokens[j]).Sum() / n,
+                t["segment_advantages"]?.AsArray().Select(v => v!.GetValue<double>()).ToArray(), expected));
         }
         return rows;
     }

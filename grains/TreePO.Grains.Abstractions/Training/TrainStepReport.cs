@@ -6,7 +6,9 @@ namespace TreePO.Grains.Training;
 /// computes); OldLogProbTokens: recomputed for the old log-probs (0 with the engine's).
 /// <see cref="RawAdvantages"/> and <see cref="Advantages"/>: the advantage of every trajectory the update computed
 /// (before and after batch normalisation), trajectory order within tree order of the trees it was given; the run
-/// grain puts them back into its copy of the trees (runs/NAME/trees/) instead of receiving the trees again.</summary>
+/// grain puts them back into its copy of the trees (runs/NAME/trees/) instead of receiving the trees again.
+/// <see cref="SegmentAdvantages"/>: with the segment estimator, the normalised value of every response node of every
+/// trajectory's path, the trajectories' values one after another in the same order (null with the others).</summary>
 [GenerateSerializer, Immutable, Alias("treepo.train-step-report")]
 public sealed record TrainStepReport(
     [property: Id(0)] int Version,
@@ -30,7 +32,8 @@ public sealed record TrainStepReport(
     [property: Id(18)] long UpdatePaddedTokens = 0,
     [property: Id(19)] long UnpackedTokens = 0,
     [property: Id(20)] long OldLogProbTokens = 0,
-    [property: Id(21)] double UpdateSeconds = 0)
+    [property: Id(21)] double UpdateSeconds = 0,
+    [property: Id(22)] double[]? SegmentAdvantages = null)
 {
     /// <summary>This update's fields of the step's metrics.jsonl line.</summary>
     public void AddMetricsTo(IDictionary<string, object?> row)

@@ -297,7 +297,7 @@ public sealed partial class RunGrain(EngineDirectory directory, TreeText text, I
             report.AddMetricsTo(row);
             if (s.SaveTrees)
             {
-                StepTrees.Apply(batch, report.RawAdvantages, report.Advantages);
+                StepTrees.Apply(batch, report.RawAdvantages, report.Advantages, report.SegmentAdvantages);
                 await StepTrees.WriteAsync(s.RunDir, n, batch, ct);
             }
         }

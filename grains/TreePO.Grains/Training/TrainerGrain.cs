@@ -57,7 +57,9 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
                 [.. trees.SelectMany(t => t.Trajectories).Select(t => t.RawAdvantage)],
                 [.. trees.SelectMany(t => t.Trajectories).Select(t => t.Advantage)],
                 stats.Packed, stats.EngineOldLogProbs, stats.UpdateTokens, stats.UpdatePaddedTokens, stats.UnpackedTokens,
-                stats.OldLogProbTokens, stats.Seconds);
+                stats.OldLogProbTokens, stats.Seconds,
+                trees.SelectMany(t => t.Trajectories).Any(t => t.SegmentAdvantages is not null)
+                    ? [.. trees.SelectMany(t => t.Trajectories).SelectMany(t => t.SegmentAdvantages ?? [])] : null);
         }
         finally { training = false; }
     }

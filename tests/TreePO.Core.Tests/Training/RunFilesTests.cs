@@ -38,6 +38,8 @@ public sealed class RunFilesTests : IDisposable
         var e = Assert.Throws<InvalidOperationException>(() => StepTrees.Apply([], null, [1.0]));
         Assert.Contains("0 raw and 1 normalised advantages for a batch of 0 trajectories", e.Message);
         StepTrees.Apply([], [], []);
+        var e2 = Assert.Throws<InvalidOperationException>(() => StepTrees.Apply([], [], [], [0.5]));
+        Assert.Contains("1 segment advantages for a batch of 0 response nodes", e2.Message);
 
         string path = await StepTrees.WriteAsync(runDir, 3, []);
         Assert.Equal(StepTrees.PathOf(runDir, 3), path);

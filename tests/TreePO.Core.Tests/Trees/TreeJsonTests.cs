@@ -63,6 +63,34 @@ public sealed class TreeJsonTests
         Assert.Equal(2, TreeJson.ReadAll(new StringReader(writer.ToString())).Count());
     }
 
+    /// <summary>The segment estimator's per-node values travel with their trajectory (and only then: the other
+    /// estimators' trajectories have no such field); a list that does not match the path is refused by name.</summary>
+    [Fact]
+    public async Task Segment_advantages_round_trip_and_a_wrong_count_is_refused()
+    {
+        SegmentTree plain = await SampleTree();
+        Assert.DoesNotContain("segment_advantages", TreeJson.Write(plain));
+
+        SegmentTree tree = await SampleTree();
+        TreeAdvantage.Compute([tree], new AdvantageOptions { Estimator = AdvantageEstimator.Segment });
+        string line = TreeJson.Write(tree);
+        var back = TreeJson.Read(line);
+        Assert.Equal(line, TreeJson.Write(back));
+        foreach (var (t, b) in tree.Trajectories.Zip(back.Trajectories))
+        {
+            Assert.Equal(t.Path.Count - 1, b.SegmentAdvantages!.Length);
+            Assert.Equal(t.SegmentAdvantages, b.SegmentAdvantages);
+        }
+
+        var first = tree.Trajectories[0];
+        string values = string.Join(",", first.SegmentAdvantages!.Select(v => JsonSerializer.Serialize(v)));
+        string bad = line.Replace($"\"segment_advantages\":[{values}]", $"\"segment_advantages\":[{values},0.5]");
+        Assert.NotEqual(line, bad);
+        var e = Assert.Throws<FormatException>(() => TreeJson.Read(bad, 3));
+        Assert.Contains("line 3", e.Message);
+        Assert.Contains($"segment_advantages holds {first.SegmentAdvantages!.Length + 1} values for {first.Path.Count - 1} response nodes", e.Message);
+    }
+
     [Fact]
     public async Task Bad_lines_name_the_line_and_the_problem()
     {

@@ -40,13 +40,17 @@ public sealed class ExportedAdvantageTests
         }
     }
 
-    [Fact]
-    public async Task Train_with_save_trees_writes_every_step_as_trained()
+    /// <summary>With the tree estimator and with the segment estimator, whose per-node values the file carries too
+    /// (<c>segment_advantages</c>, absent for the others).</summary>
+    [Theory]
+    [InlineData("tree", "treepo")]
+    [InlineData("segment", "segment")]
+    public async Task Train_with_save_trees_writes_every_step_as_trained(string estimator, string definition)
     {
         string runDir = TreePO.Testing.ScratchFolders.Create("treepo-run-trees-").FullName;
         var spec = new RunSpec("trees", runDir, TinyModelFolder.Path, null, null, TaskLevel: 1, Steps: 2, QueriesPerStep: 3, MaxExtraRounds: 1,
             TreeConfigJson: JsonSerializer.Serialize(new TreeConfig { Width = 4, Depth = 2, SegmentLength = 4, Branch = 2 }, TreeJson.Options),
-            Trainer: new TrainerSettings(LearningRate: 1e-3, WarmupSteps: 1, MiniBatches: 2),
+            Trainer: new TrainerSettings(LearningRate: 1e-3, WarmupSteps: 1, MiniBatches: 2, Advantage: estimator),
             EvalEvery: 0, EvalQueries: 2, EvalK: 1, EvalTemperature: 1f, EvalMaxTokens: 8, CheckpointEvery: 0, Seed: 11, SaveTrees: true);
         await using (var cluster = await TrainingClusters.StartAsync())
         {
@@ -76,7 +80,9 @@ public sealed class ExportedAdvantageTests
             var trees = lines.Select((l, i) => TreeJson.Read(l, i + 1)).ToList();
             Assert.All(trees, t => Assert.Equal(row["policy_version"]!.GetValue<int>(), t.PolicyVersion));
             Assert.All(trees, t => Assert.StartsWith($"trees-s{n}/", t.TreeId));
-            var rows = DocumentedAdvantage.AssertAgree(lines, "treepo", $"step-{n}.jsonl");
+            var rows = DocumentedAdvantage.AssertAgree(lines, definition, $"step-{n}.jsonl");
+            Assert.Equal(estimator == "segment", lines.All(l => l.Contains("\"segment_advantages\"")));
+            Assert.Equal(estimator == "segment", rows.All(r => r.Segments is not null));
             // The very values the update trained on: their mean magnitude over the trained samples is the metrics line's.
             var trained = rows.Where(r => r.ResponseLen > 0).ToList();
             Assert.Equal(row["samples"]!.GetValue<int>(), trained.Count);
