@@ -40,6 +40,15 @@ public static class StepTrees
         }
     }
 
+    /// <summary>The segment estimator's values of <paramref name="trees"/>' trajectories, each trajectory's response nodes
+    /// one after another in trajectory order within tree order (what <see cref="Apply"/> takes back); null when no
+    /// trajectory has them (the other estimators).</summary>
+    public static double[]? SegmentAdvantagesOf(IReadOnlyList<SegmentTree> trees)
+    {
+        var trajectories = trees.SelectMany(t => t.Trajectories).ToList();
+        return trajectories.Any(t => t.SegmentAdvantages is not null) ? [.. trajectories.SelectMany(t => t.SegmentAdvantages ?? [])] : null;
+    }
+
     /// <summary>Writes the step's file whole (a step that trained on nothing gets an empty file); a resumed run
     /// replaces the files of the steps it redoes.</summary>
     public static async Task<string> WriteAsync(string runDir, int step, IReadOnlyList<SegmentTree> trees, CancellationToken ct = default)

@@ -18,8 +18,8 @@ public static class TokenSampler
     {
         int n = rows.Count;
         if (n == 0) return ([], []);
-        if (host && HostSampler.Serves(logits, rows)) return HostSampler.Sample(logits, rows);
         using var scope = NewDisposeScope();
+        if (host && HostSampler.Serves(logits, rows)) return HostSampler.Sample(logits, rows);
         long vocab = logits.shape[^1];
         var source = logits.index_select(0, tensor(rows.Select(r => (long)r.LogitRow).ToArray(), device: logits.device));
         var chosen = zeros([n, 1], ScalarType.Int64, logits.device);

@@ -1,3 +1,4 @@
+using TreePO.Core.Training;
 using TreePO.Grains.WeightStream;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
@@ -57,9 +58,7 @@ public sealed class TrainerGrain(ILogger<TrainerGrain> log, WeightStreamServer s
                 [.. trees.SelectMany(t => t.Trajectories).Select(t => t.RawAdvantage)],
                 [.. trees.SelectMany(t => t.Trajectories).Select(t => t.Advantage)],
                 stats.Packed, stats.EngineOldLogProbs, stats.UpdateTokens, stats.UpdatePaddedTokens, stats.UnpackedTokens,
-                stats.OldLogProbTokens, stats.Seconds,
-                trees.SelectMany(t => t.Trajectories).Any(t => t.SegmentAdvantages is not null)
-                    ? [.. trees.SelectMany(t => t.Trajectories).SelectMany(t => t.SegmentAdvantages ?? [])] : null);
+                stats.OldLogProbTokens, stats.Seconds, StepTrees.SegmentAdvantagesOf(trees));
         }
         finally { training = false; }
     }
