@@ -25,6 +25,7 @@ internal sealed class EngineLoop
     readonly StepRunner runner;
     readonly object postGate = new();
     readonly ModelThread thread;
+    readonly TaskCompletionSource ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     volatile EngineCounters stats;
     bool closed, shutDown;
     int disposed;
@@ -52,8 +53,6 @@ internal sealed class EngineLoop
         });
         thread.Post(() => ready.TrySetResult());
     }
-
-    readonly TaskCompletionSource ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Completes once the start-up work on the model thread (the warm-up step) is done.</summary>
     public Task Ready => ready.Task;

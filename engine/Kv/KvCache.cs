@@ -1,4 +1,5 @@
 using TreePO.Engine.Model;
+using TreePO.Engine.Native;
 using static TorchSharp.torch;
 
 namespace TreePO.Engine.Kv;
@@ -179,7 +180,7 @@ public sealed class KvCache : IDisposable
         for (int l = 0; l < keys.Length; l++)
             foreach (var buffer in new[] { keys[l], values[l] })
             {
-                byte* data = TreePO.Engine.Native.HostMemory.Bytes(buffer);
+                byte* data = HostMemory.Bytes(buffer);
                 foreach (var (source, target, start, count) in pending)
                     for (int h = 0; h < KvHeads; h++)
                     {

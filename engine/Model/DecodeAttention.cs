@@ -20,9 +20,6 @@ internal static unsafe class DecodeAttention
 {
     [ThreadStatic] static float[]? scoresBuffer;
 
-    /// <summary>Whether the decode rows of a step on this device and dtype attend here.</summary>
-    public static bool Serves(Device device, ScalarType dtype) => HostMemory.Serves(device, dtype);
-
     // Optimised from the first call (here and below): tier-0 code of these loops is several times slower, and a
     // rollout's first steps would pay it.
     /// <summary>
@@ -46,7 +43,8 @@ internal static unsafe class DecodeAttention
 
         var qc = q.contiguous();
         var output = empty([n, heads * headDim], ScalarType.Float32, q.device);
-        nint qp = (nint)Data(qc), kp = (nint)Data(keys), vp = (nint)Data(values), op = (nint)Data(output);
+        nint qp = (nint)HostMemory.Floats(qc), kp = (nint)HostMemory.Floats(keys), vp = (nint)HostMemory.Floats(values),
+            op = (nint)HostMemory.Floats(output);
         int g = heads / kvHeads;
         float scale = 1f / MathF.Sqrt(headDim);
         // Rows split over the threads libtorch would use (its pool idles meanwhile); the built-in model's engine runs
@@ -202,6 +200,4 @@ internal static unsafe class DecodeAttention
         if (b is null || b.Length < length) scoresBuffer = b = new float[Math.Max(length, 256)];
         return b;
     }
-
-    static float* Data(Tensor t) => HostMemory.Floats(t);
 }

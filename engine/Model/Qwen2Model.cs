@@ -197,8 +197,9 @@ public sealed class Qwen2Model : nn.Module
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         EnsureRope(cache.MaxLength);
-        var plan = StepPlan.Build(items, cache, Config.KvGroups, Device, HostDecode && DecodeAttention.Serves(Device, DType));
-        bool host = HostPasses && HostMemory.Serves(Device, DType);
+        bool onHost = HostMemory.Serves(Device, DType);
+        var plan = StepPlan.Build(items, cache, Config.KvGroups, Device, HostDecode && onHost);
+        bool host = HostPasses && onHost;
         Tensor? cos = null, sin = null;
         if (!host)
         {

@@ -43,7 +43,7 @@ internal sealed class StepPlan
     public const int MaxRunsForKernel = 2;
 
     /// <param name="hostDecode">Single-token items may attend in one <see cref="Decode"/> group on the host instead of
-    /// runs of neighbouring slots (a CPU model in fp32, <see cref="DecodeAttention.Serves"/>): they do when they would
+    /// runs of neighbouring slots (a CPU model in fp32, <see cref="HostMemory.Serves"/>): they do when they would
     /// make more than <see cref="MaxRunsForKernel"/> runs, or any ragged one.</param>
     public static StepPlan Build(IReadOnlyList<StepItem> items, KvCache cache, int groups, Device device, bool hostDecode = false)
     {

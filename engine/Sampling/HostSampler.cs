@@ -21,7 +21,7 @@ internal static unsafe class HostSampler
     /// <summary>Whether this pass draws the rows: fp32 CPU logits <c>[R, vocab]</c>, no row with top-k or top-p.</summary>
     public static bool Serves(Tensor logits, IReadOnlyList<SampleRow> rows)
     {
-        if (logits.device_type != TorchSharp.DeviceType.CPU || logits.dtype != ScalarType.Float32 || logits.dim() != 2) return false;
+        if (!HostMemory.Serves(logits.device, logits.dtype) || logits.dim() != 2) return false;
         long vocab = logits.shape[1];
         foreach (var r in rows)
             if (r.Params.TopP < 1 || (r.Params.TopK > 0 && r.Params.TopK < vocab)) return false;
