@@ -36,7 +36,7 @@ public sealed class SamplingBenchmark : AsyncCommand<SamplingBenchmark.Settings>
         }
     }
 
-    public sealed record Options(SamplingWorkload Workload, int Repetitions, int Warmup, bool LowerBound, string Out,
+    public sealed record Options(SamplingWorkload Workload, int Repetitions, int Warmup, int WarmupMax, bool LowerBound, string Out,
         int[] Concurrency, int ConcurrencyReps, bool SlotsGiven, ulong TaskSeed, int Difficulty)
     {
         /// <summary>The workload of `sampling` and `sweep` from their options (checked by Spectre before); null, with
@@ -94,7 +94,7 @@ public sealed class SamplingBenchmark : AsyncCommand<SamplingBenchmark.Settings>
                 foreach (string e in treeErrors) AnsiConsole.MarkupLine($"[red]{Markup.Escape(e)}[/]");
                 return null;
             }
-            return new Options(workload, reps, warmup, lowerBound, output, concurrency.Where(c => c > 0).ToArray(), concurrencyReps,
+            return new Options(workload, reps, warmup, a.WarmupMax, lowerBound, output, concurrency.Where(c => c > 0).ToArray(), concurrencyReps,
                 slots > 0, taskSeed, difficulty);
         }
     }
@@ -113,9 +113,8 @@ public sealed class SamplingBenchmark : AsyncCommand<SamplingBenchmark.Settings>
             $"= {w.Budget} tokens per trajectory, temperature {w.Sampling.Temperature}, {w.Slots} slots, {w.KvBudgetBytes >> 20} MiB KV, " +
             $"{o.Repetitions} repetitions");
 
-        for (int i = 0; i < o.Warmup; i++)
-            foreach (var mode in new[] { RunMode.Tree, RunMode.Sequential })
-                await SamplingRunner.RunAsync(w, mode, -1 - i); // JIT tiering and allocator pages, discarded
+        var warmup = await JitWarmup.RunAsync(w, o.Warmup, o.WarmupMax); // JIT tiering and allocator pages, discarded
+        AnsiConsole.MarkupLine(warmup.Settled ? Markup.Escape(warmup.Describe()) : $"[yellow]{Markup.Escape(warmup.Describe())}[/]");
 
         var runs = new List<RunRecord>();
         foreach (var (mode, rep) in RunModes.Schedule(o.Repetitions, o.LowerBound))
@@ -123,7 +122,7 @@ public sealed class SamplingBenchmark : AsyncCommand<SamplingBenchmark.Settings>
             var r = await SamplingRunner.RunAsync(w, mode, rep);
             runs.Add(r);
             AnsiConsole.MarkupLine($"  {r.Mode,-22} rep {rep}: {r.Trajectories} trajectories in {r.WallSeconds:F2} s = {r.TrajPerSecond:F1} traj/s, " +
-                $"computed {r.ComputedTokens}, calls {r.InferenceCalls}");
+                $"computed {r.ComputedTokens}, calls {r.InferenceCalls}, JIT {r.Jit.Methods} methods {r.Jit.Milliseconds:F0} ms");
         }
 
         var summary = SamplingSummary.Of(runs);
@@ -138,7 +137,7 @@ public sealed class SamplingBenchmark : AsyncCommand<SamplingBenchmark.Settings>
             machine = BenchJson.MachineJson(machine),
             workload = w.ToJson(),
             repetitions = o.Repetitions,
-            warmup_runs_per_mode = o.Warmup,
+            warmup = warmup.ToJson(),
             order = runs.Select(r => $"{r.Mode}#{r.Repetition}"),
             runs = runs.Select(r => r.ToJson()),
             ratios = new

@@ -86,9 +86,8 @@ public sealed class SweepBenchmark : AsyncCommand<SweepBenchmark.Settings>
         AnsiConsole.MarkupLine($"{w.Queries.Count} held-out queries, b={w.Branch}, budget {budget} tokens, {o.Repetitions} repetitions per point; " +
             $"depth sweep at w={w.Width}, width sweep at d={w.Depth} x l={w.SegmentLength}");
 
-        for (int i = 0; i < o.Warmup; i++)
-            foreach (var mode in new[] { RunMode.Tree, RunMode.Sequential })
-                await SamplingRunner.RunAsync(w, mode, -1 - i); // JIT tiering and allocator pages, discarded
+        var warmup = await JitWarmup.RunAsync(w, o.Warmup, o.WarmupMax); // JIT tiering and allocator pages, discarded
+        AnsiConsole.MarkupLine(warmup.Settled ? Markup.Escape(warmup.Describe()) : $"[yellow]{Markup.Escape(warmup.Describe())}[/]");
 
         var points = new List<Point>();
         foreach (int d in depths)
@@ -115,6 +114,7 @@ public sealed class SweepBenchmark : AsyncCommand<SweepBenchmark.Settings>
             workload = w.ToJson(),
             budget_tokens = budget,
             repetitions = o.Repetitions,
+            warmup = warmup.ToJson(),
             note = "paper_token_ps is the paper's TokenPS: every submitted context once per branch plus generated tokens, cache hits included",
             points = points.Select(p => p.ToJson()),
         });

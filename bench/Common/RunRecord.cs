@@ -27,7 +27,8 @@ public sealed record RunRecord(
     long Evictions,
     int Correct,
     IReadOnlyDictionary<string, int> FinishCounts,
-    IReadOnlyList<TreePO.Core.Protocol.StepTimeBucket>? StepTimes = null)
+    IReadOnlyList<TreePO.Core.Protocol.StepTimeBucket>? StepTimes = null,
+    JitActivity Jit = default)
 {
     public long ComputedTokens => PrefillTokens + DecodeTokens;
     public double TrajPerSecond => Trajectories / WallSeconds;
@@ -60,6 +61,8 @@ public sealed record RunRecord(
         evictions = Evictions,
         correct = Correct,
         finish = FinishCounts,
+        jit_methods = Jit.Methods,
+        jit_ms = Jit.Milliseconds,
         step_times = StepTimes?.Select(b => new { min_batch = b.MinBatch, max_batch = b.MaxBatch, steps = b.Steps, mean_ms = b.MeanMilliseconds }),
     };
 }

@@ -23,6 +23,7 @@ public static class SamplingRunner
 
         // The clock counts the rollout, not the engine's start-up (loading above, the warm-up step here).
         await engine.WhenReadyAsync();
+        JitActivity jit = JitActivity.Now();
         var clock = Stopwatch.StartNew();
         var tasks = new List<Task<SegmentTree>>();
         foreach (QueryItem q in queries)
@@ -37,6 +38,7 @@ public static class SamplingRunner
         }
         SegmentTree[] trees = await Task.WhenAll(tasks);
         double wall = clock.Elapsed.TotalSeconds;
+        JitActivity during = JitActivity.Now().Since(jit);
         EngineCounters stats = engine.GetStats();
         long peak = ProcessMemory.PeakRssBytes();
 
@@ -44,6 +46,6 @@ public static class SamplingRunner
         var m = BatchMetrics.Of(trees);
         return new RunRecord(mode.Wire(), repetition, m.Trajectories, wall, m.GeneratedTokens, stats.PrefillTokens,
             stats.DecodeTokens, stats.ReusedTokens, stats.RecomputedTokens, m.UniqueTokens, queries.Sum(q => (long)q.PromptTokens.Length), counting.Calls, counting.PaperTokens, peak,
-            stats.ForkCopies, stats.Steps, stats.MeanBatchSize, stats.Evictions, m.Correct, m.FinishCounts, stats.StepTimes);
+            stats.ForkCopies, stats.Steps, stats.MeanBatchSize, stats.Evictions, m.Correct, m.FinishCounts, stats.StepTimes, during);
     }
 }

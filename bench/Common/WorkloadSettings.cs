@@ -22,7 +22,8 @@ public abstract class WorkloadSettings : BenchSettings
     [CommandOption("--init-div-min <N>"), Description("Least branches of the first fork (default -1: b).")] public int InitDivergenceMin { get; init; } = -1;
     [CommandOption("--init-div-max <N>"), Description("Most branches of the first fork (default -1: b).")] public int InitDivergenceMax { get; init; } = -1;
     [CommandOption("--reps <N>"), Description("Timed repetitions of each mode (sampling: 5; sweep: 4 per point).")] public int Reps { get; init; }
-    [CommandOption("--warmup <N>"), Description("Untimed warm-up runs per mode (default 1).")] public int Warmup { get; init; } = 1;
+    [CommandOption("--warmup <N>"), Description("Untimed warm-up pairs (a tree and a sequential run) before timing: at least N (default 1), then more until the JIT has settled (0: none).")] public int Warmup { get; init; } = 1;
+    [CommandOption("--warmup-max <N>"), Description("Most warm-up pairs while the JIT has not settled (default 40); the timed runs then start and say so.")] public int WarmupMax { get; init; } = 40;
     [CommandOption("--temperature <T>"), Description("Sampling temperature (default 1).")] public double Temperature { get; init; } = 1.0;
     [CommandOption("--top-p <P>"), Description("Nucleus sampling (default 1).")] public double TopP { get; init; } = 1.0;
     [CommandOption("--top-k <K>"), Description("Top-k sampling (default -1: off).")] public int TopK { get; init; } = -1;
@@ -51,6 +52,7 @@ public abstract class WorkloadSettings : BenchSettings
         AtLeast(problems, "--init-div-max", InitDivergenceMax, -1);
         AtLeast(problems, "--reps", Reps, 1);
         AtLeast(problems, "--warmup", Warmup, 0);
+        if (WarmupMax < Warmup) problems.Add($"--warmup-max: must be at least --warmup ({Warmup}), got {WarmupMax}");
         AtLeast(problems, "--temperature", Temperature, 0);
         AtLeast(problems, "--top-p", TopP, 1e-6);
         AtLeast(problems, "--threads", Threads, 0);

@@ -29,9 +29,9 @@ internal static unsafe class DecodeAttention
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Attend(Tensor q, Tensor keys, Tensor values, int[] slots, int[] lengths)
     {
-        long n = q.shape[0];
-        int heads = (int)q.shape[1], headDim = (int)q.shape[2];
-        int slotCount = (int)keys.shape[0], kvHeads = (int)keys.shape[1], maxLen = (int)keys.shape[2];
+        long n = q.size(0);
+        int heads = (int)q.size(1), headDim = (int)q.size(2);
+        int slotCount = (int)keys.size(0), kvHeads = (int)keys.size(1), maxLen = (int)keys.size(2);
         if (slots.Length != n || lengths.Length != n) throw new ArgumentException($"{n} rows but {slots.Length} slots and {lengths.Length} lengths");
         if (q.dtype != ScalarType.Float32 || keys.dtype != ScalarType.Float32 || values.dtype != ScalarType.Float32)
             throw new ArgumentException("decode attention on the host takes fp32 only");
@@ -41,7 +41,7 @@ internal static unsafe class DecodeAttention
             if ((uint)slots[i] >= (uint)slotCount || lengths[i] < 1 || lengths[i] > maxLen)
                 throw new ArgumentException($"row {i}: slot {slots[i]} with {lengths[i]} keys is outside the cache ({slotCount} slots of {maxLen})");
 
-        var qc = q.contiguous();
+        var qc = HostMemory.Contiguous(q);
         var output = empty([n, heads * headDim], ScalarType.Float32, q.device);
         nint qp = (nint)HostMemory.Floats(qc), kp = (nint)HostMemory.Floats(keys), vp = (nint)HostMemory.Floats(values),
             op = (nint)HostMemory.Floats(output);

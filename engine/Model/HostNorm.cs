@@ -17,9 +17,9 @@ internal static unsafe class HostNorm
     /// <summary><c>weight * (x * rsqrt(mean(x^2) + eps))</c> row by row; x <c>[N, hidden]</c>.</summary>
     public static Tensor Normalize(Tensor x, Tensor weight, double eps)
     {
-        var xc = x.contiguous();
+        var xc = HostMemory.Contiguous(x);
         var output = empty_like(xc);
-        Rows(HostMemory.Floats(xc), null, null, HostMemory.Floats(weight), HostMemory.Floats(output), Check(xc, weight), (int)xc.shape[^1], (float)eps);
+        Rows(HostMemory.Floats(xc), null, null, HostMemory.Floats(weight), HostMemory.Floats(output), Check(xc, weight), (int)xc.size(-1), (float)eps);
         GC.KeepAlive(xc);
         return output;
     }
@@ -27,13 +27,13 @@ internal static unsafe class HostNorm
     /// <summary>The residual sum <c>h = x + y</c> and its norm, both <c>[N, hidden]</c>.</summary>
     public static (Tensor Sum, Tensor Normed) AddNormalize(Tensor x, Tensor y, Tensor weight, double eps)
     {
-        var xc = x.contiguous();
-        var yc = y.contiguous();
-        if (!xc.shape.SequenceEqual(yc.shape)) throw new ArgumentException($"x [{string.Join(", ", xc.shape)}] and y [{string.Join(", ", yc.shape)}] differ");
+        var xc = HostMemory.Contiguous(x);
+        var yc = HostMemory.Contiguous(y);
+        if (!HostMemory.SameShape(xc, yc)) throw new ArgumentException($"x [{string.Join(", ", xc.shape)}] and y [{string.Join(", ", yc.shape)}] differ");
         var sum = empty_like(xc);
         var normed = empty_like(xc);
         Rows(HostMemory.Floats(xc), HostMemory.Floats(yc), HostMemory.Floats(sum), HostMemory.Floats(weight), HostMemory.Floats(normed),
-            Check(xc, weight), (int)xc.shape[^1], (float)eps);
+            Check(xc, weight), (int)xc.size(-1), (float)eps);
         GC.KeepAlive(xc);
         GC.KeepAlive(yc);
         return (sum, normed);
@@ -41,8 +41,8 @@ internal static unsafe class HostNorm
 
     static long Check(Tensor x, Tensor weight)
     {
-        long hidden = x.shape[^1];
-        if (weight.dim() != 1 || weight.shape[0] != hidden || !weight.is_contiguous())
+        long hidden = x.size(-1);
+        if (weight.dim() != 1 || weight.size(0) != hidden || !weight.is_contiguous())
             throw new ArgumentException($"the norm's weight [{string.Join(", ", weight.shape)}] does not match rows of {hidden}");
         return x.numel() / hidden;
     }

@@ -21,15 +21,15 @@ internal static unsafe class HostRotary
     public static Tensor Apply(Tensor qkv, int heads, int kvHeads, RotaryTable rope, long[] positions, long[] writeRows,
         Tensor flatKeys, Tensor flatValues)
     {
-        var all = qkv.contiguous();
-        long n = all.shape[0];
-        int headDim = (int)all.shape[2], half = headDim / 2;
-        if (all.shape[1] != heads + 2 * kvHeads) throw new ArgumentException($"q/k/v rows hold {all.shape[1]} heads, expected {heads + 2 * kvHeads}");
+        var all = HostMemory.Contiguous(qkv);
+        long n = all.size(0);
+        int headDim = (int)all.size(2), half = headDim / 2;
+        if (all.size(1) != heads + 2 * kvHeads) throw new ArgumentException($"q/k/v rows hold {all.size(1)} heads, expected {heads + 2 * kvHeads}");
         if (positions.Length != n || writeRows.Length != n * kvHeads)
             throw new ArgumentException($"{n} rows but {positions.Length} positions and {writeRows.Length} cache rows");
-        if (rope.Cos.shape[1] != headDim || flatKeys.shape[1] != headDim || !flatKeys.is_contiguous() || !flatValues.is_contiguous())
+        if (rope.Cos.size(1) != headDim || flatKeys.size(1) != headDim || !flatKeys.is_contiguous() || !flatValues.is_contiguous())
             throw new ArgumentException("the rotary tables and the cache must be contiguous rows of the head size");
-        long cacheRows = flatKeys.shape[0];
+        long cacheRows = flatKeys.size(0);
         foreach (long p in positions)
             if ((ulong)p >= (ulong)rope.Length) throw new ArgumentException($"position {p} is outside the rotary table ({rope.Length})");
         foreach (long w in writeRows)

@@ -16,9 +16,9 @@ internal static unsafe class HostSwiGlu
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Apply(Tensor gateUp, long intermediate)
     {
-        var both = gateUp.contiguous();
-        if (both.shape[^1] != 2 * intermediate) throw new ArgumentException($"gate/up rows of {both.shape[^1]}, expected {2 * intermediate}");
-        long n = both.numel() / both.shape[^1];
+        var both = HostMemory.Contiguous(gateUp);
+        if (both.size(-1) != 2 * intermediate) throw new ArgumentException($"gate/up rows of {both.size(-1)}, expected {2 * intermediate}");
+        long n = both.numel() / both.size(-1);
         var output = empty([n, intermediate], ScalarType.Float32, both.device);
         float* src = HostMemory.Floats(both), o = HostMemory.Floats(output);
         int width = Vector256<float>.Count, size = (int)intermediate;

@@ -48,7 +48,7 @@ public sealed class Qwen2Attention : nn.Module
     public Tensor ForwardFull(Tensor x, Tensor cos, Tensor sin, Tensor? mask = null)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], t = x.shape[1];
+        long b = x.size(0), t = x.size(1);
         int g = heads / kvHeads;
         var c = cos;
         var s = sin;
@@ -69,7 +69,7 @@ public sealed class Qwen2Attention : nn.Module
     internal Tensor ForwardStep(Tensor x, Tensor? cos, Tensor? sin, StepPlan plan, KvCache cache, int layer, RotaryTable? rope)
     {
         using var scope = NewDisposeScope();
-        long n = x.shape[0];
+        long n = x.size(0);
         int g = heads / kvHeads;
         if (qkv is null) throw new InvalidOperationException("the cached step needs the fused projections (Qwen2Model fuses them)");
         // One product for q, k and v, and one rotation for q and k together: fewer small ops per layer.

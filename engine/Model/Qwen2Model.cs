@@ -97,7 +97,7 @@ public sealed class Qwen2Model : nn.Module
     public Tensor HiddenStates(Tensor inputIds)
     {
         using var scope = NewDisposeScope();
-        long t = inputIds.shape[^1];
+        long t = inputIds.size(-1);
         EnsureRope(t);
         var ids = inputIds.dim() == 1 ? inputIds.unsqueeze(0) : inputIds;
         var cos = AsActivations(rope.Cos.narrow(0, 0, t).unsqueeze(1));
@@ -115,10 +115,10 @@ public sealed class Qwen2Model : nn.Module
     public Tensor HiddenStates(Tensor inputIds, Tensor positions, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        long b = inputIds.shape[0], t = inputIds.shape[1];
-        if (positions.shape[0] != b || positions.shape[1] != t)
+        long b = inputIds.size(0), t = inputIds.size(1);
+        if (positions.size(0) != b || positions.size(1) != t)
             throw new ArgumentException($"positions [{string.Join(", ", positions.shape)}] do not match the ids [{b}, {t}]");
-        if (mask.dim() != 3 || mask.shape[0] != b || mask.shape[1] != t || mask.shape[2] != t)
+        if (mask.dim() != 3 || mask.size(0) != b || mask.size(1) != t || mask.size(2) != t)
             throw new ArgumentException($"mask [{string.Join(", ", mask.shape)}] must be [{b}, {t}, {t}]");
         EnsureRope(positions.max().item<long>() + 1);
         var flat = positions.reshape(b * t);
@@ -138,8 +138,8 @@ public sealed class Qwen2Model : nn.Module
         if (chunk <= 0) throw new ArgumentOutOfRangeException(nameof(chunk), chunk, "must be positive");
         using var scope = NewDisposeScope();
         var h = HiddenStates(inputIds, positions, mask);
-        var picked = h.reshape(h.shape[0] * h.shape[1], h.shape[2]).index_select(0, rows);
-        long n = picked.shape[0];
+        var picked = h.reshape(h.size(0) * h.size(1), h.size(2)).index_select(0, rows);
+        long n = picked.size(0);
         var parts = new List<Tensor>();
         for (long s = 0; s < n; s += chunk)
         {
@@ -165,7 +165,7 @@ public sealed class Qwen2Model : nn.Module
         using var scope = NewDisposeScope();
         var h = HiddenStates(inputIds);
         var tg = targets.dim() == 1 ? targets.unsqueeze(0) : targets;
-        long t = h.shape[1];
+        long t = h.size(1);
         var parts = new List<Tensor>();
         for (long s = 0; s < t; s += chunk)
         {

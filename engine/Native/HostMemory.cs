@@ -17,6 +17,20 @@ internal static unsafe class HostMemory
     /// <summary>Whether the passes over host memory serve a model on this device in this dtype (a CPU, fp32).</summary>
     public static bool Serves(Device device, ScalarType dtype) => device.type == DeviceType.CPU && dtype == ScalarType.Float32;
 
+    /// <summary>The tensor itself when its elements are already laid out in order, else a contiguous copy: libtorch's
+    /// <c>contiguous()</c> makes a new handle (and a wrapper to dispose) even when nothing moves.</summary>
+    public static Tensor Contiguous(Tensor t) => t.is_contiguous() ? t : t.contiguous();
+
+    /// <summary>Whether two tensors have the same sizes (without <c>shape</c>, which allocates an array a call).</summary>
+    public static bool SameShape(Tensor a, Tensor b)
+    {
+        long dims = a.dim();
+        if (b.dim() != dims) return false;
+        for (int d = 0; d < dims; d++)
+            if (a.size(d) != b.size(d)) return false;
+        return true;
+    }
+
     /// <summary>The first byte of a CPU tensor of any element type (row copies that move bytes, whatever they hold).</summary>
     public static byte* Bytes(Tensor t)
     {

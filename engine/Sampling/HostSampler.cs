@@ -22,7 +22,7 @@ internal static unsafe class HostSampler
     public static bool Serves(Tensor logits, IReadOnlyList<SampleRow> rows)
     {
         if (!HostMemory.Serves(logits.device, logits.dtype) || logits.dim() != 2) return false;
-        long vocab = logits.shape[1];
+        long vocab = logits.size(1);
         foreach (var r in rows)
             if (r.Params.TopP < 1 || (r.Params.TopK > 0 && r.Params.TopK < vocab)) return false;
         return true;
@@ -33,9 +33,9 @@ internal static unsafe class HostSampler
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static (int[] Tokens, float[] LogProbs) Sample(Tensor logits, IReadOnlyList<SampleRow> rows)
     {
-        var source = logits.contiguous();
-        long count = source.shape[0];
-        int vocab = (int)source.shape[1];
+        var source = HostMemory.Contiguous(logits);
+        long count = source.size(0);
+        int vocab = (int)source.size(1);
         var tokens = new int[rows.Count];
         var logProbs = new float[rows.Count];
         var buffer = exps is { } b && b.Length >= vocab ? b : exps = new float[vocab];

@@ -20,7 +20,7 @@ public static class TokenSampler
         if (n == 0) return ([], []);
         using var scope = NewDisposeScope();
         if (host && HostSampler.Serves(logits, rows)) return HostSampler.Sample(logits, rows);
-        long vocab = logits.shape[^1];
+        long vocab = logits.size(-1);
         var source = logits.index_select(0, tensor(rows.Select(r => (long)r.LogitRow).ToArray(), device: logits.device));
         var chosen = zeros([n, 1], ScalarType.Int64, logits.device);
 
@@ -50,8 +50,8 @@ public static class TokenSampler
                 }
                 var cdf = probs.cumsum(-1);
                 var u = tensor(members.Select(i => (float)rows[i].Uniform).ToArray(), device: logits.device).unsqueeze(1);
-                var target = u * cdf.narrow(1, cdf.shape[1] - 1, 1);
-                var j = searchsorted(cdf, target, right: true).ClampedAbove(cdf.shape[1] - 1);
+                var target = u * cdf.narrow(1, cdf.size(1) - 1, 1);
+                var j = searchsorted(cdf, target, right: true).ClampedAbove(cdf.size(1) - 1);
                 token = ids is null ? j : ids.gather(1, j);
             }
             chosen.index_copy_(0, index, token);

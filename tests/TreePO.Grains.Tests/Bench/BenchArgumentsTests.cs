@@ -46,6 +46,9 @@ public sealed class BenchArgumentsTests
         run = await RunAsync("ablation", "--level", "0");
         Assert.Contains("--level must be 1 to 5, got 0", run.Output);
 
+        run = await RunAsync("sampling", "--warmup", "5", "--warmup-max", "3");
+        Assert.Contains("--warmup-max: must be at least --warmup (5), got 3", run.Output);
+
         run = await RunAsync("sweep", "--d", "0", "--depths", "");
         Assert.Contains("--d: must be at least 1, got 0", run.Output);
     }
@@ -89,6 +92,7 @@ public sealed class BenchArgumentsTests
             sampling.Temperature, sampling.TopP));
         Assert.Equal((5, 1, "sampling.json", "16,64,256", 1), (sampling.Reps, sampling.Warmup, sampling.Out, sampling.Concurrency, sampling.ConcurrencyReps));
         Assert.False(sampling.NoLowerBound);
+        Assert.Equal(40, sampling.WarmupMax);
 
         var sweep = Assert.IsType<SweepBenchmark.Settings>((await RunAsync("sweep")).Settings);
         Assert.Equal((4, "sweep.json", "1,2,4,8,16,32", "2,4,8,16,32", "sweep.png"), (sweep.Reps, sweep.Out, sweep.Depths, sweep.Widths, sweep.Png));
