@@ -315,15 +315,21 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
     static double TimeMatmuls(List<Tensor> weights, int batch, Qwen2Config config, int steps, Device dev, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
+        // As the step makes them (StepMatrix): on a CPU by [in, out] copies of the weights, elsewhere by linear.
+        bool laidOut = dev.type == DeviceType.CPU;
+        var matrices = weights.Select(w => laidOut ? w.t().contiguous() : w).ToList();
+        long In(Tensor m) => laidOut ? m.size(0) : m.size(1);
         var inputs = new Dictionary<long, Tensor>();
-        foreach (var w in weights)
-            if (!inputs.ContainsKey(w.shape[1])) inputs[w.shape[1]] = randn(batch, w.shape[1], dtype, dev);
+        foreach (var m in matrices)
+            if (!inputs.ContainsKey(In(m))) inputs[In(m)] = randn(batch, In(m), dtype, dev);
         var times = new List<double>();
         for (int s = 0; s <= steps; s++)
         {
             var watch = Stopwatch.StartNew();
             using var inner = NewDisposeScope();
-            foreach (var w in weights) nn.functional.linear(inputs[w.shape[1]], w);
+            foreach (var m in matrices)
+                if (laidOut) inputs[In(m)].mm(m);
+                else nn.functional.linear(inputs[In(m)], m);
             BenchDevice.Synchronize(dev);
             if (s > 0) times.Add(watch.Elapsed.TotalSeconds);
         }

@@ -78,6 +78,7 @@ public static class Qwen2Checkpoint
         var skip = Check(model, entries, indexed: files.Count > 1 || File.Exists(Path.Combine(dir, IndexFile)) ? Path.Combine(dir, IndexFile) : null);
         using var scope = NewDisposeScope();
         foreach (string f in files) model.load_safetensors(f, strict: false, skip: skip);
+        model.WeightsChanged();
     }
 
     /// <summary>Loads one safetensors stream holding the whole state dict (a weight update). A stream that cannot seek
@@ -105,6 +106,7 @@ public static class Qwen2Checkpoint
         stream.Position = start;
         using var scope = NewDisposeScope();
         model.load_safetensors(stream, strict: false, skip: skip, leaveOpen: true);
+        model.WeightsChanged();
     }
 
     static List<string> WeightFiles(string dir)

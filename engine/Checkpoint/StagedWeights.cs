@@ -116,6 +116,7 @@ public sealed class StagedWeights : WeightSink
             else
                 target.view(-1).narrow(0, p.ElementOffset, p.Data.NumberOfElements).copy_(p.Data);
         }
+        model.WeightsChanged();
     }
 
     public override void Dispose()

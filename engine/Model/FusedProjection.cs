@@ -40,12 +40,17 @@ internal sealed class FusedProjection : IDisposable
             }
             row += rows;
         }
+        Step = new StepMatrix(() => Weight, () => Bias);
     }
 
-    public Tensor Forward(Tensor x) => nn.functional.linear(x, Weight, Bias);
+    /// <summary>The product as the cached step makes it (<see cref="StepMatrix"/>).</summary>
+    public StepMatrix Step { get; }
+
+    public Tensor Forward(Tensor x) => Step.Forward(x);
 
     public void Dispose()
     {
+        Step.Dispose();
         Weight.Dispose();
         Bias?.Dispose();
     }

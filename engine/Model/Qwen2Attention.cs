@@ -20,6 +20,7 @@ public sealed class Qwen2Attention : nn.Module
     readonly Linear o_proj;
     readonly int heads, kvHeads, headDim;
     FusedProjection? qkv;
+    StepMatrix? output;
 
     public Qwen2Attention(Qwen2Config c) : base(nameof(Qwen2Attention))
     {
@@ -40,7 +41,10 @@ public sealed class Qwen2Attention : nn.Module
     {
         qkv?.Dispose();
         qkv = new FusedProjection(q_proj, k_proj, v_proj);
+        output ??= new StepMatrix(() => o_proj.weight!);
     }
+
+    internal IEnumerable<StepMatrix> StepMatrices => [qkv!.Step, output!];
 
     /// <summary>x <c>[B, T, hidden]</c>, cos/sin broadcastable to <c>[B, T, 1, D]</c> (<c>[T, 1, D]</c> for positions
     /// 0..T-1, <c>[B, T, 1, D]</c> for explicit position ids). Without <paramref name="mask"/>: causal attention over
@@ -118,12 +122,16 @@ public sealed class Qwen2Attention : nn.Module
             }
         }
         var attended = outputs.Count == 1 ? outputs[0] : cat(outputs, 0);
-        return o_proj.forward(attended).MoveToOuterDisposeScope();
+        return output!.Forward(attended).MoveToOuterDisposeScope();
     }
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) qkv?.Dispose();
+        if (disposing)
+        {
+            qkv?.Dispose();
+            output?.Dispose();
+        }
         base.Dispose(disposing);
     }
 }

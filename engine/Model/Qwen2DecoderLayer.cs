@@ -23,6 +23,7 @@ public sealed class Qwen2DecoderLayer : nn.Module
     }
 
     internal IEnumerable<Tensor> MatmulWeights => self_attn.Weights.Concat(mlp.Weights);
+    internal IEnumerable<StepMatrix> StepMatrices => self_attn.StepMatrices.Concat(mlp.StepMatrices);
 
     public Tensor ForwardFull(Tensor x, Tensor cos, Tensor sin, Tensor? mask = null)
     {

@@ -12,6 +12,7 @@ public sealed class Qwen2Mlp : nn.Module<Tensor, Tensor>
     readonly Linear down_proj;
     readonly long intermediate;
     FusedProjection? gateUp;
+    StepMatrix? down;
 
     public Qwen2Mlp(Qwen2Config c) : base(nameof(Qwen2Mlp))
     {
@@ -29,7 +30,10 @@ public sealed class Qwen2Mlp : nn.Module<Tensor, Tensor>
     {
         gateUp?.Dispose();
         gateUp = new FusedProjection(gate_proj, up_proj);
+        down ??= new StepMatrix(() => down_proj.weight!);
     }
+
+    internal IEnumerable<StepMatrix> StepMatrices => [gateUp!.Step, down!];
 
     public override Tensor forward(Tensor x)
     {
@@ -44,15 +48,19 @@ public sealed class Qwen2Mlp : nn.Module<Tensor, Tensor>
         if (gateUp is null) throw new InvalidOperationException("the cached step needs the fused projections (Qwen2Model fuses them)");
         using var scope = NewDisposeScope();
         var both = gateUp.Forward(x);
-        if (host) return down_proj.forward(HostSwiGlu.Apply(both, intermediate)).MoveToOuterDisposeScope();
+        if (host) return down!.Forward(HostSwiGlu.Apply(both, intermediate)).MoveToOuterDisposeScope();
         var gate = both.narrow(-1, 0, intermediate);
         var up = both.narrow(-1, intermediate, intermediate);
-        return down_proj.forward(nn.functional.silu(gate) * up).MoveToOuterDisposeScope();
+        return down!.Forward(nn.functional.silu(gate) * up).MoveToOuterDisposeScope();
     }
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) gateUp?.Dispose();
+        if (disposing)
+        {
+            gateUp?.Dispose();
+            down?.Dispose();
+        }
         base.Dispose(disposing);
     }
 }

@@ -20,6 +20,7 @@ public sealed class Qwen2Model : nn.Module
 {
     readonly Qwen2Decoder model;
     readonly Linear? lm_head;
+    readonly StepMatrix head;
     RotaryTable rope;
 
     public Qwen2Config Config { get; }
@@ -43,6 +44,7 @@ public sealed class Qwen2Model : nn.Module
         // Before fusing, as the move to the device is: the fused buffers are made of the parameters as they are then.
         if (dtype != ScalarType.Float32) this.to(dtype);
         foreach (var layer in model.layers) layer.Fuse();
+        head = new StepMatrix(() => OutputWeight);
         rope = new RotaryTable(config.HeadDim, config.RopeTheta, Math.Min(config.MaxPositionEmbeddings, 4096), Device);
     }
 
@@ -66,6 +68,17 @@ public sealed class Qwen2Model : nn.Module
             var r = randn(p.shape, ScalarType.Float32, Device, generator: gen).Times(std);
             p.copy_(name.EndsWith("norm.weight") ? r.Plus(1) : r);
         }
+        WeightsChanged();
+    }
+
+    /// <summary>Call after writing any parameter in place (loading and staged weight updates do): the cached step's
+    /// laid-out copies of the weight matrices (<see cref="StepMatrix"/>) are made again at the next step. On the
+    /// model's thread, as every use of the model.</summary>
+    public void WeightsChanged()
+    {
+        foreach (var layer in model.layers)
+            foreach (var m in layer.StepMatrices) m.Invalidate();
+        head.Invalidate();
     }
 
     /// <summary>The output projection's weight: the embedding itself when tied.</summary>
@@ -211,12 +224,16 @@ public sealed class Qwen2Model : nn.Module
         foreach (var layer in model.layers) x = layer.ForwardStep(x, cos, sin, plan, cache, l++, host ? rope : null);
         foreach (var it in items) cache.Wrote(it.Slot, it.Start + it.Tokens.Length);
         var last = model.norm.ForwardStep(x.index_select(0, plan.LogitRows), host);
-        return AsFp32(nn.functional.linear(last, OutputWeight)).MoveToOuterDisposeScope();
+        return AsFp32(head.Forward(last)).MoveToOuterDisposeScope();
     }
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) rope.Dispose();
+        if (disposing)
+        {
+            rope.Dispose();
+            head.Dispose();
+        }
         base.Dispose(disposing);
     }
 }
