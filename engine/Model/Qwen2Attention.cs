@@ -41,7 +41,8 @@ public sealed class Qwen2Attention : nn.Module
     {
         qkv?.Dispose();
         qkv = new FusedProjection(q_proj, k_proj, v_proj);
-        output ??= new StepMatrix(() => o_proj.weight!);
+        output?.Dispose();
+        output = new StepMatrix(() => o_proj.weight!);
     }
 
     internal IEnumerable<StepMatrix> StepMatrices => [qkv!.Step, output!];

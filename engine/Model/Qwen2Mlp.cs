@@ -30,7 +30,8 @@ public sealed class Qwen2Mlp : nn.Module<Tensor, Tensor>
     {
         gateUp?.Dispose();
         gateUp = new FusedProjection(gate_proj, up_proj);
-        down ??= new StepMatrix(() => down_proj.weight!);
+        down?.Dispose();
+        down = new StepMatrix(() => down_proj.weight!);
     }
 
     internal IEnumerable<StepMatrix> StepMatrices => [gateUp!.Step, down!];
