@@ -86,8 +86,8 @@ internal static unsafe class DecodeAttention
         for (int j = 0; j < g; j++)
         {
             var s = buffer.AsSpan(j * length, length);
-            float max = float.NegativeInfinity;
-            foreach (float x in s) max = MathF.Max(max, x);
+            float max;
+            fixed (float* row = s) max = VectorMax.Of(row, length);
             var sums = Vector256<float>.Zero;
             var shift = Vector256.Create(max);
             int t = 0;

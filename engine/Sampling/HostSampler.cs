@@ -46,7 +46,7 @@ internal static unsafe class HostSampler
                 var row = rows[i];
                 if ((ulong)row.LogitRow >= (ulong)count) throw new ArgumentException($"sample row {i} reads logits row {row.LogitRow} of {count}");
                 float* l = all + (long)row.LogitRow * vocab;
-                float max = Max(l, vocab);
+                float max = VectorMax.Of(l, vocab);
                 float total = Exponentials(l, e, vocab, max, 1f);
                 float logSumExp = max + MathF.Log(total);
                 float temperature = row.Params.Temperature;
@@ -63,18 +63,6 @@ internal static unsafe class HostSampler
             }
         GC.KeepAlive(source);
         return (tokens, logProbs);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static float Max(float* l, int n)
-    {
-        int w = Vector256<float>.Count, j = 0;
-        var m = Vector256.Create(float.NegativeInfinity);
-        for (; j <= n - w; j += w) m = Vector256.Max(m, Vector256.Load(l + j));
-        float max = float.NegativeInfinity;
-        for (int k = 0; k < w; k++) max = MathF.Max(max, m[k]);
-        for (; j < n; j++) max = MathF.Max(max, l[j]);
-        return max;
     }
 
     /// <summary>e[j] = exp(l[j] / T - shift) for <paramref name="divisor"/> T (untempered when 1); returns their sum.</summary>
