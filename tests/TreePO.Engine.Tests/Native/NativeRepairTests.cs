@@ -1,4 +1,5 @@
 using TreePO.Build;
+using TreePO.Testing;
 
 namespace TreePO.Engine.Tests.Native;
 
@@ -52,7 +53,8 @@ public sealed class NativeRepairTests
     [Fact]
     public void Not_an_elf_file_is_a_clear_error()
     {
-        string path = Path.GetTempFileName();
+        using var folder = new TempFolder("treepo-elf-");
+        string path = Path.Combine(folder, "not-a-library.so");
         File.WriteAllText(path, "not a library");
         var e = Assert.Throws<InvalidDataException>(() => ElfVersionPatch.IsWeak(path, "X"));
         Assert.Contains(path, e.Message);

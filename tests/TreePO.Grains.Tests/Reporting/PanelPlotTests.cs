@@ -1,4 +1,5 @@
 using TreePO.Hosting.Reporting;
+using TreePO.Testing;
 
 namespace TreePO.Grains.Tests.Reporting;
 
@@ -30,7 +31,8 @@ public sealed class PanelPlotTests
     [Fact]
     public void Mismatched_series_name_the_series()
     {
-        var e = Assert.Throws<ArgumentException>(() => PanelPlot.SavePng(Path.GetTempFileName(), new[]
+        using var folder = new TempFolder("treepo-plot-");
+        var e = Assert.Throws<ArgumentException>(() => PanelPlot.SavePng(Path.Combine(folder, "broken.png"), new[]
         {
             new Panel("p", "x", "y", new[] { new Series("broken", new double[] { 1, 2 }, new double[] { 1 }) }),
         }));
