@@ -37,14 +37,23 @@ internal sealed class StepPlan
     public int Count { get; init; }
 
     /// <summary>The most runs a step's single-token items attend in through libtorch's kernel when the host pass is
-    /// allowed: one or two runs of equal lengths (a batch of sequences side by side) it serves as well or better, long
-    /// contexts especially; past that its fixed cost a call outweighs what the host pass loses per key, and a ragged run
-    /// (masked, padded to its longest row) costs it more than the host pass, which reads each row's own keys only.</summary>
+    /// allowed: one or two runs of equal lengths (a batch of sequences side by side) it can serve better, long contexts
+    /// of many query heads a KV head especially (below); past that its fixed cost a call outweighs what the host pass
+    /// loses per key, and a ragged run (masked, padded to its longest row) costs it more than the host pass, which reads
+    /// each row's own keys only.</summary>
     public const int MaxRunsForKernel = 2;
+
+    /// <summary>One or two equal-length runs still take the host pass while a row's work a KV head (its group's query
+    /// heads x keys x head size) is at most this. Timed alone on one thread (a single run, 1 to 150 rows), the pass took
+    /// 0.14-0.86 of the kernel's time for the built-in model's heads (2 query heads of 32 a KV head) at every length up
+    /// to 200 keys, and 1.28-1.74 of it for Qwen2.5-0.5B's (7 of 64) from 128 keys at 16 rows: the pass reads a KV
+    /// head's keys once per query head of its group, the kernel once for all.</summary>
+    public const long MaxHostWorkForKernelRuns = 16_384;
 
     /// <param name="hostDecode">Single-token items may attend in one <see cref="Decode"/> group on the host instead of
     /// runs of neighbouring slots (a CPU model in fp32, <see cref="HostMemory.Serves"/>): they do when they would
-    /// make more than <see cref="MaxRunsForKernel"/> runs, or any ragged one.</param>
+    /// make more than <see cref="MaxRunsForKernel"/> runs, or any ragged one, or their work a row is small
+    /// (<see cref="MaxHostWorkForKernelRuns"/>).</param>
     public static StepPlan Build(IReadOnlyList<StepItem> items, KvCache cache, int groups, Device device, bool hostDecode = false)
     {
         if (items.Count == 0) throw new ArgumentException("a step needs at least one item", nameof(items));
@@ -98,7 +107,8 @@ internal sealed class StepPlan
             positions[k] = it.Start;
         }
         int row = singles.Count;
-        if (hostDecode && (runs.Count > MaxRunsForKernel || runs.Any(r => r.Ragged)))
+        if (hostDecode && runs.Count > 0 && (runs.Count > MaxRunsForKernel || runs.Any(r => r.Ragged)
+                || (long)groups * runs.Max(r => r.Longest) * cache.HeadDim <= MaxHostWorkForKernelRuns))
             groupList.Add(new Decode(0, singles.Count, [.. singles.Select(i => items[i].Slot)], [.. singles.Select(i => items[i].Start + 1)]));
         else
             foreach (var (s, e, longest, ragged) in runs)

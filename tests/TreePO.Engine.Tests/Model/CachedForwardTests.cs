@@ -104,9 +104,17 @@ public sealed class CachedForwardTests
                 Assert.True(TestModels.MaxAbsDiff(host[i], runs[i]) <= 1e-5f, $"host pass against runs, row {i}, step {t}");
             }
         }
-        // One or two runs of equal lengths stay with libtorch's kernel; a ragged run (masked, padded) takes the host pass.
-        var two = StepPlan.Build([new StepItem(0, 4, [1]), new StepItem(1, 4, [2]), new StepItem(5, 7, [3])], hostCache, model.Config.KvGroups, CPU, hostDecode: true);
-        Assert.All(two.Groups, g => Assert.IsType<StepPlan.Run>(g));
+        // One or two runs of equal lengths take the host pass while a row's work is small (here 2 x 8 x 16), and stay with
+        // libtorch's kernel past it (7 query heads of 64 a KV head, 64 keys: 28,672); a ragged run always takes the pass.
+        StepItem[] twoRuns = [new StepItem(0, 7, [1]), new StepItem(1, 7, [2]), new StepItem(5, 7, [3])];
+        Assert.IsType<StepPlan.Decode>(Assert.Single(StepPlan.Build(twoRuns, hostCache, model.Config.KvGroups, CPU, hostDecode: true).Groups));
+        var wide = Qwen2Config.Tiny() with { HiddenSize = 896, NumAttentionHeads = 14, NumKeyValueHeads = 2, NumHiddenLayers = 1 };
+        using (var wideCache = new KvCache(wide, slots: 8, maxLength: 64))
+        {
+            StepItem[] longRuns = [new StepItem(0, 63, [1]), new StepItem(1, 63, [2]), new StepItem(5, 63, [3])];
+            Assert.Equal(28_672, (long)wide.KvGroups * 64 * wide.HeadDim);
+            Assert.All(StepPlan.Build(longRuns, wideCache, wide.KvGroups, CPU, hostDecode: true).Groups, g => Assert.IsType<StepPlan.Run>(g));
+        }
         var ragged = StepPlan.Build([new StepItem(0, 4, [1]), new StepItem(1, 6, [2])], hostCache, model.Config.KvGroups, CPU, hostDecode: true);
         Assert.Equal([4 + 1, 6 + 1], Assert.IsType<StepPlan.Decode>(Assert.Single(ragged.Groups)).Lengths);
         Assert.NotNull(Assert.IsType<StepPlan.Run>(Assert.Single(StepPlan.Build([new StepItem(0, 4, [1]), new StepItem(1, 6, [2])], hostCache,
