@@ -6,8 +6,8 @@ namespace TreePO.Grains.Trees;
 /// Asks a query tree for its result and asks again when the tree's silo went away: the next call activates the tree
 /// on another silo, where it resumes from its stored snapshot (<see cref="TreeProgress"/>). Until the cluster has
 /// declared the dead silo dead a new call can fail too, so failed asks are spaced by <see cref="Retry"/>
-/// (<see cref="RetryPolicy.TreeAsk"/>: 8 asks over about 40 s). Errors of the tree itself (a bad config, no engine
-/// left) are not retried.
+/// (<see cref="RetryPolicy.TreeAsk"/>: 8 asks over about 40 s; a call the runtime canceled counts as lost too). Errors
+/// of the tree itself (a bad config, no engine left) are not retried.
 /// <para>Inside a silo one <c>RunAsync</c> call per ask is enough: Orleans fails a silo's calls to a silo it declares
 /// dead. A client's call is not failed when the silo, or the gateway it went through, dies, so clients set
 /// <see cref="Poll"/>: start the tree, then poll it with short calls; a poll that times out or fails is simply sent

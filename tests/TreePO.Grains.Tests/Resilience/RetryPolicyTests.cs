@@ -53,6 +53,17 @@ public sealed class RetryPolicyTests
     }
 
     [Fact]
+    public async Task A_call_canceled_by_the_runtime_not_the_caller_is_retried()
+    {
+        // Orleans' client gives up a connection to a dead gateway with OperationCanceledException: a lost call.
+        var time = new SkippingTime();
+        int calls = 0;
+        int answer = await (RetryPolicy.TreeAsk with { Time = time }).RunAsync(_ => ++calls < 2
+            ? Task.FromException<int>(new OperationCanceledException("The operation was canceled.")) : Task.FromResult(7));
+        Assert.Equal((7, 2), (answer, calls));
+    }
+
+    [Fact]
     public async Task A_failure_after_cancellation_is_not_retried()
     {
         using var cts = new CancellationTokenSource();
