@@ -79,6 +79,8 @@ internal sealed class StepPlan
         // Runs of consecutive slots: each attends in one libtorch call, over the longest length with a mask where
         // lengths differ, as long as the padding at most doubles the keys read.
         var runs = new List<(int S, int E, int Longest, bool Ragged)>();
+        int longestRun = 0;
+        bool anyRagged = false;
         for (int s = 0; s < singles.Count;)
         {
             int e = s + 1;
@@ -96,6 +98,8 @@ internal sealed class StepPlan
                 e++;
             }
             runs.Add((s, e, longest, ragged));
+            longestRun = Math.Max(longestRun, longest);
+            anyRagged |= ragged;
             s = e;
         }
         // Single-token rows first, in slot order (a run's rows are consecutive).
@@ -107,8 +111,8 @@ internal sealed class StepPlan
             positions[k] = it.Start;
         }
         int row = singles.Count;
-        if (hostDecode && runs.Count > 0 && (runs.Count > MaxRunsForKernel || runs.Any(r => r.Ragged)
-                || (long)groups * runs.Max(r => r.Longest) * cache.HeadDim <= MaxHostWorkForKernelRuns))
+        if (hostDecode && runs.Count > 0 && (runs.Count > MaxRunsForKernel || anyRagged
+                || (long)groups * longestRun * cache.HeadDim <= MaxHostWorkForKernelRuns))
             groupList.Add(new Decode(0, singles.Count, [.. singles.Select(i => items[i].Slot)], [.. singles.Select(i => items[i].Start + 1)]));
         else
             foreach (var (s, e, longest, ragged) in runs)

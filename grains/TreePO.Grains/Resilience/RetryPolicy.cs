@@ -17,7 +17,6 @@ public sealed record RetryPolicy
     public static readonly RetryPolicy TreeAsk = new()
     {
         Attempts = 8, Delay = TimeSpan.FromMilliseconds(500), MaxDelay = TimeSpan.FromSeconds(8), Backoff = DelayBackoffType.Exponential,
-        RetryOn = IsLostCall,
     };
 
     /// <summary>An engine whose sync fails for another reason than a lost silo (EngineSync): three tries, spaced as tree
@@ -29,7 +28,6 @@ public sealed record RetryPolicy
     public static readonly RetryPolicy RunPoll = new()
     {
         Attempts = 24, Delay = TimeSpan.FromSeconds(1), MaxDelay = TimeSpan.FromSeconds(5), Backoff = DelayBackoffType.Linear,
-        RetryOn = IsLostCall,
     };
 
     /// <summary>A tree waiting for an engine (EngineRouter): looks again every 100 ms until Routing:EngineWaitTimeout
@@ -48,8 +46,8 @@ public sealed record RetryPolicy
     /// <summary>Constant (Delay every time), Linear (Delay x failures) or Exponential (Delay x 2^(failures - 1)).</summary>
     public DelayBackoffType Backoff { get; init; } = DelayBackoffType.Constant;
 
-    /// <summary>Which failures are tried again; by default those of the call, not of the callee.</summary>
-    public Func<Exception, bool> RetryOn { get; init; } = IsSiloLoss;
+    /// <summary>Which failures are tried again; by default those of the call, not of the callee (<see cref="IsLostCall"/>).</summary>
+    public Func<Exception, bool> RetryOn { get; init; } = IsLostCall;
 
     /// <summary>The clock the waits run on (tests give a fake one).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
@@ -59,8 +57,9 @@ public sealed record RetryPolicy
 
     /// <summary>A silo loss, or a call canceled by the runtime rather than by its caller: a client's connection to a
     /// gateway that died is given up with an <see cref="OperationCanceledException"/> (a caller's own cancellation is
-    /// never retried, see <see cref="RunAsync{T}"/>). What the client-side asks retry; the killed-silo test lost 6 of
-    /// 96 trees to such calls in a CI run before they did.</summary>
+    /// never retried, see <see cref="RunAsync{T}"/>). What every policy retries unless it says otherwise; the killed-silo
+    /// test lost 6 of 96 trees to such calls in a CI run before tree asks did. The weight sync tells a lost silo
+    /// (<see cref="IsSiloLoss"/>) from an engine that fails or stalls (a stalled stream is canceled).</summary>
     public static bool IsLostCall(Exception e) => IsSiloLoss(e) || e is OperationCanceledException;
 
     /// <summary>Runs <paramref name="call"/>, again after each failure that <see cref="RetryOn"/> accepts while tries
