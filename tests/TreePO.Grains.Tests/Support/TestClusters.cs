@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using TreePO.Grains.Engines;
+using TreePO.Grains.Routing;
 using TreePO.Hosting;
 using TreePO.Hosting.Options;
 
@@ -27,6 +28,14 @@ public static class TestClusters
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();
+        // A silo learns another's engines from its metadata, which arrives shortly after it joins: a test that starts
+        // trees at once could find only its own silo's engine (a routing test failed so in CI).
+        foreach (var silo in cluster.Silos)
+        {
+            var directory = silo.ServiceProvider.GetRequiredService<EngineDirectory>();
+            await TreePO.Testing.Eventually.TrueAsync(() => directory.GetEngines().Select(e => e.Silo).Distinct().Count() == silos,
+                TimeSpan.FromSeconds(30), $"silo {silo.Name} sees an engine on each of the {silos} silos");
+        }
         return (cluster, factories);
     }
 }
