@@ -14,7 +14,8 @@ namespace TreePO.Engine.Training;
 /// <c>add_(grad, alpha: 1 - beta1)</c>) that a collection on another thread can finalize mid-call (engine/README.md,
 /// <i>Scalars</i>); here every Scalar is a local held with <c>using</c> until libtorch returns. Per parameter: the
 /// moments (detached from dispose scopes, freed with the optimiser) and a step count (a parameter without a gradient
-/// is skipped, its count unchanged, as in PyTorch). Call it from the thread that owns the model.
+/// is skipped, its count unchanged, as in PyTorch). An fp32 CPU parameter takes the same arithmetic in one pass over
+/// host memory (<see cref="HostAdamW"/>). Call it from the thread that owns the model.
 /// </summary>
 public sealed class AdamWOptimizer : IDisposable
 {
@@ -76,7 +77,7 @@ public sealed class AdamWOptimizer : IDisposable
         foreach (var s in states)
         {
             var grad = s.Parameter.grad;
-            if (grad is not null) grad.zero_();
+            if (grad is not null && !HostAdamW.TryZero(grad)) grad.zero_();
         }
     }
 
@@ -100,6 +101,12 @@ public sealed class AdamWOptimizer : IDisposable
             s.Step++;
             double correction1 = 1 - Math.Pow(beta1, s.Step);
             double correction2 = 1 - Math.Pow(beta2, s.Step);
+            if (HostAdamW.Serves(s.Parameter, grad, s.ExpAvg, s.ExpAvgSq))
+            {
+                HostAdamW.Step(s.Parameter, grad, s.ExpAvg, s.ExpAvgSq, (float)(1 - lr * weightDecay), (float)beta1, (float)(1 - beta1),
+                    (float)beta2, (float)(1 - beta2), (float)Math.Sqrt(correction2), (float)eps, (float)(-(lr / correction1)));
+                continue;
+            }
             using var root2 = Math.Sqrt(correction2).ToScalar();
             using var stepSize = (-(lr / correction1)).ToScalar();
 
