@@ -58,6 +58,7 @@ public sealed class SweepBenchmark : AsyncCommand<SweepBenchmark.Settings>
             },
             token_bound = Summary.TokenBound,
             token_bound_with_prompt = Summary.TokenBoundWithPrompt,
+            token_bound_ceiling = Summary.TokenBoundCeiling,
             runs = Runs.Select(r => r.ToJson()),
         };
     }
