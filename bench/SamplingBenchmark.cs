@@ -186,7 +186,7 @@ public sealed class SamplingBenchmark : AsyncCommand<SamplingBenchmark.Settings>
         goals.AddRow("paper TokenPS (resubmitted context counted)", $"{s.PaperTokenPs:F2}x");
         goals.AddRow("token_bound (sequential computed / tree unique)", $"{s.TokenBound:F2}x");
         goals.AddRow("token_bound_with_prompt (sequential computed / (tree unique + prompts))", $"{s.TokenBoundWithPrompt:F2}x");
-        goals.AddRow("traj/s over token_bound an engine whose time follows computed tokens would reach (tree unique / tree computed)",
+        goals.AddRow("ceiling of traj/s over token_bound at a fixed cost a computed token (tree unique / tree computed)",
             $"{s.TokenBoundCeiling:F2}");
         if (s.LowerBound is { } lb)
             goals.AddRow("[dim]sequential / no-sharing lower bound: traj/s, computed[/]", $"[dim]{lb.TrajPerSecond:F2}x, {lb.ComputedTokens:F2}x[/]");
