@@ -8,8 +8,8 @@ namespace TreePO.Engine.Training;
 /// <summary>
 /// One AdamW update of one fp32 CPU parameter in a single pass over its elements, the arithmetic of
 /// <see cref="AdamWOptimizer"/> in the same order and precision (fp32; the moments' multiply-adds fused, as libtorch's
-/// vectorised <c>add_</c>/<c>addcmul_</c> kernels fuse them, so the moments come out bit for bit and the parameters
-/// within a unit or two in the last place): the five libtorch calls and seven Scalars a parameter otherwise takes
+/// vectorised <c>add_</c>/<c>addcmul_</c> kernels fuse them on an AVX2 machine, where the moments came out bit for bit
+/// and the parameters within a unit or two in the last place): the five libtorch calls and seven Scalars a parameter otherwise takes
 /// cost ~7 ms an optimiser step on the built-in model's small parameters, about a tenth of its policy update.
 /// </summary>
 internal static unsafe class HostAdamW
