@@ -19,17 +19,43 @@ public static class TorchRuntime
         {
             if (loaded) return;
             ExternalTorch.LoadConfigured();   // before TorchSharp's first call, or it loads the shipped CPU libtorch
-            try
+            // On a thread of its own, like the single-thread default it sets: the calling thread has made no libtorch
+            // call yet, so it takes that default at its first parallel op.
+            Exception? failure = null;
+            var probe = new Thread(() =>
             {
-                using var probe = torch.ones(1);
-                if (probe.sum().item<float>() != 1f) throw new InvalidOperationException("torch.ones(1) gave a wrong sum");
-            }
-            catch (Exception e)
-            {
-                throw Diagnose(e);
-            }
+                try
+                {
+                    using var one = torch.ones(1);
+                    if (one.sum().item<float>() != 1f) throw new InvalidOperationException("torch.ones(1) gave a wrong sum");
+                    torch.set_num_threads(1);
+                }
+                catch (Exception e)
+                {
+                    failure = e;
+                }
+            }) { IsBackground = true, Name = "treepo-torch-load" };
+            probe.Start();
+            probe.Join();
+            if (failure is not null) throw Diagnose(failure);
             loaded = true;
         }
+    }
+
+    /// <summary>
+    /// Sets libtorch's process-wide intra-op thread count, which a thread copies at its first parallel op, to one: every
+    /// thread that is not a model thread (<see cref="Threading.ModelThread"/>, which pins its own count) then runs its
+    /// libtorch calls alone. libgomp keeps every thread that ever ran a parallel region with helpers as the master of a
+    /// team; once the process has more such threads than cores, every barrier of every team sleeps and wakes instead of
+    /// spinning, and a two-thread trainer then switched threads ~5,000 times a second and ran its update at half speed
+    /// until the stray team's thread (a thread-pool thread that had loaded an engine's model) happened to exit. Called
+    /// from a thread of its own: the count it leaves on the calling thread would otherwise be this one.
+    /// </summary>
+    public static void SingleThreadDefault()
+    {
+        var reset = new Thread(() => torch.set_num_threads(1)) { IsBackground = true, Name = "treepo-torch-threads" };
+        reset.Start();
+        reset.Join();
     }
 
     /// <summary>Reads the state of the native library this process would load, without loading it.</summary>

@@ -54,6 +54,7 @@ public sealed class ModelThread : IDisposable
         { IsBackground = true, Name = name };
         thread.Start();
         started.Task.GetAwaiter().GetResult(); // constructor: surface a native load failure to the creator at once
+        TorchRuntime.SingleThreadDefault();     // the count pinned here is this thread's own; others keep one
     }
 
     /// <summary>Completes when the thread has stopped (after <see cref="Complete"/> or <see cref="Dispose"/> and the

@@ -6,7 +6,9 @@ using static TorchSharp.torch;
 namespace TreePO.Engine.Tests.Engine;
 
 /// <summary>The engine's intra-op threads: chosen by model width unless set, and kept by each model thread whatever
-/// other threads set afterwards (libtorch's count is process-wide until a thread has taken its own).</summary>
+/// other threads set afterwards (libtorch's count is process-wide until a thread has taken its own). Alone: another
+/// class pinning a count at the same moment would change what a fresh thread here takes.</summary>
+[Collection(nameof(TorchThreadsCollection))]
 public sealed class EngineThreadsTests
 {
     public EngineThreadsTests() => TorchRuntime.EnsureLoaded();
@@ -38,4 +40,22 @@ public sealed class EngineThreadsTests
         Assert.Equal(1, await one.RunAsync(() => get_num_threads()));
         Assert.Equal(3, await three.RunAsync(() => get_num_threads()));
     }
+
+    [Fact]
+    public async Task A_thread_that_is_not_a_model_thread_runs_libtorch_on_one_thread()
+    {
+        // Pinning three intra-op threads sets libtorch's process-wide count, which a fresh thread copies at its first
+        // parallel op: without the reset, a thread-pool thread that loads a model would lead a team of three, and a
+        // process with more team threads than cores makes every team's barriers sleep (TorchRuntime.SingleThreadDefault).
+        using var three = new ModelThread("threads-c", torchThreads: 3);
+        int elsewhere = 0;
+        var fresh = new Thread(() => elsewhere = get_num_threads());
+        fresh.Start();
+        fresh.Join();
+        Assert.Equal(1, elsewhere);
+        Assert.Equal(3, await three.RunAsync(() => get_num_threads()));
+    }
 }
+
+[CollectionDefinition(nameof(TorchThreadsCollection), DisableParallelization = true)]
+public sealed class TorchThreadsCollection;
