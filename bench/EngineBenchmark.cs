@@ -221,7 +221,7 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         foreach (int batch in opts.Batches)
         {
             double step = TimeDecode(model, cache, batch, contextLength, opts.Steps, config.VocabSize);
-            double matmul = TimeMatmuls(weights, batch, config, opts.Steps, dev, opts.DType);
+            double matmul = TimeMatmuls(model.StepMatrices.ToList(), batch, opts.Steps, dev, opts.DType);
             double? gpuBusy = busy?.Measure(() => TimeDecode(model, cache, batch, contextLength, opts.Steps, config.VocabSize), TimeSpan.FromSeconds(2));
             // The roofline of the step's matrix products: every weight read once, 2 FLOPs per weight and sequence.
             double compute = 2.0 * weightElements * batch / (hw.GemmGflops * 1e9);
@@ -310,26 +310,20 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         return Median(times);
     }
 
-    /// <summary>Seconds per step of the decode step's matrix products alone: every weight matrix times a
-    /// <c>[batch, in]</c> input, nothing else.</summary>
-    static double TimeMatmuls(List<Tensor> weights, int batch, Qwen2Config config, int steps, Device dev, ScalarType dtype)
+    /// <summary>Seconds per step of the decode step's matrix products alone (<see cref="StepMatrix"/>, as the step makes
+    /// them): each times a <c>[batch, in]</c> input, nothing else.</summary>
+    static double TimeMatmuls(List<StepMatrix> products, int batch, int steps, Device dev, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        // As the step makes them (StepMatrix): on a CPU by [in, out] copies of the weights, elsewhere by linear.
-        bool laidOut = dev.type == DeviceType.CPU;
-        var matrices = weights.Select(w => laidOut ? w.t().contiguous() : w).ToList();
-        long In(Tensor m) => laidOut ? m.size(0) : m.size(1);
         var inputs = new Dictionary<long, Tensor>();
-        foreach (var m in matrices)
-            if (!inputs.ContainsKey(In(m))) inputs[In(m)] = randn(batch, In(m), dtype, dev);
+        foreach (var p in products)
+            if (!inputs.ContainsKey(p.InFeatures)) inputs[p.InFeatures] = randn(batch, p.InFeatures, dtype, dev);
         var times = new List<double>();
         for (int s = 0; s <= steps; s++)
         {
             var watch = Stopwatch.StartNew();
             using var inner = NewDisposeScope();
-            foreach (var m in matrices)
-                if (laidOut) inputs[In(m)].mm(m);
-                else nn.functional.linear(inputs[In(m)], m);
+            foreach (var p in products) p.Forward(inputs[p.InFeatures]);
             BenchDevice.Synchronize(dev);
             if (s > 0) times.Add(watch.Elapsed.TotalSeconds);
         }

@@ -114,7 +114,7 @@ public sealed class SamplingBenchmark : AsyncCommand<SamplingBenchmark.Settings>
             $"{o.Repetitions} repetitions");
 
         var warmup = await JitWarmup.RunAsync(w, o.Warmup, o.WarmupMax); // JIT tiering and allocator pages, discarded
-        AnsiConsole.MarkupLine(warmup.Settled ? Markup.Escape(warmup.Describe()) : $"[yellow]{Markup.Escape(warmup.Describe())}[/]");
+        AnsiConsole.MarkupLine(warmup.Markup());
 
         var runs = new List<RunRecord>();
         foreach (var (mode, rep) in RunModes.Schedule(o.Repetitions, o.LowerBound))

@@ -88,7 +88,7 @@ public sealed class SweepBenchmark : AsyncCommand<SweepBenchmark.Settings>
             $"depth sweep at w={w.Width}, width sweep at d={w.Depth} x l={w.SegmentLength}");
 
         var warmup = await JitWarmup.RunAsync(w, o.Warmup, o.WarmupMax); // JIT tiering and allocator pages, discarded
-        AnsiConsole.MarkupLine(warmup.Settled ? Markup.Escape(warmup.Describe()) : $"[yellow]{Markup.Escape(warmup.Describe())}[/]");
+        AnsiConsole.MarkupLine(warmup.Markup());
 
         var points = new List<Point>();
         foreach (int d in depths)

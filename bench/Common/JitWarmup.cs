@@ -19,6 +19,11 @@ public static class JitWarmup
                 ? $"JIT settled (last pair: {LastPair.Methods} methods, {LastPair.Milliseconds:F0} ms of {LastPairSeconds * 1000:F0} ms)"
                 : $"JIT NOT settled after the limit (last pair: {LastPair.Methods} methods, {LastPair.Milliseconds:F0} ms of {LastPairSeconds * 1000:F0} ms): the timed runs include JIT work, see jit_ms per run");
 
+        /// <summary>The line the benchmarks print: a warning colour when the JIT had not settled.</summary>
+        public string Markup() => Settled
+            ? Spectre.Console.Markup.Escape(Describe())
+            : $"[yellow]{Spectre.Console.Markup.Escape(Describe())}[/]";
+
         public object ToJson() => new
         {
             pairs = Pairs,

@@ -76,10 +76,12 @@ public sealed class Qwen2Model : nn.Module
     /// model's thread, as every use of the model.</summary>
     public void WeightsChanged()
     {
-        foreach (var layer in model.layers)
-            foreach (var m in layer.StepMatrices) m.Invalidate();
-        head.Invalidate();
+        foreach (var m in StepMatrices) m.Invalidate();
     }
+
+    /// <summary>The cached step's matrix products, in the order it makes them: q/k/v and o, gate/up and down of each
+    /// layer, then the output projection.</summary>
+    public IEnumerable<StepMatrix> StepMatrices => model.layers.SelectMany(l => l.StepMatrices).Append(head);
 
     /// <summary>The output projection's weight: the embedding itself when tied.</summary>
     public Tensor OutputWeight => lm_head?.weight ?? model.embed_tokens.weight!;

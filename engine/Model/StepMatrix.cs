@@ -13,18 +13,21 @@ namespace TreePO.Engine.Model;
 /// (<see cref="Qwen2Model.WeightsChanged"/>), which drops the copies. Elsewhere the product is libtorch's
 /// <c>linear</c>, which GPUs serve well either way.
 /// </summary>
-internal sealed class StepMatrix : IDisposable
+public sealed class StepMatrix : IDisposable
 {
     readonly Func<Tensor> weight;
     readonly Func<Tensor?> bias;
     Tensor? transposed;
 
     /// <param name="weight">The current <c>[out, in]</c> weight (read at each use: a module's parameter can be re-pointed).</param>
-    public StepMatrix(Func<Tensor> weight, Func<Tensor?>? bias = null)
+    internal StepMatrix(Func<Tensor> weight, Func<Tensor?>? bias = null)
     {
         this.weight = weight;
         this.bias = bias ?? (() => null);
     }
+
+    /// <summary>The width of an input row.</summary>
+    public long InFeatures => weight().size(1);
 
     /// <summary>x <c>[N, in]</c> to <c>[N, out]</c>.</summary>
     public Tensor Forward(Tensor x)
@@ -39,7 +42,7 @@ internal sealed class StepMatrix : IDisposable
     }
 
     /// <summary>The weight changed: the next product makes its copy again.</summary>
-    public void Invalidate()
+    internal void Invalidate()
     {
         transposed?.Dispose();
         transposed = null;

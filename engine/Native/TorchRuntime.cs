@@ -19,25 +19,21 @@ public static class TorchRuntime
         {
             if (loaded) return;
             ExternalTorch.LoadConfigured();   // before TorchSharp's first call, or it loads the shipped CPU libtorch
-            // On a thread of its own, like the single-thread default it sets: the calling thread has made no libtorch
-            // call yet, so it takes that default at its first parallel op.
-            Exception? failure = null;
-            var probe = new Thread(() =>
+            // On a thread of its own, like the single-thread default set after it: the calling thread has made no
+            // libtorch call yet, so it takes that default at its first parallel op.
+            try
             {
-                try
+                OnOwnThread(() =>
                 {
                     using var one = torch.ones(1);
                     if (one.sum().item<float>() != 1f) throw new InvalidOperationException("torch.ones(1) gave a wrong sum");
-                    torch.set_num_threads(1);
-                }
-                catch (Exception e)
-                {
-                    failure = e;
-                }
-            }) { IsBackground = true, Name = "treepo-torch-load" };
-            probe.Start();
-            probe.Join();
-            if (failure is not null) throw Diagnose(failure);
+                });
+            }
+            catch (Exception e)
+            {
+                throw Diagnose(e);
+            }
+            SingleThreadDefault();
             loaded = true;
         }
     }
@@ -51,11 +47,20 @@ public static class TorchRuntime
     /// until the stray team's thread (a thread-pool thread that had loaded an engine's model) happened to exit. Called
     /// from a thread of its own: the count it leaves on the calling thread would otherwise be this one.
     /// </summary>
-    public static void SingleThreadDefault()
+    public static void SingleThreadDefault() => OnOwnThread(() => torch.set_num_threads(1));
+
+    /// <summary>Runs <paramref name="work"/> on a short-lived thread and waits; its exception is the caller's.</summary>
+    static void OnOwnThread(Action work)
     {
-        var reset = new Thread(() => torch.set_num_threads(1)) { IsBackground = true, Name = "treepo-torch-threads" };
-        reset.Start();
-        reset.Join();
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            try { work(); }
+            catch (Exception e) { failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e); }
+        }) { IsBackground = true, Name = "treepo-torch" };
+        thread.Start();
+        thread.Join();
+        failure?.Throw();
     }
 
     /// <summary>Reads the state of the native library this process would load, without loading it.</summary>
