@@ -57,7 +57,8 @@ public static class TorchRuntime
         {
             try { work(); }
             catch (Exception e) { failure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e); }
-        }) { IsBackground = true, Name = "treepo-torch" };
+        })
+        { IsBackground = true, Name = "treepo-torch" };
         thread.Start();
         thread.Join();
         failure?.Throw();
