@@ -1,5 +1,6 @@
 using System.Text.Json;
 using TreePO.Cluster.Tests.Support;
+using TreePO.Testing;
 
 namespace TreePO.Cluster.Tests;
 
@@ -7,7 +8,8 @@ namespace TreePO.Cluster.Tests;
 /// Real processes: Redis, two silos, a client; SIGTERM (not SIGKILL) to one silo in the middle of the work. The silo
 /// drains before it leaves: no new trees are placed on it, the trees already there finish and are collected (none is
 /// sampled again, from scratch or from a snapshot), and a training run living on it checkpoints its last finished
-/// step, so that its client resumes it on the other silo from there. The silo then exits 0.
+/// step, so that its client resumes it on the other silo from there (or, with the client gone, the run's reminder
+/// does). The silo then exits 0.
 /// </summary>
 public sealed class SiloDrainTests
 {
@@ -58,7 +60,16 @@ public sealed class SiloDrainTests
     }
 
     [Fact]
-    public async Task A_run_whose_silo_is_stopped_by_SIGTERM_checkpoints_there_and_resumes_on_the_other_silo()
+    public Task A_run_whose_silo_is_stopped_by_SIGTERM_checkpoints_there_and_resumes_on_the_other_silo() =>
+        DrainRunAsync(clientGone: false);
+
+    [Fact]
+    public Task A_drained_run_whose_client_is_gone_is_resumed_on_the_other_silo_by_its_reminder() =>
+        DrainRunAsync(clientGone: true);
+
+    /// <summary>SIGTERM to the silo of a run while it samples step 2. With its client alive, the client resumes it; with
+    /// the client killed first, only the run's reminder (Run:RecoveryPeriod) can, from the checkpoint the drain wrote.</summary>
+    static async Task DrainRunAsync(bool clientGone)
     {
         const int steps = 3;
         using var redis = await RedisServer.StartAsync();
@@ -66,6 +77,7 @@ public sealed class SiloDrainTests
         try
         {
             using var cluster = new RedisCluster(redis, work);
+            if (clientGone) cluster.Environment["TREEPO__RUN__RECOVERYPERIOD"] = "00:00:03";
             // No periodic checkpoints: the only one before the end is the one the drain writes. Engines of 8 slots make
             // sampling most of a step's time, so that the stop lands while step 2 samples (with room for a step's 64
             // sequences, sampling took no longer than the update, and a stop during the update rightly leaves no
@@ -76,19 +88,36 @@ public sealed class SiloDrainTests
             // Step 1 is logged; the run is then sampling step 2, where most of a step's time goes.
             await client.WaitForOutputAsync("step 1/", TimeSpan.FromSeconds(120));
             Assert.False(client.HasExited, $"the run ended before the stop:\n{client.Tail()}");
+            if (clientGone) client.Kill();   // first: nobody is left to resume the run but its reminder
             victim.Terminate();
 
             int victimRc = await victim.WaitForExitAsync(TimeSpan.FromSeconds(70));
-            int rc;
-            try { rc = await client.WaitForExitAsync(TimeSpan.FromSeconds(180)); }
-            catch (TimeoutException e) { throw new TimeoutException($"{e.Message}\n{cluster.Logs()}", e); }
-            Assert.True(rc == 0, $"train exited {rc}:\n{cluster.Logs()}");
             Assert.True(victimRc == 0, $"the drained silo exited {victimRc}:\n{victim.Tail()}");
             Assert.Contains("drained: checkpoint of step", victim.Output);
-            Assert.Contains("resuming from", client.Output);   // the drained checkpoint: no periodic one was written
-            Assert.Contains($"run continues on silo 127.0.0.1:{cluster.SiloPort(survivor)}", client.Output);
+            if (clientGone)
+            {
+                try
+                {
+                    await Eventually.TrueAsync(() => File.Exists(Path.Combine(runDir, "summary.json")), TimeSpan.FromSeconds(180),
+                        "the run finished on the other silo", pollMs: 250);
+                }
+                catch (TimeoutException e) { throw new TimeoutException($"{e.Message}\n{cluster.Logs()}", e); }
+                Assert.Contains("its reminder resumes it here from", survivor.Output);
+                Assert.DoesNotContain("its reminder resumes it here from the start", survivor.Output);   // from the drain's checkpoint
+            }
+            else
+            {
+                int rc;
+                try { rc = await client.WaitForExitAsync(TimeSpan.FromSeconds(180)); }
+                catch (TimeoutException e) { throw new TimeoutException($"{e.Message}\n{cluster.Logs()}", e); }
+                Assert.True(rc == 0, $"train exited {rc}:\n{cluster.Logs()}");
+                Assert.Contains("resuming from", client.Output);   // the drained checkpoint: no periodic one was written
+                Assert.Contains($"run continues on silo 127.0.0.1:{cluster.SiloPort(survivor)}", client.Output);
+            }
+            Assert.False(survivor.HasExited, $"the other silo stopped:\n{survivor.Tail()}");
 
             using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDir, "summary.json")));
+            Assert.Equal(steps, summary.RootElement.GetProperty("steps").GetInt32());
             Assert.InRange(summary.RootElement.GetProperty("resumed_from_step").GetInt32(), 1, steps - 1);
             var logged = File.ReadAllLines(Path.Combine(runDir, "metrics.jsonl"))
                 .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32()).ToList();
