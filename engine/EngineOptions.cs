@@ -35,10 +35,13 @@ public sealed record EngineOptions
     /// than two, so the step does not take the cores Orleans' scheduler needs to answer calls and membership probes (a
     /// silo whose scheduler starves is declared dead), and every core on one or two, where leaving one out would halve
     /// the engine for a scheduler that is mostly idle while the engine steps.</summary>
-    public int ThreadsFor(Model.Qwen2Config config, int? cores = null)
+    public int ThreadsFor(Model.Qwen2Config config, int? cores = null) => ThreadsFor(config.HiddenSize, cores);
+
+    /// <summary><see cref="ThreadsFor(Model.Qwen2Config, int?)"/> for a model of this hidden size.</summary>
+    public int ThreadsFor(int hiddenSize, int? cores = null)
     {
         int n = cores ?? Environment.ProcessorCount;
-        return Threads > 0 ? Threads : config.HiddenSize < ParallelHiddenSize ? 1 : n > 2 ? n - 1 : Math.Max(1, n);
+        return Threads > 0 ? Threads : hiddenSize < ParallelHiddenSize ? 1 : n > 2 ? n - 1 : Math.Max(1, n);
     }
 
     /// <summary>"cpu", or "cuda" / "cuda:N" where the CUDA build of TorchSharp is referenced and a GPU is present.</summary>

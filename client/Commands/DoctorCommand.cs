@@ -36,7 +36,7 @@ public sealed class DoctorCommand : AsyncCommand<DoctorCommand.Settings>
             ? $"{ExternalTorch.LibTorchVariable}: {string.Join(", ", external)}"
             : $"the CPU build shipped with TorchSharp-cpu ({ExternalTorch.LibTorchVariable} not set)"));
         table.AddRow("devices", Markup.Escape(DeviceList()));
-        table.AddRow("torch threads", $"{torch.get_num_threads()} (of {Environment.ProcessorCount} cores)");
+        table.AddRow("torch threads", Markup.Escape(TorchThreads()));
         using (var a = torch.tensor(new float[] { 1, 2, 3, 4 }).reshape(2, 2))
         using (var p = a.matmul(a))
             table.AddRow("matmul", Markup.Escape($"[[1,2],[3,4]]^2 = {string.Join(",", p.data<float>().ToArray())}"));
@@ -63,6 +63,18 @@ public sealed class DoctorCommand : AsyncCommand<DoctorCommand.Settings>
     }
 
     /// <summary>The devices engines can be placed on (Engine:Devices), as TorchSharp sees them.</summary>
+    /// <summary>What each kind of thread runs libtorch on: the process-wide count alone (1, TorchRuntime) says only what a
+    /// thread that is not a model thread gets.</summary>
+    static string TorchThreads()
+    {
+        var automatic = new TreePO.Engine.EngineOptions();
+        int narrow = automatic.ThreadsFor(TreePO.Engine.EngineOptions.ParallelHiddenSize - 1);
+        int wide = automatic.ThreadsFor(TreePO.Engine.EngineOptions.ParallelHiddenSize);
+        return $"engine {narrow} (models narrower than hidden size {TreePO.Engine.EngineOptions.ParallelHiddenSize}, as the built-in one) or " +
+            $"{wide} (wider), trainer {Environment.ProcessorCount} (Engine:Threads, Trainer:TorchThreads); other threads " +
+            $"{torch.get_num_threads()}; {Environment.ProcessorCount} cores";
+    }
+
     static string DeviceList()
     {
         var gpus = DeviceName.CudaDevices();
