@@ -32,11 +32,11 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
         [CommandOption("--model <DIR>"), Description("Model folder (HF layout with tokenizer), e.g. a checkpoint, or a built-in model's name (builtin, builtin-deep). Default: Model:Path, else builtin (builtin-deep at --level 5).")] public string? Model { get; init; }
         [CommandOption("--data <PATH>"), Description("Held-out set: a JSON-lines or Parquet file, or a folder of shards (--data-format, field maps); default: the built-in task's test split.")] public string? Data { get; init; }
         [CommandOption("--level <N>"), Description("Built-in task difficulty 1-5.")] public int Level { get; init; } = Defaults.TaskLevel;
-        [CommandOption("--queries <N>")] public int Queries { get; init; } = Defaults.EvalQueries;
+        [CommandOption("--queries <N>"), Description("Held-out queries: of the built-in task, or the first N rows of --data (default Run:EvalQueries, 128).")] public int Queries { get; init; } = Defaults.EvalQueries;
         [CommandOption("-k|--samples <K>"), Description("Samples per query (the k of mean@k, maj@k, pass@k).")] public int K { get; init; } = Defaults.EvalK;
-        [CommandOption("--temperature <T>")] public float Temperature { get; init; } = Defaults.EvalTemperature;
+        [CommandOption("--temperature <T>"), Description("Sampling temperature (default Run:EvalTemperature, 1).")] public float Temperature { get; init; } = Defaults.EvalTemperature;
         [CommandOption("--max-tokens <N>"), Description("Response budget (default Run:EvalMaxTokens: 64, 256 at level 5).")] public int? MaxTokens { get; init; }
-        [CommandOption("--seed <SEED>")] public ulong Seed { get; init; } = new TreePO.Hosting.Options.TreePOOptions().Seed;
+        [CommandOption("--seed <SEED>"), Description("Run seed: the built-in problems and every draw (default Seed, 1).")] public ulong Seed { get; init; } = new TreePO.Hosting.Options.TreePOOptions().Seed;
         [CommandOption("--system-prompt <TEXT>"), Description("System turn of the chat format (Prompt:SystemPrompt); empty: none.")] public string? SystemPrompt { get; init; }
         [CommandOption("--json <FILE>"), Description("Also write the results as JSON to this file ('stdout': standard output).")] public string? Json { get; init; }
     }

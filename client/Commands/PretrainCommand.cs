@@ -11,30 +11,30 @@ public sealed class PretrainCommand : AsyncCommand<PretrainCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
-        [CommandOption("--out"), Description("Output model folder (Hugging Face layout; default models/builtin, models/builtin-deep at level 5).")]
+        [CommandOption("--out <DIR>"), Description("Output model folder (Hugging Face layout; default models/builtin, models/builtin-deep at level 5).")]
         public string? Out { get; init; }
-        [CommandOption("--seed")] public ulong Seed { get; init; } = new PretrainOptions().Seed;
-        [CommandOption("--difficulty"), Description("Task difficulty level 1-5 (5: worked, long solutions).")]
+        [CommandOption("--seed <N>"), Description("Seed of the problems, the initial weights and the evaluations' draws (default 1).")] public ulong Seed { get; init; } = new PretrainOptions().Seed;
+        [CommandOption("--difficulty <N>"), Description("Task difficulty level 1-5 (5: worked, long solutions; default 2).")]
         public int Difficulty { get; init; } = new PretrainOptions().Difficulty;
-        [CommandOption("--merges")] public int Merges { get; init; } = new PretrainOptions().TokenizerMerges;
-        [CommandOption("--hidden")] public int Hidden { get; init; } = new PretrainOptions().HiddenSize;
-        [CommandOption("--layers")] public int Layers { get; init; } = new PretrainOptions().Layers;
-        [CommandOption("--heads")] public int Heads { get; init; } = new PretrainOptions().Heads;
-        [CommandOption("--kv-heads")] public int KvHeads { get; init; } = new PretrainOptions().KvHeads;
-        [CommandOption("--intermediate")] public int Intermediate { get; init; } = new PretrainOptions().IntermediateSize;
-        [CommandOption("--steps"), Description("Most SFT steps.")] public int Steps { get; init; } = new PretrainOptions().MaxSteps;
-        [CommandOption("--batch")] public int Batch { get; init; } = new PretrainOptions().BatchSize;
-        [CommandOption("--lr")] public double LearningRate { get; init; } = new PretrainOptions().LearningRate;
-        [CommandOption("--eval-every"), Description("Steps between held-out evaluations (default 25; 50 at level 5).")] public int? EvalEvery { get; init; }
-        [CommandOption("--eval-queries"), Description("Held-out queries of each evaluation (default 128; 64 at level 5).")] public int? EvalQueries { get; init; }
-        [CommandOption("--eval-k")] public int EvalK { get; init; } = new PretrainOptions().EvalK;
-        [CommandOption("--tokenizer-corpus"), Description("Training problems the tokenizer is learned from.")]
+        [CommandOption("--merges <N>"), Description("BPE merges of the tokenizer (default 600).")] public int Merges { get; init; } = new PretrainOptions().TokenizerMerges;
+        [CommandOption("--hidden <N>"), Description("Hidden size (default 128).")] public int Hidden { get; init; } = new PretrainOptions().HiddenSize;
+        [CommandOption("--layers <N>"), Description("Transformer layers (default 4).")] public int Layers { get; init; } = new PretrainOptions().Layers;
+        [CommandOption("--heads <N>"), Description("Attention heads (default 4).")] public int Heads { get; init; } = new PretrainOptions().Heads;
+        [CommandOption("--kv-heads <N>"), Description("Key/value heads, grouped-query attention (default 2).")] public int KvHeads { get; init; } = new PretrainOptions().KvHeads;
+        [CommandOption("--intermediate <N>"), Description("Width of the MLP (default 352).")] public int Intermediate { get; init; } = new PretrainOptions().IntermediateSize;
+        [CommandOption("--steps <N>"), Description("Most SFT steps (default 2000).")] public int Steps { get; init; } = new PretrainOptions().MaxSteps;
+        [CommandOption("--batch <N>"), Description("Problems a step (default 32).")] public int Batch { get; init; } = new PretrainOptions().BatchSize;
+        [CommandOption("--lr <LR>"), Description("Peak learning rate, after a linear warm-up, cosine decay (default 0.003).")] public double LearningRate { get; init; } = new PretrainOptions().LearningRate;
+        [CommandOption("--eval-every <N>"), Description("Steps between held-out evaluations (default 25; 50 at level 5).")] public int? EvalEvery { get; init; }
+        [CommandOption("--eval-queries <N>"), Description("Held-out queries of each evaluation (default 128; 64 at level 5).")] public int? EvalQueries { get; init; }
+        [CommandOption("--eval-k <K>"), Description("Samples per held-out query, the k of mean@k (default 4).")] public int EvalK { get; init; } = new PretrainOptions().EvalK;
+        [CommandOption("--tokenizer-corpus <N>"), Description("Training problems the tokenizer is learned from (default 4000).")]
         public int TokenizerCorpus { get; init; } = new PretrainOptions().TokenizerCorpus;
-        [CommandOption("--max-positions"), Description("The model's max_position_embeddings (default 256; 512 at level 5).")]
+        [CommandOption("--max-positions <N>"), Description("The model's max_position_embeddings (default 256; 512 at level 5).")]
         public int? MaxPositions { get; init; }
-        [CommandOption("--max-response-tokens"), Description("Response budget of the held-out evaluation (default 64; 256 at level 5).")]
+        [CommandOption("--max-response-tokens <N>"), Description("Response budget of the held-out evaluation (default 64; 256 at level 5).")]
         public int? MaxResponseTokens { get; init; }
-        [CommandOption("--stop-at"), Description("Stop at this held-out mean@k (sampling at temperature 1).")]
+        [CommandOption("--stop-at <ACC>"), Description("Stop at this held-out mean@k, sampling at temperature 1 (default 0.3).")]
         public double StopAt { get; init; } = new PretrainOptions().StopAtAccuracy;
     }
 
