@@ -129,10 +129,12 @@ public sealed class EvalCommand : AsyncCommand<EvalCommand.Settings>
             await AnsiConsole.Status().StartAsync(doing, async _ =>
                 report = await evaluator.RunAsync(queries, settings, s.Seed, "eval", cancellationToken: cancellationToken));
         var sc = report.Scores;
-        var table = new Table().Title($"{Markup.Escape(modelDir)}: {sc.Queries} queries, k = {sc.K}, temperature {s.Temperature}")
+        // The folder on a line of its own: a table's title is cut to the table's width, and paths are longer.
+        AnsiConsole.MarkupLine($"{Markup.Escape(modelDir)}: {sc.Queries} queries, k = {sc.K}, temperature {s.Temperature}");
+        var table = new Table()
             .AddColumns("mean@k", "maj@k", "pass@k", "tokens", "tokens/s");
         table.AddRow($"{sc.MeanAtK:P1}", $"{sc.MajAtK:P1}", $"{sc.PassAtK:P1}", $"{report.GeneratedTokens:N0}",
-            $"{report.GeneratedTokens / Math.Max(report.WallSeconds, 1e-9):F0}");
+            $"{report.GeneratedTokens / Math.Max(report.WallSeconds, 1e-9):N0}");
         AnsiConsole.Write(table);
         if (skipped.Count > 0) AnsiConsole.MarkupLine($"[yellow]{skipped.Count} row(s) skipped[/]");
         var json = new JsonObject
