@@ -34,6 +34,13 @@ public sealed class TrainingBenchmark : AsyncCommand<TrainingBenchmark.Settings>
 {
     static readonly string[] Algos = ["treepo", "grpo"];
 
+    /// <summary>A warm-up pair: a TreePO and a GRPO run of this many steps of the timed runs' queries; at most this many
+    /// pairs. A pair is quiet under <see cref="WarmupSettledShare"/> of JIT, not the sampling benchmarks' 1 %: every
+    /// run's start compiles 50-90 ms of methods called once a run (activations, the trainer's model, options
+    /// binding), which tier up only after thirty runs, while the steps' methods have settled.</summary>
+    const int WarmupSteps = 4, MostWarmupPairs = 12;
+    const double WarmupSettledShare = 0.05;
+
     /// <summary>`treepo train`'s defaults (the options tree's Run section).</summary>
     static readonly RunOptions D = new();
 
@@ -47,7 +54,7 @@ public sealed class TrainingBenchmark : AsyncCommand<TrainingBenchmark.Settings>
         [CommandOption("--seeds <LIST>"), Description("One pair of runs per seed (default: treepo train's seed).")]
         public string Seeds { get; init; } = new TreePOOptions().Seed.ToString(System.Globalization.CultureInfo.InvariantCulture);
         [CommandOption("--chunks <N>"), Description("Chunks each run is cut into, alternating T G G T (default 2).")] public int Chunks { get; init; } = 2;
-        [CommandOption("--no-warmup"), Description("No untimed warm-up run.")] public bool NoWarmup { get; init; }
+        [CommandOption("--no-warmup"), Description("No untimed warm-up runs: the timed runs then include the JIT's work.")] public bool NoWarmup { get; init; }
         [CommandOption("--slots <N>"), Description("Engine slots (default 0: the engine's default, as treepo train runs it).")] public int Slots { get; init; }
         [CommandOption("--model <DIR>"), Description("Model folder (default: Model:Path, else the built-in model).")] public string Model { get; init; } = "";
         [CommandOption("--level <N>"), Description("Built-in task level (default: treepo train's, Run:TaskLevel); 5, the deep level, brings its model, segments and budget as train does.")]
@@ -112,31 +119,44 @@ public sealed class TrainingBenchmark : AsyncCommand<TrainingBenchmark.Settings>
         AnsiConsole.MarkupLine($"order: {string.Join(" ", order.Select(x => $"{x.RunId}->{x.Until}"))}");
 
         var counter = new RolloutTokenCounter();
+        JitWarmup.Result warmup;
+        JitActivity timedJit;
         await using var silo = await StartSiloAsync(siloOptions, counter);
         var client = silo.Client;
         try
         {
-            if (o.Warmup)
+            // Untimed pairs of short runs (TreePO, then GRPO) until the JIT has settled. One short run each was not
+            // enough: the first timed run's updates then ran up to 0.8 s a step instead of 0.1-0.2 for about twenty
+            // steps while tier-1 recompilation shared the cores, and the first run is always TreePO's.
+            warmup = await JitWarmup.RunAsync(async pair =>
+            {
+                var start = JitActivity.Now();
+                var clock = System.Diagnostics.Stopwatch.StartNew();
                 foreach (string algo in Algos)
                 {
-                    // JIT tiering of the rollout, training and sync paths, so the first timed run pays nothing extra.
                     var w = Spec(o, algo, o.Seeds[0], model, runsDir) with
                     {
-                        RunId = "warmup-" + algo,
+                        RunId = $"warmup-{algo}-{pair}",
                         RunDir = Path.Combine(runsDir, "warmup-" + algo),
-                        Steps = 1,
-                        QueriesPerStep = Math.Min(4, o.Queries),
+                        Steps = WarmupSteps,
+
                         EvalQueries = Math.Min(4, o.EvalQueries),
                         EvalEvery = 0,
                     };
                     Reset(w.RunDir);
                     await RunChunkAsync(client, w, resume: false, quiet: true);
-                    AnsiConsole.MarkupLine($"[dim]warm-up {algo}: done[/]");
                 }
+                return (JitActivity.Now().Since(start), clock.Elapsed.TotalSeconds);
+            }, least: o.Warmup ? 1 : 0, most: MostWarmupPairs, share: WarmupSettledShare,
+                onPair: (n, jit, seconds) => AnsiConsole.MarkupLine($"[dim]warm-up pair {n}: JIT {jit.Methods:N0} methods, {jit.Milliseconds:F0} ms of {seconds:F1} s[/]"));
+            AnsiConsole.MarkupLine($"[dim]{warmup.Markup()}[/]");
+            var timed = JitActivity.Now();
             foreach (var spec in specs.Values) Reset(spec.RunDir);
             var started = new HashSet<string>();
             foreach (var (runId, until) in order)
                 await RunChunkAsync(client, specs[runId] with { Steps = until }, resume: !started.Add(runId), quiet: false);
+            timedJit = JitActivity.Now().Since(timed);
+            AnsiConsole.MarkupLine($"[dim]JIT during the timed runs: {timedJit.Methods:N0} methods, {timedJit.Milliseconds:F0} ms[/]");
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
@@ -173,7 +193,9 @@ public sealed class TrainingBenchmark : AsyncCommand<TrainingBenchmark.Settings>
                 seeds = o.Seeds,
                 chunks = boundaries.Length,
                 order = order.Select(x => $"{x.RunId}->{x.Until}"),
-                warmup = o.Warmup,
+                warmup = warmup.ToJson(),
+                timed_jit_methods = timedJit.Methods,
+                timed_jit_ms = timedJit.Milliseconds,
                 engine_slots = siloOptions.Engine.MaxSlots,
                 engine_kv_budget_mb = siloOptions.Engine.KvBudgetMB,
             },

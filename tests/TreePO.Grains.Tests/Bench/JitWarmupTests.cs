@@ -3,7 +3,8 @@ using TreePO.Bench.Common;
 namespace TreePO.Grains.Tests.Bench;
 
 /// <summary>
-/// The benchmarks' warm-up runs pairs until two in a row spend at most 1 % of their wall time in the JIT, at least
+/// The benchmarks' warm-up runs pairs until two in a row spend at most 1 % (or a share the caller gives) of their
+/// wall time in the JIT, at least
 /// `--warmup` pairs and at most `--warmup-max`, and says when it stopped unsettled. The pairs here are given, not run.
 /// </summary>
 public sealed class JitWarmupTests
@@ -36,6 +37,19 @@ public sealed class JitWarmupTests
 
         var none = await JitWarmup.RunAsync(Pairs(), least: 0, most: 40);
         Assert.Equal((0, false), (none.Pairs, none.Settled));
-        Assert.Contains("none (--warmup 0)", none.Describe());
+        Assert.Contains("warm-up: none", none.Describe());
+    }
+
+    [Fact]
+    public async Task A_caller_may_count_a_pair_quiet_under_a_larger_share_and_is_told_each_pair()
+    {
+        // 12 ms of a 400 ms pair is 3 %: busy at the default 1 %, quiet at `bench training`'s 5 %.
+        var strict = await JitWarmup.RunAsync(Pairs(120, 12, 12, 12), least: 1, most: 4);
+        Assert.False(strict.Settled);
+        var told = new List<(int, double)>();
+        var loose = await JitWarmup.RunAsync(Pairs(120, 12, 12, 12), least: 1, most: 4, share: 0.05,
+            onPair: (n, jit, _) => told.Add((n, jit.Milliseconds)));
+        Assert.Equal((3, true, 0.05), (loose.Pairs, loose.Settled, loose.Share));
+        Assert.Equal([(1, 120.0), (2, 12.0), (3, 12.0)], told);
     }
 }
