@@ -139,7 +139,6 @@ public sealed class TrainingBenchmark : AsyncCommand<TrainingBenchmark.Settings>
                         RunId = $"warmup-{algo}-{pair}",
                         RunDir = Path.Combine(runsDir, "warmup-" + algo),
                         Steps = WarmupSteps,
-
                         EvalQueries = Math.Min(4, o.EvalQueries),
                         EvalEvery = 0,
                     };

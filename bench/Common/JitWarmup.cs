@@ -3,10 +3,9 @@ namespace TreePO.Bench.Common;
 /// <summary>
 /// Untimed warm-up pairs (a tree run and a sequential run; `bench training`: a TreePO and a GRPO run) until the JIT has
 /// settled: two pairs in a row during each of which the JIT spent at most <see cref="SettledShare"/> (or the share the
-/// caller gives) of the pair's wall time (one quiet pair can fall between
-/// two batches of promotions). One pair is not enough: tier-1 recompilation of
-/// the engine's and the sampler's methods goes on for several seconds, and the first timed repetitions ran up to a
-/// third slower than the later ones while it did.
+/// caller gives) of the pair's wall time (one quiet pair can fall between two batches of promotions). One pair is not
+/// enough: tier-1 recompilation of the engine's and the sampler's methods goes on for several seconds, and the first
+/// timed repetitions ran up to a third slower than the later ones while it did.
 /// </summary>
 public static class JitWarmup
 {

@@ -62,7 +62,6 @@ public sealed class DoctorCommand : AsyncCommand<DoctorCommand.Settings>
         return 0;
     }
 
-    /// <summary>The devices engines can be placed on (Engine:Devices), as TorchSharp sees them.</summary>
     /// <summary>What each kind of thread runs libtorch on: the process-wide count alone (1, TorchRuntime) says only what a
     /// thread that is not a model thread gets.</summary>
     static string TorchThreads()
@@ -75,6 +74,7 @@ public sealed class DoctorCommand : AsyncCommand<DoctorCommand.Settings>
             $"{torch.get_num_threads()}; {Environment.ProcessorCount} cores";
     }
 
+    /// <summary>The devices engines can be placed on (Engine:Devices), as TorchSharp sees them.</summary>
     static string DeviceList()
     {
         var gpus = DeviceName.CudaDevices();

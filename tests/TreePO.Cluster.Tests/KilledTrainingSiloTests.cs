@@ -31,7 +31,7 @@ public sealed class KilledTrainingSiloTests
             var (victim, survivor) = killRunSilo ? (runSilo, other) : (other, runSilo);
 
             // After step 1 (and its checkpoint, when the run silo is the victim): the kill lands in a later step.
-            await client.WaitForOutputAsync("step 1/", TimeSpan.FromSeconds(120));
+            await TrainingOnCluster.StepLoggedAsync(runDir, 1, TimeSpan.FromSeconds(120));
             if (killRunSilo)
                 await Eventually.TrueAsync(() => File.Exists(Path.Combine(runDir, "checkpoints", "step-1", "run_state.json")), TimeSpan.FromSeconds(60), "checkpoint step-1 written", pollMs: 100);
             Assert.False(client.HasExited, $"the run ended before the kill:\n{client.Tail()}");

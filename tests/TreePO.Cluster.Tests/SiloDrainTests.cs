@@ -86,7 +86,7 @@ public sealed class SiloDrainTests
                 Limit, "--engine.maxSlots=8");
 
             // Step 1 is logged; the run is then sampling step 2, where most of a step's time goes.
-            await client.WaitForOutputAsync("step 1/", TimeSpan.FromSeconds(120));
+            await TrainingOnCluster.StepLoggedAsync(runDir, 1, TimeSpan.FromSeconds(120));
             Assert.False(client.HasExited, $"the run ended before the stop:\n{client.Tail()}");
             if (clientGone) client.Kill();   // first: nobody is left to resume the run but its reminder
             victim.Terminate();

@@ -27,6 +27,31 @@ public static partial class TrainingOnCluster
         return new Started(client, runSilo, other, Path.Combine(runs, name));
     }
 
+    /// <summary>Waits until the run has logged <paramref name="step"/> in its metrics.jsonl. Not the client's progress
+    /// line: the client polls the run's status, and a run faster than its polls skips a step there (CI saw "step 0/4"
+    /// followed by "step 2/4").</summary>
+    public static Task StepLoggedAsync(string runDir, int step, TimeSpan timeout) =>
+        Eventually.TrueAsync(() => LoggedSteps(runDir).Contains(step), timeout, $"step {step} in {runDir}/metrics.jsonl", pollMs: 50);
+
+    /// <summary>The steps metrics.jsonl holds so far (a line still being written is skipped).</summary>
+    static List<int> LoggedSteps(string runDir)
+    {
+        string path = Path.Combine(runDir, "metrics.jsonl");
+        if (!File.Exists(path)) return [];
+        var steps = new List<int>();
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+        while (reader.ReadLine() is { } line)
+        {
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(line);
+                if (doc.RootElement.TryGetProperty("step", out var s) && s.TryGetInt32(out int n)) steps.Add(n);
+            }
+            catch (System.Text.Json.JsonException) { }
+        }
+        return steps;
+    }
+
     [GeneratedRegex(@"run and trainer on silo 127\.0\.0\.1:(\d+)")]
     private static partial Regex RunSilo();
 }
