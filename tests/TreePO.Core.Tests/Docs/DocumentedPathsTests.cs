@@ -14,7 +14,7 @@ public sealed partial class DocumentedPathsTests
         .Single(a => a.Key == "RepoRoot").Value!;
 
     // A path from the repository root: a top folder of the project, then folders, then a file with an extension.
-    [GeneratedRegex(@"(?<![\w./-])((?:core|engine|grains|host|client|silo|bench|tests|scripts|docs|models|build)/[\w./-]*\w\.(?:cs|md|json|jsonl|csproj|props|targets|sh|py|png|txt|svg))")]
+    [GeneratedRegex(@"(?<![\w./-])((?:core|engine|grains|host|client|silo|bench|tests|scripts|docs|models|build)/[\w./-]*\w\.(?:cs|md|json|jsonl|csproj|props|targets|sh|py|png|txt|svg)\b)")]
     private static partial Regex RepoPath();
 
     // engine/README.md names its files relative to engine/ in its table: `Folder/File.cs` or `File.cs`.
