@@ -218,10 +218,11 @@ public sealed class EngineBenchmark : AsyncCommand<EngineBenchmark.Settings>
         var rows = new List<Row>();
         var weights = model.MatmulWeights.ToList();
         long weightElements = weights.Sum(w => w.NumberOfElements);
+        var products = model.StepMatrices.ToList();
         foreach (int batch in opts.Batches)
         {
             double step = TimeDecode(model, cache, batch, contextLength, opts.Steps, config.VocabSize);
-            double matmul = TimeMatmuls(model.StepMatrices.ToList(), batch, opts.Steps, dev, opts.DType);
+            double matmul = TimeMatmuls(products, batch, opts.Steps, dev, opts.DType);
             double? gpuBusy = busy?.Measure(() => TimeDecode(model, cache, batch, contextLength, opts.Steps, config.VocabSize), TimeSpan.FromSeconds(2));
             // The roofline of the step's matrix products: every weight read once, 2 FLOPs per weight and sequence.
             double compute = 2.0 * weightElements * batch / (hw.GemmGflops * 1e9);

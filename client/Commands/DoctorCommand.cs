@@ -70,7 +70,7 @@ public sealed class DoctorCommand : AsyncCommand<DoctorCommand.Settings>
         int narrow = automatic.ThreadsFor(TreePO.Engine.EngineOptions.ParallelHiddenSize - 1);
         int wide = automatic.ThreadsFor(TreePO.Engine.EngineOptions.ParallelHiddenSize);
         return $"engine {narrow} (models narrower than hidden size {TreePO.Engine.EngineOptions.ParallelHiddenSize}, as the built-in one) or " +
-            $"{wide} (wider), trainer {Environment.ProcessorCount} (Engine:Threads, Trainer:TorchThreads); other threads " +
+            $"{wide} (wider), trainer {TreePO.Engine.Threading.ModelThread.ThreadsFor(0)} (Engine:Threads, Trainer:TorchThreads); other threads " +
             $"{torch.get_num_threads()}; {Environment.ProcessorCount} cores";
     }
 

@@ -30,6 +30,9 @@ public sealed class ModelThread : IDisposable
         if (TorchSharp.torch.get_num_threads() != threads) TorchSharp.torch.set_num_threads(threads);
     }
 
+    /// <summary>The intra-op threads a model thread asked for <paramref name="torchThreads"/> runs on (0: every core).</summary>
+    public static int ThreadsFor(int torchThreads) => torchThreads > 0 ? torchThreads : Environment.ProcessorCount;
+
     public ModelThread(string name, int torchThreads = 0, Pump? pump = null)
     {
         this.pump = pump;
@@ -39,7 +42,7 @@ public sealed class ModelThread : IDisposable
             try
             {
                 TorchRuntime.EnsureLoaded();
-                PinTorchThreads(torchThreads > 0 ? torchThreads : Environment.ProcessorCount);
+                PinTorchThreads(ThreadsFor(torchThreads));
                 started.SetResult();
             }
             catch (Exception e)
